@@ -1,0 +1,31 @@
+"""The two statements SQLite and PostgreSQL spell differently: insert-or-skip and upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+
+
+def _insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_ignore(conn: AsyncConnection, table: Table, conflict: Sequence[str]) -> Insert:
+    """INSERT that skips rows violating the unique key `conflict`."""
+    return _insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+def upsert(
+    conn: AsyncConnection, table: Table, conflict: Sequence[str], update: Sequence[str]
+) -> Insert:
+    """INSERT that overwrites the `update` columns when the unique key `conflict` exists."""
+    stmt = _insert(conn, table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
+    )

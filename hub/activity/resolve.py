@@ -1,0 +1,137 @@
+"""Identity resolution for a batch of touches: addresses → employees and contacts.
+
+Done once per batch with one query per address kind, inside the write transaction,
+so a thousand touches cost a handful of round trips, not thousands.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.activity.addresses import normalize
+from hub.activity.dialect import insert_ignore
+from hub.activity.schema import contacts, employee_addresses, identities
+from hub.errors import InvalidAddress
+from hub.model import CONTACT_KINDS, Address, AddressKind
+
+Key = tuple[str, str]  # (kind, normalised value)
+
+
+@dataclass(slots=True)
+class Normalised:
+    """What normalising one touch's addresses gave."""
+
+    employee: Key | None = None
+    counterparts: list[Key] = field(default_factory=list)
+    names: dict[Key, str] = field(default_factory=dict)
+    invalid: list[str] = field(default_factory=list)
+
+
+def normalise_touch(
+    employee: Address | None, counterparts: Sequence[Address], region: str
+) -> Normalised:
+    """Normalise the employee and counterpart addresses of one touch; keep what fails."""
+    result = Normalised()
+    if employee is not None:
+        try:
+            result.employee = (
+                employee.kind.value,
+                normalize(employee.kind, employee.value, region),
+            )
+        except InvalidAddress as exc:
+            result.invalid.append(f"employee {employee.value!r}: {exc}")
+    for address in counterparts:
+        try:
+            key = (address.kind.value, normalize(address.kind, address.value, region))
+        except InvalidAddress as exc:
+            result.invalid.append(str(exc))
+            continue
+        if key not in result.counterparts:
+            result.counterparts.append(key)
+        if address.name:
+            result.names[key] = address.name
+    return result
+
+
+def _by_kind(keys: Iterable[Key]) -> dict[str, list[str]]:
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for kind, value in keys:
+        grouped[kind].add(value)
+    return {kind: sorted(values) for kind, values in grouped.items()}
+
+
+async def employees_for(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, int]:
+    """Map employee addresses (extension, e-mail, bot account …) to employee ids."""
+    found: dict[Key, int] = {}
+    for kind, values in _by_kind(keys).items():
+        for chunk in _chunks(values):
+            rows = await conn.execute(
+                select(employee_addresses.c.value, employee_addresses.c.employee_id).where(
+                    and_(employee_addresses.c.kind == kind, employee_addresses.c.value.in_(chunk))
+                )
+            )
+            for value, employee_id in rows:
+                found[(kind, value)] = employee_id
+    return found
+
+
+async def contacts_for(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, int]:
+    """Map contact identities to contact ids."""
+    found: dict[Key, int] = {}
+    for kind, values in _by_kind(keys).items():
+        for chunk in _chunks(values):
+            rows = await conn.execute(
+                select(identities.c.value, identities.c.contact_id).where(
+                    and_(identities.c.kind == kind, identities.c.value.in_(chunk))
+                )
+            )
+            for value, contact_id in rows:
+                found[(kind, value)] = contact_id
+    return found
+
+
+async def create_leads(
+    conn: AsyncConnection, keys: Sequence[Key], names: dict[Key, str], now: datetime
+) -> dict[Key, int]:
+    """Create one lead contact per unknown address; return the final address → contact map.
+
+    Identities are inserted with ON CONFLICT DO NOTHING and read back, so two writers
+    racing for the same new address end up sharing one contact.
+    """
+    wanted = [key for key in keys if AddressKind(key[0]) in CONTACT_KINDS]
+    if not wanted:
+        return {}
+    rows = [
+        {
+            "name": names.get(key) or key[1],
+            "is_lead": True,
+            "custom": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for key in wanted
+    ]
+    result = await conn.execute(
+        insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), rows
+    )
+    ids = [row[0] for row in result]
+    identity_rows = [
+        {"contact_id": cid, "kind": kind, "value": value, "created_at": now}
+        for cid, (kind, value) in zip(ids, wanted, strict=True)
+    ]
+    await conn.execute(insert_ignore(conn, identities, ("kind", "value")), identity_rows)
+    return await contacts_for(conn, wanted)
+
+
+CHUNK = 500
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]

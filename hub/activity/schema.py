@@ -1,0 +1,248 @@
+"""The tables of the activity store (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Times are stored as naive UTC (`UTCDateTime` converts at the boundary), so range
+queries compare the same way on both databases. Migrations in `migrations/` create
+these tables; this module is what the code queries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import DateTime, TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+#: Integer primary keys: 64-bit on PostgreSQL, SQLite's rowid alias on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        result: datetime = value.replace(tzinfo=UTC)
+        return result
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    _id(),
+    Column("name", String(300), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("name"),
+)
+
+employees = Table(
+    "employees",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("position", String(200)),
+    Column("head_id", Id, ForeignKey("employees.id", ondelete="SET NULL")),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_employees_head_id", "head_id"),
+)
+
+employee_addresses = Table(
+    "employee_addresses",
+    metadata,
+    _id(),
+    Column("employee_id", Id, ForeignKey("employees.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(320), nullable=False),
+    UniqueConstraint("kind", "value"),
+    Index("ix_employee_addresses_employee_id", "employee_id"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    _id(),
+    Column("name", String(300), nullable=False),
+    Column("organization_id", Id, ForeignKey("organizations.id", ondelete="SET NULL")),
+    Column("position", String(200)),
+    Column("region", String(200)),
+    Column("city", String(200)),
+    Column("importance", String(50)),
+    Column("segment", String(50)),
+    Column("custom", JSON, nullable=False, default=dict),
+    Column("is_lead", Boolean, nullable=False, default=False),
+    Column("owner_employee_id", Id, ForeignKey("employees.id", ondelete="SET NULL")),
+    Column("merged_into_id", Id, ForeignKey("contacts.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_contacts_name", "name"),
+    Index("ix_contacts_owner_employee_id", "owner_employee_id"),
+    Index("ix_contacts_organization_id", "organization_id"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    _id(),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("bouncing_at", UTCDateTime()),
+    Column("bounce_detail", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("kind", "value"),
+    Index("ix_identities_contact_id", "contact_id"),
+)
+
+contact_merges = Table(
+    "contact_merges",
+    metadata,
+    _id(),
+    Column("source_contact_id", Id, nullable=False),
+    Column("target_contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("merged_at", UTCDateTime(), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    _id(),
+    Column("source", String(200), nullable=False),
+    Column("external_id", String(500), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("answered_at", UTCDateTime()),
+    Column("ended_at", UTCDateTime()),
+    Column("duration_s", Float),
+    Column("ring_s", Float),
+    Column("talk_s", Float),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="SET NULL")),
+    Column("employee_id", Id, ForeignKey("employees.id", ondelete="SET NULL")),
+    Column("counterpart", String(320)),
+    Column("subject", Text),
+    Column("preview", Text),
+    Column("thread_key", String(500)),
+    Column("due_at", UTCDateTime()),
+    Column("completed_at", UTCDateTime()),
+    Column("result", Text),
+    Column("is_client", Boolean, nullable=False),
+    Column("flags", String(200), nullable=False, default=""),
+    Column("meta", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("source", "external_id", name="uq_activities_source_external_id"),
+    Index("ix_activities_employee_occurred", "employee_id", "occurred_at"),
+    Index("ix_activities_contact_occurred", "contact_id", "occurred_at"),
+    Index("ix_activities_occurred", "occurred_at"),
+    Index("ix_activities_counterpart", "counterpart"),
+    Index("ix_activities_thread_key", "thread_key"),
+)
+
+activity_participants = Table(
+    "activity_participants",
+    metadata,
+    Column("activity_id", Id, ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_activity_participants_contact_id", "contact_id"),
+)
+
+status_history = Table(
+    "status_history",
+    metadata,
+    _id(),
+    Column("activity_id", Id, ForeignKey("activities.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("detail", Text),
+    Index("ix_status_history_activity_id", "activity_id"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("key", String(500), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    _id(),
+    Column("source", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("external_id", String(500)),
+    Column("digest", String(64), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("source", "digest", name="uq_quarantine_source_digest"),
+)
+
+api_users = Table(
+    "api_users",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("employee_id", Id, ForeignKey("employees.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("name"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    Column("user_id", Id, ForeignKey("api_users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    UniqueConstraint("token_hash"),
+)

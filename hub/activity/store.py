@@ -1,0 +1,546 @@
+"""`ActivityStore`: the one place that resolves who a touch was with and writes it.
+
+`apply(items)` writes a batch of touches, status updates, checkpoints and quarantined
+input in one transaction. Recording is idempotent on (source, external_id): the same
+touch again updates what may change (status, times, durations, completion) and never
+adds a second activity. Reads and management live in the repositories hung off the
+store (`contacts`, `employees`, `activities`, `tokens`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.activity import callbacks, rollup
+from hub.activity.dialect import insert_ignore, upsert
+from hub.activity.engine import create_engine, migrate
+from hub.activity.resolve import (
+    Key,
+    Normalised,
+    contacts_for,
+    create_leads,
+    employees_for,
+    normalise_touch,
+)
+from hub.activity.schema import (
+    activities,
+    activity_participants,
+    checkpoints,
+    identities,
+    quarantine,
+    status_history,
+)
+from hub.errors import StoreUnavailable
+from hub.model import (
+    Checkpoint,
+    Quarantined,
+    SinkItem,
+    Status,
+    StatusUpdate,
+    Touch,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from hub.activity.writer import BatchWriter
+
+logger = logging.getLogger(__name__)
+
+UnknownPolicy = Literal["lead", "unlinked"]
+
+#: Columns of an activity that a later record of the same key may change.
+CHANGEABLE = (
+    "status",
+    "answered_at",
+    "ended_at",
+    "duration_s",
+    "ring_s",
+    "talk_s",
+    "subject",
+    "preview",
+    "thread_key",
+    "due_at",
+    "completed_at",
+    "result",
+    "is_client",
+    "flags",
+    "meta",
+    "contact_id",
+    "employee_id",
+    "counterpart",
+)
+#: Columns read back for updates and handed to the roll-up.
+ROW_COLUMNS = (
+    "id",
+    "source",
+    "external_id",
+    "channel",
+    "direction",
+    "occurred_at",
+    *CHANGEABLE,
+)
+#: Statuses a late message status update may not overwrite with an earlier stage.
+_MESSAGE_STAGE = {
+    Status.QUEUED: 0,
+    Status.SENT: 1,
+    Status.DELIVERED: 2,
+    Status.READ: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What one `apply` did."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    status_updates: int = 0
+    unmatched_updates: int = 0
+    checkpoints: int = 0
+    quarantined: int = 0
+    created_ids: tuple[int, ...] = ()
+
+
+def flags_text(flags: Iterable[str]) -> str:
+    """Flags as stored: sorted, comma-separated."""
+    return ",".join(sorted(flags))
+
+
+def touch_row(
+    touch: Touch, norm: Normalised, employee_id: int | None, contact_id: int | None
+) -> dict[str, Any]:
+    """The activity row for a touch, once its addresses are resolved."""
+    meta = dict(touch.metadata)
+    if norm.invalid:
+        meta["invalid_addresses"] = norm.invalid
+    if len(touch.counterparts) > 0:
+        meta.setdefault("counterparts_raw", [a.value for a in touch.counterparts])
+    if touch.employee is not None:
+        meta.setdefault("employee_raw", touch.employee.value)
+    counterpart = norm.counterparts[0][1] if norm.counterparts else None
+    return {
+        "source": touch.source,
+        "external_id": touch.external_id,
+        "channel": touch.channel.value,
+        "direction": touch.direction.value,
+        "status": touch.status.value,
+        "occurred_at": touch.occurred_at,
+        "answered_at": touch.answered_at,
+        "ended_at": touch.ended_at,
+        "duration_s": touch.duration_seconds,
+        "ring_s": touch.ring_seconds,
+        "talk_s": touch.talk_seconds,
+        "contact_id": contact_id,
+        "employee_id": employee_id,
+        "counterpart": counterpart,
+        "subject": touch.subject,
+        "preview": touch.preview,
+        "thread_key": touch.thread_key,
+        "due_at": touch.due_at,
+        "completed_at": touch.completed_at,
+        "result": touch.result,
+        "is_client": touch.is_client_touch,
+        "flags": flags_text(touch.flags),
+        "meta": meta,
+    }
+
+
+def merge_row(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """What a later record of the same key changes: new facts win, known facts stay."""
+    changes: dict[str, Any] = {}
+    for name in CHANGEABLE:
+        value = new[name]
+        if name == "meta":
+            merged = {**(old["meta"] or {}), **value}
+            if merged != old["meta"]:
+                changes["meta"] = merged
+        elif name == "flags":
+            merged_flags = flags_text(
+                set(filter(None, old["flags"].split(","))) | set(filter(None, value.split(",")))
+            )
+            if merged_flags != old["flags"]:
+                changes["flags"] = merged_flags
+        elif name == "is_client":
+            if old["is_client"] and not value:
+                changes["is_client"] = False
+        elif value is not None and value != old[name]:
+            changes[name] = value
+    return changes
+
+
+class ActivityStore:
+    """Records touches idempotently and gives access to contacts, employees and activities."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        region: str = "RU",
+        unknown_counterparty: UnknownPolicy = "lead",
+        timezone: str = "Europe/Moscow",
+        callback_due: timedelta = timedelta(minutes=30),
+        callback_window: timedelta = timedelta(hours=24),
+        url_for_messages: str = "",
+    ) -> None:
+        from hub.activity.repos import ActivityRepo, ContactRepo, EmployeeRepo, TokenRepo
+
+        self.engine = engine
+        self.region = region
+        self.unknown_counterparty: UnknownPolicy = unknown_counterparty
+        self.tz = ZoneInfo(timezone)
+        self.callback_due = callback_due
+        self.callback_window = callback_window
+        self.url_for_messages = url_for_messages
+        self.contacts = ContactRepo(self)
+        self.employees = EmployeeRepo(self)
+        self.activities = ActivityRepo(self)
+        self.tokens = TokenRepo(self)
+
+    @classmethod
+    async def open(cls, url: str, *, run_migrations: bool = True, **options: Any) -> ActivityStore:
+        """Open the store at `url` and migrate it; `StoreUnavailable` when it can't be reached."""
+        from hub.config import mask_url
+
+        masked = mask_url(url)
+        try:
+            engine = create_engine(url)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot open the store at {masked}: {exc}") from exc
+        try:
+            if run_migrations:
+                await migrate(engine)
+            else:
+                async with engine.connect():
+                    pass
+        except (OSError, DBAPIError) as exc:
+            await engine.dispose()
+            reason = getattr(exc, "orig", None) or exc
+            raise StoreUnavailable(f"cannot open the store at {masked}: {reason}") from exc
+        return cls(engine, url_for_messages=masked, **options)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def writer(self, **options: Any) -> BatchWriter:
+        """A batching `Sink` in front of this store (see `hub.activity.writer`)."""
+        from hub.activity.writer import BatchWriter
+
+        return BatchWriter(self, **options)
+
+    # -- writing -----------------------------------------------------------------
+
+    async def record(
+        self, touches: Sequence[Touch], *, checkpoints_: Sequence[Checkpoint] = ()
+    ) -> ApplyResult:
+        """Record touches (and checkpoints covering them) in one transaction."""
+        return await self.apply([*touches, *checkpoints_])
+
+    async def apply(self, items: Sequence[SinkItem]) -> ApplyResult:
+        """Write a batch of sink items in one transaction, retrying once on a lock timeout."""
+        try:
+            return await self._apply_once(items)
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower():
+                raise
+            logger.warning("store busy, retrying batch of %d items", len(items))
+            return await self._apply_once(items)
+
+    async def _apply_once(self, items: Sequence[SinkItem]) -> ApplyResult:
+        touches: dict[tuple[str, str], Touch] = {}
+        updates: list[StatusUpdate] = []
+        cps: dict[tuple[str, str], Checkpoint] = {}
+        bad: list[Quarantined] = []
+        for item in items:
+            if isinstance(item, Touch):
+                touches[item.key] = item
+            elif isinstance(item, StatusUpdate):
+                updates.append(item)
+            elif isinstance(item, Checkpoint):
+                cps[(item.source, item.key)] = item
+            else:
+                bad.append(item)
+        async with self.engine.begin() as conn:
+            created, updated, unchanged, created_ids = await self._write_touches(
+                conn, list(touches.values())
+            )
+            applied, unmatched = await self._apply_updates(conn, updates)
+            await self._write_checkpoints(conn, list(cps.values()))
+            await self._write_quarantine(conn, bad)
+        return ApplyResult(
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            status_updates=applied,
+            unmatched_updates=unmatched,
+            checkpoints=len(cps),
+            quarantined=len(bad),
+            created_ids=tuple(created_ids),
+        )
+
+    async def _write_touches(
+        self, conn: AsyncConnection, touches: list[Touch]
+    ) -> tuple[int, int, int, list[int]]:
+        if not touches:
+            return 0, 0, 0, []
+        now = utcnow()
+        norms = [normalise_touch(t.employee, t.counterparts, self.region) for t in touches]
+        for touch, norm in zip(touches, norms, strict=True):
+            if norm.invalid:
+                logger.warning(
+                    "touch %s/%s: %s", touch.source, touch.external_id, "; ".join(norm.invalid)
+                )
+        address_keys: set[Key] = set()
+        for norm in norms:
+            if norm.employee:
+                address_keys.add(norm.employee)
+            address_keys.update(norm.counterparts)
+        employee_ids = await employees_for(conn, address_keys)
+        contact_keys = {k for n in norms for k in n.counterparts if k not in employee_ids}
+        contact_ids = await contacts_for(conn, contact_keys)
+        missing = sorted(contact_keys - contact_ids.keys())
+        if missing and self.unknown_counterparty == "lead":
+            names: dict[Key, str] = {}
+            for norm in norms:
+                names.update(norm.names)
+            contact_ids.update(await create_leads(conn, missing, names, now))
+
+        rows: list[dict[str, Any]] = []
+        participants: list[list[int]] = []
+        for touch, norm in zip(touches, norms, strict=True):
+            employee_id = employee_ids.get(norm.employee) if norm.employee else None
+            linked = [contact_ids[k] for k in norm.counterparts if k in contact_ids]
+            if employee_id is None:
+                # An internal touch may name our colleague only as the counterpart.
+                employee_id = next(
+                    (employee_ids[k] for k in norm.counterparts if k in employee_ids), None
+                )
+            rows.append(touch_row(touch, norm, employee_id, linked[0] if linked else None))
+            participants.append(sorted(set(linked)))
+
+        existing = await self._existing(conn, [(r["source"], r["external_id"]) for r in rows])
+        inserts: list[dict[str, Any]] = []
+        insert_participants: list[list[int]] = []
+        old_rows: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        unchanged = 0
+        for row, linked in zip(rows, participants, strict=True):
+            old = existing.get((row["source"], row["external_id"]))
+            if old is None:
+                row["created_at"] = now
+                row["updated_at"] = now
+                inserts.append(row)
+                insert_participants.append(linked)
+                continue
+            changes = merge_row(old, row)
+            if not changes:
+                unchanged += 1
+                continue
+            changes["updated_at"] = now
+            await conn.execute(
+                update(activities).where(activities.c.id == old["id"]).values(**changes)
+            )
+            if "status" in changes:
+                history.append(
+                    {
+                        "activity_id": old["id"],
+                        "status": changes["status"],
+                        "at": now,
+                        "detail": None,
+                    }
+                )
+            if len(linked) > 1:
+                await conn.execute(
+                    insert_ignore(conn, activity_participants, ("activity_id", "contact_id")),
+                    [{"activity_id": old["id"], "contact_id": c} for c in linked],
+                )
+            old_rows.append(old)
+            new_rows.append({**old, **changes})
+
+        created_ids: list[int] = []
+        if inserts:
+            result = await conn.execute(
+                insert(activities).returning(activities.c.id, sort_by_parameter_order=True), inserts
+            )
+            created_ids = [r[0] for r in result]
+            part_rows = [
+                {"activity_id": aid, "contact_id": c}
+                for aid, linked in zip(created_ids, insert_participants, strict=True)
+                if len(linked) > 1
+                for c in linked
+            ]
+            if part_rows:
+                await conn.execute(insert(activity_participants), part_rows)
+            for aid, row in zip(created_ids, inserts, strict=True):
+                row["id"] = aid
+        if history:
+            await conn.execute(insert(status_history), history)
+        added = inserts + new_rows
+        await rollup.adjust(conn, old_rows, added, self.tz)
+        await callbacks.on_calls_written(
+            conn, self, [r for r in added if r["channel"] == "call"], now
+        )
+        return len(inserts), len(new_rows), unchanged, created_ids
+
+    async def _existing(
+        self, conn: AsyncConnection, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for source, external_id in keys:
+            by_source[source].append(external_id)
+        cols = [activities.c[name] for name in ROW_COLUMNS]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for source, ids in by_source.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                result = await conn.execute(
+                    select(*cols).where(
+                        and_(activities.c.source == source, activities.c.external_id.in_(chunk))
+                    )
+                )
+                for row in result.mappings():
+                    found[(row["source"], row["external_id"])] = dict(row)
+        return found
+
+    async def _apply_updates(
+        self, conn: AsyncConnection, updates: list[StatusUpdate]
+    ) -> tuple[int, int]:
+        if not updates:
+            return 0, 0
+        existing = await self._existing(conn, [(u.source, u.external_id) for u in updates])
+        applied = unmatched = 0
+        for upd in updates:
+            old = existing.get((upd.source, upd.external_id))
+            if upd.address is not None:
+                await self._mark_address(conn, upd)
+            if old is None:
+                unmatched += 1
+                logger.info(
+                    "status update for unknown %s/%s: %s", upd.source, upd.external_id, upd.status
+                )
+                continue
+            applied += 1
+            await conn.execute(
+                insert(status_history),
+                [
+                    {
+                        "activity_id": old["id"],
+                        "status": upd.status.value,
+                        "at": upd.at,
+                        "detail": upd.detail,
+                    }
+                ],
+            )
+            current = Status(old["status"])
+            if (
+                current in _MESSAGE_STAGE
+                and upd.status in _MESSAGE_STAGE
+                and (_MESSAGE_STAGE[upd.status] < _MESSAGE_STAGE[current])
+            ):
+                continue  # a late "sent" never hides "delivered"
+            if upd.status is current:
+                continue
+            meta = dict(old["meta"] or {})
+            if upd.detail:
+                meta[f"{upd.status.value}_detail"] = upd.detail
+            changes = {"status": upd.status.value, "meta": meta, "updated_at": utcnow()}
+            await conn.execute(
+                update(activities).where(activities.c.id == old["id"]).values(**changes)
+            )
+            new = {**old, **changes}
+            await rollup.adjust(conn, [old], [new], self.tz)
+            old.update(changes)
+        return applied, unmatched
+
+    async def _mark_address(self, conn: AsyncConnection, upd: StatusUpdate) -> None:
+        """A bounce marks the address as bouncing so campaigns suppress it."""
+        if upd.status is not Status.BOUNCED or upd.address is None:
+            return
+        from hub.activity.addresses import try_normalize
+
+        value = try_normalize(upd.address.kind, upd.address.value, self.region)
+        if value is None:
+            return
+        await conn.execute(
+            update(identities)
+            .where(and_(identities.c.kind == upd.address.kind.value, identities.c.value == value))
+            .values(bouncing_at=upd.at, bounce_detail=upd.detail)
+        )
+
+    async def _write_checkpoints(self, conn: AsyncConnection, cps: list[Checkpoint]) -> None:
+        if not cps:
+            return
+        now = utcnow()
+        await conn.execute(
+            upsert(conn, checkpoints, ("source", "key"), ("value", "updated_at")),
+            [{"source": c.source, "key": c.key, "value": c.value, "updated_at": now} for c in cps],
+        )
+
+    async def _write_quarantine(self, conn: AsyncConnection, bad: list[Quarantined]) -> None:
+        if not bad:
+            return
+        for item in bad:
+            logger.warning("quarantined input from %s: %s", item.source, item.reason)
+        await conn.execute(
+            insert_ignore(conn, quarantine, ("source", "digest")),
+            [
+                {
+                    "source": q.source,
+                    "reason": q.reason,
+                    "external_id": q.external_id,
+                    "digest": hashlib.sha256(q.raw).hexdigest(),
+                    "raw": q.raw,
+                    "received_at": q.at,
+                }
+                for q in bad
+            ],
+        )
+
+    # -- reading back what adapters need --------------------------------------------
+
+    async def get_checkpoint(self, source: str, key: str) -> str | None:
+        """An adapter's resume point, or None before its first run."""
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(
+                select(checkpoints.c.value).where(
+                    and_(checkpoints.c.source == source, checkpoints.c.key == key)
+                )
+            )
+        return None if value is None else str(value)
+
+    async def quarantined(
+        self, source: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The newest quarantined inputs, optionally of one source."""
+        stmt = select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)
+        if source is not None:
+            stmt = stmt.where(quarantine.c.source == source)
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+    async def is_quarantined(self, source: str, raw: bytes) -> bool:
+        """Whether exactly these bytes were quarantined before (so they are not re-fetched)."""
+        digest = hashlib.sha256(raw).hexdigest()
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                select(quarantine.c.id).where(
+                    and_(quarantine.c.source == source, quarantine.c.digest == digest)
+                )
+            )
+        return found is not None

@@ -1,0 +1,224 @@
+"""`BatchWriter`: one bounded queue from every adapter into one transaction per batch.
+
+Producers `put` items; a full queue makes them wait (back-pressure, nothing dropped).
+The writer takes up to `batch_size` items or whatever arrived within `window_ms` of the
+first, and writes them with `ActivityStore.apply` in one transaction, so an adapter's
+checkpoint lands together with the touches before it. A database outage is retried
+with backoff, holding the batch; an item the database refuses is split out and
+quarantined, and the rest of its batch is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from hub.errors import StoreUnavailable
+from hub.model import Quarantined, SinkItem, Touch, utcnow
+
+if TYPE_CHECKING:
+    from hub.activity.store import ActivityStore
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 1000
+DEFAULT_WINDOW_MS = 50
+DEFAULT_QUEUE_SIZE = 10_000
+RETRY_INITIAL_S = 0.5
+RETRY_MAX_S = 30.0
+TRANSIENT = (OperationalError, InterfaceError, OSError, StoreUnavailable)
+
+
+@dataclass(slots=True)
+class _Flush:
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """What the writer has done, for `health`."""
+
+    written: int = 0
+    batches: int = 0
+    retries: int = 0
+    quarantined: int = 0
+    last_batch_at: datetime | None = None
+    last_error: str | None = None
+    queued: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["last_batch_at"] = self.last_batch_at.isoformat() if self.last_batch_at else None
+        return data
+
+
+def describe(item: SinkItem) -> bytes:
+    """A JSON rendering of an item, kept as the raw bytes when it must be quarantined."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return str(value)
+
+    payload = {"type": type(item).__name__, **dataclasses.asdict(item)}
+    return json.dumps(payload, default=default, ensure_ascii=False).encode()
+
+
+class BatchWriter:
+    """A `Sink` that batches writes into the store; start it, put items, stop it."""
+
+    def __init__(
+        self,
+        store: ActivityStore,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        window_ms: int = DEFAULT_WINDOW_MS,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.window = window_ms / 1000
+        self._queue: asyncio.Queue[SinkItem | _Flush | None] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.stats = WriterStats()
+
+    async def __aenter__(self) -> BatchWriter:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="store:writer")
+
+    async def stop(self) -> None:
+        """Write everything queued, then end."""
+        if self._task is None:
+            return
+        self._closing = True
+        await self._queue.put(None)
+        await self._task
+        self._task = None
+
+    async def put(self, item: SinkItem) -> None:
+        """Queue an item; waits while the queue is full."""
+        if self._closing:
+            raise RuntimeError("the store writer is stopping; nothing more is accepted")
+        await self._queue.put(item)
+        self.stats.queued = self._queue.qsize()
+
+    async def flush(self) -> None:
+        """Return once everything put before this call is committed."""
+        if self._task is None:
+            raise RuntimeError("the store writer is not running")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Flush(done))
+        await done
+
+    async def load_checkpoint(self, source: str, key: str) -> str | None:
+        """The committed resume point (after writing what is queued)."""
+        if self._task is not None:
+            await self.flush()
+        return await self.store.get_checkpoint(source, key)
+
+    async def _next_batch(self) -> tuple[list[SinkItem], list[_Flush], bool]:
+        first = await self._queue.get()
+        items: list[SinkItem] = []
+        flushes: list[_Flush] = []
+        stop = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.window
+        entry: SinkItem | _Flush | None = first
+        while True:
+            if entry is None:
+                stop = True
+                break
+            if isinstance(entry, _Flush):
+                flushes.append(entry)
+                break  # a flush wants an answer now, not after the window
+            items.append(entry)
+            if len(items) >= self.batch_size:
+                break
+            try:
+                entry = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    entry = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+        return items, flushes, stop
+
+    async def _run(self) -> None:
+        while True:
+            items, flushes, stop = await self._next_batch()
+            if items:
+                await self._write(items)
+            for marker in flushes:
+                if not marker.done.done():
+                    marker.done.set_result(None)
+            self.stats.queued = self._queue.qsize()
+            if stop:
+                return
+
+    async def _write(self, items: list[SinkItem]) -> None:
+        delay = RETRY_INITIAL_S
+        while True:
+            try:
+                await self.store.apply(items)
+            except TRANSIENT as exc:
+                self.stats.retries += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                logger.error(
+                    "store write failed (%s); retrying %d items in %.1fs", exc, len(items), delay
+                )
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            except Exception as exc:  # a bad item: find it, keep the rest
+                if len(items) == 1:
+                    await self._quarantine(items[0], exc)
+                    return
+                logger.warning(
+                    "batch of %d refused (%s); writing items one by one", len(items), exc
+                )
+                for item in items:
+                    await self._write([item])
+                return
+            self.stats.written += len(items)
+            self.stats.batches += 1
+            self.stats.last_batch_at = utcnow()
+            return
+
+    async def _quarantine(self, item: SinkItem, exc: Exception) -> None:
+        reason = f"store refused {type(item).__name__}: {type(exc).__name__}: {exc}"
+        logger.error(reason)
+        self.stats.quarantined += 1
+        external_id = item.external_id if isinstance(item, Touch) else None
+        bad = Quarantined(
+            source=getattr(item, "source", "store"),
+            reason=reason[:2000],
+            raw=describe(item),
+            external_id=external_id,
+        )
+        with contextlib.suppress(Exception):
+            await self.store.apply([bad])

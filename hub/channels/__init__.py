@@ -1,0 +1,1 @@
+"""Message channels: e-mail and SMS adapters."""

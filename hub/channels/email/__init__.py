@@ -1,0 +1,1 @@
+"""E-mail: IMAP capture of every letter and SMTP sending."""

@@ -1,0 +1,84 @@
+"""The `touchhub` command line: one module per area, loaded only when its command runs.
+
+Each area (contacts, ami, email, kpi …) lives in its own module under `hub.cli`
+and is listed in `COMMANDS`; a command's imports cost nothing until it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from hub.errors import TouchhubError
+
+#: command name → "module:attribute" of its click command or group.
+COMMANDS: dict[str, str] = {
+    "init": "hub.cli.setup_cmd:init",
+    "serve": "hub.cli.serve_cmd:serve",
+    "sync": "hub.cli.serve_cmd:sync",
+    "health": "hub.cli.serve_cmd:health",
+    "import": "hub.cli.import_cmd:import_group",
+    "contacts": "hub.cli.contacts_cmd:contacts",
+    "activities": "hub.cli.activities_cmd:activities",
+    "employees": "hub.cli.employees_cmd:employees",
+    "interaction": "hub.cli.activities_cmd:interaction",
+    "token": "hub.cli.token_cmd:token",
+    "demo": "hub.cli.demo_cmd:demo",
+    "ami": "hub.cli.ami_cmd:ami",
+    "call": "hub.cli.ami_cmd:call",
+    "email": "hub.cli.email_cmd:email",
+    "kpi": "hub.cli.kpi_cmd:kpi",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TouchhubError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=LazyGroup)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: ./touchhub.toml if present).",
+)
+@click.option("--db", "db_url", default=None, help="Store URL; overrides [store] url.")
+@click.version_option(package_name="touchhub")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, db_url: str | None) -> None:
+    """touchhub: every client touch from every channel in one activity store."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_file"] = config_file
+    ctx.obj["db_url"] = db_url
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="touchhub")

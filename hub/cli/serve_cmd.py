@@ -1,0 +1,162 @@
+"""`touchhub serve`, `sync --once` and `health`: running the hub and asking how it is."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+import click
+
+from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
+from hub.config import Settings
+from hub.errors import ConfigError
+from hub.logging_setup import setup_logging
+
+DEMO_ACTIVITIES = 20_000
+HEALTH_TIMEOUT_S = 5.0
+
+
+async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
+    """Fill an empty store with demo data so a first start shows something."""
+    if not settings.demo_on_empty:
+        return False
+    if await store.activities.count() or await store.contacts.count():
+        return False
+    from hub.activity.demo import seed
+
+    click.echo(f"empty store: loading demo data ({DEMO_ACTIVITIES} activities)…", err=True)
+    await seed(store.engine, activities=DEMO_ACTIVITIES)
+    return True
+
+
+@click.command()
+@click.option("--host", default=None, help="Listen address (default from [web] host).")
+@click.option("--port", type=int, default=None, help="Listen port (default from [web] port).")
+@click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty store.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, no_demo: bool) -> None:
+    """Run the hub: web API and dashboard, adapters, scheduler, until SIGTERM/SIGINT."""
+    from hub.runtime import Hub, serve_forever
+
+    settings = settings_of(ctx)
+    setup_logging(settings.logging)
+    if host:
+        settings.web.host = host
+    if port:
+        settings.web.port = port
+    if no_demo:
+        settings.demo_on_empty = False
+
+    async def main() -> None:
+        store = await open_store_from(settings)
+        try:
+            await _load_demo_if_empty(settings, store)
+
+            def ready(hub: Hub) -> None:
+                click.echo(
+                    f"touchhub is running: {hub.url}  (API: {hub.url}api/v1/, health: "
+                    f"{hub.url}api/v1/health; create a token with `touchhub token create`)",
+                    err=True,
+                )
+
+            await serve_forever(Hub(settings, store), ready)
+        finally:
+            await store.close()
+
+    run(main())
+
+
+@click.command()
+@click.option("--once", is_flag=True, required=True, help="Catch up, then exit (the only mode).")
+@click.argument("adapter", required=False)
+@json_option
+@click.pass_context
+def sync(ctx: click.Context, once: bool, adapter: str | None, as_json: bool) -> None:
+    """Run capture adapters until they are caught up, then exit."""
+    from hub.runtime import sync_once
+
+    settings = settings_of(ctx)
+    bars: dict[str, Any] = {}
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        bar = bars.get(name)
+        if bar is None and total and sys.stderr.isatty():
+            bar = bars[name] = click.progressbar(length=total, label=name, file=sys.stderr)
+            bar.__enter__()
+        if bar is not None:
+            bar.update(done - bar.pos)
+        else:
+            click.echo(f"{name}: {done}/{total or '?'}", err=True)
+
+    async def main() -> list[dict[str, Any]]:
+        store = await open_store_from(settings)
+        try:
+            return await sync_once(settings, store, adapter, progress)
+        finally:
+            await store.close()
+
+    health = run(main())
+    for bar in bars.values():
+        bar.__exit__(None, None, None)
+    if as_json:
+        emit_json(health)
+    else:
+        if not health:
+            click.echo("no capture adapters are configured (see `touchhub init`)")
+        for item in health:
+            err = f" — {item['last_error']}" if item["last_error"] else ""
+            click.echo(f"{item['name']}: {item['state']} {json.dumps(item['counters'])}{err}")
+    if any(h["state"] == "failed" for h in health):
+        ctx.exit(1)
+
+
+@click.command()
+@click.option("--url", default=None, help="Hub URL (default from [web] host and port).")
+@json_option
+@click.pass_context
+def health(ctx: click.Context, url: str | None, as_json: bool) -> None:
+    """Ask a running hub how its store, writer and adapters are; else check the store."""
+    settings = settings_of(ctx)
+    base = url or f"http://{settings.web.host}:{settings.web.port}"
+    try:
+        with urllib.request.urlopen(
+            f"{base.rstrip('/')}/api/v1/health", timeout=HEALTH_TIMEOUT_S
+        ) as resp:
+            data = json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        data = run(_offline_health(settings))
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"status: {data['status']}")
+    for key, value in data.items():
+        if key != "status":
+            click.echo(f"{key}: {json.dumps(value, ensure_ascii=False, default=str)}")
+    if data["status"] not in ("ok",):
+        ctx.exit(1)
+
+
+async def _offline_health(settings: Settings) -> dict[str, Any]:
+    """Health when no hub is running: can the store be opened, how big is it."""
+    from hub.config import mask_url
+
+    try:
+        store = await asyncio.wait_for(open_store_from(settings), HEALTH_TIMEOUT_S * 4)
+    except (ConfigError, Exception) as exc:
+        return {"status": "down", "hub": "not running", "store": {"error": str(exc)}}
+    try:
+        return {
+            "status": "not running",
+            "hub": "not running",
+            "store": {
+                "url": mask_url(settings.store_url),
+                "activities": await store.activities.count(),
+                "contacts": await store.contacts.count(),
+            },
+        }
+    finally:
+        await store.close()

@@ -1,0 +1,107 @@
+"""The one exception tree of touchhub.
+
+    TouchhubError
+    ├── ConfigError                  bad or missing configuration (names the key)
+    ├── ChannelError                 something went wrong talking to the outside world
+    │   ├── ChannelConnectError      could not reach the peer (refused, DNS, TLS); retry later
+    │   ├── ChannelAuthError         the peer refused our credentials; retrying won't help
+    │   ├── ChannelTimeout           the peer did not answer in time; retry later
+    │   ├── RateLimited              the peer asked us to slow down (`retry_after` seconds)
+    │   └── ProtocolError            the peer said something we cannot understand
+    ├── StoreError                   the activity store failed
+    │   ├── StoreUnavailable         the database cannot be reached or opened
+    │   └── NotFound                 a contact, employee, activity … that does not exist
+    ├── ValidationError              input from a user that we refuse (names the field)
+    │   └── InvalidAddress           a phone number or e-mail address that cannot be normalised
+    └── PermissionDenied             the caller may not see or change this
+
+Library exceptions are translated at the adapter boundary with ``raise … from exc``;
+auth failures are kept apart from transient ones so a wrong password causes no retry storm.
+"""
+
+from __future__ import annotations
+
+
+class TouchhubError(Exception):
+    """Base of every error touchhub raises on purpose."""
+
+
+class ConfigError(TouchhubError):
+    """Configuration is missing or wrong; the message names the key."""
+
+
+class ChannelError(TouchhubError):
+    """A failure talking to a channel's peer; carries the channel and, when known, an id."""
+
+    def __init__(
+        self, message: str, *, channel: str | None = None, external_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.external_id = external_id
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        context = ", ".join(
+            f"{k}={v}" for k, v in (("channel", self.channel), ("id", self.external_id)) if v
+        )
+        return f"{text} ({context})" if context else text
+
+
+class ChannelConnectError(ChannelError):
+    """The peer could not be reached (refused, unreachable, TLS failure); transient."""
+
+
+class ChannelAuthError(ChannelError):
+    """The peer refused our credentials; permanent until the config changes."""
+
+
+class ChannelTimeout(ChannelError):
+    """The peer did not answer in time; transient."""
+
+
+class RateLimited(ChannelError):
+    """The peer asked us to slow down; retry after `retry_after` seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        channel: str | None = None,
+        external_id: str | None = None,
+    ) -> None:
+        super().__init__(message, channel=channel, external_id=external_id)
+        self.retry_after = retry_after
+
+
+class ProtocolError(ChannelError):
+    """The peer sent something that does not follow its protocol."""
+
+
+class StoreError(TouchhubError):
+    """The activity store failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened."""
+
+
+class NotFound(StoreError):
+    """The thing asked for does not exist."""
+
+
+class ValidationError(TouchhubError):
+    """Input we refuse; `field` names what is wrong."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidAddress(ValidationError):
+    """A phone number, e-mail or messenger id that cannot be normalised."""
+
+
+class PermissionDenied(TouchhubError):
+    """The caller may not see or change this."""

@@ -1,0 +1,338 @@
+"""The plain value types every layer speaks, and the Protocols adapters implement.
+
+Adapters turn what they see on the wire into `Touch`es and `StatusUpdate`s and push
+them into a `Sink`; the activity store is the only thing that turns addresses into
+contacts and employees. Nothing here imports SQLAlchemy, asyncio servers or a channel
+library: these types are the contract between the layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+
+class Channel(StrEnum):
+    """How the touch happened."""
+
+    CALL = "call"
+    EMAIL = "email"
+    SMS = "sms"
+    MESSENGER = "messenger"
+    MEETING = "meeting"
+    TASK = "task"
+    NOTE = "note"
+
+
+class Direction(StrEnum):
+    """Who started it: the client (in), us (out), or colleagues among themselves."""
+
+    IN = "in"
+    OUT = "out"
+    INTERNAL = "internal"
+
+
+class Status(StrEnum):
+    """Outcome of a touch; each channel uses the subset that applies to it."""
+
+    # calls
+    ANSWERED = "answered"
+    MISSED = "missed"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"
+    # messages (email, sms, messengers)
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    BOUNCED = "bounced"
+    # interactions (meetings, tasks, planned calls)
+    PLANNED = "planned"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class AddressKind(StrEnum):
+    """What kind of address a wire value is; the store normalises each kind its own way."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    VK = "vk"
+    VIBER = "viber"
+    EXTENSION = "extension"
+
+
+#: Kinds that identify a client contact (an extension only ever names an employee).
+CONTACT_KINDS: frozenset[AddressKind] = frozenset(AddressKind) - {AddressKind.EXTENSION}
+
+
+class Flag(StrEnum):
+    """Marks on a touch that keep it out of client-touch counts but in the record."""
+
+    AUTO_REPLY = "auto_reply"
+    MAILING_LIST = "mailing_list"
+    DELIVERY_REPORT = "delivery_report"
+    UNCLOSED = "unclosed"  # a call whose end was never seen, closed by timeout
+    RECONCILED = "reconciled"  # a call rebuilt after a reconnect from what was known
+
+
+#: Flags that mean "recorded, but not a touch with a client".
+NON_CLIENT_FLAGS: frozenset[Flag] = frozenset(
+    {Flag.AUTO_REPLY, Flag.MAILING_LIST, Flag.DELIVERY_REPORT}
+)
+
+
+def utc(value: datetime) -> datetime:
+    """Return `value` as an aware UTC datetime; naive values are refused, not guessed."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given; touchhub stores aware UTC")
+    return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    """An address exactly as seen on the wire, with its kind; normalised by the store."""
+
+    kind: AddressKind
+    value: str
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.value or not self.value.strip():
+            raise ValueError(f"empty {self.kind} address")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Touch:
+    """One contact with a client (or between colleagues), keyed by (source, external_id).
+
+    Recording the same key twice updates the activity rather than adding one, so
+    adapters may replay freely. `counterparts` are the other side (every external
+    recipient of a letter); `employee` is our side as seen on the wire.
+    """
+
+    source: str
+    external_id: str
+    channel: Channel
+    direction: Direction
+    status: Status
+    occurred_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: float | None = None
+    ring_seconds: float | None = None
+    talk_seconds: float | None = None
+    counterparts: tuple[Address, ...] = ()
+    employee: Address | None = None
+    subject: str | None = None
+    preview: str | None = None
+    thread_key: str | None = None
+    due_at: datetime | None = None
+    completed_at: datetime | None = None
+    result: str | None = None
+    flags: frozenset[Flag] = frozenset()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            raise ValueError("touch without a source")
+        if not self.external_id:
+            raise ValueError(f"touch from {self.source} without an external_id")
+        for name in ("occurred_at", "answered_at", "ended_at", "due_at", "completed_at"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, utc(value))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The idempotency key."""
+        return (self.source, self.external_id)
+
+    @property
+    def is_client_touch(self) -> bool:
+        """True when this counts as a touch with a client (not internal, not automatic)."""
+        return self.direction is not Direction.INTERNAL and not (self.flags & NON_CLIENT_FLAGS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusUpdate:
+    """A later change to an already recorded touch: delivered, bounced, read, failed.
+
+    `address` names the recipient the update is about (a bounced address is marked
+    bouncing so that campaigns suppress it).
+    """
+
+    source: str
+    external_id: str
+    status: Status
+    at: datetime
+    detail: str | None = None
+    address: Address | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", utc(self.at))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checkpoint:
+    """An adapter's resume point; written in the same transaction as the touches before it."""
+
+    source: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quarantined:
+    """Bad input kept with its raw bytes and the reason, so nothing is lost silently."""
+
+    source: str
+    reason: str
+    raw: bytes
+    external_id: str | None = None
+    at: datetime = field(default_factory=utcnow)
+
+
+#: Anything an adapter may push into a sink.
+SinkItem = Touch | StatusUpdate | Checkpoint | Quarantined
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutgoingMessage:
+    """A message to send through a `Sender`; `message_id` is ours and becomes the touch key."""
+
+    channel: Channel
+    to: tuple[Address, ...]
+    body: str
+    sender: Address | None = None
+    subject: str | None = None
+    html: str | None = None
+    message_id: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+class SendOutcome(StrEnum):
+    """What a send attempt came to."""
+
+    SENT = "sent"
+    TEMPORARY_FAILURE = "temporary_failure"
+    PERMANENT_FAILURE = "permanent_failure"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientResult:
+    """The outcome for one recipient of a message."""
+
+    address: Address
+    outcome: SendOutcome
+    code: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendResult:
+    """The outcome of one `send()`, with the reason; never a bare bool."""
+
+    outcome: SendOutcome
+    external_id: str | None = None
+    code: int | None = None
+    reason: str | None = None
+    recipients: tuple[RecipientResult, ...] = ()
+    attempts: int = 1
+    touch: Touch | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is SendOutcome.SENT
+
+
+class AdapterState(StrEnum):
+    """Where a supervised adapter is in its life."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    FAILED = "failed"  # stopped for good: e.g. a wrong password, which retrying won't fix
+    STOPPED = "stopped"
+
+
+@dataclass(slots=True, kw_only=True)
+class AdapterHealth:
+    """Live health of one adapter, kept by the supervisor and shown by `health`."""
+
+    name: str
+    state: AdapterState = AdapterState.STARTING
+    last_event_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    restarts: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def count(self, counter: str, n: int = 1) -> None:
+        self.counters[counter] = self.counters.get(counter, 0) + n
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state.value,
+            "last_event_at": self.last_event_at.isoformat() if self.last_event_at else None,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at.isoformat() if self.last_error_at else None,
+            "restarts": self.restarts,
+            "counters": dict(self.counters),
+        }
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where adapters push what they capture; the store's batch writer implements it.
+
+    `put` waits when the queue is full (back-pressure, nothing dropped). `flush` returns
+    once everything put so far is committed. `load_checkpoint` reads a resume point.
+    """
+
+    async def put(self, item: SinkItem) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    async def load_checkpoint(self, source: str, key: str) -> str | None: ...
+
+
+@runtime_checkable
+class CaptureAdapter(Protocol):
+    """A channel adapter that watches a source and pushes touches into a sink.
+
+    `run` runs until cancelled and raises on failure (the supervisor restarts it with
+    backoff; a `ChannelAuthError` stops it for good). `sync_once` catches up and returns.
+    """
+
+    name: str
+    health: AdapterHealth
+
+    async def run(self, sink: Sink) -> None: ...
+
+    async def sync_once(self, sink: Sink) -> None: ...
+
+
+@runtime_checkable
+class Sender(Protocol):
+    """Sends `OutgoingMessage`s on one channel and reports each result."""
+
+    channel: Channel
+
+    async def send(self, message: OutgoingMessage) -> SendResult: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Telephony: the asyncio AMI client, the call assembler and click-to-call for Asterisk."""

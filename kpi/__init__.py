@@ -1,0 +1,1 @@
+"""KPI: the indicator catalogue, plans, facts, the monitor and drill-down, read from the store."""

@@ -1,0 +1,57 @@
+"""Fixtures shared by every test: the store on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.activity import ActivityStore
+from tests.helpers.postgres import PostgresServer, running_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The shared folder (recordings, seeds) sits beside the project root.
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole session; each test gets its own database."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store URL, once per backend: the same tests run on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/touchhub.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[ActivityStore]:
+    """A migrated store on each backend."""
+    opened = await ActivityStore.open(store_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[ActivityStore]:
+    """A migrated store on SQLite only, for tests about SQLite itself."""
+    opened = await ActivityStore.open(f"sqlite:///{tmp_path}/touchhub.db")
+    try:
+        yield opened
+    finally:
+        await opened.close()
