@@ -47,6 +47,7 @@ def normalize_phone(raw: str, region: str = "RU") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=65536)
 def normalize_email(raw: str) -> str:
     """Return the bare address of `raw`, case-folded, or raise `InvalidAddress`."""
     _, address = parseaddr(raw.strip())
@@ -57,6 +58,7 @@ def normalize_email(raw: str) -> str:
     return address
 
 
+@lru_cache(maxsize=131072)
 def normalize(kind: AddressKind, raw: str, region: str = "RU") -> str:
     """Normalise an address of any kind; raise `InvalidAddress` when it can't be."""
     if kind is AddressKind.PHONE or kind is AddressKind.WHATSAPP or kind is AddressKind.VIBER:

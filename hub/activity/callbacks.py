@@ -8,7 +8,7 @@ client afterwards, inbound or outbound, within the window, completes it by itsel
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select, update
@@ -26,28 +26,37 @@ CALLBACK_SOURCE = "callback"
 UNANSWERED = {Status.MISSED.value, Status.BUSY.value}
 
 
-async def _responsible(conn: AsyncConnection, row: dict[str, Any]) -> int | None:
-    """The employee a missed call was meant for: the one phone it rang, or the group's head."""
-    if row["employee_id"] is not None:
-        return int(row["employee_id"])
-    rung = [str(x) for x in (row["meta"] or {}).get("extensions_rung", [])]
+async def _extension_owners(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+) -> dict[str, tuple[int, int | None]]:
+    """Extension → (employee, their head) for every phone these calls rang, in one query."""
+    rung = {str(x) for row in rows for x in (row["meta"] or {}).get("extensions_rung", [])}
     if not rung:
-        return None
+        return {}
     result = await conn.execute(
-        select(employees.c.id, employees.c.head_id)
-        .join(employee_addresses, employee_addresses.c.employee_id == employees.c.id)
+        select(employee_addresses.c.value, employees.c.id, employees.c.head_id)
+        .join(employees, employee_addresses.c.employee_id == employees.c.id)
         .where(
             and_(
                 employee_addresses.c.kind == AddressKind.EXTENSION.value,
-                employee_addresses.c.value.in_(rung),
+                employee_addresses.c.value.in_(sorted(rung)),
             )
         )
     )
-    found = result.all()
+    return {value: (int(eid), head) for value, eid, head in result.all()}
+
+
+def _responsible(row: dict[str, Any], owners: dict[str, tuple[int, int | None]]) -> int | None:
+    """The employee a missed call was meant for: the one phone it rang, or the group's head."""
+    if row["employee_id"] is not None:
+        return int(row["employee_id"])
+    found = [
+        owners[str(x)] for x in (row["meta"] or {}).get("extensions_rung", []) if str(x) in owners
+    ]
     if not found:
         return None
     if len(found) == 1:
-        return int(found[0][0])
+        return found[0][0]
     heads = {head for _, head in found if head is not None}
     if len(heads) == 1:
         return int(heads.pop())
@@ -60,12 +69,16 @@ async def on_calls_written(
     """Raise callback tasks for missed inbound calls; complete them on answered calls."""
     if not rows:
         return
+    missed = [
+        row
+        for row in rows
+        if row["direction"] == Direction.IN.value
+        and row["status"] in UNANSWERED
+        and (row["contact_id"] is not None or row["counterpart"] is not None)
+    ]
+    owners = await _extension_owners(conn, missed) if missed else {}
     tasks: list[dict[str, Any]] = []
-    for row in rows:
-        if row["direction"] != Direction.IN.value or row["status"] not in UNANSWERED:
-            continue
-        if row["contact_id"] is None and row["counterpart"] is None:
-            continue
+    for row in missed:
         tasks.append(
             {
                 "source": CALLBACK_SOURCE,
@@ -76,7 +89,7 @@ async def on_calls_written(
                 "occurred_at": row["occurred_at"],
                 "due_at": row["occurred_at"] + store.callback_due,
                 "contact_id": row["contact_id"],
-                "employee_id": await _responsible(conn, row),
+                "employee_id": _responsible(row, owners),
                 "counterpart": row["counterpart"],
                 "subject": "Call back",
                 "is_client": True,
@@ -95,52 +108,55 @@ async def on_calls_written(
             dict(t, id=created[t["external_id"]]) for t in tasks if t["external_id"] in created
         ]
         await rollup.adjust(conn, [], new_rows, store.tz)
-    for row in rows:
-        if row["status"] == Status.ANSWERED.value and row["direction"] != Direction.INTERNAL.value:
-            await _complete(conn, store, row, now)
+    answered = [
+        row
+        for row in rows
+        if row["status"] == Status.ANSWERED.value and row["direction"] != Direction.INTERNAL.value
+    ]
+    if answered:
+        await _complete(conn, store, answered, now)
+
+
+TASK_COLUMNS = (
+    "id",
+    "channel",
+    "direction",
+    "status",
+    "occurred_at",
+    "employee_id",
+    "contact_id",
+    "counterpart",
+    "is_client",
+    "duration_s",
+    "talk_s",
+    "due_at",
+    "completed_at",
+    "result",
+    "meta",
+)
 
 
 async def _complete(
-    conn: AsyncConnection, store: ActivityStore, call: dict[str, Any], now: datetime
+    conn: AsyncConnection, store: ActivityStore, calls: Sequence[dict[str, Any]], now: datetime
 ) -> None:
-    """Complete open callback tasks for this client raised before the answered call."""
+    """Complete open callback tasks of these clients raised before (and within the window of) an answered call."""
+    contact_ids = sorted({c["contact_id"] for c in calls if c["contact_id"] is not None})
+    numbers = sorted({c["counterpart"] for c in calls if c["counterpart"] is not None})
     match = []
-    if call["contact_id"] is not None:
-        match.append(activities.c.contact_id == call["contact_id"])
-    if call["counterpart"] is not None:
-        match.append(activities.c.counterpart == call["counterpart"])
+    if contact_ids:
+        match.append(activities.c.contact_id.in_(contact_ids))
+    if numbers:
+        match.append(activities.c.counterpart.in_(numbers))
     if not match:
         return
-    when: datetime = call["answered_at"] or call["occurred_at"]
-    cols = [
-        activities.c[n]
-        for n in (
-            "id",
-            "channel",
-            "direction",
-            "status",
-            "occurred_at",
-            "employee_id",
-            "contact_id",
-            "is_client",
-            "duration_s",
-            "talk_s",
-            "due_at",
-            "completed_at",
-            "result",
-            "meta",
-        )
-    ]
     open_tasks = (
         (
             await conn.execute(
-                select(*cols).where(
+                select(*(activities.c[n] for n in TASK_COLUMNS)).where(
                     and_(
                         activities.c.source == CALLBACK_SOURCE,
                         activities.c.status == Status.PLANNED.value,
                         or_(*match),
-                        activities.c.occurred_at <= when,
-                        activities.c.occurred_at >= when - store.callback_window,
                     )
                 )
             )
@@ -148,19 +164,44 @@ async def _complete(
         .mappings()
         .all()
     )
-    if not open_tasks:
-        return
-    old_rows = [dict(r) for r in open_tasks]
-    new_rows = []
-    for old in old_rows:
-        meta = {**(old["meta"] or {}), "completed_by": call["id"]}
+    old_rows: list[dict[str, Any]] = []
+    new_rows: list[dict[str, Any]] = []
+    for task in open_tasks:
+        closer = _first_closing_call(task, calls, store.callback_window)
+        if closer is None:
+            continue
+        when: datetime = closer["answered_at"] or closer["occurred_at"]
         changes = {
             "status": Status.COMPLETED.value,
             "completed_at": when,
-            "result": f"called back ({call['direction']} call answered)",
-            "meta": meta,
+            "result": f"called back ({closer['direction']} call answered)",
+            "meta": {**(task["meta"] or {}), "completed_by": closer["id"]},
             "updated_at": now,
         }
-        await conn.execute(update(activities).where(activities.c.id == old["id"]).values(**changes))
-        new_rows.append({**old, **changes})
-    await rollup.adjust(conn, old_rows, new_rows, store.tz)
+        await conn.execute(
+            update(activities).where(activities.c.id == task["id"]).values(**changes)
+        )
+        old_rows.append(dict(task))
+        new_rows.append({**dict(task), **changes})
+    if old_rows:
+        await rollup.adjust(conn, old_rows, new_rows, store.tz)
+
+
+def _first_closing_call(
+    task: Any, calls: Sequence[dict[str, Any]], window: timedelta
+) -> dict[str, Any] | None:
+    """The earliest answered call with the task's client after the miss and within the window."""
+    best: dict[str, Any] | None = None
+    for call in calls:
+        same = (task["contact_id"] is not None and call["contact_id"] == task["contact_id"]) or (
+            task["counterpart"] is not None and call["counterpart"] == task["counterpart"]
+        )
+        when: datetime = call["answered_at"] or call["occurred_at"]
+        in_window = task["occurred_at"] <= when <= task["occurred_at"] + window
+        if (
+            same
+            and in_window
+            and (best is None or when < (best["answered_at"] or best["occurred_at"]))
+        ):
+            best = call
+    return best

@@ -112,18 +112,21 @@ async def create_leads(
             "name": names.get(key) or key[1],
             "is_lead": True,
             "custom": {},
+            "created_from": f"{key[0]}:{key[1]}",
             "created_at": now,
             "updated_at": now,
         }
         for key in wanted
     ]
+    # RETURNING the natural key keeps this one multi-row statement on every database
+    # (asking for parameter order makes SQLite fall back to a statement per row).
     result = await conn.execute(
-        insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), rows
+        insert(contacts).returning(contacts.c.id, contacts.c.created_from), rows
     )
-    ids = [row[0] for row in result]
+    made = {origin: cid for cid, origin in result.all()}
     identity_rows = [
-        {"contact_id": cid, "kind": kind, "value": value, "created_at": now}
-        for cid, (kind, value) in zip(ids, wanted, strict=True)
+        {"contact_id": made[f"{kind}:{value}"], "kind": kind, "value": value, "created_at": now}
+        for kind, value in wanted
     ]
     await conn.execute(insert_ignore(conn, identities, ("kind", "value")), identity_rows)
     return await contacts_for(conn, wanted)

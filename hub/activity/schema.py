@@ -114,6 +114,7 @@ contacts = Table(
     Column("is_lead", Boolean, nullable=False, default=False),
     Column("owner_employee_id", Id, ForeignKey("employees.id", ondelete="SET NULL")),
     Column("merged_into_id", Id, ForeignKey("contacts.id", ondelete="SET NULL")),
+    Column("created_from", String(400)),  # "kind:value" of the address a lead was made from
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_contacts_name", "name"),

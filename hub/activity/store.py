@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -180,6 +180,21 @@ def merge_row(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
+async def bulk_update(conn: AsyncConnection, updates: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Update many activities with one executemany per set of changed columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for activity_id, changes in updates:
+        columns = tuple(sorted(changes))
+        groups[columns].append({"_id": activity_id, **{f"_{c}": changes[c] for c in columns}})
+    for columns, params in groups.items():
+        stmt = (
+            update(activities)
+            .where(activities.c.id == bindparam("_id"))
+            .values({c: bindparam(f"_{c}") for c in columns})
+        )
+        await conn.execute(stmt, params)
+
+
 class ActivityStore:
     """Records touches idempotently and gives access to contacts, employees and activities."""
 
@@ -339,6 +354,7 @@ class ActivityStore:
         old_rows: list[dict[str, Any]] = []
         new_rows: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
+        pending_updates: list[tuple[int, dict[str, Any]]] = []
         unchanged = 0
         for row, linked in zip(rows, participants, strict=True):
             old = existing.get((row["source"], row["external_id"]))
@@ -353,9 +369,7 @@ class ActivityStore:
                 unchanged += 1
                 continue
             changes["updated_at"] = now
-            await conn.execute(
-                update(activities).where(activities.c.id == old["id"]).values(**changes)
-            )
+            pending_updates.append((old["id"], changes))
             if "status" in changes:
                 history.append(
                     {
@@ -373,12 +387,21 @@ class ActivityStore:
             old_rows.append(old)
             new_rows.append({**old, **changes})
 
+        await bulk_update(conn, pending_updates)
         created_ids: list[int] = []
         if inserts:
-            result = await conn.execute(
-                insert(activities).returning(activities.c.id, sort_by_parameter_order=True), inserts
-            )
-            created_ids = [r[0] for r in result]
+            # A plain executemany, then the ids read back by key: the cheapest insert on
+            # both databases (RETURNING with parameter order is a statement per row on SQLite).
+            await conn.execute(insert(activities), inserts)
+            ids = {
+                key: row["id"]
+                for key, row in (
+                    await self._existing(
+                        conn, [(r["source"], r["external_id"]) for r in inserts], ("id",)
+                    )
+                ).items()
+            }
+            created_ids = [ids[(r["source"], r["external_id"])] for r in inserts]
             part_rows = [
                 {"activity_id": aid, "contact_id": c}
                 for aid, linked in zip(created_ids, insert_participants, strict=True)
@@ -399,12 +422,16 @@ class ActivityStore:
         return len(inserts), len(new_rows), unchanged, created_ids
 
     async def _existing(
-        self, conn: AsyncConnection, keys: list[tuple[str, str]]
+        self,
+        conn: AsyncConnection,
+        keys: list[tuple[str, str]],
+        columns: Sequence[str] = ROW_COLUMNS,
     ) -> dict[tuple[str, str], dict[str, Any]]:
         by_source: dict[str, list[str]] = defaultdict(list)
         for source, external_id in keys:
             by_source[source].append(external_id)
-        cols = [activities.c[name] for name in ROW_COLUMNS]
+        names = dict.fromkeys(("source", "external_id", *columns))
+        cols = [activities.c[name] for name in names]
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for source, ids in by_source.items():
             for start in range(0, len(ids), 500):

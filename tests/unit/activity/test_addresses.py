@@ -11,7 +11,14 @@ from hub.model import AddressKind
 
 @pytest.mark.parametrize(
     "raw",
-    ["8 (495) 123-45-67", "+7 495 1234567", "74951234567", "84951234567", "+7(495)123-45-67", "007 495 123 45 67"],
+    [
+        "8 (495) 123-45-67",
+        "+7 495 1234567",
+        "74951234567",
+        "84951234567",
+        "+7(495)123-45-67",
+        "007 495 123 45 67",
+    ],
 )
 def test_russian_numbers_written_every_way_are_one(raw: str) -> None:
     assert normalize_phone(raw, "RU") == "+74951234567"

@@ -130,6 +130,7 @@ def upgrade() -> None:
         sa.Column(
             "merged_into_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
+        sa.Column("created_from", sa.String(length=400), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
