@@ -1,0 +1,86 @@
+"""`touchhub email send`: one letter through an account's SMTP sender, recorded at once."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import click
+
+from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
+from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendResult
+
+
+@click.group()
+def email() -> None:
+    """E-mail: send letters through a configured account."""
+
+
+@email.command("send")
+@click.option("--from", "account", required=True, help="Account name ([email.accounts.NAME]).")
+@click.option("--to", "to", multiple=True, required=True, help="Recipient (repeat for more).")
+@click.option("--subject", required=True)
+@click.option(
+    "--body-file", type=click.File("r", encoding="utf-8"), required=True, help="Text; - = stdin."
+)
+@json_option
+@click.pass_context
+def send(
+    ctx: click.Context,
+    account: str,
+    to: tuple[str, ...],
+    subject: str,
+    body_file: IO[str],
+    as_json: bool,
+) -> None:
+    """Send one letter and record it as an outgoing touch (bounced recipients marked)."""
+    from hub.channels.email.factory import build_sender
+
+    settings = settings_of(ctx)
+    message = OutgoingMessage(
+        channel=Channel.EMAIL,
+        to=tuple(Address(kind=AddressKind.EMAIL, value=a) for a in to),
+        subject=subject,
+        body=body_file.read(),
+    )
+
+    async def main() -> SendResult:
+        store = await open_store_from(settings)
+        try:
+            async with store.writer() as writer:
+                sender = build_sender(settings.email, account, sink=writer)
+                try:
+                    return await sender.send(message)
+                finally:
+                    await sender.close()
+        finally:
+            await store.close()
+
+    result = run(main())
+    if as_json:
+        emit_json(_as_dict(result))
+    else:
+        for rcpt in result.recipients:
+            code = f" {rcpt.code}" if rcpt.code else ""
+            reason = f" {rcpt.reason}" if rcpt.reason else ""
+            click.echo(f"{rcpt.address.value}: {rcpt.outcome.value}{code}{reason}")
+        click.echo(f"Message-ID: <{result.external_id}>  attempts: {result.attempts}")
+    if not result.ok:
+        ctx.exit(1)
+
+
+def _as_dict(result: SendResult) -> dict[str, Any]:
+    return {
+        "outcome": result.outcome.value,
+        "message_id": result.external_id,
+        "attempts": result.attempts,
+        "recipients": [
+            {
+                "address": r.address.value,
+                "outcome": r.outcome.value,
+                "code": r.code,
+                "reason": r.reason,
+            }
+            for r in result.recipients
+        ],
+        "recorded": result.touch is not None,
+    }

@@ -1,0 +1,113 @@
+"""The e-mail channel through the real CLI and store: kill -9 mid-sync, `touchhub email send`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import mail_samples as S
+from tests.helpers.dovecot import Dovecot
+from tests.helpers.smtp_server import SmtpServer
+
+pytestmark = pytest.mark.timeout(150)
+
+TOUCHHUB = str(Path(sys.executable).with_name("touchhub"))
+LETTERS = 2000
+KILL_AFTER = 300  # letters committed before the kill
+RUN_TIMEOUT_S = 90.0
+
+
+def write_config(
+    path: Path, dovecot: Dovecot | None = None, smtp: SmtpServer | None = None
+) -> Path:
+    """A touchhub.toml with a SQLite store and account ivan."""
+    lines = [
+        "demo_on_empty = false",
+        "[store]",
+        f'url = "sqlite:///{path}/touchhub.db"',
+        "batch_size = 200",
+        "[email]",
+        'company_domains = ["acme.ru"]',
+        "fetch_batch = 50",
+        "[email.accounts.ivan]",
+        'password = "env:TOUCHHUB_TEST_IVAN_PW"',
+        'addresses = ["ivan@acme.ru"]',
+    ]
+    if dovecot is not None:
+        lines.append(f'imap = "{dovecot.url("ivan")}"')
+    if smtp is not None:
+        lines += [f'smtp = "{smtp.url()}"', f'tls_ca_file = "{smtp.cert}"']
+    config = path / "touchhub.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "TOUCHHUB_TEST_IVAN_PW": "ivanpw"}
+
+
+def email_rows(db: Path) -> tuple[int, int]:
+    """(activities, distinct external ids) with source email; 0 while the schema is missing."""
+    if not db.exists():
+        return 0, 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        try:
+            row = conn.execute(
+                "SELECT count(*), count(DISTINCT external_id) FROM activities WHERE source='email'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return 0, 0
+    return int(row[0]), int(row[1])
+
+
+def test_kill_9_in_the_middle_of_a_first_sync_then_restart_every_letter_once(
+    dovecot: Dovecot, tmp_path: Path
+) -> None:
+    dovecot.preload("ivan", (S.numbered(i) for i in range(LETTERS)))
+    config = write_config(tmp_path, dovecot=dovecot)
+    db = tmp_path / "touchhub.db"
+    command = [TOUCHHUB, "--config", str(config), "sync", "--once"]
+
+    first = subprocess.Popen(command, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    try:
+        while email_rows(db)[0] < KILL_AFTER:
+            assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+            assert time.monotonic() < deadline, "the first sync made no progress"
+            time.sleep(0.02)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    interrupted, _ = email_rows(db)
+    assert KILL_AFTER <= interrupted < LETTERS, "the kill should land in the middle"
+
+    second = subprocess.run(command, env=env(), capture_output=True, timeout=RUN_TIMEOUT_S)
+    assert second.returncode == 0, second.stderr.decode()
+    assert email_rows(db) == (LETTERS, LETTERS)
+
+
+def test_email_send_prints_results_and_records_the_touch(
+    smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    smtp_server.handler.rcpt_script["nobody@example.com"] = ["550 5.1.1 User unknown"]
+    config = write_config(tmp_path, smtp=smtp_server)
+    body = tmp_path / "body.txt"
+    body.write_text("Добрый день! Счёт во вложении.", encoding="utf-8")
+    result = subprocess.run(
+        [TOUCHHUB, "--config", str(config), "email", "send", "--from", "ivan",
+         "--to", S.CLIENT, "--to", "nobody@example.com", "--subject", "Счёт",
+         "--body-file", str(body)],
+        env=env(), capture_output=True, timeout=RUN_TIMEOUT_S, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{S.CLIENT}: sent 250" in result.stdout
+    assert "nobody@example.com: permanent_failure 550 5.1.1 User unknown" in result.stdout
+    assert email_rows(tmp_path / "touchhub.db") == (1, 1)
+    assert len(smtp_server.handler.received) == 1
