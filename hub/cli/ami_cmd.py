@@ -1,0 +1,240 @@
+"""`touchhub ami replay` (print or backfill calls from raw AMI bytes) and `touchhub call`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hub.errors import ConfigError, ValidationError
+from hub.model import AddressKind
+from hub.telephony.settings import (
+    DEFAULT_INTERNAL_PATTERN,
+    DEFAULT_TRUNK_PATTERN,
+    PbxSettings,
+)
+
+#: Touches written per store transaction during a backfill.
+RECORD_BATCH = 500
+#: Seconds to log in to the PBX for click-to-call.
+CALL_CONNECT_TIMEOUT_S = 10.0
+
+
+@click.group()
+def ami() -> None:
+    """Asterisk AMI: replay recorded streams, backfill calls."""
+
+
+def _pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise click.BadParameter(f"{value!r} is not a regular expression: {exc}") from exc
+    return value
+
+
+@ami.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="JSON lines (the default output).")
+@click.option("--record", is_flag=True, help="Also store the calls (idempotent backfill).")
+@click.option("--pbx", default=None, help="Take patterns and source from [telephony.pbx.NAME].")
+@click.option(
+    "--internal-pattern",
+    default=None,
+    callback=lambda _c, _p, v: None if v is None else _pattern(v),
+    help=f"Regex of internal extensions (default {DEFAULT_INTERNAL_PATTERN}).",
+)
+@click.option(
+    "--trunk-pattern",
+    default=None,
+    callback=lambda _c, _p, v: None if v is None else _pattern(v),
+    help="Regex of trunk channel names.",
+)
+@click.option("--charset", default=None, help="Fallback for non-UTF-8 bytes (default cp1251).")
+@click.pass_context
+def replay_cmd(
+    ctx: click.Context,
+    file: Path,
+    as_json: bool,
+    record: bool,
+    pbx: str | None,
+    internal_pattern: str | None,
+    trunk_pattern: str | None,
+    charset: str | None,
+) -> None:
+    """Print, one JSON object per line in the order calls end, the calls FILE holds.
+
+    FILE holds raw AMI bytes exactly as read from the socket.
+    """
+    from hub.telephony.call_assembler import AssemblerConfig
+    from hub.telephony.replay import ReplayStats, chunked, replay
+
+    pbx_settings = _pbx(ctx, pbx) if (pbx or record) else None
+    config = AssemblerConfig(
+        internal_pattern=internal_pattern
+        or (pbx_settings.internal_pattern if pbx_settings else DEFAULT_INTERNAL_PATTERN),
+        trunk_pattern=trunk_pattern
+        or (pbx_settings.trunk_pattern if pbx_settings else DEFAULT_TRUNK_PATTERN),
+        trunk_context_pattern=pbx_settings.trunk_context_pattern if pbx_settings else None,
+    )
+    encoding = charset or (pbx_settings.charset if pbx_settings else "cp1251")
+    stats = ReplayStats()
+    calls = []
+    for call in replay(chunked(file.read_bytes()), config, fallback_encoding=encoding, stats=stats):
+        calls.append(call)
+        click.echo(json.dumps(call.as_replay_dict(), ensure_ascii=False))
+    if stats.garbage or stats.refused:
+        click.echo(
+            f"{len(stats.garbage)} garbage frame(s) and {len(stats.refused)} refused event(s) "
+            "skipped",
+            err=True,
+        )
+    if record:
+        source = f"ami:{_pbx_name(ctx, pbx)}"
+        _record(ctx, source, calls)
+
+
+def _record(ctx: click.Context, source: str, calls: list[Any]) -> None:
+    from hub.cli.common import open_store, run
+    from hub.telephony.ami_adapter import call_to_touch
+
+    touches = [call_to_touch(c, source) for c in calls]
+    if any(c.started_at is None for c in calls):
+        click.echo("the stream has no Timestamp headers: calls are dated now", err=True)
+
+    async def write() -> tuple[int, int, int]:
+        created = updated = unchanged = 0
+        async with open_store(ctx) as store:
+            for start in range(0, len(touches), RECORD_BATCH):
+                result = await store.record(touches[start : start + RECORD_BATCH])
+                created += result.created
+                updated += result.updated
+                unchanged += result.unchanged
+        return created, updated, unchanged
+
+    created, updated, unchanged = run(write())
+    click.echo(
+        f"recorded {len(touches)} call(s) as {source}: {created} new, {updated} updated, "
+        f"{unchanged} unchanged",
+        err=True,
+    )
+
+
+def _pbx_name(ctx: click.Context, name: str | None) -> str:
+    if name:
+        return name
+    from hub.cli.common import settings_of
+
+    configured = list(settings_of(ctx).telephony.pbx)
+    if len(configured) == 1:
+        return configured[0]
+    if not configured:
+        return "replay"
+    raise ConfigError(f"several PBXs configured ({', '.join(configured)}): choose one with --pbx")
+
+
+def _pbx(ctx: click.Context, name: str | None) -> PbxSettings | None:
+    from hub.cli.common import settings_of
+
+    pbxs = settings_of(ctx).telephony.pbx
+    if name is None:
+        return next(iter(pbxs.values())) if len(pbxs) == 1 else None
+    if name not in pbxs:
+        raise ConfigError(f"no [telephony.pbx.{name}] in the config")
+    return pbxs[name]
+
+
+@click.command("call")
+@click.argument("target", metavar="CONTACT_OR_NUMBER")
+@click.option("--employee", "extension", required=True, help="Extension whose phone rings first.")
+@click.option("--pbx", default=None, help="Which [telephony.pbx.NAME] (default: the only one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def call(ctx: click.Context, target: str, extension: str, pbx: str | None, as_json: bool) -> None:
+    """Ring EMPLOYEE's phone, then dial the client; the call is logged like any other.
+
+    CONTACT_OR_NUMBER is a phone number, a contact id (#12) or a unique contact name.
+    """
+    from hub.cli.common import emit_json, run, settings_of
+    from hub.telephony.ami_client import AmiClient, AmiEndpoint
+    from hub.telephony.click_to_call import click_to_call
+
+    settings = settings_of(ctx)
+    name = _pbx_name(ctx, pbx)
+    pbx_settings = settings.telephony.pbx.get(name)
+    if pbx_settings is None:
+        raise ConfigError("no [telephony.pbx.NAME] configured: click-to-call needs a PBX")
+
+    async def go() -> dict[str, Any]:
+        number = await _number_for(ctx, target)
+        endpoint = AmiEndpoint.from_url(
+            pbx_settings.ami, pbx_settings.password.get_secret_value(), auth=pbx_settings.auth
+        )
+        client = AmiClient(
+            endpoint,
+            name=f"ami:{name}",
+            event_filters=(),
+            connect_timeout=CALL_CONNECT_TIMEOUT_S,
+            fallback_encoding=pbx_settings.charset,
+        )
+        await client.connect()
+        try:
+            result = await click_to_call(
+                client,
+                extension,
+                number,
+                channel_template=pbx_settings.originate_channel,
+                context=pbx_settings.originate_context,
+                ring_timeout_s=pbx_settings.originate_timeout_s,
+            )
+        finally:
+            await client.close()
+        return {
+            "pbx": name,
+            "employee": result.extension,
+            "number": result.number,
+            "channel": result.channel,
+            "uniqueid": result.uniqueid,
+            "status": "connected",
+        }
+
+    outcome = run(go())
+    if as_json:
+        emit_json(outcome)
+    else:
+        click.echo(f"{outcome['employee']} answered; dialling {outcome['number']} on {name}")
+
+
+_PHONE_RE = re.compile(r"^\+?[\d\s\-().]{5,}$")
+
+
+async def _number_for(ctx: click.Context, target: str) -> str:
+    """A number as given, or the first phone of the contact named by id (#12) or name."""
+    if _PHONE_RE.match(target) and not target.startswith("#"):
+        return target
+    from hub.cli.common import open_store
+
+    async with open_store(ctx) as store:
+        ref = target.lstrip("#")
+        if ref.isdigit():
+            contact = await store.contacts.get(int(ref))
+        else:
+            found = await store.contacts.search(target, limit=2)
+            if len(found) != 1:
+                raise ValidationError(
+                    f"{len(found) or 'no'} contacts match {target!r}; give a number or #id",
+                    field="contact",
+                )
+            contact = found[0]
+    phones = [i["value"] for i in contact.get("identities", []) if i["kind"] == AddressKind.PHONE]
+    if not phones:
+        raise ValidationError(f"contact #{contact.get('id')} has no phone number", field="contact")
+    return str(phones[0])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    ami(sys.argv[1:])

@@ -1,0 +1,329 @@
+"""The AMI capture adapter: one connection per PBX, finished calls pushed as `Touch`es.
+
+Owns the reconnect loop (exponential backoff with jitter; a wrong password stops it for
+good), reconciliation after a reconnect (`CoreShowChannels`), the unclosed-call timer and
+the live per-extension state the API shows. Protocol work lives in the sans-IO modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from hub.errors import ChannelAuthError, ChannelConnectError, ChannelError
+from hub.model import (
+    AdapterHealth,
+    AdapterState,
+    Address,
+    AddressKind,
+    Channel,
+    Direction,
+    Flag,
+    Quarantined,
+    Sink,
+    Touch,
+    utcnow,
+)
+from hub.telephony.ami_client import DEFAULT_EVENT_FILTERS, AmiClient, AmiEndpoint
+from hub.telephony.ami_protocol import AmiGarbage, AmiMessage
+from hub.telephony.call_assembler import (
+    ASSEMBLER_EVENTS,
+    AssemblerConfig,
+    CallAssembler,
+    FinishedCall,
+)
+from hub.telephony.click_to_call import OriginateResult, click_to_call
+from hub.telephony.settings import PbxSettings
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_INITIAL_S = 0.5
+BACKOFF_MAX_S = 30.0
+#: A session that lasted this long resets the backoff (the PBX was fine; this is a new outage).
+STABLE_SESSION_S = 60.0
+#: How often calls without events are checked for expiry.
+EXPIRE_CHECK_S = 30.0
+
+
+def backoff_delay(
+    attempt: int, *, initial: float = BACKOFF_INITIAL_S, cap: float = BACKOFF_MAX_S
+) -> float:
+    """Exponential backoff with jitter: half to all of min(cap, initial·2^attempt)."""
+    ceiling = min(cap, initial * (2 ** min(attempt, 30)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def call_to_touch(call: FinishedCall, source: str) -> Touch:
+    """The store's view of a finished call: a `Touch` keyed by (source, Linkedid)."""
+    counterparts: tuple[Address, ...] = ()
+    if call.direction is Direction.INTERNAL:
+        if call.counterpart_extension:
+            counterparts = (Address(kind=AddressKind.EXTENSION, value=call.counterpart_extension),)
+    elif call.counterpart:
+        counterparts = (
+            Address(kind=AddressKind.PHONE, value=call.counterpart, name=call.counterpart_name),
+        )
+    flags: set[Flag] = set()
+    if call.unclosed:
+        flags.add(Flag.UNCLOSED)
+    if call.reconciled:
+        flags.add(Flag.RECONCILED)
+    started = call.started_at or call.answered_at or call.ended_at or utcnow()
+    duration = None
+    if call.ended_at is not None and call.started_at is not None:
+        duration = round((call.ended_at - call.started_at).total_seconds(), 1)
+    metadata: dict[str, Any] = {
+        "extensions_rung": list(call.extensions_rung),
+        "transfers": [t.as_dict() for t in call.transfers],
+        "queue_wait_seconds": call.queue_wait_seconds,
+        "recording": call.recording,
+    }
+    return Touch(
+        source=source,
+        external_id=call.linkedid,
+        channel=Channel.CALL,
+        direction=call.direction,
+        status=call.status,
+        occurred_at=started,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        duration_seconds=duration,
+        ring_seconds=call.ring_seconds,
+        talk_seconds=call.talk_seconds,
+        counterparts=counterparts,
+        employee=Address(kind=AddressKind.EXTENSION, value=call.employee)
+        if call.employee
+        else None,
+        flags=frozenset(flags),
+        metadata=metadata,
+    )
+
+
+def assembler_config(settings: PbxSettings) -> AssemblerConfig:
+    """The assembler's settings taken from a `[telephony.pbx.NAME]` section."""
+    return AssemblerConfig(
+        internal_pattern=settings.internal_pattern,
+        trunk_pattern=settings.trunk_pattern,
+        trunk_context_pattern=settings.trunk_context_pattern,
+        unclosed_after_s=settings.unclosed_after_minutes * 60.0,
+    )
+
+
+class AmiAdapter:
+    """Watches one PBX over AMI and pushes every finished call into a sink."""
+
+    def __init__(
+        self,
+        pbx: str,
+        settings: PbxSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        ping_interval: float | None = None,
+        backoff_initial: float = BACKOFF_INITIAL_S,
+        backoff_max: float = BACKOFF_MAX_S,
+        expire_check: float = EXPIRE_CHECK_S,
+    ) -> None:
+        self.pbx = pbx
+        self.name = f"ami:{pbx}"
+        self.settings = settings
+        self.health = AdapterHealth(name=self.name)
+        self.endpoint = AmiEndpoint.from_url(
+            settings.ami, settings.password.get_secret_value(), auth=settings.auth
+        )
+        self.assembler = CallAssembler(assembler_config(settings))
+        self._clock = clock
+        self._ping_interval = ping_interval
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._expire_check = expire_check
+        self._client: AmiClient | None = None
+        self._ready = asyncio.Event()
+
+    # ----------------------------------------------------------------- public
+
+    @property
+    def client(self) -> AmiClient | None:
+        """The logged-in connection, when there is one (click-to-call sends through it)."""
+        client = self._client
+        return client if client is not None and client.connected else None
+
+    async def wait_ready(self) -> AmiClient:
+        """Wait until a session is logged in and reconciled; return its client."""
+        while True:
+            await self._ready.wait()
+            client = self.client
+            if client is not None:
+                return client
+            self._ready.clear()
+
+    def live_state(self) -> dict[str, str]:
+        """Extension → "ringing" or "talking", for the API."""
+        return self.assembler.live_state()
+
+    def new_client(self) -> AmiClient:
+        """A client for this PBX (not yet connected)."""
+        kwargs: dict[str, Any] = {}
+        if self._ping_interval is not None:
+            kwargs["ping_interval"] = self._ping_interval
+        return AmiClient(
+            self.endpoint,
+            name=self.name,
+            fallback_encoding=self.settings.charset,
+            event_filters=DEFAULT_EVENT_FILTERS if self.settings.event_filter else (),
+            wanted_events=ASSEMBLER_EVENTS,
+            **kwargs,
+        )
+
+    async def run(self, sink: Sink) -> None:
+        """Capture until cancelled, reconnecting with backoff; a refused login raises."""
+        attempt = 0
+        self.health.state = AdapterState.STARTING
+        while True:
+            began = self._clock()
+            try:
+                await self._session(sink)
+            except ChannelAuthError as exc:
+                self._error(exc, AdapterState.FAILED)
+                raise
+            except (ChannelError, OSError) as exc:
+                self._error(exc, AdapterState.BACKOFF)
+            if self._clock() - began >= STABLE_SESSION_S:
+                attempt = 0
+            delay = backoff_delay(attempt, initial=self._backoff_initial, cap=self._backoff_max)
+            attempt += 1
+            self.health.restarts += 1
+            logger.info("%s: reconnecting in %.1fs", self.name, delay)
+            await asyncio.sleep(delay)
+
+    async def sync_once(self, sink: Sink) -> None:
+        """Connect, reconcile with the channels up now, push what that closed, disconnect."""
+        client = self.new_client()
+        await client.connect()
+        try:
+            await self._reconcile(client, sink)
+            for call in self.assembler.expire(self._clock()):
+                await self._emit(call, sink)
+        finally:
+            await client.close()
+        await sink.flush()
+
+    # -------------------------------------------------------------- internals
+
+    async def _session(self, sink: Sink) -> None:
+        client = self.new_client()
+        await client.connect()
+        self._client = client
+        expiry = asyncio.create_task(self._expire_loop(sink), name=f"{self.name}:expire")
+        try:
+            await self._reconcile(client, sink)
+            self.health.state = AdapterState.RUNNING
+            self._ready.set()
+            while True:
+                item = await client.next_event()
+                await self._handle(item, sink)
+        finally:
+            self._ready.clear()
+            self._client = None
+            expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await expiry
+            await client.close()
+
+    async def _handle(self, item: AmiMessage | object, sink: Sink) -> None:
+        if isinstance(item, AmiGarbage):
+            logger.warning("%s: quarantined %s: %r", self.name, item.reason, item.raw[:120])
+            self.health.count("quarantined")
+            await sink.put(Quarantined(source=self.name, reason=item.reason, raw=item.raw))
+            return
+        if not isinstance(item, AmiMessage):
+            return
+        now = self._clock()
+        self.health.count("events")
+        try:
+            finished = self.assembler.feed(item, now)
+        except Exception as exc:  # one bad event must not end the capture
+            logger.exception("%s: event could not be applied", self.name)
+            self.health.count("quarantined")
+            await sink.put(
+                Quarantined(
+                    source=self.name,
+                    reason=f"assembler: {exc!r}",
+                    raw=item.raw,
+                    external_id=item.get("Linkedid"),
+                )
+            )
+            return
+        self.health.last_event_at = utcnow()
+        for call in finished:
+            await self._emit(call, sink)
+
+    async def _reconcile(self, client: AmiClient, sink: Sink) -> None:
+        snapshot = await client.list_action("CoreShowChannels")
+        for call in self.assembler.reconcile(snapshot, self._clock()):
+            await self._emit(call, sink)
+
+    async def _expire_loop(self, sink: Sink) -> None:
+        while True:
+            await asyncio.sleep(self._expire_check)
+            for call in self.assembler.expire(self._clock()):
+                await self._emit(call, sink)
+
+    async def _emit(self, call: FinishedCall, sink: Sink) -> None:
+        self.health.count("calls")
+        await sink.put(call_to_touch(call, self.name))
+
+    def _error(self, exc: BaseException, state: AdapterState) -> None:
+        self.health.state = state
+        self.health.last_error = str(exc)
+        self.health.last_error_at = utcnow()
+        logger.warning("%s: %s", self.name, exc)
+
+
+#: How long click-to-call waits for a PBX connection that is being (re)established.
+ORIGINATE_READY_TIMEOUT_S = 5.0
+
+
+def originate_with(
+    adapters: Mapping[str, AmiAdapter],
+) -> Callable[..., Awaitable[OriginateResult]]:
+    """Click-to-call over the running adapters' connections (for the web app's ORIGINATE)."""
+
+    async def originate(*, extension: str, number: str, pbx: str | None = None) -> OriginateResult:
+        if not adapters:
+            raise ChannelConnectError("no PBX configured for click-to-call")
+        adapter = adapters[pbx] if pbx is not None else next(iter(adapters.values()))
+        try:
+            client = await asyncio.wait_for(adapter.wait_ready(), ORIGINATE_READY_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ChannelConnectError(
+                f"PBX {adapter.pbx} is not connected", channel=adapter.name
+            ) from exc
+        settings = adapter.settings
+        return await click_to_call(
+            client,
+            extension,
+            number,
+            channel_template=settings.originate_channel,
+            context=settings.originate_context,
+            ring_timeout_s=settings.originate_timeout_s,
+        )
+
+    return originate
+
+
+def live_calls_of(adapters: Mapping[str, AmiAdapter]) -> Callable[[str], str | None]:
+    """Extension → "ringing"/"talking" across every PBX (for the web app's LIVE_CALLS)."""
+
+    def lookup(extension: str) -> str | None:
+        for adapter in adapters.values():
+            state = adapter.live_state().get(extension)
+            if state is not None:
+                return state
+        return None
+
+    return lookup
