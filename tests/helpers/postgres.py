@@ -54,8 +54,21 @@ class PostgresServer:
     def create_database(self, name: str | None = None) -> str:
         name = name or f"t_{uuid.uuid4().hex[:12]}"
         subprocess.run(
-            _as_owner([pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name]),
-            check=True, capture_output=True, timeout=START_TIMEOUT_S,
+            _as_owner(
+                [
+                    pg_bin("createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    name,
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=START_TIMEOUT_S,
         )
         return self.url(name)
 
@@ -68,22 +81,54 @@ def running_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
         shutil.chown(directory, "postgres", "postgres")
     data = directory / "data"
     subprocess.run(
-        _as_owner([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                   "--locale=C.UTF-8", "--no-sync"]),
-        check=True, capture_output=True, timeout=120,
+        _as_owner(
+            [
+                pg_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     port = free_port()
     options = f"-h 127.0.0.1 -p {port} -k {directory}"
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
-        _as_owner([pg_bin("pg_ctl"), "-D", str(data), "-l", str(directory / "pg.log"), "-w",
-                   "-t", str(START_TIMEOUT_S), "-o", options, "start"]),
-        check=True, capture_output=True, timeout=START_TIMEOUT_S + 10,
+        _as_owner(
+            [
+                pg_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(directory / "pg.log"),
+                "-w",
+                "-t",
+                str(START_TIMEOUT_S),
+                "-o",
+                options,
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=START_TIMEOUT_S + 10,
     )
     try:
         yield PostgresServer(port=port, directory=directory)
     finally:
-        subprocess.run(_as_owner([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            _as_owner([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(directory, ignore_errors=True)

@@ -59,6 +59,14 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_kpi_contact_month_contact", "kpi_contact_month", ["contact_id", "month"])
+    for column in ("due_at", "completed_at"):
+        op.create_index(
+            f"ix_activities_kpi_employee_{column.removesuffix('_at')}",
+            "activities",
+            ["employee_id", column],
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+        )
     op.create_table(
         "kpi_plans",
         sa.Column("id", ID, autoincrement=True, nullable=False),
@@ -135,3 +143,5 @@ def downgrade() -> None:
     op.drop_index("ix_kpi_contact_month_contact", table_name="kpi_contact_month")
     op.drop_table("kpi_contact_month")
     op.drop_table("kpi_daily")
+    op.drop_index("ix_activities_kpi_employee_completed", table_name="activities")
+    op.drop_index("ix_activities_kpi_employee_due", table_name="activities")

@@ -1,0 +1,630 @@
+"""Demo data: a two-level team, a client base and a year of touches across every channel.
+
+Fast enough for 10 million activities: rows are generated day by day in time order and
+bulk-loaded (raw `sqlite3.executemany` in one transaction, asyncpg `COPY` on
+PostgreSQL) with the activity indexes dropped and rebuilt around the load of an empty
+table; the KPI roll-ups are then rebuilt once. Distributions are plain constants below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Index, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.activity import rollup
+from hub.activity.schema import activities, contacts, employees
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+DEMO_SOURCE = "demo"
+CALLBACK_SOURCE = "callback"
+DAYS = 365
+CHUNK = 20_000
+WEEKEND_WEIGHT = 0.15
+WORKDAY_START_H = 9
+WORKDAY_HOURS = 10
+ACTIVITIES_PER_EMPLOYEE = 50_000
+ACTIVITIES_PER_CONTACT = 50
+MIN_EMPLOYEES = 20
+MIN_CONTACTS = 2_000
+OWN_CLIENT_SHARE = 0.75
+
+#: (channel, direction, share) of all activities; statuses per kind below.
+MIX: tuple[tuple[str, str, float], ...] = (
+    ("call", "out", 0.30),
+    ("call", "in", 0.22),
+    ("call", "internal", 0.03),
+    ("email", "out", 0.11),
+    ("email", "in", 0.09),
+    ("sms", "out", 0.05),
+    ("messenger", "in", 0.05),
+    ("messenger", "out", 0.05),
+    ("meeting", "out", 0.04),
+    ("task", "out", 0.06),
+)
+STATUSES: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {
+    ("call", "out"): (("answered", 0.65), ("no_answer", 0.20), ("busy", 0.10), ("failed", 0.05)),
+    ("call", "in"): (("answered", 0.85), ("missed", 0.12), ("busy", 0.03)),
+    ("call", "internal"): (("answered", 0.9), ("missed", 0.1)),
+    ("email", "out"): (("sent", 0.2), ("delivered", 0.6), ("read", 0.15), ("bounced", 0.05)),
+    ("email", "in"): (("received", 1.0),),
+    ("sms", "out"): (("delivered", 0.85), ("sent", 0.1), ("failed", 0.05)),
+    ("messenger", "in"): (("received", 1.0),),
+    ("messenger", "out"): (("sent", 0.2), ("delivered", 0.3), ("read", 0.5)),
+    ("meeting", "out"): (("completed", 0.75), ("planned", 0.15), ("cancelled", 0.10)),
+    ("task", "out"): (("completed", 0.70), ("planned", 0.25), ("cancelled", 0.05)),
+}
+AUTO_REPLY_SHARE = 0.05  # of inbound letters: not a client touch
+CALLBACK_DONE_SHARE = 0.7
+RESULTS = (
+    "agreed next steps",
+    "sent a proposal",
+    "client thinks it over",
+    "deal closed",
+    "no interest",
+)
+
+FIRST = (
+    "Anna",
+    "Boris",
+    "Vera",
+    "Gleb",
+    "Daria",
+    "Egor",
+    "Zoya",
+    "Ilya",
+    "Kira",
+    "Lev",
+    "Maria",
+    "Nikita",
+    "Olga",
+    "Pavel",
+    "Rita",
+    "Sergey",
+    "Tatiana",
+    "Ulyana",
+    "Fedor",
+    "Yana",
+)
+LAST = (
+    "Ivanov",
+    "Petrov",
+    "Sidorov",
+    "Smirnov",
+    "Kuznetsov",
+    "Popov",
+    "Sokolov",
+    "Lebedev",
+    "Kozlov",
+    "Novikov",
+    "Morozov",
+    "Volkov",
+    "Orlov",
+    "Zaitsev",
+    "Pavlov",
+    "Semenov",
+)
+REGIONS = (
+    ("Moscow", "Moscow"),
+    ("Saint Petersburg", "Saint Petersburg"),
+    ("Tatarstan", "Kazan"),
+    ("Sverdlovsk", "Yekaterinburg"),
+    ("Novosibirsk", "Novosibirsk"),
+    ("Krasnodar", "Sochi"),
+)
+POSITIONS = ("Director", "Buyer", "Chief accountant", "Engineer", "Procurement manager")
+
+
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    """What `seed` loaded."""
+
+    employees: int
+    contacts: int
+    activities: int
+    rollup_rows: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "employees": self.employees,
+            "contacts": self.contacts,
+            "activities": self.activities,
+            "rollup_rows": self.rollup_rows,
+        }
+
+
+def default_sizes(activities_n: int) -> tuple[int, int]:
+    """Employees and contacts for a number of activities (200 / 200,000 at 10M)."""
+    return (
+        max(MIN_EMPLOYEES, round(activities_n / ACTIVITIES_PER_EMPLOYEE)),
+        max(MIN_CONTACTS, activities_n // ACTIVITIES_PER_CONTACT),
+    )
+
+
+def _cumulative(pairs: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
+    values, weights, total = [], [], 0.0
+    for value, weight in pairs:
+        total += weight
+        values.append(value)
+        weights.append(total)
+    return values, [w / total for w in weights]
+
+
+def _pick(values: list[Any], cum: list[float], r: float) -> Any:
+    for value, edge in zip(values, cum, strict=True):
+        if r < edge:
+            return value
+    return values[-1]
+
+
+@dataclass(slots=True)
+class _Team:
+    employee_ids: list[int]
+    workers: list[int]  # subordinates: they do most of the work
+    clients_of: dict[int, list[int]]
+    contact_ids: list[int]
+    phone_of: dict[int, str]
+
+
+class _Generator:
+    """Produces activity rows (column order `COLUMNS`) day by day, in time order."""
+
+    COLUMNS = (
+        "id",
+        "source",
+        "external_id",
+        "channel",
+        "direction",
+        "status",
+        "occurred_at",
+        "duration_s",
+        "talk_s",
+        "contact_id",
+        "employee_id",
+        "counterpart",
+        "subject",
+        "due_at",
+        "completed_at",
+        "result",
+        "is_client",
+        "flags",
+        "meta",
+        "created_at",
+        "updated_at",
+    )
+
+    def __init__(
+        self,
+        team: _Team,
+        total: int,
+        first_id: int,
+        now: datetime,
+        tz: ZoneInfo,
+        rnd: random.Random,
+    ) -> None:
+        self.team = team
+        self.total = total
+        self.next_id = first_id
+        self.now = now
+        self.tz = tz
+        self.rnd = rnd
+        self.kinds, self.kind_cum = _cumulative([((c, d), w) for c, d, w in MIX])
+        self.status_tables = {k: _cumulative(v) for k, v in STATUSES.items()}
+
+    def _days(self) -> list[tuple[date, float]]:
+        today = self.now.astimezone(self.tz).date()
+        days = [today - timedelta(days=i) for i in range(DAYS, 0, -1)]
+        return [(d, WEEKEND_WEIGHT if d.weekday() >= 5 else 1.0) for d in days]
+
+    def rows(self) -> Iterator[list[tuple[Any, ...]]]:
+        """Chunks of rows for the whole year; callback tasks ride along with missed calls."""
+        days = self._days()
+        weight_sum = sum(w for _, w in days)
+        made = 0
+        carry = 0.0
+        chunk: list[tuple[Any, ...]] = []
+        for index, (day, weight) in enumerate(days):
+            exact = self.total * weight / weight_sum + carry
+            n = int(exact) if index < len(days) - 1 else self.total - made
+            carry = exact - n
+            n = min(n, self.total - made)
+            start = (
+                datetime.combine(day, time(WORKDAY_START_H), self.tz)
+                .astimezone(UTC)
+                .replace(tzinfo=None)
+            )
+            for _ in range(n):
+                made += self._one(start, chunk)
+                if len(chunk) >= CHUNK:
+                    yield chunk
+                    chunk = []
+            if made >= self.total:
+                break
+        if chunk:
+            yield chunk
+
+    def _one(self, day_start: datetime, out: list[tuple[Any, ...]]) -> int:
+        rnd = self.rnd
+        team = self.team
+        channel, direction = _pick(self.kinds, self.kind_cum, rnd.random())
+        status = _pick(*self.status_tables[(channel, direction)], rnd.random())
+        at = day_start + timedelta(seconds=int(rnd.random() * WORKDAY_HOURS * 3600))
+        employee = rnd.choice(team.workers) if rnd.random() < 0.9 else rnd.choice(team.employee_ids)
+        own = team.clients_of.get(employee)
+        chosen = (
+            rnd.choice(own)
+            if own and rnd.random() < OWN_CLIENT_SHARE
+            else rnd.choice(team.contact_ids)
+        )
+        contact: int | None = chosen
+        is_client = True
+        counterpart: str | None = team.phone_of.get(chosen)
+        duration = talk = None
+        due = completed = result = None
+        subject = None
+        meta = "{}"
+        if channel == "call":
+            if direction == "internal":
+                contact, is_client, counterpart = (
+                    None,
+                    False,
+                    str(100 + rnd.randrange(len(team.employee_ids))),
+                )
+            if status == "answered":
+                talk = float(int(rnd.expovariate(1 / 180)) + 5)
+                duration = talk + float(rnd.randint(3, 25))
+            else:
+                duration = float(rnd.randint(5, 40))
+        elif channel in ("email", "messenger", "sms"):
+            counterpart = None
+            if channel == "email":
+                subject = "Re: our proposal" if direction == "in" else "Proposal"
+                if direction == "in" and rnd.random() < AUTO_REPLY_SHARE:
+                    is_client = False
+        elif channel == "meeting":
+            duration = float(rnd.choice((1800, 3600, 5400, 7200)))
+            due = at
+            if status == "completed":
+                completed, result = at + timedelta(seconds=duration), rnd.choice(RESULTS)
+        else:  # task
+            duration = float(rnd.choice((900, 1800, 3600)))
+            due = at + timedelta(days=rnd.randint(1, 5))
+            if status == "completed":
+                completed = due + timedelta(hours=rnd.uniform(-72, 30))
+                completed = max(completed, at)
+                result = rnd.choice(RESULTS)
+        row_id = self.next_id
+        self.next_id += 1
+        out.append(
+            (
+                row_id,
+                DEMO_SOURCE,
+                f"d{row_id:010d}",
+                channel,
+                direction,
+                status,
+                at,
+                duration,
+                talk,
+                contact,
+                employee,
+                counterpart,
+                subject,
+                due,
+                completed,
+                result,
+                is_client,
+                "auto_reply" if not is_client and channel == "email" else "",
+                meta,
+                at,
+                at,
+            )
+        )
+        if channel == "call" and direction == "in" and status == "missed":
+            task_id = self.next_id
+            self.next_id += 1
+            done = rnd.random() < CALLBACK_DONE_SHARE
+            task_due = at + timedelta(minutes=30)
+            task_done = at + timedelta(minutes=rnd.randint(5, 240)) if done else None
+            out.append(
+                (
+                    task_id,
+                    CALLBACK_SOURCE,
+                    f"d{task_id:010d}",
+                    "task",
+                    "out",
+                    "completed" if done else "planned",
+                    at,
+                    None,
+                    None,
+                    contact,
+                    employee,
+                    counterpart,
+                    "Call back",
+                    task_due,
+                    task_done,
+                    "called back" if done else None,
+                    True,
+                    "",
+                    json.dumps({"callback_for": row_id}),
+                    at,
+                    at,
+                )
+            )
+            return 1
+        return 1
+
+
+def _people(
+    n_employees: int,
+    n_contacts: int,
+    rnd: random.Random,
+    first_employee: int,
+    first_contact: int,
+    now: datetime,
+) -> tuple[
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+    _Team,
+]:
+    """Employees (heads first, then their people), addresses, contacts and identities."""
+    heads = max(2, n_employees // 10)
+    created = (now - timedelta(days=DAYS + 30)).replace(tzinfo=None)
+    emp_rows: list[tuple[Any, ...]] = []
+    addr_rows: list[tuple[Any, ...]] = []
+    ids = list(range(first_employee, first_employee + n_employees))
+    head_ids = ids[:heads]
+    workers = ids[heads:] or ids
+    for i, eid in enumerate(ids):
+        name = f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]} {i + 1}"
+        head = None if eid in head_ids else head_ids[(i - heads) % heads]
+        emp_rows.append(
+            (eid, name, "Head of sales" if head is None else "Sales manager", head, True, created)
+        )
+        addr_rows.append((eid, "extension", str(100 + i)))
+        addr_rows.append((eid, "email", f"employee{i + 1}@demo.touchhub.example"))
+    contact_rows: list[tuple[Any, ...]] = []
+    ident_rows: list[tuple[Any, ...]] = []
+    clients_of: dict[int, list[int]] = {}
+    phone_of: dict[int, str] = {}
+    contact_ids = list(range(first_contact, first_contact + n_contacts))
+    for cid in contact_ids:
+        region, city = rnd.choice(REGIONS)
+        owner = rnd.choice(workers)
+        clients_of.setdefault(owner, []).append(cid)
+        name = f"{rnd.choice(FIRST)} {rnd.choice(LAST)}"
+        when = created + timedelta(days=rnd.randint(0, DAYS))
+        contact_rows.append(
+            (
+                cid,
+                name,
+                rnd.choice(POSITIONS) if rnd.random() < 0.6 else None,
+                region,
+                city if rnd.random() < 0.8 else None,
+                rnd.choice(("high", "normal", "normal", "low")),
+                rnd.choice(("A", "B", "B", "C", "C", "C")),
+                "{}",
+                rnd.random() < 0.1,
+                owner,
+                when,
+                when,
+            )
+        )
+        if rnd.random() < 0.9:
+            phone = f"+79{cid:09d}"
+            phone_of[cid] = phone
+            ident_rows.append((cid, "phone", phone, when))
+        if rnd.random() < 0.7:
+            ident_rows.append((cid, "email", f"client{cid}@example.com", when))
+    team = _Team(ids, workers, clients_of, contact_ids, phone_of)
+    return emp_rows, addr_rows, contact_rows, ident_rows, team
+
+
+EMP_COLS = ("id", "name", "position", "head_id", "active", "created_at")
+ADDR_COLS = ("employee_id", "kind", "value")
+CONTACT_COLS = (
+    "id",
+    "name",
+    "position",
+    "region",
+    "city",
+    "importance",
+    "segment",
+    "custom",
+    "is_lead",
+    "owner_employee_id",
+    "created_at",
+    "updated_at",
+)
+IDENT_COLS = ("contact_id", "kind", "value", "created_at")
+
+
+def _activity_indexes() -> list[Index]:
+    return [ix for ix in activities.indexes if not ix.unique]
+
+
+async def _start_ids(conn: AsyncConnection) -> tuple[int, int, int, int]:
+    values = []
+    for table in (employees, contacts, activities):
+        values.append(
+            int(await conn.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+        )
+    existing = int(await conn.scalar(select(func.count()).select_from(activities)) or 0)
+    return values[0], values[1], values[2], existing
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(" ", "microseconds")
+    return value
+
+
+def _load_sqlite(
+    path: str,
+    batches: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]],
+    generator: _Generator,
+    progress: Progress | None,
+    total: int,
+) -> int:
+    """Everything in one SQLite transaction through the stdlib driver (the fastest path)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA cache_size=-262144")
+        db.execute("BEGIN")
+        for table, (cols, rows) in batches.items():
+            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            db.executemany(sql, [tuple(_sql_value(v) for v in r) for r in rows])
+        sql = (
+            f"INSERT INTO activities ({', '.join(generator.COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(generator.COLUMNS))})"
+        )
+        written = 0
+        for chunk in generator.rows():
+            db.executemany(
+                sql,
+                [
+                    (
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[4],
+                        r[5],
+                        r[6].isoformat(" ", "microseconds"),
+                        r[7],
+                        r[8],
+                        r[9],
+                        r[10],
+                        r[11],
+                        r[12],
+                        None if r[13] is None else r[13].isoformat(" ", "microseconds"),
+                        None if r[14] is None else r[14].isoformat(" ", "microseconds"),
+                        r[15],
+                        r[16],
+                        r[17],
+                        r[18],
+                        r[19].isoformat(" ", "microseconds"),
+                        r[20].isoformat(" ", "microseconds"),
+                    )
+                    for r in chunk
+                ],
+            )
+            written += len(chunk)
+            if progress is not None:
+                progress(min(written, total), total)
+        db.execute("COMMIT")
+        return written
+    finally:
+        db.close()
+
+
+async def _load_postgres(
+    conn: AsyncConnection,
+    batches: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]],
+    generator: _Generator,
+    progress: Progress | None,
+    total: int,
+) -> int:
+    """COPY through the asyncpg connection underneath SQLAlchemy."""
+    raw = await conn.get_raw_connection()
+    apg: Any = raw.driver_connection
+    for table, (cols, rows) in batches.items():
+        if rows:
+            await apg.copy_records_to_table(table, records=rows, columns=list(cols))
+    written = 0
+    for chunk in generator.rows():
+        await apg.copy_records_to_table(
+            "activities", records=chunk, columns=list(generator.COLUMNS)
+        )
+        written += len(chunk)
+        if progress is not None:
+            progress(min(written, total), total)
+    for table in ("employees", "contacts", "activities"):
+        await apg.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+    return written
+
+
+async def seed(
+    engine: AsyncEngine,
+    *,
+    activities: int,
+    employees: int | None = None,
+    contacts: int | None = None,
+    progress: Progress | None = None,
+    seed: int = 0,
+    timezone: str = "Europe/Moscow",
+    now: datetime | None = None,
+) -> SeedResult:
+    """Load a demo team, client base and `activities` touches over the last 12 months."""
+    if activities < 0:
+        raise ValueError("activities must be ≥ 0")
+    tz = ZoneInfo(timezone)
+    now = now or datetime.now(UTC)
+    default_emp, default_contacts = default_sizes(activities)
+    n_emp = employees or default_emp
+    n_contacts = contacts or default_contacts
+    rnd = random.Random(seed)
+    async with engine.connect() as conn:
+        first_emp, first_contact, first_activity, existing = await _start_ids(conn)
+    emp_rows, addr_rows, contact_rows, ident_rows, team = _people(
+        n_emp, n_contacts, rnd, first_emp, first_contact, now
+    )
+    if first_emp > 1:  # keep demo addresses unique next to earlier demo data
+        addr_rows = [
+            (e, k, f"{v}.{first_emp}" if k == "email" else f"{v}{first_emp}")
+            for e, k, v in addr_rows
+        ]
+    batches: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]] = {
+        "employees": (EMP_COLS, emp_rows),
+        "employee_addresses": (ADDR_COLS, addr_rows),
+        "contacts": (CONTACT_COLS, contact_rows),
+        "identities": (IDENT_COLS, ident_rows),
+    }
+    generator = _Generator(team, activities, first_activity, now, tz, rnd)
+    bulk = existing == 0 and activities >= 100_000
+    indexes = _activity_indexes() if bulk else []
+    if indexes:
+        async with engine.begin() as conn:
+            for index in indexes:
+                await conn.run_sync(index.drop)
+    try:
+        if engine.dialect.name == "sqlite":
+            path = engine.url.database or ""
+            written = await asyncio.to_thread(
+                _load_sqlite, path, batches, generator, progress, activities
+            )
+        else:
+            async with engine.begin() as conn:
+                written = await _load_postgres(conn, batches, generator, progress, activities)
+    finally:
+        if indexes:
+            async with engine.begin() as conn:
+                for index in indexes:
+                    await conn.run_sync(index.create, checkfirst=True)
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("ANALYZE"))
+        rows = await rollup.rebuild(conn, tz)
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+    logger.info("demo: %d employees, %d contacts, %d activities", n_emp, n_contacts, written)
+    return SeedResult(employees=n_emp, contacts=n_contacts, activities=written, rollup_rows=rows)

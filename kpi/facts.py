@@ -1,0 +1,193 @@
+"""Computing facts: from the daily roll-up where the filter allows, raw rows otherwise.
+
+All indicators served by the roll-up share one grouped read per date basis; their
+filters are then evaluated in Python on a few thousand groups. Drill-downs use the SQL
+form of the same filters (`kpi.queries.filter_clause`), and a property test keeps the
+two in agreement.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.activity.rollup import is_touch
+from hub.model import Status
+from kpi import queries
+from kpi.catalogue import Aggregate, DateField, Filter, Indicator, Source
+from kpi.periods import Period, PeriodKind, local_day, local_midnight
+from kpi.results import Fact
+
+BASIS = {DateField.OCCURRED_AT: "o", DateField.COMPLETED_AT: "c", DateField.DUE_AT: "d"}
+_TOUCHES_ONLY = Filter(flags={"touch": True})
+
+
+def group_matches(flt: Filter, g: queries.DailyGroup) -> bool:
+    """`flt` evaluated on a roll-up group (the Python twin of `queries.filter_clause`)."""
+    for key, values in flt.enums.items():
+        if getattr(g, key) not in values:
+            return False
+    for key, wanted in flt.flags.items():
+        if key == "touch":
+            value = is_touch(g.channel, g.direction, g.status, g.is_client)
+        elif key == "overdue":
+            value = g.status != Status.CANCELLED and (
+                g.late or (g.status == Status.PLANNED and g.past)
+            )
+        else:
+            value = bool(getattr(g, key))
+        if value != wanted:
+            return False
+    return True
+
+
+def uses_rollup(indicator: Indicator) -> bool:
+    """Whether the indicator's fact can be read from the daily roll-up."""
+    if indicator.source is not Source.ACTIVITIES or indicator.where.raw_only:
+        return False
+    return indicator.numerator is None or not indicator.numerator.raw_only
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A period's bounds as every query needs them."""
+
+    period: Period
+    start: datetime
+    end: datetime
+    today_start: datetime
+    as_of: datetime
+
+    @classmethod
+    def of(cls, period: Period, tz: ZoneInfo, now: datetime) -> Window:
+        start, end = period.utc_bounds(tz)
+        return cls(period, start, end, local_midnight(local_day(now, tz), tz), min(end, now))
+
+
+def _value(indicator: Indicator, n: int, total: float, contacts: int, numerator: int) -> Fact:
+    agg = indicator.aggregate
+    if agg is Aggregate.COUNT:
+        return Fact(value=float(n), records=n)
+    if agg is Aggregate.SUM:
+        return Fact(value=total / indicator.divide_by, records=n)
+    if agg is Aggregate.AVERAGE:
+        return Fact(value=(total / n / indicator.divide_by) if n else 0.0, records=n)
+    if agg is Aggregate.RATIO:
+        return Fact(value=(100.0 * numerator / n) if n else 0.0, records=numerator)
+    if agg is Aggregate.PER_CONTACT:
+        return Fact(value=(n / contacts) if contacts else 0.0, records=n)
+    return Fact(value=float(contacts), records=n)  # DISTINCT_CONTACTS: records are the activities
+
+
+async def compute(
+    conn: AsyncConnection,
+    indicators: Sequence[Indicator],
+    window: Window,
+    tz: ZoneInfo,
+    employee_ids: Sequence[int] | None,
+) -> dict[tuple[int, str], Fact]:
+    """Facts of `indicators` for the employees (None = all) over `window`; absent = zero."""
+    facts: dict[tuple[int, str], Fact] = {}
+    period = window.period
+    today = local_day(window.today_start, tz)
+    rolled = [i for i in indicators if uses_rollup(i)]
+    groups: dict[str, list[queries.DailyGroup]] = {}
+    for basis in sorted({BASIS[i.date] for i in rolled}):
+        groups[basis] = await queries.daily_groups(
+            conn, basis, period.start, period.end, today, employee_ids
+        )
+    for indicator in rolled:
+        n: dict[int, int] = defaultdict(int)
+        total: dict[int, float] = defaultdict(float)
+        num: dict[int, int] = defaultdict(int)
+        for g in groups[BASIS[indicator.date]]:
+            if not group_matches(indicator.where, g):
+                continue
+            n[g.employee_id] += g.n
+            if indicator.field is not None:
+                total[g.employee_id] += getattr(g, indicator.field)
+            if indicator.numerator is not None and group_matches(indicator.numerator, g):
+                num[g.employee_id] += g.n
+        contacts: dict[int, int] = {}
+        if indicator.aggregate in (Aggregate.PER_CONTACT, Aggregate.DISTINCT_CONTACTS):
+            contacts = await _distinct_contacts(conn, indicator, window, employee_ids)
+        for emp in set(n) | set(contacts):
+            facts[(emp, indicator.code)] = _value(
+                indicator, n[emp], total[emp], contacts.get(emp, 0), num[emp]
+            )
+    for indicator in indicators:
+        if indicator in rolled:
+            continue
+        if indicator.source is Source.CONTACTS:
+            facts.update(await _contact_facts(conn, indicator, window, employee_ids))
+            continue
+        predicate = queries.activity_predicate(
+            indicator.where, indicator.date, window.start, window.end, window.today_start
+        )
+        base = await queries.raw_aggregates(conn, predicate, employee_ids, indicator.field)
+        numerators: dict[int, queries.RawAggregate] = {}
+        if indicator.numerator is not None:
+            counted = queries.activity_predicate(
+                indicator.counted, indicator.date, window.start, window.end, window.today_start
+            )
+            numerators = await queries.raw_aggregates(conn, counted, employee_ids)
+        for emp, agg in base.items():
+            numerator = numerators[emp].n if emp in numerators else 0
+            facts[(emp, indicator.code)] = _value(
+                indicator, agg.n, agg.total, agg.contacts, numerator
+            )
+    return facts
+
+
+async def _distinct_contacts(
+    conn: AsyncConnection, indicator: Indicator, window: Window, employee_ids: Sequence[int] | None
+) -> dict[int, int]:
+    """Distinct contacts per employee: from the client-month roll-up when it answers exactly."""
+    period = window.period
+    if (
+        indicator.where == _TOUCHES_ONLY
+        and indicator.date is DateField.OCCURRED_AT
+        and period.kind in (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
+    ):
+        return await queries.distinct_touched_contacts(
+            conn, [m.key for m in period.months()], employee_ids
+        )
+    predicate = queries.activity_predicate(
+        indicator.where, indicator.date, window.start, window.end, window.today_start
+    )
+    raw = await queries.raw_aggregates(conn, predicate, employee_ids)
+    return {emp: agg.contacts for emp, agg in raw.items()}
+
+
+async def _contact_facts(
+    conn: AsyncConnection, indicator: Indicator, window: Window, employee_ids: Sequence[int] | None
+) -> dict[tuple[int, str], Fact]:
+    result: dict[tuple[int, str], Fact] = {}
+    if indicator.aggregate is Aggregate.FILLED_SHARE:
+        quality = await queries.contact_quality(conn, indicator.fields, window.as_of, employee_ids)
+        slots = len(indicator.fields)
+        for emp, (count, filled) in quality.items():
+            share = 100.0 * filled / (count * slots) if count else 0.0
+            result[(emp, indicator.code)] = Fact(value=share, records=count)
+    else:
+        forgotten = await queries.forgotten_clients(
+            conn, indicator.days, window.as_of, employee_ids
+        )
+        for emp, count in forgotten.items():
+            result[(emp, indicator.code)] = Fact(value=float(count), records=count)
+    return result
+
+
+def zero() -> Fact:
+    """The fact of an employee with no matching records."""
+    return Fact(value=0.0, records=0)
+
+
+def codes(indicators: Iterable[Indicator]) -> list[str]:
+    """Indicator codes in order."""
+    return [i.code for i in indicators]

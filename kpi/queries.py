@@ -1,0 +1,591 @@
+"""Every SQL statement KPI runs, as named functions readable as SQL.
+
+Facts come from the daily roll-ups where the indicator's filter allows it and from the
+activities otherwise; drill-downs always read the activities (or contacts) with the
+same predicate the fact was computed with, so a drill-down lists what was counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.activity.rollup import NO_EMPLOYEE, kpi_contact_month, kpi_daily, touch_clause
+from hub.activity.schema import activities, contacts, employees, identities
+from hub.model import Channel, Direction, Status
+from kpi.catalogue import Filter, contact_field_kind
+from kpi.tables import kpi_closed_months, kpi_frozen_facts, kpi_plan_history, kpi_plans
+
+CALLBACK_SOURCE = "callback"
+A = activities.c
+
+# -- employees ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeRow:
+    """An employee as KPI needs it: who, and under whom."""
+
+    id: int
+    name: str
+    head_id: int | None
+    active: bool
+
+
+async def all_employees(conn: AsyncConnection) -> list[EmployeeRow]:
+    """SELECT id, name, head_id, active FROM employees ORDER BY id."""
+    rows = await conn.execute(
+        select(employees.c.id, employees.c.name, employees.c.head_id, employees.c.active).order_by(
+            employees.c.id
+        )
+    )
+    return [EmployeeRow(int(r.id), r.name, r.head_id, bool(r.active)) for r in rows]
+
+
+# -- activity predicates --------------------------------------------------------------
+
+
+def _has_result() -> ColumnElement[bool]:
+    return and_(A.result.is_not(None), A.result != "")
+
+
+def _late() -> ColumnElement[bool]:
+    return and_(A.completed_at.is_not(None), A.due_at.is_not(None), A.completed_at > A.due_at)
+
+
+def _overdue(today_start: datetime) -> ColumnElement[bool]:
+    """Due, not cancelled, and done after the due time or still open past its due day."""
+    return and_(
+        A.due_at.is_not(None),
+        A.status != Status.CANCELLED.value,
+        or_(_late(), and_(A.status == Status.PLANNED.value, A.due_at < today_start)),
+    )
+
+
+def _not_called_back() -> ColumnElement[bool]:
+    """No completed callback task for the missed call and no later answered call with the client."""
+    task = activities.alias("cb")
+    later = activities.alias("later")
+    completed_task = exists().where(
+        and_(
+            task.c.contact_id == A.contact_id,
+            task.c.occurred_at >= A.occurred_at,  # raised at (or after) the missed call
+            task.c.channel == Channel.TASK.value,
+            task.c.source == CALLBACK_SOURCE,
+            task.c.status == Status.COMPLETED.value,
+            task.c.meta["callback_for"].as_integer() == A.id,
+        )
+    )
+    answered_later = exists().where(
+        and_(
+            later.c.contact_id == A.contact_id,
+            later.c.channel == Channel.CALL.value,
+            later.c.status == Status.ANSWERED.value,
+            later.c.direction.in_([Direction.IN.value, Direction.OUT.value]),
+            later.c.occurred_at > A.occurred_at,
+        )
+    )
+    return and_(not_(completed_task), or_(A.contact_id.is_(None), not_(answered_later)))
+
+
+def filter_clause(flt: Filter, today_start: datetime) -> list[ColumnElement[bool]]:
+    """The SQL conditions of an indicator filter on the activities table."""
+    clauses: list[ColumnElement[bool]] = [
+        A[key].in_(sorted(values)) for key, values in flt.enums.items()
+    ]
+    if flt.sources is not None:
+        clauses.append(A.source.in_(sorted(flt.sources)))
+    builders = {
+        "is_client": lambda: A.is_client.is_(True),
+        "has_result": _has_result,
+        "late": _late,
+        "touch": touch_clause,
+        "overdue": lambda: _overdue(today_start),
+        "not_called_back": _not_called_back,
+    }
+    for key, wanted in flt.flags.items():
+        clause = builders[key]()
+        clauses.append(clause if wanted else not_(clause))
+    return clauses
+
+
+def activity_predicate(
+    flt: Filter, date_field: str, start: datetime, end: datetime, today_start: datetime
+) -> list[ColumnElement[bool]]:
+    """Filter plus the period on the indicator's date field ([start, end) in UTC)."""
+    when = A[date_field]
+    return [when >= start, when < end, *filter_clause(flt, today_start)]
+
+
+def _scope(column: Any, employee_ids: Sequence[int] | None) -> list[ColumnElement[bool]]:
+    return [] if employee_ids is None else [column.in_(list(employee_ids))]
+
+
+# -- roll-up reads --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DailyGroup:
+    """Roll-up counts of one employee for one combination of dimensions over a day range."""
+
+    employee_id: int
+    channel: str
+    direction: str
+    status: str
+    is_client: bool
+    has_result: bool
+    late: bool
+    past: bool
+    n: int
+    duration_s: float
+    talk_s: float
+
+
+async def daily_groups(
+    conn: AsyncConnection,
+    basis: str,
+    start: date,
+    end: date,
+    today: date,
+    employee_ids: Sequence[int] | None,
+) -> list[DailyGroup]:
+    """SELECT employee, dims, day < today, SUM(n), SUM(duration), SUM(talk) FROM kpi_daily
+    WHERE basis = :basis AND day >= :start AND day < :end GROUP BY employee, dims, past."""
+    d = kpi_daily.c
+    past = case((d.day < today, 1), else_=0).label("past")
+    dims = [
+        d.employee_id,
+        d.channel,
+        d.direction,
+        d.status,
+        d.is_client,
+        d.has_result,
+        d.late,
+        past,
+    ]
+    rows = await conn.execute(
+        select(*dims, func.sum(d.n), func.sum(d.duration_s), func.sum(d.talk_s))
+        .where(
+            and_(
+                d.basis == basis, d.day >= start, d.day < end, *_scope(d.employee_id, employee_ids)
+            )
+        )
+        .group_by(*dims)
+    )
+    return [
+        DailyGroup(
+            int(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            bool(r[4]),
+            bool(r[5]),
+            bool(r[6]),
+            bool(r[7]),
+            int(r[8] or 0),
+            float(r[9] or 0.0),
+            float(r[10] or 0.0),
+        )
+        for r in rows
+    ]
+
+
+async def distinct_touched_contacts(
+    conn: AsyncConnection, months: Sequence[str], employee_ids: Sequence[int] | None
+) -> dict[int, int]:
+    """SELECT employee_id, COUNT(DISTINCT contact_id) FROM kpi_contact_month
+    WHERE month IN (:months) AND n > 0 GROUP BY employee_id."""
+    m = kpi_contact_month.c
+    counted = func.count() if len(months) == 1 else func.count(m.contact_id.distinct())
+    rows = await conn.execute(
+        select(m.employee_id, counted)
+        .where(and_(m.month.in_(list(months)), m.n > 0, *_scope(m.employee_id, employee_ids)))
+        .group_by(m.employee_id)
+    )
+    return {int(e): int(c) for e, c in rows}
+
+
+# -- raw activity reads ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawAggregate:
+    """Counts of one employee's matching activities."""
+
+    n: int
+    contacts: int
+    total: float
+
+
+async def raw_aggregates(
+    conn: AsyncConnection,
+    predicate: Sequence[ColumnElement[bool]],
+    employee_ids: Sequence[int] | None,
+    field: str | None = None,
+) -> dict[int, RawAggregate]:
+    """SELECT employee_id, COUNT(*), COUNT(DISTINCT contact_id), SUM(field) FROM activities
+    WHERE <predicate> GROUP BY employee_id."""
+    employee = func.coalesce(A.employee_id, NO_EMPLOYEE)
+    total = func.sum(func.coalesce(A[field], 0.0)) if field else literal(0.0)
+    rows = await conn.execute(
+        select(employee, func.count(), func.count(A.contact_id.distinct()), total)
+        .where(and_(*predicate, *_scope(A.employee_id, employee_ids)))
+        .group_by(employee)
+    )
+    return {int(e): RawAggregate(int(n), int(c), float(t or 0.0)) for e, n, c, t in rows}
+
+
+DRILL_COLUMNS = (
+    "id",
+    "occurred_at",
+    "channel",
+    "direction",
+    "status",
+    "employee_id",
+    "contact_id",
+    "counterpart",
+    "subject",
+    "duration_s",
+    "talk_s",
+    "due_at",
+    "completed_at",
+    "result",
+    "source",
+)
+
+
+async def drill_activities(
+    conn: AsyncConnection,
+    predicate: Sequence[ColumnElement[bool]],
+    employee_id: int,
+    *,
+    before_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """SELECT … FROM activities WHERE employee_id = :e AND <predicate> AND id < :cursor
+    ORDER BY id DESC LIMIT :limit."""
+    where = [A.employee_id == employee_id, *predicate]
+    if before_id is not None:
+        where.append(A.id < before_id)
+    rows = await conn.execute(
+        select(*(A[c] for c in DRILL_COLUMNS))
+        .where(and_(*where))
+        .order_by(A.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def count_activities(
+    conn: AsyncConnection, predicate: Sequence[ColumnElement[bool]], employee_id: int
+) -> int:
+    """SELECT COUNT(*) FROM activities WHERE employee_id = :e AND <predicate>."""
+    value = await conn.scalar(
+        select(func.count())
+        .select_from(activities)
+        .where(and_(A.employee_id == employee_id, *predicate))
+    )
+    return int(value or 0)
+
+
+# -- contacts: client-base quality and forgotten clients ------------------------------
+
+C = contacts.c
+
+
+def _filled(name: str, as_of: datetime) -> ColumnElement[bool]:
+    """SQL: the contact's required field `name` is filled (as of `as_of` for identities)."""
+    kind = contact_field_kind(name)
+    if kind == "identity":
+        return exists().where(
+            and_(
+                identities.c.contact_id == C.id,
+                identities.c.kind == name,
+                identities.c.created_at < as_of,
+            )
+        )
+    if kind == "custom":
+        value = C.custom[name.removeprefix("custom.")].as_string()
+        return and_(value.is_not(None), value != "")
+    if name == "organization":
+        return C.organization_id.is_not(None)
+    column = C[name]
+    return and_(column.is_not(None), column != "")
+
+
+def _owned(as_of: datetime, employee_ids: Sequence[int] | None) -> list[ColumnElement[bool]]:
+    return [
+        C.owner_employee_id.is_not(None),
+        C.merged_into_id.is_(None),
+        C.created_at < as_of,
+        *_scope(C.owner_employee_id, employee_ids),
+    ]
+
+
+async def contact_quality(
+    conn: AsyncConnection,
+    fields: Sequence[str],
+    as_of: datetime,
+    employee_ids: Sequence[int] | None,
+) -> dict[int, tuple[int, int]]:
+    """SELECT owner, COUNT(*), SUM(filled fields) FROM contacts WHERE owned as of :as_of
+    GROUP BY owner → {employee: (contacts, filled fields)}."""
+    filled = sum(
+        (case((_filled(name, as_of), 1), else_=0) for name in fields),
+        start=cast(literal(0), Integer),
+    )
+    rows = await conn.execute(
+        select(C.owner_employee_id, func.count(), func.sum(filled))
+        .where(and_(*_owned(as_of, employee_ids)))
+        .group_by(C.owner_employee_id)
+    )
+    return {int(e): (int(n), int(f or 0)) for e, n, f in rows}
+
+
+def _forgotten(days: int, as_of: datetime) -> ColumnElement[bool]:
+    """No client touch with the contact in the `days` before `as_of`, and known that long."""
+    since = as_of - timedelta(days=days)
+    touched = exists().where(
+        and_(A.contact_id == C.id, A.occurred_at >= since, A.occurred_at < as_of, touch_clause())
+    )
+    return and_(C.created_at < since, not_(touched))
+
+
+async def forgotten_clients(
+    conn: AsyncConnection, days: int, as_of: datetime, employee_ids: Sequence[int] | None
+) -> dict[int, int]:
+    """SELECT owner, COUNT(*) FROM contacts c WHERE owned AND NOT EXISTS (a touch with c
+    in the last :days days before :as_of) GROUP BY owner."""
+    rows = await conn.execute(
+        select(C.owner_employee_id, func.count())
+        .where(and_(*_owned(as_of, employee_ids), _forgotten(days, as_of)))
+        .group_by(C.owner_employee_id)
+    )
+    return {int(e): int(n) for e, n in rows}
+
+
+CONTACT_COLUMNS_SHOWN = (
+    "id",
+    "name",
+    "position",
+    "region",
+    "city",
+    "importance",
+    "segment",
+    "created_at",
+)
+
+
+def contact_predicate(
+    aggregate: str, fields: Sequence[str], days: int, as_of: datetime
+) -> list[ColumnElement[bool]]:
+    """What a contact indicator's drill-down lists (all owned contacts, or the forgotten ones)."""
+    if aggregate == "forgotten":
+        return [_forgotten(days, as_of)]
+    return []
+
+
+async def drill_contacts(
+    conn: AsyncConnection,
+    predicate: Sequence[ColumnElement[bool]],
+    employee_id: int,
+    as_of: datetime,
+    fields: Sequence[str],
+    *,
+    before_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """SELECT contacts … WHERE owner = :e AND <predicate> AND id < :cursor ORDER BY id DESC."""
+    where = [*_owned(as_of, [employee_id]), *predicate]
+    if before_id is not None:
+        where.append(C.id < before_id)
+    flags = [
+        case((_filled(name, as_of), 1), else_=0).label(f"f{i}") for i, name in enumerate(fields)
+    ]
+    rows = await conn.execute(
+        select(*(C[c] for c in CONTACT_COLUMNS_SHOWN), *flags)
+        .where(and_(*where))
+        .order_by(C.id.desc())
+        .limit(limit)
+    )
+    result: list[dict[str, Any]] = []
+    for row in rows.mappings():
+        item = {c: row[c] for c in CONTACT_COLUMNS_SHOWN}
+        item["missing"] = [name for i, name in enumerate(fields) if not row[f"f{i}"]]
+        result.append(item)
+    return result
+
+
+async def count_contacts(
+    conn: AsyncConnection,
+    predicate: Sequence[ColumnElement[bool]],
+    employee_id: int,
+    as_of: datetime,
+) -> int:
+    """SELECT COUNT(*) FROM contacts WHERE owner = :e AND <predicate>."""
+    value = await conn.scalar(
+        select(func.count())
+        .select_from(contacts)
+        .where(and_(*_owned(as_of, [employee_id]), *predicate))
+    )
+    return int(value or 0)
+
+
+# -- plans ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """One stored plan: a month's value, or a per-day norm."""
+
+    employee_id: int
+    indicator: str
+    month: str
+    value: float
+    per_day: bool
+    set_by: str
+    set_at: datetime
+
+
+async def plans_for(
+    conn: AsyncConnection, months: Iterable[str], employee_ids: Sequence[int] | None
+) -> list[PlanRow]:
+    """SELECT * FROM kpi_plans WHERE month IN (:months) [AND employee_id IN (:ids)]."""
+    p = kpi_plans.c
+    rows = await conn.execute(
+        select(p.employee_id, p.indicator, p.month, p.value, p.per_day, p.set_by, p.set_at).where(
+            and_(p.month.in_(list(months)), *_scope(p.employee_id, employee_ids))
+        )
+    )
+    return [PlanRow(int(r[0]), r[1], r[2], float(r[3]), bool(r[4]), r[5], r[6]) for r in rows]
+
+
+async def save_plan(conn: AsyncConnection, plan: PlanRow) -> PlanRow | None:
+    """Insert or replace a plan and append the change to kpi_plan_history; returns the old one."""
+    p = kpi_plans.c
+    key = and_(
+        p.employee_id == plan.employee_id, p.indicator == plan.indicator, p.month == plan.month
+    )
+    old = (await conn.execute(select(p.value, p.per_day, p.set_by, p.set_at).where(key))).first()
+    values = {
+        "value": plan.value,
+        "per_day": plan.per_day,
+        "set_by": plan.set_by,
+        "set_at": plan.set_at,
+    }
+    if old is None:
+        await conn.execute(
+            kpi_plans.insert().values(
+                employee_id=plan.employee_id, indicator=plan.indicator, month=plan.month, **values
+            )
+        )
+    else:
+        await conn.execute(kpi_plans.update().where(key).values(**values))
+    await conn.execute(
+        kpi_plan_history.insert().values(
+            employee_id=plan.employee_id,
+            indicator=plan.indicator,
+            month=plan.month,
+            old_value=None if old is None else old.value,
+            old_per_day=None if old is None else old.per_day,
+            **values,
+        )
+    )
+    if old is None:
+        return None
+    return PlanRow(
+        plan.employee_id,
+        plan.indicator,
+        plan.month,
+        float(old.value),
+        bool(old.per_day),
+        old.set_by,
+        old.set_at,
+    )
+
+
+async def plan_history(
+    conn: AsyncConnection, employee_id: int, indicator: str | None
+) -> list[dict[str, Any]]:
+    """SELECT * FROM kpi_plan_history WHERE employee_id = :e [AND indicator = :i] ORDER BY id."""
+    h = kpi_plan_history.c
+    where = [h.employee_id == employee_id]
+    if indicator is not None:
+        where.append(h.indicator == indicator)
+    rows = await conn.execute(
+        select(
+            h.employee_id,
+            h.indicator,
+            h.month,
+            h.old_value,
+            h.old_per_day,
+            h.value,
+            h.per_day,
+            h.set_by,
+            h.set_at,
+        )
+        .where(and_(*where))
+        .order_by(h.id)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+# -- closed months --------------------------------------------------------------------
+
+
+async def closed_month(conn: AsyncConnection, month: str) -> dict[str, Any] | None:
+    """SELECT * FROM kpi_closed_months WHERE month = :month."""
+    row = (
+        (await conn.execute(select(kpi_closed_months).where(kpi_closed_months.c.month == month)))
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+async def frozen_facts(
+    conn: AsyncConnection, month: str, employee_ids: Sequence[int] | None
+) -> dict[tuple[int, str], tuple[float, int, float | None]]:
+    """SELECT employee_id, indicator, fact, records, plan FROM kpi_frozen_facts WHERE month = :m."""
+    f = kpi_frozen_facts.c
+    rows = await conn.execute(
+        select(f.employee_id, f.indicator, f.fact, f.records, f.plan).where(
+            and_(f.month == month, *_scope(f.employee_id, employee_ids))
+        )
+    )
+    return {(int(e), i): (float(v), int(n), p) for e, i, v, n, p in rows}
+
+
+async def freeze_month(
+    conn: AsyncConnection,
+    month: str,
+    closed_at: datetime,
+    closed_by: str,
+    facts: Sequence[dict[str, Any]],
+) -> None:
+    """Record the month as closed with its facts (replacing an earlier close of it)."""
+    await conn.execute(delete(kpi_frozen_facts).where(kpi_frozen_facts.c.month == month))
+    await conn.execute(delete(kpi_closed_months).where(kpi_closed_months.c.month == month))
+    await conn.execute(
+        kpi_closed_months.insert().values(month=month, closed_at=closed_at, closed_by=closed_by)
+    )
+    if facts:
+        await conn.execute(kpi_frozen_facts.insert(), [dict(f, month=month) for f in facts])
