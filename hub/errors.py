@@ -12,7 +12,9 @@
     │   ├── StoreUnavailable         the database cannot be reached or opened
     │   └── NotFound                 a contact, employee, activity … that does not exist
     ├── ValidationError              input from a user that we refuse (names the field)
-    │   └── InvalidAddress           a phone number or e-mail address that cannot be normalised
+    │   ├── InvalidAddress           a phone number or e-mail address that cannot be normalised
+    │   └── Conflict                 clashes with what exists (an address owned by another contact)
+    ├── Unauthenticated              no credentials, or ones we don't know
     └── PermissionDenied             the caller may not see or change this
 
 Library exceptions are translated at the adapter boundary with ``raise … from exc``;
@@ -20,6 +22,9 @@ auth failures are kept apart from transient ones so a wrong password causes no r
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 
 class TouchhubError(Exception):
@@ -101,6 +106,20 @@ class ValidationError(TouchhubError):
 
 class InvalidAddress(ValidationError):
     """A phone number, e-mail or messenger id that cannot be normalised."""
+
+
+class Conflict(ValidationError):
+    """The request clashes with what exists; `details` names the owner or the clash."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, details: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.details = dict(details or {})
+
+
+class Unauthenticated(TouchhubError):
+    """No credentials, or ones we don't know: the caller must (re)authenticate."""
 
 
 class PermissionDenied(TouchhubError):

@@ -148,12 +148,14 @@ class Hub:
         self.supervisor = Supervisor(self.adapters, self.writer, settings.supervisor)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: Any = None
+        self._agi: list[Any] = []
         self.url: str | None = None
 
     async def start(self) -> None:
-        """Start writer, adapters, scheduler and web app (in that order)."""
+        """Start writer, adapters, scheduler, FastAGI routers and web app (in that order)."""
         await self.writer.start()
         self.supervisor.start()
+        await self._start_agi()
         self.scheduler.add_job(
             self.remind_overdue,
             "interval",
@@ -168,17 +170,41 @@ class Hub:
     async def _start_web(self) -> None:
         from aiohttp import web
 
+        from hub.telephony.ami_adapter import AmiAdapter, live_calls_of, originate_with
         from hub.web.app import create_app
+        from hub.web.keys import LIVE_CALLS, ORIGINATE
 
         app = create_app(self.store, self.settings, health=self.health)
+        pbxs = {a.pbx: a for a in self.adapters if isinstance(a, AmiAdapter)}
+        if pbxs:
+            app[ORIGINATE] = originate_with(pbxs)
+            app[LIVE_CALLS] = live_calls_of(pbxs)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
         await site.start()
         self.url = f"http://{self.settings.web.host}:{self.settings.web.port}/"
 
+    async def _start_agi(self) -> None:
+        """A FastAGI router per PBX that asks for one: caller's number → responsible extension."""
+        from hub.telephony.agi_router import AgiRouter
+
+        for name, pbx in self.settings.telephony.pbx.items():
+            if not (pbx.enabled and pbx.agi_listen):
+                continue
+            host, _, port = pbx.agi_listen.rpartition(":")
+            if not host or not port.isdigit():
+                raise ConfigError(
+                    f"telephony.pbx.{name}.agi_listen: {pbx.agi_listen!r} is not HOST:PORT"
+                )
+            router = AgiRouter(self.store.contacts.responsible_extension, host=host, port=int(port))
+            await router.start()
+            self._agi.append(router)
+
     async def stop(self) -> None:
         """Stop taking new input, then drain the writer so every queued touch is written."""
+        for router in self._agi:
+            await router.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.supervisor.stop()
@@ -201,24 +227,22 @@ class Hub:
         if overdue:
             logger.info("%d planned interactions are overdue", overdue)
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
+        """Store reachability, the writer's counters and every adapter's state."""
         adapters = self.supervisor.health()
         failing = [a["name"] for a in adapters if a["state"] in ("failed", "backoff")]
+        store_ok = await self.store.ping()
+        status = "down" if not store_ok else "degraded" if failing else "ok"
         return {
-            "status": "degraded" if failing else "ok",
-            "store": {"url": mask_url(self.settings.store_url), "dialect": self.store.dialect},
+            "status": status,
+            "store": {
+                "url": mask_url(self.settings.store_url),
+                "dialect": self.store.dialect,
+                "reachable": store_ok,
+            },
             "writer": self.writer.stats.as_dict(),
             "adapters": adapters,
         }
-
-    def live_calls(self) -> dict[str, str]:
-        """Extension → ringing/talking, merged from every PBX adapter."""
-        state: dict[str, str] = {}
-        for adapter in self.adapters:
-            live = getattr(adapter, "live_state", None)
-            if callable(live):
-                state.update(live())
-        return state
 
 
 async def serve_forever(hub: Hub, on_ready: Callable[[Hub], None] | None = None) -> None:

@@ -53,6 +53,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+    # Unicode case folding for searches (SQLite's own lower() only knows ASCII).
+    dbapi_connection.create_function("th_fold", 1, _fold, deterministic=True)
+
+
+def _fold(value: str | None) -> str | None:
+    return value.casefold() if isinstance(value, str) else value
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -10,13 +10,14 @@ import base64
 import hashlib
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity import rollup
@@ -34,7 +35,7 @@ from hub.activity.schema import (
     organizations,
     status_history,
 )
-from hub.errors import NotFound, PermissionDenied, ValidationError
+from hub.errors import Conflict, NotFound, PermissionDenied, StoreUnavailable, ValidationError
 from hub.model import CONTACT_KINDS, Address, AddressKind, Channel, Direction, Status, utcnow
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ CONTACT_FIELDS = (
 ROLES = ("admin", "head", "employee", "marketer")
 MAX_PAGE = 500
 TOKEN_BYTES = 32
+#: How stale `last_used_at` may get before an authenticated request refreshes it.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 # -- who is asking -----------------------------------------------------------------
@@ -88,11 +91,20 @@ def encode_cursor(at: datetime, row_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (occurred_at, id) a cursor points after; forged ones are a `ValidationError`."""
     try:
         at, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), int(row_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+        when, after = datetime.fromisoformat(at), int(row_id)
+        if when.tzinfo is None or not 0 <= after < 2**63:
+            raise ValueError("naive time or id out of range")
+        return when.astimezone(UTC), after
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise ValidationError("cursor is not one this server issued", field="cursor") from exc
+
+
+def fold(dialect: str, column: Any) -> Any:
+    """Case-fold a text column in SQL, Cyrillic included (SQLite's lower() is ASCII-only)."""
+    return func.th_fold(column) if dialect == "sqlite" else func.lower(column)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +118,30 @@ class _Repo:
     @property
     def engine(self) -> Any:
         return self.store.engine
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; database errors come out as touchhub errors."""
+        async with translated(), self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read connection; database errors come out as touchhub errors."""
+        async with translated(), self.engine.connect() as conn:
+            yield conn
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Driver errors as touchhub errors: a race on a unique key is a `Conflict`, a lost or
+    locked database is `StoreUnavailable`."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(f"conflicts with an existing record: {exc.orig}") from exc
+    except (OperationalError, InterfaceError, OSError) as exc:
+        raise StoreUnavailable(f"the store cannot be reached: {getattr(exc, 'orig', exc)}") from exc
 
 
 # -- employees -------------------------------------------------------------------------
@@ -126,7 +162,7 @@ class EmployeeRepo(_Repo):
         """Add an employee; an address already taken is a `ValidationError` naming it."""
         if not name.strip():
             raise ValidationError("employee name is empty", field="name")
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             if head_id is not None:
                 await self._must_exist(conn, head_id)
             employee_id = int(
@@ -147,7 +183,7 @@ class EmployeeRepo(_Repo):
         return employee_id
 
     async def add_addresses(self, employee_id: int, addresses: Sequence[Address]) -> None:
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             await self._must_exist(conn, employee_id)
             await self._add_addresses(conn, employee_id, addresses)
 
@@ -165,9 +201,14 @@ class EmployeeRepo(_Repo):
                 )
             )
             if taken is not None and taken != employee_id:
-                raise ValidationError(
+                raise Conflict(
                     f"{address.kind.value} {value} already belongs to employee #{taken}",
                     field=address.kind.value,
+                    details={
+                        "owner_employee_id": taken,
+                        "kind": address.kind.value,
+                        "value": value,
+                    },
                 )
             if taken is None:
                 await conn.execute(
@@ -181,7 +222,7 @@ class EmployeeRepo(_Repo):
 
     async def list(self, *, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """Employees with their addresses, optionally only `ids`."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             stmt = select(employees).order_by(employees.c.id)
             if ids is not None:
                 stmt = stmt.where(employees.c.id.in_(list(ids)))
@@ -203,7 +244,7 @@ class EmployeeRepo(_Repo):
     async def resolve(self, ref: str) -> int:
         """Find an employee by id, extension, e-mail address or exact name."""
         ref = ref.strip()
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             if ref.isdigit():
                 found = await conn.scalar(select(employees.c.id).where(employees.c.id == int(ref)))
                 if found is not None:
@@ -236,7 +277,7 @@ class EmployeeRepo(_Repo):
 
     async def subtree(self, employee_id: int) -> set[int]:
         """The employee and everyone below them in the hierarchy."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             pairs = (await conn.execute(select(employees.c.id, employees.c.head_id))).all()
         children: dict[int, list[int]] = {}
         for eid, head in pairs:
@@ -311,7 +352,7 @@ class ContactRepo(_Repo):
         """Which contact already owns each of these addresses (normalised key → id)."""
         keys = self._normalise(addresses)
         found: dict[tuple[str, str], int] = {}
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             for kind, value in keys:
                 cid = await conn.scalar(
                     select(identities.c.contact_id).where(
@@ -341,7 +382,7 @@ class ContactRepo(_Repo):
             )
         keys = self._normalise(addresses)
         now = utcnow()
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             for kind, value in keys:
                 owner = await conn.scalar(
                     select(identities.c.contact_id).where(
@@ -349,8 +390,10 @@ class ContactRepo(_Repo):
                     )
                 )
                 if owner is not None:
-                    raise ValidationError(
-                        f"{kind} {value} already belongs to contact #{owner}", field=kind
+                    raise Conflict(
+                        f"{kind} {value} already belongs to contact #{owner}",
+                        field=kind,
+                        details={"owner_contact_id": owner, "kind": kind, "value": value},
                     )
             row = {
                 "name": name.strip(),
@@ -392,7 +435,7 @@ class ContactRepo(_Repo):
         keys = self._normalise(add_addresses)
         now = utcnow()
         changed = False
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             current = (
                 (await conn.execute(select(contacts).where(contacts.c.id == contact_id)))
                 .mappings()
@@ -422,8 +465,10 @@ class ContactRepo(_Repo):
                     )
                     changed = True
                 elif owner != contact_id:
-                    raise ValidationError(
-                        f"{kind} {value} already belongs to contact #{owner}", field=kind
+                    raise Conflict(
+                        f"{kind} {value} already belongs to contact #{owner}",
+                        field=kind,
+                        details={"owner_contact_id": owner, "kind": kind, "value": value},
                     )
             if values:
                 values["updated_at"] = now
@@ -435,7 +480,7 @@ class ContactRepo(_Repo):
 
     async def get(self, contact_id: int) -> dict[str, Any]:
         """A contact with its identities and organisation; a merged id leads to its target."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             for _ in range(10):
                 row = (
                     (
@@ -464,6 +509,8 @@ class ContactRepo(_Repo):
                     )
                 )
             ).all()
+        if row is None:  # unreachable: the loop raises or breaks with a row
+            raise NotFound(f"contact #{contact_id} does not exist")
         result = _jsonable(dict(row))
         result["identities"] = [
             {"kind": k, "value": v, **({"bouncing_since": b.isoformat()} if b else {})}
@@ -485,7 +532,11 @@ class ContactRepo(_Repo):
         if not include_merged:
             stmt = stmt.where(contacts.c.merged_into_id.is_(None))
         if query:
-            conditions = [func.lower(contacts.c.name).contains(query.casefold())]
+            conditions = [
+                fold(self.store.dialect, contacts.c.name).contains(
+                    query.casefold(), autoescape=True
+                )
+            ]
             for kind in (AddressKind.PHONE, AddressKind.EMAIL):
                 try:
                     value = normalize(kind, query, self.store.region)
@@ -499,7 +550,7 @@ class ContactRepo(_Repo):
                     )
                 )
             stmt = stmt.where(or_(*conditions))
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             ids = (await conn.execute(stmt)).scalars().all()
         return [await self.get(int(i)) for i in ids]
 
@@ -508,7 +559,7 @@ class ContactRepo(_Repo):
         if source_id == target_id:
             raise ValidationError("cannot merge a contact into itself", field="contact")
         now = utcnow()
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             rows = {
                 r["id"]: dict(r)
                 for r in (
@@ -654,8 +705,35 @@ class ContactRepo(_Repo):
         )
 
     async def count(self) -> int:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             return int(await conn.scalar(select(func.count()).select_from(contacts)) or 0)
+
+    async def responsible_extension(self, phone: str) -> str | None:
+        """The extension of the employee responsible for the client calling from `phone`."""
+        try:
+            value = normalize(AddressKind.PHONE, phone, self.store.region)
+        except ValidationError:
+            return None
+        async with self.read() as conn:
+            found = await conn.scalar(
+                select(employee_addresses.c.value)
+                .select_from(
+                    identities.join(contacts, contacts.c.id == identities.c.contact_id).join(
+                        employee_addresses,
+                        employee_addresses.c.employee_id == contacts.c.owner_employee_id,
+                    )
+                )
+                .where(
+                    and_(
+                        identities.c.kind == AddressKind.PHONE.value,
+                        identities.c.value == value,
+                        employee_addresses.c.kind == AddressKind.EXTENSION.value,
+                    )
+                )
+                .order_by(employee_addresses.c.id)
+                .limit(1)
+            )
+        return None if found is None else str(found)
 
 
 # -- activities ------------------------------------------------------------------------
@@ -749,7 +827,7 @@ class ActivityRepo(_Repo):
         stmt = stmt.order_by(activities.c.occurred_at.desc(), activities.c.id.desc()).limit(
             limit + 1
         )
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
         next_cursor = None
         if len(rows) > limit:
@@ -758,7 +836,7 @@ class ActivityRepo(_Repo):
         return Page(items=[_jsonable(r) for r in rows], next_cursor=next_cursor)
 
     async def get(self, activity_id: int) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 (await conn.execute(select(activities).where(activities.c.id == activity_id)))
                 .mappings()
@@ -821,7 +899,7 @@ class ActivityRepo(_Repo):
             "created_at": now,
             "updated_at": now,
         }
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             if (
                 contact_id is not None
                 and await conn.scalar(select(contacts.c.id).where(contacts.c.id == contact_id))
@@ -849,7 +927,7 @@ class ActivityRepo(_Repo):
         if not result.strip():
             raise ValidationError("a completed interaction needs a result", field="result")
         at = at or utcnow()
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             old = (
                 (await conn.execute(select(activities).where(activities.c.id == activity_id)))
                 .mappings()
@@ -879,7 +957,7 @@ class ActivityRepo(_Repo):
         return await self.get(activity_id)
 
     async def count(self) -> int:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             return int(await conn.scalar(select(func.count()).select_from(activities)) or 0)
 
 
@@ -906,7 +984,7 @@ class TokenRepo(_Repo):
             )
         token = "th_" + secrets.token_urlsafe(TOKEN_BYTES)
         now = utcnow()
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             if (
                 employee_id is not None
                 and await conn.scalar(select(employees.c.id).where(employees.c.id == employee_id))
@@ -953,7 +1031,7 @@ class TokenRepo(_Repo):
 
     async def authenticate(self, token: str) -> Principal | None:
         """The principal a bearer token belongs to, or None."""
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             row = (
                 (
                     await conn.execute(
@@ -963,6 +1041,7 @@ class TokenRepo(_Repo):
                             api_users.c.role,
                             api_users.c.employee_id,
                             api_tokens.c.id.label("token_id"),
+                            api_tokens.c.last_used_at,
                         )
                         .join(api_tokens, api_tokens.c.user_id == api_users.c.id)
                         .where(
@@ -978,17 +1057,20 @@ class TokenRepo(_Repo):
             )
             if row is None:
                 return None
-            await conn.execute(
-                update(api_tokens)
-                .where(api_tokens.c.id == row["token_id"])
-                .values(last_used_at=utcnow())
-            )
+            now = utcnow()
+            last = row["last_used_at"]
+            if last is None or now - last > TOKEN_TOUCH_INTERVAL:  # a write per request is costly
+                await conn.execute(
+                    update(api_tokens)
+                    .where(api_tokens.c.id == row["token_id"])
+                    .values(last_used_at=now)
+                )
         return Principal(
             name=row["name"], role=row["role"], employee_id=row["employee_id"], user_id=row["id"]
         )
 
     async def revoke(self, prefix: str) -> int:
-        async with self.engine.begin() as conn:
+        async with self.tx() as conn:
             result = await conn.execute(
                 update(api_tokens)
                 .where(and_(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None)))

@@ -248,6 +248,17 @@ class ActivityStore:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        from sqlalchemy import text
+
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (OSError, DBAPIError):
+            return False
+        return True
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name

@@ -37,12 +37,26 @@ def ext(value: str) -> Address:
     return Address(kind=AddressKind.EXTENSION, value=value)
 
 
-def call(external_id: str, number: str = "+74951234567", status: Status = Status.ANSWERED,
-         direction: Direction = Direction.IN, at_min: int = 0, extension: str | None = "101",
-         **extra: object) -> Touch:
-    return Touch(source="ami:office", external_id=external_id, channel=Channel.CALL, direction=direction,
-                 status=status, occurred_at=NOW + timedelta(minutes=at_min), counterparts=(phone(number),),
-                 employee=ext(extension) if extension else None, **extra)  # type: ignore[arg-type]
+def call(
+    external_id: str,
+    number: str = "+74951234567",
+    status: Status = Status.ANSWERED,
+    direction: Direction = Direction.IN,
+    at_min: int = 0,
+    extension: str | None = "101",
+    **extra: object,
+) -> Touch:
+    return Touch(
+        source="ami:office",
+        external_id=external_id,
+        channel=Channel.CALL,
+        direction=direction,
+        status=status,
+        occurred_at=NOW + timedelta(minutes=at_min),
+        counterparts=(phone(number),),
+        employee=ext(extension) if extension else None,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 async def count(store: ActivityStore, table: object = activities) -> int:
@@ -70,7 +84,9 @@ async def test_a_later_record_updates_what_may_change(store: ActivityStore) -> N
 
 
 async def test_one_number_written_three_ways_is_one_contact(store: ActivityStore) -> None:
-    await store.record([call("a", "8 (495) 123-45-67"), call("b", "+7 495 1234567"), call("c", "74951234567")])
+    await store.record(
+        [call("a", "8 (495) 123-45-67"), call("b", "+7 495 1234567"), call("c", "74951234567")]
+    )
     assert await count(store, contacts) == 1
     page = await store.activities.list(ActivityFilter())
     assert {r["counterpart"] for r in page.items} == {"+74951234567"}
@@ -94,22 +110,38 @@ async def test_unlinked_policy_creates_no_contact(store_url: str) -> None:
 
 
 async def test_extensions_and_mailboxes_resolve_to_employees(store: ActivityStore) -> None:
-    ivan = await store.employees.add("Ivan", addresses=[ext("101"), Address(kind=AddressKind.EMAIL,
-                                                                              value="Ivan@Acme.ru")])
-    letter = Touch(source="email", external_id="<m1@acme.ru>", channel=Channel.EMAIL, direction=Direction.OUT,
-                   status=Status.SENT, occurred_at=NOW, employee=Address(kind=AddressKind.EMAIL,
-                                                                         value="ivan@ACME.ru"),
-                   counterparts=(Address(kind=AddressKind.EMAIL, value="client@example.com"),))
+    ivan = await store.employees.add(
+        "Ivan", addresses=[ext("101"), Address(kind=AddressKind.EMAIL, value="Ivan@Acme.ru")]
+    )
+    letter = Touch(
+        source="email",
+        external_id="<m1@acme.ru>",
+        channel=Channel.EMAIL,
+        direction=Direction.OUT,
+        status=Status.SENT,
+        occurred_at=NOW,
+        employee=Address(kind=AddressKind.EMAIL, value="ivan@ACME.ru"),
+        counterparts=(Address(kind=AddressKind.EMAIL, value="client@example.com"),),
+    )
     await store.record([call("e-1"), letter])
     page = await store.activities.list(ActivityFilter(employee_ids=frozenset({ivan})))
     assert len(page.items) == 2
 
 
-async def test_internal_call_links_the_colleague_and_is_not_a_client_touch(store: ActivityStore) -> None:
+async def test_internal_call_links_the_colleague_and_is_not_a_client_touch(
+    store: ActivityStore,
+) -> None:
     await store.employees.add("Ivan", addresses=[ext("101")])
     petr = await store.employees.add("Petr", addresses=[ext("102")])
-    touch = Touch(source="ami:office", external_id="i-1", channel=Channel.CALL, direction=Direction.INTERNAL,
-                  status=Status.ANSWERED, occurred_at=NOW, counterparts=(ext("102"),))
+    touch = Touch(
+        source="ami:office",
+        external_id="i-1",
+        channel=Channel.CALL,
+        direction=Direction.INTERNAL,
+        status=Status.ANSWERED,
+        occurred_at=NOW,
+        counterparts=(ext("102"),),
+    )
     await store.record([touch])
     row = (await store.activities.list(ActivityFilter())).items[0]
     assert (row["employee_id"], row["contact_id"], row["is_client"]) == (petr, None, False)
@@ -117,9 +149,17 @@ async def test_internal_call_links_the_colleague_and_is_not_a_client_touch(store
 
 
 async def test_multi_recipient_letter_links_every_participant(store: ActivityStore) -> None:
-    letter = Touch(source="email", external_id="<m2@acme.ru>", channel=Channel.EMAIL, direction=Direction.OUT,
-                   status=Status.SENT, occurred_at=NOW,
-                   counterparts=tuple(Address(kind=AddressKind.EMAIL, value=f"c{i}@example.com") for i in range(3)))
+    letter = Touch(
+        source="email",
+        external_id="<m2@acme.ru>",
+        channel=Channel.EMAIL,
+        direction=Direction.OUT,
+        status=Status.SENT,
+        occurred_at=NOW,
+        counterparts=tuple(
+            Address(kind=AddressKind.EMAIL, value=f"c{i}@example.com") for i in range(3)
+        ),
+    )
     await store.record([letter])
     for found in [await store.contacts.search(f"c{i}@example.com") for i in range(3)]:
         timeline = await store.activities.list(ActivityFilter(contact_id=found[0]["id"]))
@@ -134,22 +174,48 @@ async def test_invalid_counterpart_is_kept_unlinked_and_explained(store: Activit
 
 
 async def test_flagged_touches_are_not_client_touches(store: ActivityStore) -> None:
-    auto = Touch(source="email", external_id="<auto@x>", channel=Channel.EMAIL, direction=Direction.IN,
-                 status=Status.RECEIVED, occurred_at=NOW, flags=frozenset({Flag.AUTO_REPLY}),
-                 counterparts=(Address(kind=AddressKind.EMAIL, value="robot@example.com"),))
+    auto = Touch(
+        source="email",
+        external_id="<auto@x>",
+        channel=Channel.EMAIL,
+        direction=Direction.IN,
+        status=Status.RECEIVED,
+        occurred_at=NOW,
+        flags=frozenset({Flag.AUTO_REPLY}),
+        counterparts=(Address(kind=AddressKind.EMAIL, value="robot@example.com"),),
+    )
     await store.record([auto])
     assert (await store.activities.list(ActivityFilter())).items[0]["is_client"] is False
 
 
 async def test_status_updates_and_bounces(store: ActivityStore) -> None:
     address = Address(kind=AddressKind.EMAIL, value="gone@example.com")
-    await store.record([Touch(source="email", external_id="<m3@acme.ru>", channel=Channel.EMAIL,
-                              direction=Direction.OUT, status=Status.SENT, occurred_at=NOW, counterparts=(address,))])
-    result = await store.apply([
-        StatusUpdate(source="email", external_id="<m3@acme.ru>", status=Status.BOUNCED, at=NOW,
-                     detail="550 5.1.1 no such user", address=address),
-        StatusUpdate(source="email", external_id="<nope>", status=Status.DELIVERED, at=NOW),
-    ])
+    await store.record(
+        [
+            Touch(
+                source="email",
+                external_id="<m3@acme.ru>",
+                channel=Channel.EMAIL,
+                direction=Direction.OUT,
+                status=Status.SENT,
+                occurred_at=NOW,
+                counterparts=(address,),
+            )
+        ]
+    )
+    result = await store.apply(
+        [
+            StatusUpdate(
+                source="email",
+                external_id="<m3@acme.ru>",
+                status=Status.BOUNCED,
+                at=NOW,
+                detail="550 5.1.1 no such user",
+                address=address,
+            ),
+            StatusUpdate(source="email", external_id="<nope>", status=Status.DELIVERED, at=NOW),
+        ]
+    )
     assert (result.status_updates, result.unmatched_updates) == (1, 1)
     contact = (await store.contacts.search("gone@example.com"))[0]
     assert "bouncing_since" in contact["identities"][0]
@@ -158,16 +224,29 @@ async def test_status_updates_and_bounces(store: ActivityStore) -> None:
 
 
 async def test_a_late_sent_never_hides_delivered(store: ActivityStore) -> None:
-    sms = Touch(source="sms:kannel", external_id="s1", channel=Channel.SMS, direction=Direction.OUT,
-                status=Status.SENT, occurred_at=NOW, counterparts=(phone("+79161234567"),))
+    sms = Touch(
+        source="sms:kannel",
+        external_id="s1",
+        channel=Channel.SMS,
+        direction=Direction.OUT,
+        status=Status.SENT,
+        occurred_at=NOW,
+        counterparts=(phone("+79161234567"),),
+    )
     await store.record([sms])
-    await store.apply([StatusUpdate(source="sms:kannel", external_id="s1", status=Status.DELIVERED, at=NOW),
-                       StatusUpdate(source="sms:kannel", external_id="s1", status=Status.SENT, at=NOW)])
+    await store.apply(
+        [
+            StatusUpdate(source="sms:kannel", external_id="s1", status=Status.DELIVERED, at=NOW),
+            StatusUpdate(source="sms:kannel", external_id="s1", status=Status.SENT, at=NOW),
+        ]
+    )
     assert (await store.activities.list(ActivityFilter())).items[0]["status"] == "delivered"
 
 
 async def test_checkpoint_is_written_with_its_touches(store: ActivityStore) -> None:
-    await store.apply([call("cp-1"), call("cp-2"), Checkpoint(source="ami:office", key="pos", value="2")])
+    await store.apply(
+        [call("cp-1"), call("cp-2"), Checkpoint(source="ami:office", key="pos", value="2")]
+    )
     assert await store.get_checkpoint("ami:office", "pos") == "2"
     await store.apply([Checkpoint(source="ami:office", key="pos", value="3")])
     assert await store.get_checkpoint("ami:office", "pos") == "3"
@@ -177,7 +256,9 @@ async def test_checkpoint_is_not_written_when_its_batch_fails(store: ActivitySto
     bad = call("cp-bad")
     object.__setattr__(bad, "metadata", {"not json": object()})
     with pytest.raises(Exception):  # noqa: B017 - any database error
-        await store.apply([call("cp-3"), bad, Checkpoint(source="ami:office", key="pos", value="99")])
+        await store.apply(
+            [call("cp-3"), bad, Checkpoint(source="ami:office", key="pos", value="99")]
+        )
     assert await store.get_checkpoint("ami:office", "pos") is None
     assert await count(store) == 0
 
@@ -218,7 +299,9 @@ async def test_full_queue_slows_producers_instead_of_dropping(store: ActivitySto
     assert await count(store) == 20
 
 
-async def test_missed_call_raises_a_callback_task_closed_by_a_later_answered_call(store: ActivityStore) -> None:
+async def test_missed_call_raises_a_callback_task_closed_by_a_later_answered_call(
+    store: ActivityStore,
+) -> None:
     ivan = await store.employees.add("Ivan", addresses=[ext("101")])
     await store.record([call("m-1", status=Status.MISSED, metadata={"extensions_rung": ["101"]})])
     tasks = await store.activities.list(ActivityFilter(channel=Channel.TASK))
@@ -237,23 +320,38 @@ async def test_missed_group_call_goes_to_the_groups_head(store: ActivityStore) -
     head = await store.employees.add("Head")
     for n in ("101", "102", "103"):
         await store.employees.add(f"E{n}", head_id=head, addresses=[ext(n)])
-    await store.record([call("g-1", status=Status.MISSED, extension=None,
-                             metadata={"extensions_rung": ["101", "102", "103"]})])
+    await store.record(
+        [
+            call(
+                "g-1",
+                status=Status.MISSED,
+                extension=None,
+                metadata={"extensions_rung": ["101", "102", "103"]},
+            )
+        ]
+    )
     task = (await store.activities.list(ActivityFilter(channel=Channel.TASK))).items[0]
     assert task["employee_id"] == head
 
 
 async def test_answered_call_before_the_miss_does_not_close_it(store: ActivityStore) -> None:
-    await store.record([call("o-1", status=Status.ANSWERED, direction=Direction.OUT, at_min=-5),
-                        call("o-2", status=Status.MISSED, at_min=0)])
+    await store.record(
+        [
+            call("o-1", status=Status.ANSWERED, direction=Direction.OUT, at_min=-5),
+            call("o-2", status=Status.MISSED, at_min=0),
+        ]
+    )
     task = (await store.activities.list(ActivityFilter(channel=Channel.TASK))).items[0]
     assert task["status"] == "planned"
 
 
 async def test_merge_moves_identities_and_activities(store: ActivityStore) -> None:
     a = await store.contacts.create("Ivan Petrov", addresses=[phone("+74951234567")], city="Moscow")
-    b = await store.contacts.create("I. Petrov", addresses=[Address(kind=AddressKind.EMAIL,
-                                                                    value="ivan@example.com")], segment="A")
+    b = await store.contacts.create(
+        "I. Petrov",
+        addresses=[Address(kind=AddressKind.EMAIL, value="ivan@example.com")],
+        segment="A",
+    )
     await store.record([call("mg-1")])
     result = await store.contacts.merge(a, b)
     assert (result.identities_moved, result.activities_moved) == (1, 1)
@@ -289,8 +387,13 @@ async def test_cursor_pagination_walks_everything_once(store: ActivityStore) -> 
 async def test_interactions_are_planned_then_completed(store: ActivityStore) -> None:
     emp = await store.employees.add("Ivan")
     contact = await store.contacts.create("Client")
-    new_id = await store.activities.add_interaction(channel=Channel.MEETING, employee_id=emp, contact_id=contact,
-                                                    subject="Demo", due_at=NOW + timedelta(days=1))
+    new_id = await store.activities.add_interaction(
+        channel=Channel.MEETING,
+        employee_id=emp,
+        contact_id=contact,
+        subject="Demo",
+        due_at=NOW + timedelta(days=1),
+    )
     assert (await store.activities.get(new_id))["status"] == "planned"
     done = await store.activities.complete(new_id, result="signed")
     assert done["status"] == "completed" and done["result"] == "signed"
@@ -327,3 +430,21 @@ async def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     blocked.write_text("x")
     with pytest.raises(StoreUnavailable):
         await ActivityStore.open(f"sqlite:///{blocked}/sub/db.sqlite")
+
+
+async def test_search_folds_cyrillic_case_and_escapes_wildcards(store: ActivityStore) -> None:
+    await store.contacts.create("Иван Петров")
+    await store.contacts.create("100% Client")
+    assert [c["name"] for c in await store.contacts.search("иван")] == ["Иван Петров"]
+    assert [c["name"] for c in await store.contacts.search("0%")] == ["100% Client"]
+    assert await store.contacts.search("_") == []
+
+
+async def test_taken_address_is_a_conflict_with_the_owner(store: ActivityStore) -> None:
+    from hub.errors import Conflict
+
+    owner = await store.contacts.create("A", addresses=[phone("+74951234567")])
+    with pytest.raises(Conflict) as info:
+        await store.contacts.create("B", addresses=[phone("84951234567")])
+    assert info.value.details["owner_contact_id"] == owner
+    assert await store.ping()

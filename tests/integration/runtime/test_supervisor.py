@@ -42,9 +42,15 @@ class FlakyAdapter:
         resume = int(await sink.load_checkpoint(self.name, "pos") or 0)
         for i in range(resume, resume + 5):
             await sink.put(
-                Touch(source=self.name, external_id=str(i), channel=Channel.SMS, direction=Direction.IN,
-                      status=Status.RECEIVED, occurred_at=utcnow(),
-                      counterparts=(Address(kind=AddressKind.PHONE, value="+79161234567"),))
+                Touch(
+                    source=self.name,
+                    external_id=str(i),
+                    channel=Channel.SMS,
+                    direction=Direction.IN,
+                    status=Status.RECEIVED,
+                    occurred_at=utcnow(),
+                    counterparts=(Address(kind=AddressKind.PHONE, value="+79161234567"),),
+                )
             )
             self.health.count("touches")
         await sink.put(Checkpoint(source=self.name, key="pos", value=str(resume + 5)))
@@ -67,8 +73,9 @@ async def test_failing_adapter_is_restarted_and_its_work_lands_once(tmp_path: Pa
     flaky = FlakyAdapter("flaky", failures=2, error=ChannelConnectError("refused"))
     wrong = FlakyAdapter("wrong-password", failures=99, error=ChannelAuthError("bad secret"))
     async with store.writer() as writer:
-        supervisor = Supervisor([flaky, wrong], writer, SupervisorSettings(backoff_initial_s=0.01,
-                                                                         backoff_max_s=0.05))
+        supervisor = Supervisor(
+            [flaky, wrong], writer, SupervisorSettings(backoff_initial_s=0.01, backoff_max_s=0.05)
+        )
         supervisor.start()
         await asyncio.wait_for(flaky.done.wait(), 10)
         await asyncio.sleep(0.1)

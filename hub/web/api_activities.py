@@ -1,0 +1,155 @@
+"""Activities (filtered, cursor-paged, limited to what the caller may see) and interactions.
+
+Visibility: an admin sees everything, a head their subtree, an employee their own;
+marketers work with contacts only and get 403 here. An activity outside the caller's
+view is a 403, so it is never shown nor changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub.activity import ActivityFilter, ActivityStore, Principal
+from hub.errors import Conflict, PermissionDenied
+from hub.model import Channel, Direction, Status
+from hub.web.auth import ACTIVITY_READERS, require, visible_employees
+from hub.web.keys import STORE
+from hub.web.openapi import describe
+from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.references import referenced_contact, referenced_employee
+from hub.web.schemas import (
+    ActivityDetail,
+    ActivityPage,
+    ActivityQuery,
+    CompleteIn,
+    InteractionCreate,
+)
+
+routes = web.RouteTableDef()
+TAG = "activities"
+
+
+async def visible_activity(
+    store: ActivityStore, who: Principal, activity_id: int
+) -> dict[str, Any]:
+    """An activity the caller may see; `PermissionDenied` when it is someone else's."""
+    row = await store.activities.get(activity_id)
+    visible = await visible_employees(store, who)
+    if visible is not None and row["employee_id"] not in visible:
+        raise PermissionDenied(f"activity #{activity_id} belongs to someone you don't manage")
+    return row
+
+
+@routes.get("/api/v1/activities")
+@describe(
+    "List activities with filters, newest first",
+    tag=TAG,
+    query=ActivityQuery,
+    response=ActivityPage,
+    roles=ACTIVITY_READERS,
+)
+async def list_activities(request: web.Request) -> web.Response:
+    """The activity feed, filtered and paged by cursor, limited to what the caller may see."""
+    who = require(request, *ACTIVITY_READERS)
+    query = parse_query(request, ActivityQuery)
+    store = request.app[STORE]
+    employees = await visible_employees(store, who)
+    if query.employee is not None:
+        if employees is not None and query.employee not in employees:
+            raise PermissionDenied(
+                f"employee #{query.employee}'s activities are outside what you may see"
+            )
+        employees = frozenset({query.employee})
+    flt = ActivityFilter(
+        contact_id=query.contact,
+        employee_ids=employees,
+        channel=query.channel,
+        direction=query.direction,
+        status=query.status,
+        since=query.since,
+        until=query.until,
+    )
+    page = await store.activities.list(flt, limit=query.limit, cursor=query.cursor)
+    return respond(ActivityPage, {"items": page.items, "next_cursor": page.next_cursor})
+
+
+@routes.get("/api/v1/activities/{id}")
+@describe("Get an activity", tag=TAG, response=ActivityDetail, roles=ACTIVITY_READERS)
+async def get_activity(request: web.Request) -> web.Response:
+    """One activity with its status history (sent → delivered → read …)."""
+    who = require(request, *ACTIVITY_READERS)
+    activity_id = path_id(request, what="activity")
+    return respond(ActivityDetail, await visible_activity(request.app[STORE], who, activity_id))
+
+
+@routes.post("/api/v1/interactions")
+@describe(
+    "Plan or log a meeting, task, call or note",
+    tag=TAG,
+    body=InteractionCreate,
+    response=ActivityDetail,
+    status=201,
+    roles=ACTIVITY_READERS,
+)
+async def create_interaction(request: web.Request) -> web.Response:
+    """Records what happened off the wire; with `due_at` it is planned until completed."""
+    who = require(request, *ACTIVITY_READERS)
+    body = await read_json(request, InteractionCreate)
+    store = request.app[STORE]
+    employee_id = body.employee_id if body.employee_id is not None else who.employee_id
+    visible = await visible_employees(store, who)
+    if visible is not None and employee_id not in visible:
+        raise PermissionDenied(
+            f"you may not plan for employee #{employee_id}"
+            if employee_id is not None
+            else "an interaction you create must belong to an employee"
+        )
+    if body.employee_id is not None:
+        await referenced_employee(store, body.employee_id, "employee_id")
+    contact_id = None
+    if body.contact_id is not None:
+        contact_id = await referenced_contact(store, body.contact_id, "contact_id")
+    activity_id = await store.activities.add_interaction(
+        channel=Channel(body.channel),
+        employee_id=employee_id,
+        contact_id=contact_id,
+        subject=body.subject,
+        due_at=body.due_at,
+        occurred_at=body.occurred_at,
+        duration_s=body.duration_s,
+        direction=Direction(body.direction),
+    )
+    return respond(
+        ActivityDetail,
+        await store.activities.get(activity_id),
+        status=201,
+        headers={"Location": f"/api/v1/activities/{activity_id}"},
+    )
+
+
+@routes.post("/api/v1/interactions/{id}/complete")
+@describe(
+    "Complete a planned interaction with its result",
+    tag=TAG,
+    body=CompleteIn,
+    response=ActivityDetail,
+    roles=ACTIVITY_READERS,
+    errors=(409,),
+)
+async def complete_interaction(request: web.Request) -> web.Response:
+    """Closes a planned meeting, task or call-back with what came of it."""
+    who = require(request, *ACTIVITY_READERS)
+    activity_id = path_id(request, what="activity")
+    body = await read_json(request, CompleteIn)
+    store = request.app[STORE]
+    row = await visible_activity(store, who, activity_id)
+    if row["status"] != Status.PLANNED.value:
+        raise Conflict(
+            f"activity #{activity_id} is {row['status']}, not a planned interaction",
+            field="id",
+            details={"status": row["status"]},
+        )
+    done = await store.activities.complete(activity_id, result=body.result, at=body.at, who=who)
+    return respond(ActivityDetail, done)

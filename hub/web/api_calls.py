@@ -1,0 +1,110 @@
+"""Click-to-call (`POST /api/v1/calls`) and an extension's live call state.
+
+The PBX side is injected by the runtime through `ORIGINATE` and `LIVE_CALLS`
+(`hub.telephony.ami_adapter.originate_with` / `live_calls_of`), so this module speaks no AMI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hub.errors import ConfigError, PermissionDenied, ValidationError
+from hub.model import AddressKind
+from hub.web.auth import ACTIVITY_READERS, require, visible_employees
+from hub.web.keys import LIVE_CALLS, ORIGINATE, STORE
+from hub.web.openapi import describe
+from hub.web.parsing import read_json, respond
+
+routes = web.RouteTableDef()
+TAG = "calls"
+
+
+class CallCreate(BaseModel):
+    """Whom to call: a number, or a contact whose first phone is dialled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    employee: str = Field(description="extension whose phone rings first", min_length=1)
+    number: str | None = None
+    contact_id: int | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CallCreate:
+        if (self.number is None) == (self.contact_id is None):
+            raise ValueError("give exactly one of number and contact_id")
+        return self
+
+
+class CallStarted(BaseModel):
+    """The employee answered and the client is being dialled; the call is logged on its end."""
+
+    employee: str
+    number: str
+    channel: str | None = None
+    uniqueid: str | None = None
+    status: str = "connected"
+
+
+class LiveState(BaseModel):
+    """What an extension is doing now."""
+
+    extension: str
+    state: str
+
+
+async def _number_of_contact(request: web.Request, contact_id: int) -> str:
+    contact = await request.app[STORE].contacts.get(contact_id)
+    phones = [i["value"] for i in contact.get("identities", []) if i["kind"] == AddressKind.PHONE]
+    if not phones:
+        raise ValidationError(f"contact #{contact_id} has no phone number", field="contact_id")
+    return str(phones[0])
+
+
+@routes.post("/api/v1/calls")
+@describe(
+    "Click-to-call: ring the employee's phone, then dial the client",
+    tag=TAG,
+    body=CallCreate,
+    response=CallStarted,
+    status=201,
+    roles=ACTIVITY_READERS,
+    errors=(502, 503, 504),
+)
+async def create_call(request: web.Request) -> web.Response:
+    """Starts a call for an extension the caller may act for; the PBX's answer is returned."""
+    who = require(request, *ACTIVITY_READERS)
+    body = await read_json(request, CallCreate)
+    store = request.app[STORE]
+    employee_id = await store.employees.resolve(body.employee)
+    visible = await visible_employees(store, who)
+    if visible is not None and employee_id not in visible:
+        raise PermissionDenied(f"you may not place calls for extension {body.employee}")
+    originate = request.app.get(ORIGINATE)
+    if originate is None:
+        raise ConfigError("click-to-call needs a connected PBX ([telephony.pbx.NAME])")
+    number = body.number
+    if number is None:
+        assert body.contact_id is not None
+        number = await _number_of_contact(request, body.contact_id)
+    result: Any = await originate(extension=body.employee, number=number)
+    data = {
+        "employee": result.extension,
+        "number": result.number,
+        "channel": result.channel,
+        "uniqueid": result.uniqueid,
+    }
+    return respond(CallStarted, data, status=201)
+
+
+@routes.get("/api/v1/calls/live/{extension}")
+@describe("What an extension is doing now", tag=TAG, response=LiveState, roles=ACTIVITY_READERS)
+async def live_state(request: web.Request) -> web.Response:
+    """ "ringing", "talking" or "idle", from the AMI adapters' live view."""
+    require(request, *ACTIVITY_READERS)
+    extension = request.match_info["extension"]
+    lookup = request.app.get(LIVE_CALLS)
+    state = (lookup(extension) if lookup is not None else None) or "idle"
+    return respond(LiveState, {"extension": extension, "state": state})

@@ -1,0 +1,260 @@
+"""Contacts: create, change, search by name/phone/e-mail, merge, and a contact's timeline.
+
+Addresses are checked here before the store sees them, so an invalid phone or one
+that already belongs to another contact is answered with the exact field (e.g.
+``phones.1``) and, for a clash, the owner's id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from hub.activity import ActivityFilter, ActivityStore
+from hub.activity.addresses import normalize
+from hub.errors import Conflict, InvalidAddress, ValidationError
+from hub.model import CONTACT_KINDS, Address, AddressKind
+from hub.web.auth import ACTIVITY_READERS, ALL_ROLES, CONTACT_WRITERS, require, visible_employees
+from hub.web.keys import STORE
+from hub.web.openapi import describe
+from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.references import referenced_employee
+from hub.web.schemas import (
+    ActivityPage,
+    AddressIn,
+    ContactCreate,
+    ContactOut,
+    ContactPage,
+    ContactQuery,
+    ContactUpdate,
+    MergeIn,
+    MergeOut,
+    PageQuery,
+)
+
+routes = web.RouteTableDef()
+TAG = "contacts"
+
+
+@dataclass(frozen=True, slots=True)
+class Entered:
+    """An address from a request, the field it came from, and its normalised key."""
+
+    field: str
+    address: Address
+    key: tuple[str, str]
+
+
+def entered_addresses(
+    region: str,
+    phones: Sequence[str],
+    emails: Sequence[str],
+    addresses: Sequence[AddressIn],
+    *,
+    names: tuple[str, str, str],
+) -> list[Entered]:
+    """Normalise every address of a request, naming the field and value of a bad one."""
+    raw: list[tuple[str, AddressKind, str]] = [
+        *((f"{names[0]}.{i}", AddressKind.PHONE, v) for i, v in enumerate(phones)),
+        *((f"{names[1]}.{i}", AddressKind.EMAIL, v) for i, v in enumerate(emails)),
+        *((f"{names[2]}.{i}", a.kind, a.value) for i, a in enumerate(addresses)),
+    ]
+    result: list[Entered] = []
+    for field, kind, value in raw:
+        if kind not in CONTACT_KINDS:
+            raise ValidationError(
+                f"{field}: {kind.value} is not a contact address", field=f"{field}.kind"
+            )
+        try:
+            normal = normalize(kind, value, region)
+        except InvalidAddress as exc:
+            raise InvalidAddress(f"{field}: {exc}", field=field) from exc
+        key = (kind.value, normal)
+        if all(e.key != key for e in result):
+            result.append(Entered(field, Address(kind=kind, value=value), key))
+    return result
+
+
+async def refuse_taken(
+    store: ActivityStore, entered: Sequence[Entered], *, contact_id: int | None
+) -> None:
+    """A `Conflict` naming the owner when an address belongs to another contact."""
+    if not entered:
+        return
+    owners = await store.contacts.owners([e.address for e in entered])
+    for e in entered:
+        owner = owners.get(e.key)
+        if owner is not None and owner != contact_id:
+            kind, value = e.key
+            raise Conflict(
+                f"{e.field}: {kind} {value} already belongs to contact #{owner}",
+                field=e.field,
+                details={"owner_contact_id": owner, "kind": kind, "value": value},
+            )
+
+
+def _fields(body: ContactCreate | ContactUpdate) -> dict[str, Any]:
+    names = ("position", "region", "city", "importance", "segment", "is_lead", "owner_employee_id")
+    return {name: getattr(body, name) for name in names}
+
+
+@routes.post("/api/v1/contacts")
+@describe(
+    "Create a contact",
+    tag=TAG,
+    body=ContactCreate,
+    response=ContactOut,
+    status=201,
+    roles=CONTACT_WRITERS,
+    errors=(409,),
+)
+async def create_contact(request: web.Request) -> web.Response:
+    """Adds a client by hand; addresses are normalised and must not belong to anyone else."""
+    require(request, *CONTACT_WRITERS)
+    body = await read_json(request, ContactCreate)
+    store = request.app[STORE]
+    entered = entered_addresses(
+        store.region,
+        body.phones,
+        body.emails,
+        body.addresses,
+        names=("phones", "emails", "addresses"),
+    )
+    await refuse_taken(store, entered, contact_id=None)
+    if body.owner_employee_id is not None:
+        await referenced_employee(store, body.owner_employee_id, "owner_employee_id")
+    contact_id = await store.contacts.create(
+        body.name,
+        addresses=[e.address for e in entered],
+        organization=body.organization,
+        custom=body.custom or None,
+        **_fields(body),
+    )
+    return respond(
+        ContactOut,
+        await store.contacts.get(contact_id),
+        status=201,
+        headers={"Location": f"/api/v1/contacts/{contact_id}"},
+    )
+
+
+@routes.get("/api/v1/contacts")
+@describe(
+    "Search contacts by name, phone or e-mail",
+    tag=TAG,
+    query=ContactQuery,
+    response=ContactPage,
+    roles=ALL_ROLES,
+)
+async def search_contacts(request: web.Request) -> web.Response:
+    """Finds a client however the caller spells the phone or e-mail; merged ones are hidden."""
+    require(request, *ALL_ROLES)
+    query = parse_query(request, ContactQuery)
+    items = await request.app[STORE].contacts.search(
+        query.q, limit=query.limit, offset=query.offset
+    )
+    next_offset = query.offset + len(items) if len(items) == query.limit else None
+    return respond(ContactPage, {"items": items, "next_offset": next_offset})
+
+
+@routes.get("/api/v1/contacts/{id}")
+@describe("Get a contact", tag=TAG, response=ContactOut, roles=ALL_ROLES)
+async def get_contact(request: web.Request) -> web.Response:
+    """One contact with its identities; a merged contact's id leads to the one it joined."""
+    require(request, *ALL_ROLES)
+    contact_id = path_id(request, what="contact")
+    return respond(ContactOut, await request.app[STORE].contacts.get(contact_id))
+
+
+@routes.patch("/api/v1/contacts/{id}")
+@describe(
+    "Change a contact",
+    tag=TAG,
+    body=ContactUpdate,
+    response=ContactOut,
+    roles=CONTACT_WRITERS,
+    errors=(409,),
+)
+async def update_contact(request: web.Request) -> web.Response:
+    """Sets the given fields and adds addresses; absent or null fields stay as they are."""
+    require(request, *CONTACT_WRITERS)
+    contact_id = path_id(request, what="contact")
+    body = await read_json(request, ContactUpdate)
+    store = request.app[STORE]
+    target = int((await store.contacts.get(contact_id))["id"])
+    entered = entered_addresses(
+        store.region,
+        body.add_phones,
+        body.add_emails,
+        body.add_addresses,
+        names=("add_phones", "add_emails", "add_addresses"),
+    )
+    await refuse_taken(store, entered, contact_id=target)
+    if body.owner_employee_id is not None:
+        await referenced_employee(store, body.owner_employee_id, "owner_employee_id")
+    fields = {k: v for k, v in _fields(body).items() if v is not None}
+    if body.name is not None:
+        fields["name"] = body.name
+    await store.contacts.update(
+        target,
+        add_addresses=[e.address for e in entered],
+        organization=body.organization,
+        custom=body.custom or None,
+        **fields,
+    )
+    return respond(ContactOut, await store.contacts.get(target))
+
+
+@routes.post("/api/v1/contacts/{id}/merge")
+@describe(
+    "Merge this contact into another",
+    tag=TAG,
+    body=MergeIn,
+    response=MergeOut,
+    roles=CONTACT_WRITERS,
+)
+async def merge_contact(request: web.Request) -> web.Response:
+    """Joins duplicates: identities and activities move to `into`, nothing is lost."""
+    require(request, *CONTACT_WRITERS)
+    source_id = path_id(request, what="contact")
+    body = await read_json(request, MergeIn)
+    store = request.app[STORE]
+    merged = await store.contacts.merge(source_id, body.into)
+    return respond(
+        MergeOut,
+        {
+            "source_id": merged.source_id,
+            "target_id": merged.target_id,
+            "identities_moved": merged.identities_moved,
+            "activities_moved": merged.activities_moved,
+            "fields_filled": merged.fields_filled,
+            "contact": await store.contacts.get(merged.target_id),
+        },
+    )
+
+
+@routes.get("/api/v1/contacts/{id}/timeline")
+@describe(
+    "A contact's activities across channels, newest first",
+    tag=TAG,
+    query=PageQuery,
+    response=ActivityPage,
+    roles=ACTIVITY_READERS,
+)
+async def contact_timeline(request: web.Request) -> web.Response:
+    """Every call, letter and message with the client, limited to what the caller may see."""
+    who = require(request, *ACTIVITY_READERS)
+    contact_id = path_id(request, what="contact")
+    query = parse_query(request, PageQuery)
+    store = request.app[STORE]
+    contact = await store.contacts.get(contact_id)
+    visible = await visible_employees(store, who)
+    page = await store.activities.list(
+        ActivityFilter(contact_id=int(contact["id"]), employee_ids=visible),
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+    return respond(ActivityPage, {"items": page.items, "next_cursor": page.next_cursor})

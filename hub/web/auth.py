@@ -1,0 +1,94 @@
+"""Bearer-token authentication and the role checks every API handler makes.
+
+Tokens are stored hashed by `TokenRepo`; the middleware only asks it who a token
+belongs to. Paths outside ``/api/`` (dashboard, static files, webhooks) and API
+routes documented as public (health, the OpenAPI document) need no token.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from hub.activity import ActivityStore, Principal
+from hub.errors import PermissionDenied, Unauthenticated
+from hub.web.errors import API_PREFIX
+from hub.web.keys import PRINCIPAL, STORE
+from hub.web.openapi import is_public
+
+ADMIN = "admin"
+HEAD = "head"
+EMPLOYEE = "employee"
+MARKETER = "marketer"
+ALL_ROLES = (ADMIN, HEAD, EMPLOYEE, MARKETER)
+#: Roles that may create, change and merge contacts.
+CONTACT_WRITERS = (ADMIN, HEAD, MARKETER)
+#: Roles that may see activities (each within its visibility).
+ACTIVITY_READERS = (ADMIN, HEAD, EMPLOYEE)
+#: Longest token we bother to look up; ours are ~46 characters.
+MAX_TOKEN_LENGTH = 256
+
+
+def bearer_token(request: web.Request) -> str:
+    """The token of an ``Authorization: Bearer …`` header, or `Unauthenticated`."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise Unauthenticated("this endpoint needs an 'Authorization: Bearer <token>' header")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return token
+
+
+async def authenticate(request: web.Request) -> Principal:
+    """The principal behind the request's bearer token."""
+    token = bearer_token(request)
+    principal = None
+    if len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable():
+        principal = await request.app[STORE].tokens.authenticate(token)
+    if principal is None:
+        raise Unauthenticated("the bearer token is unknown or revoked")
+    return principal
+
+
+def needs_token(request: web.Request) -> bool:
+    """Whether this request must carry a token: matched API routes not marked public."""
+    if not request.path.startswith(API_PREFIX):
+        return False
+    match = request.match_info
+    if match.http_exception is not None:
+        return False  # no such route: let the router answer 404/405
+    return not is_public(match.handler)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Put the caller's `Principal` on the request, or refuse with 401."""
+    if needs_token(request):
+        request[PRINCIPAL] = await authenticate(request)
+    return await handler(request)
+
+
+def principal(request: web.Request) -> Principal:
+    """The authenticated caller of this request."""
+    try:
+        return request[PRINCIPAL]
+    except KeyError:
+        raise Unauthenticated("this endpoint needs a bearer token") from None
+
+
+def require(request: web.Request, *roles: str) -> Principal:
+    """The caller, if their role is one of `roles`; otherwise `PermissionDenied`."""
+    who = principal(request)
+    if who.role not in roles:
+        raise PermissionDenied(
+            f"role {who.role!r} may not do this; it needs one of: {', '.join(roles)}"
+        )
+    return who
+
+
+async def visible_employees(store: ActivityStore, who: Principal) -> frozenset[int] | None:
+    """Employees whose activities `who` sees: None for all (admin), a head's subtree, or self."""
+    visible = await store.employees.visible_to(who)
+    return None if visible is None else frozenset(visible)

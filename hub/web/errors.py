@@ -1,0 +1,175 @@
+"""Translating errors into JSON answers at the HTTP boundary, so nothing leaks as a 500.
+
+Every answer that is not a success has the same body::
+
+    {"error": {"code": "invalid", "message": "...", "field": "phones.0", "details": {...}}}
+
+`ERROR_STATUS` maps the exception tree of `hub.errors` onto HTTP statuses in one table;
+the most specific class wins. Pydantic validation errors become `ValidationError`s that
+name the first offending field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import pydantic
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from hub.errors import (
+    ChannelAuthError,
+    ChannelError,
+    ChannelTimeout,
+    ConfigError,
+    Conflict,
+    InvalidAddress,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    StoreError,
+    StoreUnavailable,
+    TouchhubError,
+    Unauthenticated,
+    ValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+#: Longest input value quoted back in a validation message.
+MAX_QUOTED_INPUT = 80
+
+
+class MalformedBody(ValidationError):
+    """The body is not JSON at all (as opposed to JSON with wrong content)."""
+
+
+#: Exception class → (HTTP status, error code); looked up along the exception's MRO.
+ERROR_STATUS: Mapping[type[BaseException], tuple[int, str]] = {
+    Unauthenticated: (401, "unauthenticated"),
+    MalformedBody: (400, "malformed_body"),
+    Conflict: (409, "conflict"),
+    InvalidAddress: (422, "invalid_address"),
+    ValidationError: (422, "invalid"),
+    PermissionDenied: (403, "forbidden"),
+    NotFound: (404, "not_found"),
+    StoreUnavailable: (503, "store_unavailable"),
+    StoreError: (503, "store_error"),
+    RateLimited: (429, "rate_limited"),
+    ChannelTimeout: (504, "upstream_timeout"),
+    ChannelAuthError: (502, "upstream_refused"),
+    ChannelError: (502, "upstream_error"),
+    ConfigError: (503, "not_configured"),
+    TouchhubError: (400, "bad_request"),
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    """The one shape of every error answer."""
+    error: dict[str, Any] = {"code": code, "message": message, "field": field}
+    if details:
+        error["details"] = dict(details)
+    return web.json_response({"error": error}, status=status, headers=headers)
+
+
+def status_for(exc: BaseException) -> tuple[int, str]:
+    """HTTP status and code for an exception of ours (by its most specific known class)."""
+    for cls in type(exc).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 500, "internal"
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = _loc(tuple(error["loc"])) or "body"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown field {where!r}"
+    if kind == "missing":
+        return f"{where}: required"
+    text = f"{where}: {error['msg']}"
+    value = error.get("input")
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        quoted = repr(value)
+        if len(quoted) <= MAX_QUOTED_INPUT:
+            text += f" (got {quoted})"
+    return text
+
+
+def from_pydantic(exc: pydantic.ValidationError, *, prefix: str = "") -> ValidationError:
+    """A `ValidationError` naming the first bad field and listing every problem."""
+    errors = exc.errors(include_url=False)
+    if not errors:
+        return ValidationError(f"{prefix or 'input'} is invalid", field=prefix or None)
+    first = _loc(tuple(errors[0]["loc"]))
+    field = ".".join(p for p in (prefix, first) if p) or None
+    message = "; ".join(_describe(e) for e in errors)
+    return ValidationError(message, field=field)
+
+
+def _http_error(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:
+    """An aiohttp HTTP error (404, 405, 413 …) as our JSON body, on API paths only."""
+    if exc.status < 400 or not request.path.startswith(API_PREFIX):
+        raise exc
+    try:
+        phrase = HTTPStatus(exc.status).phrase
+    except ValueError:
+        phrase = "error"
+    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    message = exc.text or phrase
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        code = "body_too_large"
+    elif isinstance(exc, web.HTTPNotFound):
+        message = f"no such endpoint: {request.method} {request.path}"
+    elif isinstance(exc, web.HTTPMethodNotAllowed):
+        message = f"{request.method} is not allowed here; allowed: {', '.join(exc.allowed_methods)}"
+    headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")}
+    return error_response(exc.status, code, message, headers=headers)
+
+
+def _touchhub_error(exc: TouchhubError) -> web.Response:
+    status, code = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="touchhub"'
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    field = exc.field if isinstance(exc, ValidationError) else None
+    details = exc.details if isinstance(exc, Conflict) else None
+    return error_response(status, code, str(exc), field=field, details=details, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into a JSON answer with the right 4xx; log the unexpected."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        return _http_error(request, exc)
+    except TouchhubError as exc:
+        if status_for(exc)[0] >= 500:
+            logger.warning("%s %s: %s", request.method, request.path, exc)
+        return _touchhub_error(exc)
+    except pydantic.ValidationError as exc:
+        return _touchhub_error(from_pydantic(exc))
+    except Exception:
+        logger.exception("unexpected error in %s %s", request.method, request.path)
+        return error_response(
+            500, "internal", "internal error; it has been logged and will be looked at"
+        )

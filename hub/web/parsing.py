@@ -1,0 +1,101 @@
+"""Reading requests into pydantic models and answers out of them, at the API edge.
+
+Input that fails is a `ValidationError` naming the field (a 4xx); output that fails
+its model is our bug, so it becomes a `RuntimeError` (a logged 500), never a 4xx.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn, TypeVar
+
+import pydantic
+from aiohttp import web
+
+from hub.errors import NotFound, ValidationError
+from hub.web.errors import MalformedBody, from_pydantic
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+#: Largest id the databases can hold (signed 64-bit); bigger ones cannot exist.
+MAX_ID = 2**63 - 1
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body strictly (no NaN/Infinity); `MalformedBody` when it isn't JSON."""
+    if not body.strip():
+        raise MalformedBody("request body is empty; expected a JSON object")
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedBody("request body is nested too deeply") from exc
+
+
+def validate(model: type[M], data: Any, *, prefix: str = "") -> M:
+    """`model` from already-decoded input; a `ValidationError` naming the field if it fails."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise from_pydantic(exc, prefix=prefix) from exc
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """The request body as `model`; size is capped by the app's `client_max_size` (413)."""
+    data = parse_json(await request.read())
+    if not isinstance(data, dict):
+        raise ValidationError(
+            f"request body must be a JSON object, not {type(data).__name__}", field=None
+        )
+    return validate(model, data)
+
+
+def parse_query(request: web.Request, model: type[M]) -> M:
+    """The query string as `model`; empty values count as absent, repeats are refused."""
+    data: dict[str, str] = {}
+    for key, value in request.query.items():
+        if key in data:
+            raise ValidationError(f"query parameter {key!r} is given more than once", field=key)
+        if value != "":
+            data[key] = value
+    return validate(model, data)
+
+
+def path_id(request: web.Request, name: str = "id", *, what: str = "item") -> int:
+    """An integer id from the path; anything else names nothing, so it is a 404."""
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_ID:
+        raise NotFound(f"{what} {raw!r} does not exist (ids are positive integers)")
+    return int(raw)
+
+
+def dump(model: type[pydantic.BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` shaped by the response `model`, as JSON-ready values."""
+    try:
+        return model.model_validate(data).model_dump(mode="json")
+    except pydantic.ValidationError as exc:
+        raise RuntimeError(f"response does not fit {model.__name__}: {exc}") from exc
+
+
+def respond(
+    model: type[pydantic.BaseModel],
+    data: Mapping[str, Any],
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    """A JSON answer shaped by `model`."""
+    return web.json_response(dump(model, data), status=status, headers=headers)
+
+
+def dump_all(
+    model: type[pydantic.BaseModel], rows: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Many rows shaped by `model`."""
+    return [dump(model, row) for row in rows]

@@ -1,0 +1,383 @@
+"""Pydantic models of the API edge: request bodies, query strings and answers.
+
+Bodies and queries forbid unknown fields (a typo is a 4xx naming it, not silently
+ignored); strings refuse NUL and lone surrogates and are capped to what the columns
+hold, ids to 64 bits and datetimes must be aware, so bad input stops here instead of
+reaching the database as a 500. The OpenAPI document is generated from these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from hub.model import Address, AddressKind, Channel, Direction, Status
+from hub.web.parsing import MAX_ID
+
+#: Most items a list in a request body may carry (addresses, custom fields).
+MAX_LIST_ITEMS = 50
+#: Page size limits (the store caps pages at 500 as well).
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000
+MAX_TEXT = 10_000
+
+
+def _clean_text(value: str) -> str:
+    """Refuse what the databases can't store: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    """Aware datetimes are kept in UTC; ones that fall off the calendar in UTC are refused."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+
+
+def _split_flags(value: Any) -> Any:
+    if isinstance(value, str):
+        return [flag for flag in value.split(",") if flag]
+    return value
+
+
+_CLEAN = AfterValidator(_clean_text)
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _CLEAN
+]
+EmployeeName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _CLEAN
+]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=0, max_length=200), _CLEAN
+]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=0, max_length=50), _CLEAN]
+AddressValue = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320), _CLEAN
+]
+Subject = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _CLEAN
+]
+ResultText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), _CLEAN
+]
+SearchText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=0, max_length=200), _CLEAN
+]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str, StringConstraints(max_length=500)]
+CustomValue = (
+    Annotated[str, StringConstraints(max_length=2000), _CLEAN]
+    | Annotated[int, Field(ge=-MAX_ID - 1, le=MAX_ID)]
+    | float
+    | bool
+    | None
+)
+CustomFields = Annotated[
+    dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], CustomValue],
+    Field(max_length=MAX_LIST_ITEMS),
+]
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
+
+
+class Query(Body):
+    """Base of query strings: the same rules as bodies."""
+
+
+class Out(BaseModel):
+    """Base of answers: shaped from store rows, extra columns left out."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# -- requests ----------------------------------------------------------------------
+
+
+class AddressIn(Body):
+    """An address of any kind as the user typed it; the store normalises it."""
+
+    kind: AddressKind
+    value: AddressValue
+
+    def as_address(self) -> Address:
+        """The wire-level `Address` the store takes."""
+        return Address(kind=self.kind, value=self.value)
+
+
+class ContactCreate(Body):
+    """A new contact; phones and e-mails are shorthands for `addresses`."""
+
+    name: Name
+    phones: Annotated[list[AddressValue], Field(max_length=MAX_LIST_ITEMS)] = []
+    emails: Annotated[list[AddressValue], Field(max_length=MAX_LIST_ITEMS)] = []
+    addresses: Annotated[list[AddressIn], Field(max_length=MAX_LIST_ITEMS)] = []
+    organization: Name | None = None
+    position: Short | None = None
+    region: Short | None = None
+    city: Short | None = None
+    importance: Tag | None = None
+    segment: Tag | None = None
+    is_lead: bool = False
+    owner_employee_id: Id | None = None
+    custom: CustomFields = {}
+
+
+class ContactUpdate(Body):
+    """Changes to a contact: given fields are set, `add_*` addresses are added."""
+
+    name: Name | None = None
+    add_phones: Annotated[list[AddressValue], Field(max_length=MAX_LIST_ITEMS)] = []
+    add_emails: Annotated[list[AddressValue], Field(max_length=MAX_LIST_ITEMS)] = []
+    add_addresses: Annotated[list[AddressIn], Field(max_length=MAX_LIST_ITEMS)] = []
+    organization: Name | None = None
+    position: Short | None = None
+    region: Short | None = None
+    city: Short | None = None
+    importance: Tag | None = None
+    segment: Tag | None = None
+    is_lead: bool | None = None
+    owner_employee_id: Id | None = None
+    custom: CustomFields = {}
+
+
+class MergeIn(Body):
+    """Which contact the one in the path is merged into."""
+
+    into: Id
+
+
+class InteractionCreate(Body):
+    """A meeting, task, call or note entered by hand; planned when it has `due_at`."""
+
+    channel: Literal["meeting", "task", "call", "note"]
+    subject: Subject
+    contact_id: Id | None = None
+    employee_id: Id | None = None
+    due_at: UtcDatetime | None = None
+    occurred_at: UtcDatetime | None = None
+    duration_s: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
+    direction: Literal["in", "out"] = "out"
+
+
+class CompleteIn(Body):
+    """The result of a planned interaction, and when it was completed (default: now)."""
+
+    result: ResultText
+    at: UtcDatetime | None = None
+
+
+class EmployeeCreate(Body):
+    """A new employee with the addresses that identify them (extension, mailbox, bot)."""
+
+    name: EmployeeName
+    position: Short | None = None
+    head_id: Id | None = None
+    active: bool = True
+    addresses: Annotated[list[AddressIn], Field(max_length=MAX_LIST_ITEMS)] = []
+
+
+class ContactQuery(Query):
+    """Search: `q` matches a name part, or exactly a phone or e-mail in any spelling."""
+
+    q: SearchText | None = Field(None, description="name part, or a phone/e-mail in any spelling")
+    limit: Limit = DEFAULT_LIMIT
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+
+
+class PageQuery(Query):
+    """A page of a newest-first listing; pass `next_cursor` back as `cursor`."""
+
+    limit: Limit = DEFAULT_LIMIT
+    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page")
+
+
+class ActivityQuery(PageQuery):
+    """Activity filters; `since` is inclusive, `until` exclusive."""
+
+    contact: Id | None = Field(None, description="only this contact's activities")
+    employee: Id | None = Field(None, description="only this employee's (within your view)")
+    channel: Channel | None = None
+    direction: Direction | None = None
+    status: Status | None = None
+    since: UtcDatetime | None = Field(None, description="inclusive, ISO 8601 with offset")
+    until: UtcDatetime | None = Field(None, description="exclusive, ISO 8601 with offset")
+
+
+class NoQuery(Query):
+    """Endpoints that take no query parameters refuse any."""
+
+
+# -- answers -------------------------------------------------------------------------
+
+
+class ErrorDetail(Out):
+    """What went wrong and, when one field is to blame, which."""
+
+    code: str
+    message: str
+    field: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(Out):
+    """Every 4xx/5xx answer."""
+
+    error: ErrorDetail
+
+
+class IdentityOut(Out):
+    """A normalised address of a contact."""
+
+    kind: str
+    value: str
+    bouncing_since: datetime | None = None
+
+
+class ContactOut(Out):
+    """A contact with its organisation and identities."""
+
+    id: int
+    name: str
+    organization: str | None = None
+    organization_id: int | None = None
+    position: str | None = None
+    region: str | None = None
+    city: str | None = None
+    importance: str | None = None
+    segment: str | None = None
+    custom: dict[str, Any] = {}
+    is_lead: bool
+    owner_employee_id: int | None = None
+    merged_into_id: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    identities: list[IdentityOut] = []
+
+
+class ContactPage(Out):
+    """A page of contacts; `next_offset` is None on the last page."""
+
+    items: list[ContactOut]
+    next_offset: int | None
+
+
+class MergeOut(Out):
+    """What a merge moved, and the contact that remains."""
+
+    source_id: int
+    target_id: int
+    identities_moved: int
+    activities_moved: int
+    fields_filled: list[str]
+    contact: ContactOut
+
+
+class ActivityOut(Out):
+    """One touch: call, letter, message, meeting, task or note."""
+
+    id: int
+    source: str
+    external_id: str
+    channel: Channel
+    direction: Direction
+    status: Status
+    occurred_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    ring_s: float | None = None
+    talk_s: float | None = None
+    contact_id: int | None = None
+    employee_id: int | None = None
+    counterpart: str | None = None
+    subject: str | None = None
+    preview: str | None = None
+    thread_key: str | None = None
+    due_at: datetime | None = None
+    completed_at: datetime | None = None
+    result: str | None = None
+    is_client: bool
+    flags: Annotated[list[str], BeforeValidator(_split_flags)] = []
+    meta: dict[str, Any] = {}
+
+
+class StatusChangeOut(Out):
+    """One step of an activity's status history."""
+
+    status: str
+    at: datetime
+    detail: str | None = None
+
+
+class ActivityDetail(ActivityOut):
+    """An activity with its status history."""
+
+    created_at: datetime
+    updated_at: datetime
+    status_history: list[StatusChangeOut] = []
+
+
+class ActivityPage(Out):
+    """A page of activities, newest first; `next_cursor` is None on the last page."""
+
+    items: list[ActivityOut]
+    next_cursor: str | None
+
+
+class EmployeeAddressOut(Out):
+    """An address that identifies an employee."""
+
+    kind: str
+    value: str
+
+
+class EmployeeOut(Out):
+    """An employee, their head and addresses."""
+
+    id: int
+    name: str
+    position: str | None = None
+    head_id: int | None = None
+    active: bool
+    created_at: datetime
+    addresses: list[EmployeeAddressOut] = []
+
+
+class EmployeeList(Out):
+    """Employees the caller may see."""
+
+    items: list[EmployeeOut]
+
+
+class HealthOut(BaseModel):
+    """Health of the store and, when the runtime supplies it, of every adapter."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["ok", "degraded", "down"]
