@@ -7,6 +7,7 @@ client afterwards, inbound or outbound, within the window, completes it by itsel
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -164,10 +165,18 @@ async def _complete(
         .mappings()
         .all()
     )
+    by_contact: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_number: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for call in calls:
+        if call["contact_id"] is not None:
+            by_contact[call["contact_id"]].append(call)
+        if call["counterpart"] is not None:
+            by_number[call["counterpart"]].append(call)
     old_rows: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     for task in open_tasks:
-        closer = _first_closing_call(task, calls, store.callback_window)
+        candidates = by_contact.get(task["contact_id"], []) + by_number.get(task["counterpart"], [])
+        closer = _first_closing_call(task, candidates, store.callback_window)
         if closer is None:
             continue
         when: datetime = closer["answered_at"] or closer["occurred_at"]

@@ -277,24 +277,36 @@ class ActivityStore:
         """Record touches (and checkpoints covering them) in one transaction."""
         return await self.apply([*touches, *checkpoints_])
 
-    async def apply(self, items: Sequence[SinkItem]) -> ApplyResult:
-        """Write a batch of sink items in one transaction, retrying once on a lock timeout."""
+    def prepare(self, touch: Touch) -> Normalised:
+        """Normalise a touch's addresses ahead of its batch (the writer does it at `put`)."""
+        return normalise_touch(touch.employee, touch.counterparts, self.region)
+
+    async def apply(
+        self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None = None
+    ) -> ApplyResult:
+        """Write a batch of sink items in one transaction, retrying once on a lock timeout.
+
+        `prepared` may hold, position by position, what `prepare` gave for each touch.
+        """
         try:
-            return await self._apply_once(items)
+            return await self._apply_once(items, prepared)
         except OperationalError as exc:
             if "locked" not in str(exc).lower():
                 raise
             logger.warning("store busy, retrying batch of %d items", len(items))
-            return await self._apply_once(items)
+            return await self._apply_once(items, prepared)
 
-    async def _apply_once(self, items: Sequence[SinkItem]) -> ApplyResult:
-        touches: dict[tuple[str, str], Touch] = {}
+    async def _apply_once(
+        self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None
+    ) -> ApplyResult:
+        touches: dict[tuple[str, str], tuple[Touch, Normalised]] = {}
         updates: list[StatusUpdate] = []
         cps: dict[tuple[str, str], Checkpoint] = {}
         bad: list[Quarantined] = []
-        for item in items:
+        for index, item in enumerate(items):
             if isinstance(item, Touch):
-                touches[item.key] = item
+                norm = prepared[index] if prepared is not None else None
+                touches[item.key] = (item, norm if norm is not None else self.prepare(item))
             elif isinstance(item, StatusUpdate):
                 updates.append(item)
             elif isinstance(item, Checkpoint):
@@ -320,12 +332,13 @@ class ActivityStore:
         )
 
     async def _write_touches(
-        self, conn: AsyncConnection, touches: list[Touch]
+        self, conn: AsyncConnection, prepared: list[tuple[Touch, Normalised]]
     ) -> tuple[int, int, int, list[int]]:
-        if not touches:
+        if not prepared:
             return 0, 0, 0, []
         now = utcnow()
-        norms = [normalise_touch(t.employee, t.counterparts, self.region) for t in touches]
+        touches = [touch for touch, _ in prepared]
+        norms = [norm for _, norm in prepared]
         for touch, norm in zip(touches, norms, strict=True):
             if norm.invalid:
                 logger.warning(

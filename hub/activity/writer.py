@@ -26,6 +26,7 @@ from hub.errors import StoreUnavailable
 from hub.model import Quarantined, SinkItem, Touch, utcnow
 
 if TYPE_CHECKING:
+    from hub.activity.resolve import Normalised
     from hub.activity.store import ActivityStore
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ DEFAULT_QUEUE_SIZE = 10_000
 RETRY_INITIAL_S = 0.5
 RETRY_MAX_S = 30.0
 TRANSIENT = (OperationalError, InterfaceError, OSError, StoreUnavailable)
+
+
+#: A queued item with its addresses normalised in advance (touches only).
+_Entry = tuple[SinkItem, "Normalised | None"]
 
 
 @dataclass(slots=True)
@@ -92,7 +97,7 @@ class BatchWriter:
         self.store = store
         self.batch_size = batch_size
         self.window = window_ms / 1000
-        self._queue: asyncio.Queue[SinkItem | _Flush | None] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[_Entry | _Flush | None] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.stats = WriterStats()
@@ -121,7 +126,9 @@ class BatchWriter:
         """Queue an item; waits while the queue is full."""
         if self._closing:
             raise RuntimeError("the store writer is stopping; nothing more is accepted")
-        await self._queue.put(item)
+        # Normalising here, on the producer's turn, overlaps it with the writer's database waits.
+        norm = self.store.prepare(item) if isinstance(item, Touch) else None
+        await self._queue.put((item, norm))
         self.stats.queued = self._queue.qsize()
 
     async def flush(self) -> None:
@@ -138,14 +145,14 @@ class BatchWriter:
             await self.flush()
         return await self.store.get_checkpoint(source, key)
 
-    async def _next_batch(self) -> tuple[list[SinkItem], list[_Flush], bool]:
+    async def _next_batch(self) -> tuple[list[_Entry], list[_Flush], bool]:
         first = await self._queue.get()
-        items: list[SinkItem] = []
+        items: list[_Entry] = []
         flushes: list[_Flush] = []
         stop = False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.window
-        entry: SinkItem | _Flush | None = first
+        entry: _Entry | _Flush | None = first
         while True:
             if entry is None:
                 stop = True
@@ -180,11 +187,12 @@ class BatchWriter:
             if stop:
                 return
 
-    async def _write(self, items: list[SinkItem]) -> None:
+    async def _write(self, entries: list[_Entry]) -> None:
         delay = RETRY_INITIAL_S
+        items = [item for item, _ in entries]
         while True:
             try:
-                await self.store.apply(items)
+                await self.store.apply(items, [norm for _, norm in entries])
             except TRANSIENT as exc:
                 self.stats.retries += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -201,8 +209,8 @@ class BatchWriter:
                 logger.warning(
                     "batch of %d refused (%s); writing items one by one", len(items), exc
                 )
-                for item in items:
-                    await self._write([item])
+                for entry in entries:
+                    await self._write([entry])
                 return
             self.stats.written += len(items)
             self.stats.batches += 1
