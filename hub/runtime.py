@@ -213,17 +213,8 @@ class Hub:
         await self.writer.stop()
 
     async def remind_overdue(self) -> None:
-        """Log planned interactions that are overdue, so they surface in the logs and health."""
-        from sqlalchemy import func, select
-
-        from hub.activity.schema import activities
-
-        async with self.store.engine.connect() as conn:
-            overdue = await conn.scalar(
-                select(func.count())
-                .select_from(activities)
-                .where(activities.c.status == "planned", activities.c.due_at < utcnow())
-            )
+        """Log planned interactions that are overdue, so they surface in the logs."""
+        overdue = await self.store.activities.overdue_count(utcnow())
         if overdue:
             logger.info("%d planned interactions are overdue", overdue)
 

@@ -960,6 +960,16 @@ class ActivityRepo(_Repo):
         async with self.read() as conn:
             return int(await conn.scalar(select(func.count()).select_from(activities)) or 0)
 
+    async def overdue_count(self, now: datetime) -> int:
+        """Planned interactions whose due time has passed."""
+        async with self.read() as conn:
+            found = await conn.scalar(
+                select(func.count())
+                .select_from(activities)
+                .where(and_(activities.c.status == Status.PLANNED.value, activities.c.due_at < now))
+            )
+        return int(found or 0)
+
 
 # -- API users and tokens --------------------------------------------------------------
 

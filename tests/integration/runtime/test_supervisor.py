@@ -88,3 +88,26 @@ async def test_failing_adapter_is_restarted_and_its_work_lands_once(tmp_path: Pa
     assert await store.activities.count() == 5
     assert await store.get_checkpoint("flaky", "pos") == "5"
     await store.close()
+
+
+async def test_overdue_interactions_are_counted(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    store = await ActivityStore.open(f"sqlite:///{tmp_path}/o.db")
+    now = utcnow()
+    await store.activities.add_interaction(
+        channel=Channel.TASK,
+        employee_id=None,
+        contact_id=None,
+        subject="late",
+        due_at=now - timedelta(hours=1),
+    )
+    await store.activities.add_interaction(
+        channel=Channel.TASK,
+        employee_id=None,
+        contact_id=None,
+        subject="later",
+        due_at=now + timedelta(hours=1),
+    )
+    assert await store.activities.overdue_count(now) == 1
+    await store.close()
