@@ -1,0 +1,562 @@
+"""KPI over HTTP: the table, catalogue, drill-down, monitor, plans and month close.
+
+The numbers are exactly the CLI's (`touchhub kpi --json`): both ask the same
+`KpiService` with a `Viewer` built from the caller, so visibility follows the
+hierarchy everywhere: an employee sees their own numbers, a head their subtree,
+an admin everyone. Marketers have no KPI and get 403.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import Field, StringConstraints
+
+from hub.activity import Principal
+from hub.errors import NotFound, ValidationError
+from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
+from hub.web.keys import SETTINGS, STORE
+from hub.web.openapi import describe
+from hub.web.parsing import parse_query, read_json, respond
+from hub.web.references import referenced_employee
+from hub.web.schemas import Body, Cursor, Id, Limit, NoQuery, Out, Query
+from kpi.periods import Period, parse_month
+from kpi.results import KpiCell
+from kpi.service import MAX_PAGE, KpiService
+from kpi.viewer import Role, Viewer
+
+routes = web.RouteTableDef()
+TAG = "kpi"
+
+#: Roles that have KPI of their own or of others; marketers don't.
+KPI_READERS = (ADMIN, HEAD, EMPLOYEE)
+#: Roles that may set plans (a head only for people below them: the service checks).
+PLANNERS = (ADMIN, HEAD)
+#: Roles that see the indicator monitor of their subordinates.
+MONITOR_READERS = (ADMIN, HEAD)
+#: Deepest a `page=` may reach; further pages are walked by cursor, so this caps the work.
+MAX_DRILL_SKIP = 100_000
+#: Largest plan value accepted (a sanity bound, not a business rule).
+MAX_PLAN = 1_000_000_000
+#: Most employees one plan request may name.
+MAX_PLAN_TARGETS = 500
+
+KPI_SERVICE = web.AppKey("kpi_service", KpiService)
+
+PeriodText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20),
+    Field(description="2026-10, 2026-Q4, 2026-W41, 2026-10-05 or 2026 (default: this month)"),
+]
+MonthText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+IndicatorCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+ColourName = Literal["red", "yellow", "green"]
+TrendName = Literal["better", "worse", "same"]
+
+
+def setup(app: web.Application) -> None:
+    """One `KpiService` per app, so the catalogue is loaded and checked once at start."""
+    app[KPI_SERVICE] = KpiService(app[STORE], app[SETTINGS].kpi)
+
+
+# -- queries and bodies --------------------------------------------------------------
+
+
+class KpiQuery(Query):
+    """Which period, employee and indicators the table shows."""
+
+    period: PeriodText | None = None
+    employee: Id | None = Field(None, description="only this employee (within your view)")
+    indicator: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        None, description="comma-separated indicator codes (default: all)"
+    )
+
+
+class DrillQuery(Query):
+    """One fact to explain; page with `cursor` (from `next_cursor`) or `page` (1-based)."""
+
+    indicator: IndicatorCode
+    employee: Id | None = Field(None, description="default: yourself")
+    period: PeriodText | None = None
+    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page")
+    page: Annotated[int, Field(ge=1, le=MAX_DRILL_SKIP)] | None = Field(
+        None, description="1-based page number (instead of `cursor`)"
+    )
+    limit: Limit = 50
+
+
+class MonitorQuery(Query):
+    """The month (or other period) the monitor judges."""
+
+    period: PeriodText | None = None
+
+
+class PlanIn(Body):
+    """A month's plan (or per-day norm) for one or more employees and/or a head's group."""
+
+    indicator: IndicatorCode
+    month: MonthText = Field(description="YYYY-MM")
+    value: Annotated[float, Field(ge=0, le=MAX_PLAN)] = Field(
+        description="the plan for the month, or per working day with `per_day`"
+    )
+    employee: Id | None = Field(None, description="one employee")
+    employees: Annotated[list[Id], Field(max_length=MAX_PLAN_TARGETS)] = Field(
+        default_factory=list, description="several employees"
+    )
+    group: Id | None = Field(None, description="everyone below this head")
+    per_day: bool = False
+
+
+class CloseMonthIn(Body):
+    """Which finished month to freeze; `again` re-freezes a closed one."""
+
+    month: MonthText = Field(description="YYYY-MM")
+    again: bool = False
+
+
+# -- answers ----------------------------------------------------------------------------
+
+
+class KpiCellOut(Out):
+    """One employee × indicator: fact, plan, % of plan, colour and arrow (as the CLI prints)."""
+
+    employee: int
+    employee_name: str
+    indicator: str
+    title: str
+    unit: str
+    period: str
+    fact: float
+    records: int
+    plan: float | None
+    percent: float | None
+    colour: ColourName | None
+    trend: TrendName | None
+    previous: float | None
+    lower_is_better: bool
+    closed: bool
+    decimals: int = 0
+
+
+class EmployeeRef(Out):
+    """An employee's id and name."""
+
+    id: int
+    name: str
+
+
+class KpiTableOut(Out):
+    """Employees × indicators for one period; `closed` says the facts are frozen."""
+
+    period: str
+    previous_period: str
+    closed: bool
+    closed_at: str | None
+    indicators: list[str]
+    employees: list[EmployeeRef]
+    cells: list[KpiCellOut]
+
+
+class IndicatorOut(Out):
+    """An indicator of the catalogue."""
+
+    code: str
+    title: str
+    group: str
+    unit: str
+    aggregate: str
+    source: str
+    lower_is_better: bool
+    default_plan: float | None
+    snapshot: bool
+    additive: bool = Field(description="whether a per-day norm may be set")
+    description: str
+
+
+class IndicatorList(Out):
+    """The indicator catalogue, in definition order."""
+
+    items: list[IndicatorOut]
+
+
+class DrillOut(Out):
+    """A page of the records a fact was counted from; `count` of them in all."""
+
+    indicator: str
+    employee: int
+    period: str
+    kind: Literal["activities", "contacts"]
+    count: int
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    page: int | None
+    pages: int
+    limit: int
+    closed: bool
+    frozen_fact: float | None
+
+
+class MonitorOut(Out):
+    """Subordinates × indicators: Critical (<50%), Important (50–79%), For information (≥80%)."""
+
+    period: str
+    closed: bool
+    employees: list[EmployeeRef]
+    indicators: list[str]
+    critical: list[KpiCellOut]
+    important: list[KpiCellOut]
+    information: list[KpiCellOut]
+    without_plan: list[KpiCellOut]
+
+
+class PlanChangeOut(Out):
+    """A plan as set, with what it replaced."""
+
+    employee: int
+    indicator: str
+    month: str
+    value: float
+    per_day: bool
+    previous: float | None
+    previous_per_day: bool | None
+    set_by: str
+    set_at: str
+
+
+class PlanChanges(Out):
+    """Every plan the request set."""
+
+    items: list[PlanChangeOut]
+
+
+class ClosedMonthOut(Out):
+    """A month whose facts are frozen as the basis for bonuses."""
+
+    month: str
+    closed_at: str
+    closed_by: str
+    facts: int
+
+
+class KpiMeOut(Out):
+    """Who the caller is for KPI purposes and what the dashboard should offer them."""
+
+    name: str
+    role: str
+    employee_id: int | None
+    employee_name: str | None
+    period: str
+    can_monitor: bool
+    can_plan: bool
+    can_close: bool
+    plannable: list[EmployeeRef] = Field(description="employees the caller may set plans for")
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def service_of(request: web.Request) -> KpiService:
+    """The app's KPI service."""
+    return request.app[KPI_SERVICE]
+
+
+def viewer_of(who: Principal) -> Viewer:
+    """The KPI viewer for an API caller: the token's role and employee."""
+    return Viewer.of(who.role, who.employee_id)
+
+
+def period_of(service: KpiService, text: str | None) -> str:
+    """The period the caller asked for (checked now, so the error names `period`), or this month."""
+    if text is None:
+        return service.current_month().key
+    return Period.parse(text).key
+
+
+def month_of(text: str, field: str = "month") -> str:
+    """A ``YYYY-MM`` month, or a `ValidationError` on `field` saying what is expected."""
+    try:
+        return parse_month(text).key
+    except ValidationError as exc:
+        raise ValidationError(f"{field}: {exc}", field=field) from None
+
+
+def cell_out(cell: KpiCell) -> dict[str, Any]:
+    """A cell as the API shows it: the CLI's keys plus how many decimals to print."""
+    return {**cell.as_dict(), "decimals": cell.decimals}
+
+
+def employees_of(cells: Iterable[KpiCell]) -> list[dict[str, Any]]:
+    """Employees of some cells, in first-seen order."""
+    seen: dict[int, str] = {}
+    for cell in cells:
+        seen.setdefault(cell.employee, cell.employee_name)
+    return [{"id": i, "name": n} for i, n in seen.items()]
+
+
+def indicators_of(cells: Iterable[KpiCell]) -> list[str]:
+    """Indicator codes of some cells, in first-seen order."""
+    return list(dict.fromkeys(cell.indicator for cell in cells))
+
+
+async def with_contact_names(
+    request: web.Request, kind: str, items: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Drill rows with `contact_id` and `contact_name`, so each can link to a timeline."""
+    rows = [dict(item) for item in items]
+    if kind == "contacts":
+        for row in rows:
+            row["contact_id"] = row.get("id")
+            row["contact_name"] = row.get("name")
+        return rows
+    store = request.app[STORE]
+    names: dict[int, str | None] = {}
+    for row in rows:
+        contact_id = row.get("contact_id")
+        if isinstance(contact_id, int) and contact_id not in names:
+            try:
+                names[contact_id] = str((await store.contacts.get(contact_id))["name"])
+            except NotFound:
+                names[contact_id] = None
+        row["contact_name"] = names.get(contact_id) if isinstance(contact_id, int) else None
+    return rows
+
+
+# -- handlers ---------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/kpi")
+@describe(
+    "KPI table: fact, plan, %, colour and trend per employee and indicator",
+    tag=TAG,
+    query=KpiQuery,
+    response=KpiTableOut,
+    roles=KPI_READERS,
+    errors=(404,),
+)
+async def kpi_table(request: web.Request) -> web.Response:
+    """The same cells as `touchhub kpi --json`, limited to what the caller may see."""
+    who = require(request, *KPI_READERS)
+    query = parse_query(request, KpiQuery)
+    service = service_of(request)
+    codes = None
+    if query.indicator is not None:
+        codes = [c.strip() for c in query.indicator.split(",") if c.strip()] or None
+    table = await service.table(
+        viewer_of(who), period_of(service, query.period), query.employee, codes
+    )
+    data = table.as_dict()
+    data["cells"] = [cell_out(c) for c in table.cells]
+    return respond(KpiTableOut, data)
+
+
+@routes.get("/api/v1/kpi/me")
+@describe(
+    "Who you are for KPI, and what you may do",
+    tag=TAG,
+    query=NoQuery,
+    response=KpiMeOut,
+    roles=KPI_READERS,
+)
+async def kpi_me(request: web.Request) -> web.Response:
+    """Lets the dashboard check a token and offer only the pages the caller may use."""
+    who = require(request, *KPI_READERS)
+    parse_query(request, NoQuery)
+    service = service_of(request)
+    viewer = viewer_of(who)
+    visible = await service.employees(viewer)
+    names = dict(visible)
+    if viewer.role is Role.ADMIN:
+        plannable = visible
+    elif viewer.role is Role.HEAD:
+        plannable = [(i, n) for i, n in visible if i != viewer.employee_id]
+    else:
+        plannable = []
+    return respond(
+        KpiMeOut,
+        {
+            "name": who.name,
+            "role": who.role,
+            "employee_id": who.employee_id,
+            "employee_name": None if who.employee_id is None else names.get(who.employee_id),
+            "period": service.current_month().key,
+            "can_monitor": who.role in MONITOR_READERS,
+            "can_plan": who.role in PLANNERS,
+            "can_close": who.role == ADMIN,
+            "plannable": [{"id": i, "name": n} for i, n in plannable],
+        },
+    )
+
+
+@routes.get("/api/v1/kpi/indicators")
+@describe(
+    "The indicator catalogue",
+    tag=TAG,
+    query=NoQuery,
+    response=IndicatorList,
+    roles=KPI_READERS,
+)
+async def kpi_indicators(request: web.Request) -> web.Response:
+    """What can be measured, for pickers and for adding widgets without a plan."""
+    require(request, *KPI_READERS)
+    parse_query(request, NoQuery)
+    service = service_of(request)
+    items = [
+        {**indicator.as_dict(), "additive": indicator.additive}
+        for indicator in service.catalogue.values()
+    ]
+    return respond(IndicatorList, {"items": items})
+
+
+@routes.get("/api/v1/kpi/drill")
+@describe(
+    "Drill-down: the records one fact was counted from, paginated",
+    tag=TAG,
+    query=DrillQuery,
+    response=DrillOut,
+    roles=KPI_READERS,
+    errors=(404,),
+)
+async def kpi_drill(request: web.Request) -> web.Response:
+    """Exactly the activities (or contacts) behind a number, newest first."""
+    who = require(request, *KPI_READERS)
+    query = parse_query(request, DrillQuery)
+    if query.cursor is not None and query.page is not None:
+        raise ValidationError("give either cursor or page, not both", field="page")
+    service = service_of(request)
+    service.catalogue.get_or_raise(query.indicator)
+    viewer = viewer_of(who)
+    employee = query.employee if query.employee is not None else who.employee_id
+    if employee is None:
+        raise ValidationError(
+            "employee: required (you have no employee of your own)", field="employee"
+        )
+    period = period_of(service, query.period)
+    cursor = query.cursor
+    skip = 0 if query.page is None else (query.page - 1) * query.limit
+    if skip > MAX_DRILL_SKIP:
+        raise ValidationError(
+            f"page {query.page} is too deep; narrow the period or use cursor", field="page"
+        )
+    exhausted = False
+    while skip > 0:
+        step = min(skip, MAX_PAGE)
+        chunk = await service.drill(
+            viewer, query.indicator, employee, period, cursor=cursor, limit=step
+        )
+        skip -= step
+        cursor = chunk.next_cursor
+        if cursor is None:
+            exhausted = True
+            break
+    page = await service.drill(
+        viewer, query.indicator, employee, period, cursor=cursor, limit=query.limit
+    )
+    items = () if exhausted else page.items
+    return respond(
+        DrillOut,
+        {
+            "indicator": page.indicator,
+            "employee": page.employee,
+            "period": page.period,
+            "kind": page.kind,
+            "count": page.total,
+            "items": await with_contact_names(request, page.kind, items),
+            "next_cursor": None if exhausted else page.next_cursor,
+            "page": query.page,
+            "pages": max(1, math.ceil(page.total / query.limit)),
+            "limit": query.limit,
+            "closed": page.closed,
+            "frozen_fact": page.frozen_fact,
+        },
+    )
+
+
+@routes.get("/api/v1/kpi/monitor")
+@describe(
+    "Indicator monitor: subordinates × indicators grouped critical / important / info",
+    tag=TAG,
+    query=MonitorQuery,
+    response=MonitorOut,
+    roles=MONITOR_READERS,
+)
+async def kpi_monitor(request: web.Request) -> web.Response:
+    """The heads' dashboard: who is behind on what, worst first."""
+    who = require(request, *MONITOR_READERS)
+    query = parse_query(request, MonitorQuery)
+    service = service_of(request)
+    monitor = await service.monitor(viewer_of(who), period_of(service, query.period))
+    every = [*monitor.critical, *monitor.important, *monitor.information, *monitor.without_plan]
+    ordered = sorted(every, key=lambda c: c.employee)
+    present = set(indicators_of(every))
+    return respond(
+        MonitorOut,
+        {
+            "period": monitor.period,
+            "closed": monitor.closed,
+            "employees": employees_of(ordered),
+            "indicators": [code for code in service.catalogue if code in present],
+            "critical": [cell_out(c) for c in monitor.critical],
+            "important": [cell_out(c) for c in monitor.important],
+            "information": [cell_out(c) for c in monitor.information],
+            "without_plan": [cell_out(c) for c in monitor.without_plan],
+        },
+    )
+
+
+@routes.post("/api/v1/kpi/plans")
+@describe(
+    "Set a month's plan (or per-day norm) for employees or a head's group",
+    tag=TAG,
+    body=PlanIn,
+    response=PlanChanges,
+    roles=PLANNERS,
+)
+async def kpi_set_plan(request: web.Request) -> web.Response:
+    """Only a head over the employees, or an admin, may set their plans."""
+    who = require(request, *PLANNERS)
+    body = await read_json(request, PlanIn)
+    service = service_of(request)
+    store = request.app[STORE]
+    service.catalogue.get_or_raise(body.indicator)
+    month = month_of(body.month)
+    targets: list[int] = []
+    if body.employee is not None:
+        targets.append(await referenced_employee(store, body.employee, "employee"))
+    for i, employee in enumerate(body.employees):
+        targets.append(await referenced_employee(store, employee, f"employees.{i}"))
+    if body.group is not None:
+        await referenced_employee(store, body.group, "group")
+    if not targets and body.group is None:
+        raise ValidationError("name an employee, employees or a group", field="employee")
+    changes = await service.set_plan(
+        viewer_of(who),
+        body.indicator,
+        month,
+        body.value,
+        employees=list(dict.fromkeys(targets)),
+        group=body.group,
+        per_day=body.per_day,
+    )
+    return respond(PlanChanges, {"items": [c.as_dict() for c in changes]})
+
+
+@routes.post("/api/v1/kpi/close-month")
+@describe(
+    "Close a finished month: freeze its facts and plans (admin)",
+    tag=TAG,
+    body=CloseMonthIn,
+    response=ClosedMonthOut,
+    roles=(ADMIN,),
+)
+async def kpi_close_month(request: web.Request) -> web.Response:
+    """The month-end summary bonuses are paid from; later changes don't move it."""
+    who = require(request, ADMIN)
+    body = await read_json(request, CloseMonthIn)
+    service = service_of(request)
+    closed = await service.close_month(viewer_of(who), month_of(body.month), again=body.again)
+    return respond(ClosedMonthOut, closed.as_dict())

@@ -1,0 +1,101 @@
+// The dashboard's entry point: session, navigation and rendering the page the hash names.
+
+import { ApiError, api, clearToken, getToken, setToken } from "./api.js";
+import { h, replace } from "./dom.js";
+import { contactPage } from "./contact.js";
+import { drillPage } from "./drill.js";
+import { loginPage } from "./login.js";
+import { monitorPage } from "./monitor.js";
+import { myPage } from "./my.js";
+import { currentRoute, errorBox, link } from "./nav.js";
+import { plansPage } from "./plans.js";
+
+const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage };
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const who = document.getElementById("who");
+const logout = document.getElementById("logout");
+
+let me = null;
+let renderCount = 0;
+
+function setState(page, state) {
+  main.dataset.page = page;
+  main.dataset.state = state;
+  main.setAttribute("aria-busy", state === "loading" ? "true" : "false");
+}
+
+function showNav(page) {
+  const items = [["my", "My indicators"]];
+  if (me.can_monitor) items.push(["monitor", "Monitor"]);
+  if (me.can_plan) items.push(["plans", "Plans"]);
+  replace(nav, items.map(([key, title]) =>
+    h("a", { href: link(key), class: key === page ? "active" : null, "aria-current": key === page ? "page" : null, dataset: { nav: key } }, title)));
+  replace(who, me.employee_name || me.name, h("span", { class: "role" }, me.role));
+  logout.hidden = false;
+}
+
+function showLogin(message = "") {
+  me = null;
+  replace(nav);
+  replace(who);
+  logout.hidden = true;
+  setState("login", "ready");
+  replace(main, loginPage({
+    message,
+    onToken: (token) => {
+      setToken(token);
+      render();
+    },
+  }));
+  main.querySelector("input")?.focus();
+}
+
+async function render() {
+  const mine = ++renderCount;
+  const route = currentRoute();
+  if (!getToken()) {
+    showLogin();
+    return;
+  }
+  setState(route.page, "loading");
+  try {
+    if (!me) me = await api("/kpi/me");
+    if (mine !== renderCount) return;
+    showNav(route.page);
+    const page = PAGES[route.page];
+    if (!page) throw new ApiError(404, "not_found", `There is no page "${route.page}".`);
+    const view = await page({ me, args: route.args, params: route.params, rerender: render });
+    if (mine !== renderCount) return;
+    replace(main, view);
+    setState(route.page, "ready");
+  } catch (error) {
+    if (mine !== renderCount) return;
+    if (error instanceof ApiError && error.status === 401) {
+      clearToken();
+      showLogin(`You are logged out: ${error.message}`);
+      return;
+    }
+    if (!me && error instanceof ApiError && error.status === 403) {
+      // A token with no KPI (e.g. a marketer's): say why and offer another login.
+      clearToken();
+      showLogin(error.message || String(error));
+      return;
+    }
+    replace(main, errorBox(error, render));
+    setState(route.page, "error");
+  }
+}
+
+logout.addEventListener("click", () => {
+  clearToken();
+  location.hash = "#/my";
+  showLogin();
+});
+window.addEventListener("hashchange", render);
+window.addEventListener("unhandledrejection", (event) => {
+  replace(main, errorBox(event.reason || new Error("unexpected error")));
+  setState(currentRoute().page, "error");
+});
+render();
