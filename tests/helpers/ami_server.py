@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from hub.model import Checkpoint, Quarantined, SinkItem, StatusUpdate, Touch
 
@@ -212,6 +213,37 @@ class MemorySink:
                 await self._changed.wait_for(lambda: len(self.touches) >= count)
 
         await asyncio.wait_for(_wait(), limit_s)
+
+
+class StoreTap(MemorySink):
+    """The real store's batching writer as the sink, noting what the adapter emitted on the way.
+
+    Tests assert on both: the adapter put each call once, and the store holds each once.
+    """
+
+    def __init__(self, store: Any, *, put_delay: float = 0.0) -> None:
+        super().__init__(put_delay=put_delay)
+        self.store = store
+        self.writer = store.writer(batch_size=50, window_ms=10)
+
+    async def put(self, item: SinkItem) -> None:
+        await super().put(item)
+        await self.writer.put(item)
+
+    async def flush(self) -> None:
+        await self.writer.flush()
+
+    async def load_checkpoint(self, source: str, key: str) -> str | None:
+        return cast(str | None, await self.writer.load_checkpoint(source, key))
+
+    async def stored_calls(self) -> list[dict[str, Any]]:
+        """Every call activity the store holds, after writing what is queued."""
+        from hub.activity import ActivityFilter
+        from hub.model import Channel
+
+        await self.writer.flush()
+        page = await self.store.activities.list(ActivityFilter(channel=Channel.CALL), limit=500)
+        return cast(list[dict[str, Any]], page.items)
 
 
 # ------------------------------------------------------------------ AMI server

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+from hub.activity import ActivityStore
 from hub.errors import ChannelAuthError, ChannelConnectError, ChannelTimeout
 from hub.model import AdapterState, Direction, Flag, Status
 from hub.telephony.ami_adapter import AmiAdapter, backoff_delay
@@ -18,6 +20,7 @@ from tests.helpers.ami_server import (
     FakeAmiServer,
     MemorySink,
     ServerPlan,
+    StoreTap,
     events_only,
     frames,
     interleave,
@@ -53,6 +56,22 @@ def adapter_for(server: FakeAmiServer, **extra: object) -> AmiAdapter:
 async def server() -> AsyncIterator[FakeAmiServer]:
     async with FakeAmiServer() as srv:
         yield srv
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[ActivityStore]:
+    """The real store: fault tests assert on what ends up in it."""
+    opened = await ActivityStore.open(f"sqlite:///{tmp_path}/ami.db")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def tap(store: ActivityStore) -> AsyncIterator[StoreTap]:
+    sink = StoreTap(store)
+    await sink.writer.start()
+    yield sink
+    await sink.writer.stop()
 
 
 async def run_until(adapter: AmiAdapter, sink: MemorySink, count: int, limit: float = 10) -> None:
@@ -122,7 +141,7 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert all(15 <= d <= 30 for d in delays[6:])
 
 
-async def test_dropped_mid_call_is_logged_once(server: FakeAmiServer) -> None:
+async def test_dropped_mid_call_is_logged_once(server: FakeAmiServer, tap: StoreTap) -> None:
     rec = RECS["08_"]
     fr = frames(events_only(rec.read()))
     cut = len(fr) // 2
@@ -134,11 +153,13 @@ async def test_dropped_mid_call_is_logged_once(server: FakeAmiServer) -> None:
         stream_after="CoreShowChannels",
     )
     adapter = adapter_for(server)
-    sink = MemorySink()
+    sink = tap
     await run_until(adapter, sink, 1)
     await asyncio.sleep(0.1)
     assert server.logins == 2
     assert len(sink.puts) == 1
+    (stored,) = await tap.stored_calls()
+    assert (stored["external_id"], stored["status"]) == ("1795425632.58", "answered")
     touch = sink.puts[0]
     assert touch.external_id == "1795425632.58" and touch.status is Status.ANSWERED
     assert touch.employee is not None and touch.employee.value == "103"
@@ -146,7 +167,9 @@ async def test_dropped_mid_call_is_logged_once(server: FakeAmiServer) -> None:
     assert Flag.UNCLOSED not in touch.flags
 
 
-async def test_asterisk_restart_closes_calls_in_flight_once(server: FakeAmiServer) -> None:
+async def test_asterisk_restart_closes_calls_in_flight_once(
+    server: FakeAmiServer, tap: StoreTap
+) -> None:
     rec, nxt = RECS["01_"], RECS["02_"]
     fr = frames(events_only(rec.read()))
     half = b"".join(fr[: len(fr) // 2])
@@ -158,9 +181,12 @@ async def test_asterisk_restart_closes_calls_in_flight_once(server: FakeAmiServe
         stream_after="CoreShowChannels",
     )
     adapter = adapter_for(server)
-    sink = MemorySink()
+    sink = tap
     await run_until(adapter, sink, 2)
     assert len(sink.puts) == 2
+    stored = {c["external_id"]: c for c in await tap.stored_calls()}
+    assert sorted(stored) == ["1795425478.18", "1795425499.22"]
+    assert "reconciled" in stored["1795425478.18"]["flags"]
     lost = sink.touches[("ami:office", "1795425478.18")]
     assert Flag.RECONCILED in lost.flags
     assert lost.employee is not None and lost.employee.value == "101"
@@ -168,23 +194,30 @@ async def test_asterisk_restart_closes_calls_in_flight_once(server: FakeAmiServe
     assert after.status is Status.MISSED and not after.flags
 
 
-async def test_slow_reader_and_trickling_server_lose_nothing(server: FakeAmiServer) -> None:
+async def test_slow_reader_and_trickling_server_lose_nothing(
+    server: FakeAmiServer, store: ActivityStore
+) -> None:
     streams = [renumber(events_only(r.read()), i) for i, r in enumerate(LOCAL)]
     server.plan = ServerPlan(streams=[b"".join(interleave(streams, 5))], chunk_size=997)
     adapter = adapter_for(server)
-    sink = MemorySink(put_delay=0.05)
-    await run_until(adapter, sink, len(LOCAL), limit=20)
-    assert len(sink.puts) == len(LOCAL) == len(sink.touches)
+    sink = StoreTap(store, put_delay=0.05)
+    async with sink.writer:
+        await run_until(adapter, sink, len(LOCAL), limit=20)
+        assert len(sink.puts) == len(LOCAL) == len(sink.touches)
+        stored = await sink.stored_calls()
+    assert len(stored) == len({c["external_id"] for c in stored}) == len(LOCAL)
 
 
-async def test_ten_calls_at_once(server: FakeAmiServer) -> None:
+async def test_ten_calls_at_once(server: FakeAmiServer, tap: StoreTap) -> None:
     base = [r for r in LOCAL if not r.name.startswith("09_")]
     streams = [renumber(events_only(base[i % len(base)].read()), 10 + i) for i in range(10)]
     server.plan = ServerPlan(streams=[b"".join(interleave(streams, 10))], chunk_size=4096)
     adapter = adapter_for(server)
-    sink = MemorySink()
+    sink = tap
     await run_until(adapter, sink, 10)
     assert len(sink.puts) == 10
+    stored = await tap.stored_calls()
+    assert len({c["external_id"] for c in stored}) == len(stored) == 10
     assert all(t.direction is not Direction.INTERNAL for t in sink.puts)
 
 
@@ -222,12 +255,16 @@ async def test_filter_refused_still_captures(server: FakeAmiServer) -> None:
     assert touch.status is Status.BUSY
 
 
-async def test_garbage_on_the_wire_is_quarantined(server: FakeAmiServer) -> None:
+async def test_garbage_on_the_wire_is_quarantined(
+    server: FakeAmiServer, tap: StoreTap, store: ActivityStore
+) -> None:
     stream = b"complete nonsense\r\n\r\n" + events_only(RECS["01_"].read())
     server.plan = ServerPlan(streams=[stream])
-    sink = MemorySink()
-    await run_until(adapter_for(server), sink, 1)
-    assert len(sink.quarantined) == 1 and sink.quarantined[0].raw.startswith(b"complete")
+    await run_until(adapter_for(server), tap, 1)
+    assert len(tap.quarantined) == 1 and tap.quarantined[0].raw.startswith(b"complete")
+    assert len(await tap.stored_calls()) == 1  # the stream went on
+    (kept,) = await store.quarantined("ami:office")
+    assert kept["raw"].startswith(b"complete")
 
 
 # ------------------------------------------------------------------ click-to-call
