@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import time
 from datetime import datetime
-from email.header import Header
 from email.utils import format_datetime, formataddr
 
 from hub.channels.email.letter_parser import (
@@ -43,18 +43,44 @@ def new_message_id(domain: str) -> str:
     return f"{time.time_ns():x}.{secrets.token_hex(6)}@{domain}"
 
 
+#: UTF-8 bytes per encoded word: 45 give 60 base64 characters, a word of 72 ("=?utf-8?b?"
+#: and "?="), which with the folding space stays within `HEADER_LINE`.
+_WORD_BYTES = 45
+
+
+#: Control characters (CR and LF above all) that would let a value inject headers.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+#: A header field name (RFC 5322: printable ASCII but the colon).
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
+
 def _encode(value: str) -> str:
-    """A header value: as is when ASCII, else RFC 2047 UTF-8 encoded words."""
+    """A header value: as is when ASCII, else RFC 2047 UTF-8 "B" encoded words.
+
+    What `email.header.Header(value, "utf-8").encode()` gives, folded the same way
+    (one word a line), at a tenth of its cost; a word never splits a character.
+    """
+    value = _CONTROL.sub(" ", value)  # a CR or LF in a value must never start a new header
     if value.isascii():
         return value
-    return Header(value, "utf-8", maxlinelen=HEADER_LINE).encode(linesep="\r\n")
+    data = value.encode("utf-8")
+    words = []
+    start = 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # inside a character: back off
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
 
 
 def _header_address(address: Address) -> str:
+    value = _CONTROL.sub("", address.value)
     return (
-        formataddr((address.name, address.value), charset="utf-8")
+        formataddr((_CONTROL.sub(" ", address.name), value), charset="utf-8")
         if address.name
-        else (address.value)
+        else value
     )
 
 
@@ -86,7 +112,7 @@ def build_letter(
         "MIME-Version: 1.0",
     ]
     for name, value in message.headers.items():
-        if name.lower() not in RESERVED_HEADERS and "\n" not in value and "\r" not in value:
+        if name.lower() not in RESERVED_HEADERS and _FIELD_NAME.fullmatch(name):
             headers.append(f"{name}: {_encode(value)}")
     head = "\r\n".join(headers).encode("ascii") + b"\r\n"
     plain = _body(message.body or "", "plain")

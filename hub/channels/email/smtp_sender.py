@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 import aiosmtplib
@@ -90,6 +91,32 @@ def bounces_at_send(result: SendResult) -> list[StatusUpdate]:
     return updates
 
 
+class _Job:
+    """One queued transaction and the future its caller waits on."""
+
+    __slots__ = ("done", "envelope_from", "raw", "recipients")
+
+    def __init__(
+        self,
+        envelope_from: str,
+        recipients: list[str],
+        raw: bytes,
+        done: asyncio.Future[dict[str, aiosmtplib.SMTPResponse]],
+    ) -> None:
+        self.envelope_from = envelope_from
+        self.recipients = recipients
+        self.raw = raw
+        self.done = done
+
+    def resolve(self, refused: dict[str, aiosmtplib.SMTPResponse]) -> None:
+        if not self.done.done():
+            self.done.set_result(refused)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
 class SmtpSender:
     """A `Sender` for one account's SMTP server."""
 
@@ -126,8 +153,11 @@ class SmtpSender:
         self.ssl_context = ssl_context
         self.sink = sink
         self.sent_copy = sent_copy
-        self._slots = asyncio.Semaphore(pool_size)
-        self._idle: list[aiosmtplib.SMTP] = []
+        self.pool_size = pool_size
+        self._jobs: deque[_Job] = deque()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._running = 0  # workers whose loop has not ended: at most pool_size connections
+        self._idle: list[aiosmtplib.SMTP] = []  # open connections no worker holds
 
     def __repr__(self) -> str:
         return f"SmtpSender({self.account}, {self.url})"
@@ -162,31 +192,80 @@ class SmtpSender:
     async def _transaction(
         self, envelope_from: str, recipients: Sequence[str], raw: bytes
     ) -> dict[str, aiosmtplib.SMTPResponse]:
-        """One MAIL/RCPT/DATA on a pooled connection; a stale pooled link is replaced once."""
-        async with self._slots:
-            client = self._idle.pop() if self._idle else None
-            reused = client is not None
+        """One MAIL/RCPT/DATA on a pooled connection: queue it and wait for a worker to run it."""
+        job = _Job(envelope_from, list(recipients), raw, asyncio.get_running_loop().create_future())
+        self._jobs.append(job)
+        if self._running < self.pool_size:
+            self._running += 1  # counted until its loop ends, not until its task is reaped
+            worker = asyncio.create_task(self._work(), name=f"smtp:{self.account}:pool")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        return await job.done
+
+    async def _work(self) -> None:
+        """Run queued transactions on one connection until the queue is empty.
+
+        The next letter's MAIL FROM goes out in the same step that hands the previous
+        result to its caller, as a loop over `sendmail` on one connection would do: a
+        connection never waits for a caller's task to be scheduled, nor for the
+        caller's own work on the result (the touch, the sink), before its next letter.
+        """
+        client = self._idle.pop() if self._idle else None
+        try:
+            while self._jobs:
+                job = self._jobs.popleft()
+                if job.done.done():  # its caller gave up while it was queued
+                    continue
+                client = await self._run(job, client)
+        finally:
+            self._running -= 1
+            if client is not None:
+                if client.is_connected:
+                    self._idle.append(client)
+                else:
+                    client.close()
+
+    async def _run(self, job: _Job, client: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP | None:
+        """One transaction; the connection to go on with (None when it broke).
+
+        A pooled connection the server has dropped meanwhile is replaced once at once.
+        """
+        reused = client is not None
+        try:
             while True:
                 if client is None or not client.is_connected:
                     client = await self._connect()
                     reused = False
                 try:
-                    refused, _ = await client.sendmail(envelope_from, list(recipients), raw)
+                    refused, _ = await client.sendmail(job.envelope_from, job.recipients, job.raw)
                 except LINK_ERRORS:
                     with contextlib.suppress(Exception):
                         client.close()
+                    client = None
                     if reused:  # the server closed an idle connection: try a fresh one at once
-                        client = None
                         continue
                     raise
-                except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
-                    self._idle.append(client)
-                    raise
-                self._idle.append(client)
-                return refused
+                job.resolve(refused)
+                return client
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+            job.fail(exc)  # aiosmtplib has sent RSET: the connection goes on
+            return client
+        except BaseException as exc:  # a broken link, a refused login, a bad address...
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close()
+            if isinstance(exc, asyncio.CancelledError):
+                job.done.cancel()
+                raise
+            job.fail(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return None
 
     async def close(self) -> None:
-        """QUIT every pooled connection."""
+        """Let letters already queued go out, then QUIT every pooled connection."""
+        while self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
         idle, self._idle = self._idle, []
         for client in idle:
             try:
@@ -312,4 +391,5 @@ class SmtpSender:
         touch = next(
             t for t in interpret(letter, self.mailbox, extra=extra) if isinstance(t, Touch)
         )
-        return dataclasses.replace(touch, status=status)
+        # interpret() already says "sent" for our own letters: copy only when it differs
+        return touch if touch.status is status else dataclasses.replace(touch, status=status)

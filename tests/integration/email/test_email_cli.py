@@ -101,10 +101,27 @@ def test_email_send_prints_results_and_records_the_touch(
     body = tmp_path / "body.txt"
     body.write_text("Добрый день! Счёт во вложении.", encoding="utf-8")
     result = subprocess.run(
-        [TOUCHHUB, "--config", str(config), "email", "send", "--from", "ivan",
-         "--to", S.CLIENT, "--to", "nobody@example.com", "--subject", "Счёт",
-         "--body-file", str(body)],
-        env=env(), capture_output=True, timeout=RUN_TIMEOUT_S, text=True,
+        [
+            TOUCHHUB,
+            "--config",
+            str(config),
+            "email",
+            "send",
+            "--from",
+            "ivan",
+            "--to",
+            S.CLIENT,
+            "--to",
+            "nobody@example.com",
+            "--subject",
+            "Счёт",
+            "--body-file",
+            str(body),
+        ],
+        env=env(),
+        capture_output=True,
+        timeout=RUN_TIMEOUT_S,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert f"{S.CLIENT}: sent 250" in result.stdout
