@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity.rollup import is_touch
+from hub.activity.rollup import MISSED_STATUSES, is_touch
 from hub.model import Status
 from kpi import queries
 from kpi.catalogue import Aggregate, DateField, Filter, Indicator, Source
@@ -44,6 +44,32 @@ def group_matches(flt: Filter, g: queries.DailyGroup) -> bool:
         if value != wanted:
             return False
     return True
+
+
+def missed_rollup_filter(
+    indicator: Indicator,
+) -> tuple[frozenset[str] | None, bool | None, bool] | None:
+    """(statuses, is_client, open) when `kpi_missed_calls` answers the indicator, else None.
+
+    It keeps every unanswered inbound call, so it answers counts filtered on channel = call,
+    direction = in, statuses other than answered, is_client and not_called_back."""
+    flt = indicator.where
+    if (
+        indicator.source is not Source.ACTIVITIES
+        or indicator.aggregate is not Aggregate.COUNT
+        or indicator.date is not DateField.OCCURRED_AT
+        or flt.sources is not None
+        or "not_called_back" not in flt.flags
+        or set(flt.flags) - {"not_called_back", "is_client"}
+        or set(flt.enums) - {"channel", "direction", "status"}
+        or flt.enums.get("channel") != frozenset({"call"})
+        or flt.enums.get("direction") != frozenset({"in"})
+    ):
+        return None
+    statuses = flt.enums.get("status")
+    if statuses is None or not statuses <= MISSED_STATUSES:
+        return None  # answered inbound calls are not in the table
+    return statuses, flt.flags.get("is_client"), flt.flags["not_called_back"]
 
 
 def uses_rollup(indicator: Indicator) -> bool:
@@ -97,10 +123,18 @@ async def compute(
     today = local_day(window.today_start, tz)
     rolled = [i for i in indicators if uses_rollup(i)]
     groups: dict[str, list[queries.DailyGroup]] = {}
+    whole_months = period.kind in (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
     for basis in sorted({BASIS[i.date] for i in rolled}):
-        groups[basis] = await queries.daily_groups(
-            conn, basis, period.start, period.end, today, employee_ids
-        )
+        # Whole months read the monthly roll-up; only "overdue" (due basis) needs to know
+        # which days are past, so the due basis of a period running today reads days.
+        if whole_months and (basis != "d" or not period.start <= today < period.end):
+            groups[basis] = await queries.monthly_groups(
+                conn, basis, [m.key for m in period.months()], period.end <= today, employee_ids
+            )
+        else:
+            groups[basis] = await queries.daily_groups(
+                conn, basis, period.start, period.end, today, employee_ids
+            )
     for indicator in rolled:
         n: dict[int, int] = defaultdict(int)
         total: dict[int, float] = defaultdict(float)
@@ -124,7 +158,13 @@ async def compute(
         if indicator in rolled:
             continue
         if indicator.source is Source.CONTACTS:
-            facts.update(await _contact_facts(conn, indicator, window, employee_ids))
+            facts.update(await _contact_facts(conn, indicator, window, tz, employee_ids))
+            continue
+        missed = missed_rollup_filter(indicator)
+        if missed is not None:
+            predicate = queries.missed_predicate(*missed, period.start, period.end)
+            for emp, count in (await queries.missed_counts(conn, predicate, employee_ids)).items():
+                facts[(emp, indicator.code)] = Fact(value=float(count), records=count)
             continue
         predicate = queries.activity_predicate(
             indicator.where, indicator.date, window.start, window.end, window.today_start
@@ -165,7 +205,11 @@ async def _distinct_contacts(
 
 
 async def _contact_facts(
-    conn: AsyncConnection, indicator: Indicator, window: Window, employee_ids: Sequence[int] | None
+    conn: AsyncConnection,
+    indicator: Indicator,
+    window: Window,
+    tz: ZoneInfo,
+    employee_ids: Sequence[int] | None,
 ) -> dict[tuple[int, str], Fact]:
     result: dict[tuple[int, str], Fact] = {}
     if indicator.aggregate is Aggregate.FILLED_SHARE:
@@ -176,7 +220,7 @@ async def _contact_facts(
             result[(emp, indicator.code)] = Fact(value=share, records=count)
     else:
         forgotten = await queries.forgotten_clients(
-            conn, indicator.days, window.as_of, employee_ids
+            conn, indicator.days, window.as_of, tz, employee_ids
         )
         for emp, count in forgotten.items():
             result[(emp, indicator.code)] = Fact(value=float(count), records=count)

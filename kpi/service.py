@@ -172,6 +172,7 @@ class KpiService:
         chosen = self._indicators(indicators)
         now = self.clock()
         async with self.engine.connect() as conn:
+            await queries.tune_for_reads(conn)
             hierarchy = await self._hierarchy(conn)
             if employee is not None:
                 if employee not in hierarchy.by_id:
@@ -264,6 +265,7 @@ class KpiService:
                 ) from None
         window = fact_engine.Window.of(period, self.tz, self.clock())
         async with self.engine.connect() as conn:
+            await queries.tune_for_reads(conn)
             hierarchy = await self._hierarchy(conn)
             if employee not in hierarchy.by_id:
                 raise NotFound(f"employee {employee} does not exist")
@@ -281,7 +283,7 @@ class KpiService:
                 frozen = found[0] if found else 0.0
             if ind.source is Source.CONTACTS:
                 predicate = queries.contact_predicate(
-                    ind.aggregate.value, ind.fields, ind.days, window.as_of
+                    ind.aggregate.value, ind.fields, ind.days, window.as_of, self.tz
                 )
                 total = await queries.count_contacts(conn, predicate, employee, window.as_of)
                 items = await queries.drill_contacts(
@@ -292,6 +294,12 @@ class KpiService:
                     ind.fields,
                     before_id=before,
                     limit=limit,
+                )
+            elif (missed := fact_engine.missed_rollup_filter(ind)) is not None:
+                predicate = queries.missed_predicate(*missed, period.start, period.end)
+                total = await queries.count_missed(conn, predicate, employee)
+                items = await queries.drill_missed(
+                    conn, predicate, employee, before_id=before, limit=limit
                 )
             else:
                 predicate = queries.activity_predicate(
@@ -417,6 +425,7 @@ class KpiService:
         if indicator is not None:
             self.catalogue.get_or_raise(indicator)
         async with self.engine.connect() as conn:
+            await queries.tune_for_reads(conn)
             hierarchy = await self._hierarchy(conn)
             if employee not in hierarchy.by_id:
                 raise NotFound(f"employee {employee} does not exist")
@@ -435,6 +444,7 @@ class KpiService:
             raise ValidationError(f"month {period.key} has not ended yet", field="month")
         indicators = list(self.catalogue.values())
         async with self.engine.begin() as conn:
+            await queries.tune_for_reads(conn)
             if await queries.closed_month(conn, period.key) and not again:
                 raise ValidationError(f"month {period.key} is already closed", field="month")
             hierarchy = await self._hierarchy(conn)
@@ -490,5 +500,6 @@ class KpiService:
     async def employees(self, viewer: Viewer) -> list[tuple[int, str]]:
         """The employees `viewer` may see, as (id, name)."""
         async with self.engine.connect() as conn:
+            await queries.tune_for_reads(conn)
             hierarchy = await self._hierarchy(conn)
         return [(e, hierarchy.by_id[e].name) for e in hierarchy.visible(viewer)]

@@ -147,7 +147,7 @@ class World:
 
 def msk(*parts: int) -> datetime:
     """An aware instant given in Moscow wall time."""
-    return datetime(*parts, tzinfo=MSK).astimezone(UTC)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=MSK).astimezone(UTC)  # type: ignore[misc,arg-type]
 
 
 def days(n: float) -> timedelta:

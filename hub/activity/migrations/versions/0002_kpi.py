@@ -1,4 +1,4 @@
-"""KPI: daily roll-ups, client-month touches, plans with history, closed months.
+"""KPI: daily and monthly roll-ups, client-month touches, missed calls, plans, closed months.
 
 Revision ID: 0002
 Revises: 0001
@@ -8,6 +8,7 @@ Create Date: 2026-11-23 12:00:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,11 +21,8 @@ depends_on: str | Sequence[str] | None = None
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def upgrade() -> None:
-    op.create_table(
-        "kpi_daily",
-        sa.Column("basis", sa.String(length=1), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
+def _dims() -> list[sa.Column[Any]]:
+    return [
         sa.Column("employee_id", ID, nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("direction", sa.String(length=16), nullable=False),
@@ -35,19 +33,24 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.Column("duration_s", sa.Float(), nullable=False),
         sa.Column("talk_s", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "basis",
-            "day",
-            "employee_id",
-            "channel",
-            "direction",
-            "status",
-            "is_client",
-            "has_result",
-            "late",
-            name=op.f("pk_kpi_daily"),
-        ),
-    )
+    ]
+
+
+DIM_KEY = ("employee_id", "channel", "direction", "status", "is_client", "has_result", "late")
+
+
+def upgrade() -> None:
+    for table, period, kind in (
+        ("kpi_daily", "day", sa.Date()),
+        ("kpi_monthly", "month", sa.String(length=7)),
+    ):
+        op.create_table(
+            table,
+            sa.Column("basis", sa.String(length=1), nullable=False),
+            sa.Column(period, kind, nullable=False),
+            *_dims(),
+            sa.PrimaryKeyConstraint("basis", period, *DIM_KEY, name=op.f(f"pk_{table}")),
+        )
     op.create_table(
         "kpi_contact_month",
         sa.Column("month", sa.String(length=7), nullable=False),
@@ -59,6 +62,45 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_kpi_contact_month_contact", "kpi_contact_month", ["contact_id", "month"])
+    op.create_table(
+        "kpi_employee_month",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("employee_id", ID, nullable=False),
+        sa.Column("contacts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "employee_id", name=op.f("pk_kpi_employee_month")),
+    )
+    op.create_table(
+        "kpi_contact_touch",
+        sa.Column("contact_id", ID, nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.Column("first_at", sa.DateTime(), nullable=False),
+        sa.Column("last_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("contact_id", "month", name=op.f("pk_kpi_contact_touch")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "kpi_missed_calls",
+        sa.Column("activity_id", ID, nullable=False),
+        sa.Column("employee_id", ID, nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("contact_id", ID, nullable=True),
+        sa.Column("occurred_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("is_client", sa.Boolean(), nullable=False),
+        sa.Column("task_done", sa.Boolean(), nullable=False),
+        sa.Column("answered_later", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("activity_id", name=op.f("pk_kpi_missed_calls")),
+    )
+    op.create_index("ix_kpi_missed_calls_day", "kpi_missed_calls", ["day", "employee_id"])
+    op.create_index("ix_kpi_missed_calls_employee", "kpi_missed_calls", ["employee_id", "day"])
+    op.create_index(
+        "ix_kpi_missed_calls_contact", "kpi_missed_calls", ["contact_id", "occurred_at"]
+    )
+    # Client-base quality: "has an e-mail / a phone as of" answered from an index alone.
+    op.create_index(
+        "ix_identities_kpi_contact_kind", "identities", ["contact_id", "kind", "created_at"]
+    )
     for column in ("due_at", "completed_at"):
         op.create_index(
             f"ix_activities_kpi_employee_{column.removesuffix('_at')}",
@@ -140,6 +182,11 @@ def downgrade() -> None:
     op.drop_table("kpi_plan_history")
     op.drop_index("ix_kpi_plans_month", table_name="kpi_plans")
     op.drop_table("kpi_plans")
+    op.drop_index("ix_identities_kpi_contact_kind", table_name="identities")
+    op.drop_table("kpi_missed_calls")
+    op.drop_table("kpi_contact_touch")
+    op.drop_table("kpi_employee_month")
+    op.drop_table("kpi_monthly")
     op.drop_index("ix_kpi_contact_month_contact", table_name="kpi_contact_month")
     op.drop_table("kpi_contact_month")
     op.drop_table("kpi_daily")
