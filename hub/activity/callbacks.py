@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity import rollup
 from hub.activity.dialect import insert_ignore
 from hub.activity.schema import activities, employee_addresses, employees
 from hub.model import AddressKind, Channel, Direction, Status
@@ -64,12 +63,20 @@ def _responsible(row: dict[str, Any], owners: dict[str, tuple[int, int | None]])
     return int(found[0][1] or found[0][0])
 
 
+RowChanges = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
 async def on_calls_written(
     conn: AsyncConnection, store: ActivityStore, rows: Sequence[dict[str, Any]], now: datetime
-) -> None:
-    """Raise callback tasks for missed inbound calls; complete them on answered calls."""
+) -> RowChanges:
+    """Raise callback tasks for missed inbound calls; complete them on answered calls.
+
+    Returns the task rows removed and added, for the caller's one roll-up adjustment.
+    """
+    removed: list[dict[str, Any]] = []
+    added: list[dict[str, Any]] = []
     if not rows:
-        return
+        return removed, added
     missed = [
         row
         for row in rows
@@ -105,17 +112,19 @@ async def on_calls_written(
             activities.c.id, activities.c.external_id
         )
         created = {ext: aid for aid, ext in (await conn.execute(stmt, tasks)).all()}
-        new_rows = [
+        added += [
             dict(t, id=created[t["external_id"]]) for t in tasks if t["external_id"] in created
         ]
-        await rollup.adjust(conn, [], new_rows, store.tz)
     answered = [
         row
         for row in rows
         if row["status"] == Status.ANSWERED.value and row["direction"] != Direction.INTERNAL.value
     ]
     if answered:
-        await _complete(conn, store, answered, now)
+        done_old, done_new = await _complete(conn, store, answered, now)
+        removed += done_old
+        added += done_new
+    return removed, added
 
 
 TASK_COLUMNS = (
@@ -139,7 +148,7 @@ TASK_COLUMNS = (
 
 async def _complete(
     conn: AsyncConnection, store: ActivityStore, calls: Sequence[dict[str, Any]], now: datetime
-) -> None:
+) -> RowChanges:
     """Complete open callback tasks of these clients raised before (and within the window of) an answered call."""
     contact_ids = sorted({c["contact_id"] for c in calls if c["contact_id"] is not None})
     numbers = sorted({c["counterpart"] for c in calls if c["counterpart"] is not None})
@@ -149,7 +158,7 @@ async def _complete(
     if numbers:
         match.append(activities.c.counterpart.in_(numbers))
     if not match:
-        return
+        return [], []
     open_tasks = (
         (
             await conn.execute(
@@ -192,8 +201,7 @@ async def _complete(
         )
         old_rows.append(dict(task))
         new_rows.append({**dict(task), **changes})
-    if old_rows:
-        await rollup.adjust(conn, old_rows, new_rows, store.tz)
+    return old_rows, new_rows
 
 
 def _first_closing_call(

@@ -439,10 +439,11 @@ class ActivityStore:
         if history:
             await conn.execute(insert(status_history), history)
         added = inserts + new_rows
-        await rollup.adjust(conn, old_rows, added, self.tz)
-        await callbacks.on_calls_written(
+        task_old, task_new = await callbacks.on_calls_written(
             conn, self, [r for r in added if r["channel"] == "call"], now
         )
+        # one roll-up adjustment per transaction: the touches and the tasks they raised or closed
+        await rollup.adjust(conn, old_rows + task_old, added + task_new, self.tz)
         return len(inserts), len(new_rows), unchanged, created_ids
 
     async def _existing(
