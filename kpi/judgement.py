@@ -1,8 +1,9 @@
 """Judging a fact: % of plan, colour, the arrow against the previous period, monitor group.
 
 Higher-is-better: percent = fact / plan. Lower-is-better indicators are judged against
-the tolerated number: at the tolerance the percent is 100, every tolerance-worth above
-it costs 100 points (percent = 200 − 100·fact/plan, clamped to 0…200), so 20% over the
+the tolerated number: anywhere within the tolerance the percent is 100 (a plan met; a
+manager reads "0 overdue of 3 tolerated" as 100%, not 200%), every tolerance-worth above
+it costs 100 points (percent = 200 − 100·fact/plan, clamped to 0…100), so 20% over the
 tolerance is still green, up to 50% over is yellow, beyond that red. A tolerance of 0
 means any occurrence is red.
 """
@@ -13,7 +14,7 @@ from enum import StrEnum
 
 RED_BELOW = 50.0
 GREEN_FROM = 80.0
-MAX_LOWER_PERCENT = 200.0
+MAX_LOWER_PERCENT = 100.0
 
 
 class Colour(StrEnum):
