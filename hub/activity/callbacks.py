@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.dialect import insert_ignore
-from hub.activity.schema import activities, employee_addresses, employees
+from hub.activity.schema import ROLLUP_COLUMNS, activities, employee_addresses, employees
 from hub.model import AddressKind, Channel, Direction, Status
 
 if TYPE_CHECKING:
@@ -127,25 +127,6 @@ async def on_calls_written(
     return removed, added
 
 
-TASK_COLUMNS = (
-    "id",
-    "channel",
-    "direction",
-    "status",
-    "occurred_at",
-    "employee_id",
-    "contact_id",
-    "counterpart",
-    "is_client",
-    "duration_s",
-    "talk_s",
-    "due_at",
-    "completed_at",
-    "result",
-    "meta",
-)
-
-
 async def _complete(
     conn: AsyncConnection, store: ActivityStore, calls: Sequence[dict[str, Any]], now: datetime
 ) -> RowChanges:
@@ -162,7 +143,7 @@ async def _complete(
     open_tasks = (
         (
             await conn.execute(
-                select(*(activities.c[n] for n in TASK_COLUMNS)).where(
+                select(*(activities.c[n] for n in ROLLUP_COLUMNS)).where(
                     and_(
                         activities.c.source == CALLBACK_SOURCE,
                         activities.c.status == Status.PLANNED.value,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.activity import rollup
 from hub.activity.addresses import normalize
 from hub.activity.schema import (
+    ROLLUP_COLUMNS,
     activities,
     activity_participants,
     api_tokens,
@@ -599,25 +600,7 @@ class ContactRepo(_Repo):
                     .returning(identities.c.id)
                 )
             ).all()
-            cols = [
-                activities.c[n]
-                for n in (
-                    "id",
-                    "channel",
-                    "direction",
-                    "status",
-                    "occurred_at",
-                    "employee_id",
-                    "contact_id",
-                    "is_client",
-                    "duration_s",
-                    "talk_s",
-                    "due_at",
-                    "completed_at",
-                    "result",
-                    "meta",
-                )
-            ]
+            cols = [activities.c[n] for n in ROLLUP_COLUMNS]
             old_rows = [
                 dict(r)
                 for r in (

@@ -247,3 +247,23 @@ api_tokens = Table(
     Column("revoked_at", UTCDateTime()),
     UniqueConstraint("token_hash"),
 )
+
+#: The activity columns the roll-ups read: what any code that changes activities
+#: outside `ActivityStore.apply` must fetch before handing rows to `rollup.adjust`.
+ROLLUP_COLUMNS = (
+    "id",
+    "channel",
+    "direction",
+    "status",
+    "occurred_at",
+    "employee_id",
+    "contact_id",
+    "counterpart",
+    "is_client",
+    "duration_s",
+    "talk_s",
+    "due_at",
+    "completed_at",
+    "result",
+    "meta",
+)
