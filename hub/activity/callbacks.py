@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity.dialect import insert_ignore
+from hub.activity.dialect import insert_ignore, one_of
 from hub.activity.schema import ROLLUP_COLUMNS, activities, employee_addresses, employees
 from hub.model import AddressKind, Channel, Direction, Status
 
@@ -39,7 +39,7 @@ async def _extension_owners(
         .where(
             and_(
                 employee_addresses.c.kind == AddressKind.EXTENSION.value,
-                employee_addresses.c.value.in_(sorted(rung)),
+                one_of(conn, employee_addresses.c.value, sorted(rung)),
             )
         )
     )
@@ -135,9 +135,9 @@ async def _complete(
     numbers = sorted({c["counterpart"] for c in calls if c["counterpart"] is not None})
     match = []
     if contact_ids:
-        match.append(activities.c.contact_id.in_(contact_ids))
+        match.append(one_of(conn, activities.c.contact_id, contact_ids))
     if numbers:
-        match.append(activities.c.counterpart.in_(numbers))
+        match.append(one_of(conn, activities.c.counterpart, numbers))
     if not match:
         return [], []
     open_tasks = (

@@ -72,7 +72,17 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(target, poolclass=NullPool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(target, pool_size=PG_POOL_SIZE, pool_pre_ping=True)
+    # asyncpg prepares every statement; after five runs PostgreSQL may switch it to a
+    # generic plan, which for "source = $1 AND external_id = ANY($2)" scanned every row of
+    # the source (200 ms instead of 12 ms per key lookup of a batch). Custom plans cost a
+    # little planning each time and keep the unique index in use. JIT only adds compile
+    # time to the store's short statements.
+    return create_async_engine(
+        target,
+        pool_size=PG_POOL_SIZE,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"jit": "off", "plan_cache_mode": "force_custom_plan"}},
+    )
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.addresses import normalize
-from hub.activity.dialect import insert_ignore
+from hub.activity.dialect import insert_ignore, one_of
 from hub.activity.schema import contacts, employee_addresses, identities
 from hub.errors import InvalidAddress
 from hub.model import CONTACT_KINDS, Address, AddressKind
@@ -73,7 +73,10 @@ async def employees_for(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key,
         for chunk in _chunks(values):
             rows = await conn.execute(
                 select(employee_addresses.c.value, employee_addresses.c.employee_id).where(
-                    and_(employee_addresses.c.kind == kind, employee_addresses.c.value.in_(chunk))
+                    and_(
+                        employee_addresses.c.kind == kind,
+                        one_of(conn, employee_addresses.c.value, chunk),
+                    )
                 )
             )
             for value, employee_id in rows:
@@ -88,7 +91,7 @@ async def contacts_for(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, 
         for chunk in _chunks(values):
             rows = await conn.execute(
                 select(identities.c.value, identities.c.contact_id).where(
-                    and_(identities.c.kind == kind, identities.c.value.in_(chunk))
+                    and_(identities.c.kind == kind, one_of(conn, identities.c.value, chunk))
                 )
             )
             for value, contact_id in rows:
@@ -132,7 +135,7 @@ async def create_leads(
     return await contacts_for(conn, wanted)
 
 
-CHUNK = 500
+CHUNK = 2000  # values per lookup: well under SQLite's 32,766 variables
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:

@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity import callbacks, rollup
-from hub.activity.dialect import insert_ignore, upsert
+from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
+from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
 from hub.activity.resolve import (
     Key,
     Normalised,
@@ -459,11 +460,14 @@ class ActivityStore:
         cols = [activities.c[name] for name in names]
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for source, ids in by_source.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[start : start + LOOKUP_CHUNK]
                 result = await conn.execute(
                     select(*cols).where(
-                        and_(activities.c.source == source, activities.c.external_id.in_(chunk))
+                        and_(
+                            activities.c.source == source,
+                            one_of(conn, activities.c.external_id, chunk),
+                        )
                     )
                 )
                 for row in result.mappings():
