@@ -293,13 +293,13 @@ class KpiService:
                     window.as_of,
                     ind.fields,
                     before_id=before,
-                    limit=limit,
+                    limit=limit + 1,
                 )
             elif (missed := fact_engine.missed_rollup_filter(ind)) is not None:
                 predicate = queries.missed_predicate(*missed, period.start, period.end)
                 total = await queries.count_missed(conn, predicate, employee)
                 items = await queries.drill_missed(
-                    conn, predicate, employee, before_id=before, limit=limit
+                    conn, predicate, employee, before_id=before, limit=limit + 1
                 )
             else:
                 predicate = queries.activity_predicate(
@@ -307,9 +307,11 @@ class KpiService:
                 )
                 total = await queries.count_activities(conn, predicate, employee)
                 items = await queries.drill_activities(
-                    conn, predicate, employee, before_id=before, limit=limit
+                    conn, predicate, employee, before_id=before, limit=limit + 1
                 )
-        next_cursor = str(items[-1]["id"]) if len(items) == limit else None
+        more = len(items) > limit  # one row beyond the page says whether another exists
+        items = items[:limit]
+        next_cursor = str(items[-1]["id"]) if more else None
         return DrillPage(
             indicator=ind.code,
             employee=employee,

@@ -380,6 +380,11 @@ async def test_drill_pages_and_cursor(
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 120
+    first = await svc.drill(ADMIN, "outbound_calls", anna, "2026-10", limit=60)
+    last = await svc.drill(
+        ADMIN, "outbound_calls", anna, "2026-10", cursor=first.next_cursor, limit=60
+    )
+    assert len(last.items) == 60 and last.next_cursor is None  # an exactly full last page ends it
     with pytest.raises(ValidationError, match="cursor"):
         await svc.drill(ADMIN, "outbound_calls", anna, "2026-10", cursor="zzz")
 
