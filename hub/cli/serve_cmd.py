@@ -30,6 +30,10 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
 
     click.echo(f"empty store: loading demo data ({DEMO_ACTIVITIES} activities)…", err=True)
     await seed(store.engine, activities=DEMO_ACTIVITIES)
+    token = await store.tokens.create("demo-admin", "admin")
+    click.echo(
+        f"demo admin token (shown once; paste it into the dashboard's login): {token}", err=True
+    )
     return True
 
 

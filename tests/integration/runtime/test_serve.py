@@ -126,6 +126,8 @@ def test_touchhub_serve_starts_with_demo_data_and_stops_on_sigterm(tmp_path: Pat
         assert proc.wait(timeout=30) == 0
         err = proc.stderr.read() if proc.stderr else ""
         assert f"http://127.0.0.1:{port}/" in err and "demo data" in err
+        token = err.split("dashboard's login): ")[1].split()[0]
+        assert asyncio.run(_principal_role(f"sqlite:///{tmp_path}/serve.db", token)) == "admin"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -138,3 +140,12 @@ def test_touchhub_serve_starts_with_demo_data_and_stops_on_sigterm(tmp_path: Pat
         check=True,
     )
     assert len(json.loads(out.stdout)["items"]) == 5
+
+
+async def _principal_role(url: str, token: str) -> str | None:
+    store = await ActivityStore.open(url)
+    try:
+        who = await store.tokens.authenticate(token)
+    finally:
+        await store.close()
+    return None if who is None else who.role
