@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, insert, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity import callbacks, rollup
@@ -273,10 +273,10 @@ class ActivityStore:
     # -- writing -----------------------------------------------------------------
 
     async def record(
-        self, touches: Sequence[Touch], *, checkpoints_: Sequence[Checkpoint] = ()
+        self, touches: Sequence[Touch], *, resume_points: Sequence[Checkpoint] = ()
     ) -> ApplyResult:
         """Record touches (and checkpoints covering them) in one transaction."""
-        return await self.apply([*touches, *checkpoints_])
+        return await self.apply([*touches, *resume_points])
 
     def prepare(self, touch: Touch) -> Normalised:
         """Normalise a touch's addresses ahead of its batch (the writer does it at `put`)."""
@@ -285,17 +285,12 @@ class ActivityStore:
     async def apply(
         self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None = None
     ) -> ApplyResult:
-        """Write a batch of sink items in one transaction, retrying once on a lock timeout.
+        """Write a batch of sink items in one transaction.
 
-        `prepared` may hold, position by position, what `prepare` gave for each touch.
+        `prepared` may hold, position by position, what `prepare` gave for each touch. Lock
+        waits are SQLite's `busy_timeout`; retrying a failed batch is the writer's job.
         """
-        try:
-            return await self._apply_once(items, prepared)
-        except OperationalError as exc:
-            if "locked" not in str(exc).lower():
-                raise
-            logger.warning("store busy, retrying batch of %d items", len(items))
-            return await self._apply_once(items, prepared)
+        return await self._apply_once(items, prepared)
 
     async def _apply_once(
         self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None

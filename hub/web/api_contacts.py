@@ -96,6 +96,22 @@ async def refuse_taken(
             )
 
 
+async def checked_input(
+    store: ActivityStore,
+    lists: tuple[Sequence[str], Sequence[str], Sequence[AddressIn]],
+    names: tuple[str, str, str],
+    *,
+    owner: int | None,
+    contact_id: int | None,
+) -> list[Entered]:
+    """A contact write's addresses, normalised and free, and its owner, existing."""
+    entered = entered_addresses(store.region, *lists, names=names)
+    await refuse_taken(store, entered, contact_id=contact_id)
+    if owner is not None:
+        await referenced_employee(store, owner, "owner_employee_id")
+    return entered
+
+
 def _fields(body: ContactCreate | ContactUpdate) -> dict[str, Any]:
     names = ("position", "region", "city", "importance", "segment", "is_lead", "owner_employee_id")
     return {name: getattr(body, name) for name in names}
@@ -116,16 +132,13 @@ async def create_contact(request: web.Request) -> web.Response:
     require(request, *CONTACT_WRITERS)
     body = await read_json(request, ContactCreate)
     store = request.app[STORE]
-    entered = entered_addresses(
-        store.region,
-        body.phones,
-        body.emails,
-        body.addresses,
-        names=("phones", "emails", "addresses"),
+    entered = await checked_input(
+        store,
+        (body.phones, body.emails, body.addresses),
+        ("phones", "emails", "addresses"),
+        owner=body.owner_employee_id,
+        contact_id=None,
     )
-    await refuse_taken(store, entered, contact_id=None)
-    if body.owner_employee_id is not None:
-        await referenced_employee(store, body.owner_employee_id, "owner_employee_id")
     contact_id = await store.contacts.create(
         body.name,
         addresses=[e.address for e in entered],
@@ -185,16 +198,13 @@ async def update_contact(request: web.Request) -> web.Response:
     body = await read_json(request, ContactUpdate)
     store = request.app[STORE]
     target = int((await store.contacts.get(contact_id))["id"])
-    entered = entered_addresses(
-        store.region,
-        body.add_phones,
-        body.add_emails,
-        body.add_addresses,
-        names=("add_phones", "add_emails", "add_addresses"),
+    entered = await checked_input(
+        store,
+        (body.add_phones, body.add_emails, body.add_addresses),
+        ("add_phones", "add_emails", "add_addresses"),
+        owner=body.owner_employee_id,
+        contact_id=target,
     )
-    await refuse_taken(store, entered, contact_id=target)
-    if body.owner_employee_id is not None:
-        await referenced_employee(store, body.owner_employee_id, "owner_employee_id")
     fields = {k: v for k, v in _fields(body).items() if v is not None}
     if body.name is not None:
         fields["name"] = body.name
