@@ -63,7 +63,8 @@ def _encode(value: str) -> str:
     value = _CONTROL.sub(" ", value)  # a CR or LF in a value must never start a new header
     if value.isascii():
         return value
-    data = value.encode("utf-8")
+    # A lone surrogate (from a broken client's JSON "\ud800") has no UTF-8 form: U+FFFD.
+    data = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
     words = []
     start = 0
     while start < len(data):

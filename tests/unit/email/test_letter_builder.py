@@ -38,7 +38,7 @@ def test_subject_words_decode_back_and_stay_within_the_line(subject: str) -> Non
 
 
 @given(
-    st.text(st.characters(blacklist_categories=("Cc",)), min_size=1, max_size=300).filter(
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=300).filter(
         lambda s: not s.isascii()
     )
 )
@@ -50,6 +50,11 @@ def test_any_non_ascii_subject_round_trips(subject: str) -> None:
     for word in encoded.split("\r\n "):  # each word is whole characters (RFC 2047 §5)
         assert word.startswith("=?utf-8?b?") and word.endswith("?=")
         base64.b64decode(word[len("=?utf-8?b?") : -2]).decode("utf-8")  # strict: no split char
+
+
+def test_a_lone_surrogate_becomes_a_replacement_character() -> None:
+    assert decoded(_encode("Счёт \ud800 №5")) == "Счёт \ufffd №5"
+    assert decoded(_encode("😀 \ud83d\ude00")) == "😀 😀"  # a proper pair survives
 
 
 def test_the_parser_reads_the_subject_we_wrote() -> None:
