@@ -15,8 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hub.activity import client_base
 from hub.errors import ValidationError
-from hub.model import AddressKind, Channel, Direction, Status
+from hub.model import Channel, Direction, Status
 
 BUILTIN_FILE = "indicators.toml"
 
@@ -63,12 +64,8 @@ FILTER_KEYS = frozenset(_ENUM_KEYS) | ROLLUP_BOOL_KEYS | RAW_KEYS
 
 NUMERIC_FIELDS = frozenset({"duration_s", "talk_s"})
 #: Contact fields a client-base quality indicator may require.
-CONTACT_COLUMNS = frozenset(
-    {"name", "position", "region", "city", "importance", "segment", "organization"}
-)
-CONTACT_IDENTITIES = frozenset(
-    kind.value for kind in AddressKind if kind is not AddressKind.EXTENSION
-)
+CONTACT_COLUMNS = frozenset(client_base.FIELD_COLUMNS)
+CONTACT_IDENTITIES = frozenset(client_base.FIELD_IDENTITIES)
 
 _INDICATOR_KEYS = frozenset(
     {

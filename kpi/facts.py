@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.activity import client_base
 from hub.activity.rollup import MISSED_STATUSES, is_touch
 from hub.model import Status
 from kpi import queries
@@ -44,6 +45,11 @@ def group_matches(flt: Filter, g: queries.DailyGroup) -> bool:
         if value != wanted:
             return False
     return True
+
+
+def _dims(g: queries.DailyGroup) -> tuple[object, ...]:
+    """Everything `group_matches` may look at."""
+    return (g.channel, g.direction, g.status, g.is_client, g.has_result, g.late, g.past)
 
 
 def missed_rollup_filter(
@@ -92,7 +98,9 @@ class Window:
     @classmethod
     def of(cls, period: Period, tz: ZoneInfo, now: datetime) -> Window:
         start, end = period.utc_bounds(tz)
-        return cls(period, start, end, local_midnight(local_day(now, tz), tz), min(end, now))
+        today = local_day(now, tz)
+        tonight = local_midnight(today + timedelta(days=1), tz)
+        return cls(period, start, end, local_midnight(today, tz), min(end, tonight))
 
 
 def _value(indicator: Indicator, n: int, total: float, contacts: int, numerator: int) -> Fact:
@@ -135,18 +143,29 @@ async def compute(
             groups[basis] = await queries.daily_groups(
                 conn, basis, period.start, period.end, today, employee_ids
             )
+    # A filter depends on a group's dimensions only: decide it once per distinct dimension
+    # tuple (a few dozen), then visit only the groups (of every employee) that match.
+    by_dims: dict[str, dict[tuple[object, ...], list[queries.DailyGroup]]] = {}
+    for basis, rows in groups.items():
+        index: dict[tuple[object, ...], list[queries.DailyGroup]] = defaultdict(list)
+        for g in rows:
+            index[_dims(g)].append(g)
+        by_dims[basis] = index
     for indicator in rolled:
         n: dict[int, int] = defaultdict(int)
         total: dict[int, float] = defaultdict(float)
         num: dict[int, int] = defaultdict(int)
-        for g in groups[BASIS[indicator.date]]:
-            if not group_matches(indicator.where, g):
+        for members in by_dims[BASIS[indicator.date]].values():
+            if not group_matches(indicator.where, members[0]):
                 continue
-            n[g.employee_id] += g.n
+            for g in members:
+                n[g.employee_id] += g.n
             if indicator.field is not None:
-                total[g.employee_id] += getattr(g, indicator.field)
-            if indicator.numerator is not None and group_matches(indicator.numerator, g):
-                num[g.employee_id] += g.n
+                for g in members:
+                    total[g.employee_id] += getattr(g, indicator.field)
+            if indicator.numerator is not None and group_matches(indicator.numerator, members[0]):
+                for g in members:
+                    num[g.employee_id] += g.n
         contacts: dict[int, int] = {}
         if indicator.aggregate in (Aggregate.PER_CONTACT, Aggregate.DISTINCT_CONTACTS):
             contacts = await _distinct_contacts(conn, indicator, window, employee_ids)
@@ -211,19 +230,41 @@ async def _contact_facts(
     tz: ZoneInfo,
     employee_ids: Sequence[int] | None,
 ) -> dict[tuple[int, str], Fact]:
+    """Client-base facts from the per-owner deltas when the store keeps them, else a scan."""
     result: dict[tuple[int, str], Fact] = {}
+    kept = await client_base.maintained(conn)
+    day = local_day(window.as_of, tz)
     if indicator.aggregate is Aggregate.FILLED_SHARE:
-        quality = await queries.contact_quality(conn, indicator.fields, window.as_of, employee_ids)
+        if kept.fields and set(indicator.fields) <= set(client_base.FIELDS):
+            filled_measures = [client_base.filled_measure(f) for f in indicator.fields]
+            counts = await client_base.owner_counts(
+                conn, [client_base.CONTACTS, *filled_measures], day, employee_ids
+            )
+            quality = {
+                emp: (c[client_base.CONTACTS], sum(c[m] for m in filled_measures))
+                for emp, c in counts.items()
+            }
+        else:
+            quality = await queries.contact_quality(
+                conn, indicator.fields, window.as_of, employee_ids
+            )
         slots = len(indicator.fields)
         for emp, (count, filled) in quality.items():
-            share = 100.0 * filled / (count * slots) if count else 0.0
-            result[(emp, indicator.code)] = Fact(value=share, records=count)
+            if count:
+                share = 100.0 * filled / (count * slots)
+                result[(emp, indicator.code)] = Fact(value=share, records=count)
     else:
-        forgotten = await queries.forgotten_clients(
-            conn, indicator.days, window.as_of, tz, employee_ids
-        )
+        if indicator.days in kept.forgotten_days:
+            measure = client_base.forgotten_measure(indicator.days)
+            counts = await client_base.owner_counts(conn, [measure], day, employee_ids)
+            forgotten = {emp: c[measure] for emp, c in counts.items()}
+        else:
+            forgotten = await queries.forgotten_clients(
+                conn, indicator.days, window.as_of, tz, employee_ids
+            )
         for emp, count in forgotten.items():
-            result[(emp, indicator.code)] = Fact(value=float(count), records=count)
+            if count:
+                result[(emp, indicator.code)] = Fact(value=float(count), records=count)
     return result
 
 

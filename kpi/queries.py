@@ -47,7 +47,7 @@ from hub.activity.rollup import (
 from hub.activity.schema import activities, contacts, employees, identities
 from hub.model import Status
 from kpi.catalogue import Filter, contact_field_kind
-from kpi.periods import local_day
+from kpi.periods import local_day, local_midnight
 from kpi.tables import kpi_closed_months, kpi_frozen_facts, kpi_plan_history, kpi_plans
 
 CALLBACK_SOURCE = "callback"
@@ -533,10 +533,15 @@ async def tune_for_reads(conn: AsyncConnection) -> None:
         await conn.execute(text("SET LOCAL jit = off"))
 
 
-def forgotten_raw(days: int, as_of: datetime) -> ColumnElement[bool]:
+def forgotten_since(days: int, as_of: datetime, tz: ZoneInfo) -> datetime:
+    """The start of the `days` local calendar days before `as_of` (a local midnight)."""
+    return local_midnight(local_day(as_of, tz) - timedelta(days=days), tz)
+
+
+def forgotten_raw(days: int, as_of: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
     """The definition of a forgotten client read from the activities (a probe per client):
-    what `_forgotten` answers from the roll-up; tests hold the two equal."""
-    since = as_of - timedelta(days=days)
+    what `_forgotten` and the per-owner deltas answer; tests hold them equal."""
+    since = forgotten_since(days, as_of, tz)
     touched = exists().where(
         and_(A.contact_id == C.id, A.occurred_at >= since, A.occurred_at < as_of, touch_clause())
     )
@@ -551,7 +556,7 @@ def _forgotten(days: int, as_of: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
     window's first month if its last touch is at or after the window start, its last
     month if its first touch is before the end; only when the window lies within one
     month and its touches straddle it are the client's activities probed."""
-    since = as_of - timedelta(days=days)
+    since = forgotten_since(days, as_of, tz)
     first_month = month_key(local_day(since, tz))
     last_month = month_key(local_day(as_of - timedelta(microseconds=1), tz))
     t = kpi_contact_touch.c

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import rollup
+from hub.activity import client_base, rollup
 from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import facts as fact_engine
 from kpi import queries
-from kpi.catalogue import Catalogue, Indicator, Source, load_catalogue
+from kpi.catalogue import Aggregate, Catalogue, Indicator, Source, load_catalogue
 from kpi.judgement import Colour, colour, percent_of_plan, trend
 from kpi.periods import Period, PeriodKind, WorkCalendar, local_day, parse_month
 from kpi.plans import MonthPlan, plan_for_period
@@ -117,9 +117,15 @@ class KpiService:
             stored.setdefault((row.employee_id, row.indicator), {})[row.month] = MonthPlan(
                 row.value, row.per_day
             )
+        # Most cells have no stored plan: their plan (the default) is the same for everyone.
+        unplanned = {
+            ind.code: plan_for_period(ind, period, {}, self.calendar) for ind in indicators
+        }
         return {
-            (emp, ind.code): plan_for_period(
-                ind, period, stored.get((emp, ind.code), {}), self.calendar
+            (emp, ind.code): (
+                plan_for_period(ind, period, stored[(emp, ind.code)], self.calendar)
+                if (emp, ind.code) in stored
+                else unplanned[ind.code]
             )
             for emp in employee_ids
             for ind in indicators
@@ -478,8 +484,11 @@ class KpiService:
         """Recompute the roll-ups from the activities (after a restore or a bulk load)."""
         if viewer.role is not Role.ADMIN:
             raise PermissionDenied("only an admin may rebuild roll-ups")
+        days = {ind.days for ind in self.catalogue.values() if ind.aggregate is Aggregate.FORGOTTEN}
         async with self.engine.begin() as conn:
-            return await rollup.rebuild(conn, self.tz)
+            rows = await rollup.rebuild(conn, self.tz)
+            await client_base.rebuild(conn, self.tz, days or None)
+            return rows
 
     @staticmethod
     def catalogue_of(settings: KpiSettings) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Index, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import rollup
+from hub.activity import client_base, rollup
 from hub.activity.schema import activities, contacts, employees
 
 logger = logging.getLogger(__name__)
@@ -623,6 +623,7 @@ async def seed(
         if engine.dialect.name == "postgresql":
             await conn.execute(text("ANALYZE"))
         rows = await rollup.rebuild(conn, tz)
+        await client_base.rebuild(conn, tz)
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
             await conn.execute(text("ANALYZE"))

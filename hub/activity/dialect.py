@@ -1,4 +1,4 @@
-"""The two statements SQLite and PostgreSQL spell differently: insert-or-skip and upsert."""
+"""The statements SQLite and PostgreSQL spell differently: insert-or-skip, upsert, `IN`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,17 @@ def upsert(
     stmt = _insert(conn, table)
     return stmt.on_conflict_do_update(
         index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
+    )
+
+
+def accumulate(
+    conn: AsyncConnection, table: Table, conflict: Sequence[str], add: Sequence[str]
+) -> Insert:
+    """INSERT that adds the `add` columns to the existing row's when the key `conflict` exists."""
+    stmt = _insert(conn, table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict),
+        set_={name: table.c[name] + stmt.excluded[name] for name in add},
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity import rollup
+from hub.activity import client_base, rollup
 from hub.activity.addresses import normalize
 from hub.activity.schema import (
     ROLLUP_COLUMNS,
@@ -416,6 +416,7 @@ class ContactRepo(_Repo):
                         for k, v in keys
                     ],
                 )
+            await client_base.refresh(conn, [contact_id], self.store.tz)
         return contact_id
 
     async def update(
@@ -477,6 +478,8 @@ class ContactRepo(_Repo):
                     update(contacts).where(contacts.c.id == contact_id).values(**values)
                 )
                 changed = True
+            if changed:
+                await client_base.refresh(conn, [contact_id], self.store.tz)
         return changed
 
     async def get(self, contact_id: int) -> dict[str, Any]:
@@ -612,6 +615,7 @@ class ContactRepo(_Repo):
                 .where(activities.c.contact_id == source_id)
                 .values(contact_id=target_id, updated_at=now)
             )
+            # (the client-base state is refreshed below, once both contacts are final)
             await rollup.adjust(
                 conn, old_rows, [{**r, "contact_id": target_id} for r in old_rows], self.store.tz
             )
@@ -679,6 +683,7 @@ class ContactRepo(_Repo):
                     "detail": detail,
                 },
             )
+            await client_base.refresh(conn, [source_id, target_id], self.store.tz)
         return MergeResult(
             target_id=target_id,
             source_id=source_id,
@@ -901,6 +906,7 @@ class ActivityRepo(_Repo):
                 ).scalar_one()
             )
             await rollup.adjust(conn, [], [row], self.store.tz)
+            await client_base.adjust(conn, [], [row], self.store.tz)
         return int(row["id"])
 
     async def complete(
@@ -936,7 +942,9 @@ class ActivityRepo(_Repo):
                 insert(status_history),
                 {"activity_id": activity_id, "status": "completed", "at": at, "detail": result},
             )
-            await rollup.adjust(conn, [dict(old)], [{**dict(old), **changes}], self.store.tz)
+            before, after = [dict(old)], [{**dict(old), **changes}]
+            await rollup.adjust(conn, before, after, self.store.tz)
+            await client_base.adjust(conn, before, after, self.store.tz)
         return await self.get(activity_id)
 
     async def count(self) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import callbacks, rollup
+from hub.activity import callbacks, client_base, rollup
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
@@ -440,6 +440,7 @@ class ActivityStore:
         )
         # one roll-up adjustment per transaction: the touches and the tasks they raised or closed
         await rollup.adjust(conn, old_rows + task_old, added + task_new, self.tz)
+        await client_base.adjust(conn, old_rows, added, self.tz)
         return len(inserts), len(new_rows), unchanged, created_ids
 
     async def _existing(
@@ -476,6 +477,8 @@ class ActivityStore:
             return 0, 0
         existing = await self._existing(conn, [(u.source, u.external_id) for u in updates])
         applied = unmatched = 0
+        before: list[dict[str, Any]] = []
+        after: list[dict[str, Any]] = []
         for upd in updates:
             old = existing.get((upd.source, upd.external_id))
             if upd.address is not None:
@@ -516,7 +519,10 @@ class ActivityStore:
             )
             new = {**old, **changes}
             await rollup.adjust(conn, [old], [new], self.tz)
+            before.append(dict(old))
+            after.append(new)
             old.update(changes)
+        await client_base.adjust(conn, before, after, self.tz)
         return applied, unmatched
 
     async def _mark_address(self, conn: AsyncConnection, upd: StatusUpdate) -> None:

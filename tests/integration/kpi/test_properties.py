@@ -202,7 +202,10 @@ async def _raw_count(service: KpiService, code: str, employee: int, period: str)
     async with service.engine.connect() as conn:
         if ind.aggregate is Aggregate.FORGOTTEN:
             return await queries.count_contacts(
-                conn, [queries.forgotten_raw(ind.days, window.as_of)], employee, window.as_of
+                conn,
+                [queries.forgotten_raw(ind.days, window.as_of, service.tz)],
+                employee,
+                window.as_of,
             )
         if ind.source is not Source.ACTIVITIES or ind.aggregate is not Aggregate.COUNT:
             return (await service.drill(Viewer.admin(), code, employee, period, limit=1)).total

@@ -1,4 +1,5 @@
-"""A tiny world builder for KPI tests: rows straight into the tables, roll-ups kept as the store does."""
+"""A tiny world builder for KPI tests: rows straight into the tables, roll-ups and
+client-base state kept as the store does."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.activity import rollup
+from hub.activity import client_base, rollup
 from hub.activity.schema import activities, contacts, employees, identities
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -81,6 +82,7 @@ class World:
                         insert(identities),
                         {"contact_id": cid, "kind": kind, "value": value, "created_at": created_at},
                     )
+            await client_base.refresh(conn, [cid], self.tz)
             return cid
 
     async def activities(self, rows: list[dict[str, Any]]) -> list[int]:
@@ -94,6 +96,7 @@ class World:
             for row, aid in zip(full, ids, strict=True):
                 row["id"] = aid
             await rollup.adjust(conn, [], full, self.tz)
+            await client_base.adjust(conn, [], full, self.tz)
         return ids
 
     async def activity(self, **row: Any) -> int:
@@ -117,6 +120,7 @@ class World:
                 update(activities).where(activities.c.id == activity_id).values(**changes)
             )
             await rollup.adjust(conn, [old], [{**old, **changes}], self.tz)
+            await client_base.adjust(conn, [old], [{**old, **changes}], self.tz)
 
     def _row(self, row: dict[str, Any]) -> dict[str, Any]:
         ext = next(self._ext)
