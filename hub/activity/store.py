@@ -283,17 +283,26 @@ class ActivityStore:
         return normalise_touch(touch.employee, touch.counterparts, self.region)
 
     async def apply(
-        self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None = None
+        self,
+        items: Sequence[SinkItem],
+        prepared: Sequence[Normalised | None] | None = None,
+        *,
+        conn: AsyncConnection | None = None,
     ) -> ApplyResult:
         """Write a batch of sink items in one transaction.
 
         `prepared` may hold, position by position, what `prepare` gave for each touch. Lock
         waits are SQLite's `busy_timeout`; retrying a failed batch is the writer's job.
+        `conn` is an open connection (not in a transaction) to write on, so a writer can
+        keep one connection and its page cache instead of opening one per batch.
         """
-        return await self._apply_once(items, prepared)
+        return await self._apply_once(items, prepared, conn)
 
     async def _apply_once(
-        self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None
+        self,
+        items: Sequence[SinkItem],
+        prepared: Sequence[Normalised | None] | None,
+        conn: AsyncConnection | None = None,
     ) -> ApplyResult:
         touches: dict[tuple[str, str], tuple[Touch, Normalised]] = {}
         updates: list[StatusUpdate] = []
@@ -309,13 +318,13 @@ class ActivityStore:
                 cps[(item.source, item.key)] = item
             else:
                 bad.append(item)
-        async with self.engine.begin() as conn:
-            created, updated, unchanged, created_ids = await self._write_touches(
-                conn, list(touches.values())
-            )
-            applied, unmatched = await self._apply_updates(conn, updates)
-            await self._write_checkpoints(conn, list(cps.values()))
-            await self._write_quarantine(conn, bad)
+        if conn is None:
+            async with self.engine.begin() as own:
+                counts = await self._write_all(own, list(touches.values()), updates, cps, bad)
+        else:
+            async with conn.begin():
+                counts = await self._write_all(conn, list(touches.values()), updates, cps, bad)
+        created, updated, unchanged, created_ids, applied, unmatched = counts
         return ApplyResult(
             created=created,
             updated=updated,
@@ -326,6 +335,21 @@ class ActivityStore:
             quarantined=len(bad),
             created_ids=tuple(created_ids),
         )
+
+    async def _write_all(
+        self,
+        conn: AsyncConnection,
+        prepared: list[tuple[Touch, Normalised]],
+        updates: list[StatusUpdate],
+        cps: dict[tuple[str, str], Checkpoint],
+        bad: list[Quarantined],
+    ) -> tuple[int, int, int, list[int], int, int]:
+        """Everything one `apply` writes, in the caller's transaction."""
+        created, updated, unchanged, created_ids = await self._write_touches(conn, prepared)
+        applied, unmatched = await self._apply_updates(conn, updates)
+        await self._write_checkpoints(conn, list(cps.values()))
+        await self._write_quarantine(conn, bad)
+        return created, updated, unchanged, created_ids, applied, unmatched
 
     async def _write_touches(
         self, conn: AsyncConnection, prepared: list[tuple[Touch, Normalised]]
