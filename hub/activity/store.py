@@ -18,11 +18,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import callbacks, rollup
+from hub.activity import bulk, callbacks, rollup
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
@@ -434,18 +434,10 @@ class ActivityStore:
         await bulk_update(conn, pending_updates)
         created_ids: list[int] = []
         if inserts:
-            # A plain executemany, then the ids read back by key: the cheapest insert on
-            # both databases (RETURNING with parameter order is a statement per row on SQLite).
-            await conn.execute(insert(activities), inserts)
-            ids = {
-                key: row["id"]
-                for key, row in (
-                    await self._existing(
-                        conn, [(r["source"], r["external_id"]) for r in inserts], ("id",)
-                    )
-                ).items()
-            }
-            created_ids = [ids[(r["source"], r["external_id"])] for r in inserts]
+            # A plain executemany, then the ids: the cheapest insert on both databases
+            # (RETURNING with parameter order is a statement per row on SQLite).
+            await bulk.executemany(conn, "activities", lambda: insert(activities), inserts)
+            created_ids = await self._inserted_ids(conn, inserts)
             part_rows = [
                 {"activity_id": aid, "contact_id": c}
                 for aid, linked in zip(created_ids, insert_participants, strict=True)
@@ -465,6 +457,36 @@ class ActivityStore:
         # one roll-up adjustment per transaction: the touches and the tasks they raised or closed
         await rollup.adjust(conn, old_rows + task_old, added + task_new, self.tz)
         return len(inserts), len(new_rows), unchanged, created_ids
+
+    async def _inserted_ids(
+        self, conn: AsyncConnection, inserts: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        """The ids just given to `inserts`, in their order.
+
+        SQLite gives a new row the largest rowid plus one, and nobody else can write while
+        this transaction holds the write lock, so one executemany of n rows took the n
+        ids ending at the new maximum; the first and last are checked against their keys.
+        Otherwise (PostgreSQL, or the check fails) the ids are read back by key.
+        """
+        if conn.dialect.name == "sqlite":
+            last = await conn.scalar(select(func.max(activities.c.id)))
+            if last is not None:
+                first = int(last) - len(inserts) + 1
+                ends = {
+                    row.id: (row.source, row.external_id)
+                    for row in await conn.execute(
+                        select(activities.c.id, activities.c.source, activities.c.external_id)
+                        .where(activities.c.id.in_([first, int(last)]))
+                    )
+                }
+                head, tail = inserts[0], inserts[-1]
+                if ends.get(first) == (head["source"], head["external_id"]) and ends.get(
+                    int(last)
+                ) == (tail["source"], tail["external_id"]):
+                    return list(range(first, int(last) + 1))
+        keys = [(r["source"], r["external_id"]) for r in inserts]
+        ids = {key: row["id"] for key, row in (await self._existing(conn, keys, ("id",))).items()}
+        return [ids[key] for key in keys]
 
     async def _existing(
         self,
