@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime
+from sqlalchemy import Date, DateTime, Table, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -82,9 +82,7 @@ class _Plan:
             return [tuple([row[n] for n in names]) for row in rows]
         out: list[tuple[Any, ...]] = []
         for row in rows:
-            out.append(
-                tuple([row[n] if conv is None else conv(row[n]) for n, conv in pairs])
-            )
+            out.append(tuple([row[n] if conv is None else conv(row[n]) for n, conv in pairs]))
         return out
 
 
@@ -118,17 +116,48 @@ async def executemany(
     key: Hashable,
     build: Callable[[], Any],
     rows: Sequence[Mapping[str, Any]],
-) -> None:
+) -> int:
     """Run `build()` for every row (dicts with the same keys); `key` names the statement.
 
+    Returns the rows changed as the driver counts them (-1 when it can't tell).
     Statements whose parameters are not all plain row values (defaults filled in by
     SQLAlchemy, expanding IN lists) go through `conn.execute` as before.
     """
     if not rows:
-        return
+        return 0
     columns = tuple(rows[0])
     plan = _plan(conn, (key, columns), build, columns)
     if plan is None:
-        await conn.execute(build(), list(rows))
-        return
-    await conn.exec_driver_sql(plan.sql, plan.tuples(rows))
+        return int((await conn.execute(build(), list(rows))).rowcount)
+    return int((await conn.exec_driver_sql(plan.sql, plan.tuples(rows))).rowcount)
+
+
+async def inserted_ids(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> list[int] | None:
+    """The ids one executemany just gave `rows` of `table`, in order; None when unproven.
+
+    SQLite gives a new row the largest rowid plus one, and nobody else can write while
+    this transaction holds the write lock, so an executemany of n rows took the n ids
+    ending at the new maximum; the first and last are checked against their unique
+    `key`. On other databases (or if the check fails) the caller reads the ids back.
+    """
+    if conn.dialect.name != "sqlite" or not rows:
+        return None
+    id_column = table.c.id
+    last = await conn.scalar(select(func.max(id_column)))
+    if last is None:
+        return None
+    last = int(last)
+    first = last - len(rows) + 1
+    cols = [table.c[name] for name in key]
+    found = {
+        int(row[0]): tuple(row[1:])
+        for row in await conn.execute(select(id_column, *cols).where(id_column.in_([first, last])))
+    }
+    head, tail = rows[0], rows[-1]
+    if found.get(first) != tuple(head[n] for n in key) or found.get(last) != tuple(
+        tail[n] for n in key
+    ):
+        return None
+    return list(range(first, last + 1))

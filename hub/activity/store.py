@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -188,12 +188,15 @@ async def bulk_update(conn: AsyncConnection, updates: Sequence[tuple[int, dict[s
         columns = tuple(sorted(changes))
         groups[columns].append({"_id": activity_id, **{f"_{c}": changes[c] for c in columns}})
     for columns, params in groups.items():
-        stmt = (
-            update(activities)
-            .where(activities.c.id == bindparam("_id"))
-            .values({c: bindparam(f"_{c}") for c in columns})
-        )
-        await conn.execute(stmt, params)
+
+        def build(columns: tuple[str, ...] = columns) -> Any:
+            return (
+                update(activities)
+                .where(activities.c.id == bindparam("_id"))
+                .values({c: bindparam(f"_{c}") for c in columns})
+            )
+
+        await bulk.executemany(conn, ("activities.update", columns), build, params)
 
 
 class ActivityStore:
@@ -445,11 +448,13 @@ class ActivityStore:
                 for c in linked
             ]
             if part_rows:
-                await conn.execute(insert(activity_participants), part_rows)
+                await bulk.executemany(
+                    conn, "participants", lambda: insert(activity_participants), part_rows
+                )
             for aid, row in zip(created_ids, inserts, strict=True):
                 row["id"] = aid
         if history:
-            await conn.execute(insert(status_history), history)
+            await bulk.executemany(conn, "status_history", lambda: insert(status_history), history)
         added = inserts + new_rows
         task_old, task_new = await callbacks.on_calls_written(
             conn, self, [r for r in added if r["channel"] == "call"], now
@@ -461,29 +466,10 @@ class ActivityStore:
     async def _inserted_ids(
         self, conn: AsyncConnection, inserts: Sequence[Mapping[str, Any]]
     ) -> list[int]:
-        """The ids just given to `inserts`, in their order.
-
-        SQLite gives a new row the largest rowid plus one, and nobody else can write while
-        this transaction holds the write lock, so one executemany of n rows took the n
-        ids ending at the new maximum; the first and last are checked against their keys.
-        Otherwise (PostgreSQL, or the check fails) the ids are read back by key.
-        """
-        if conn.dialect.name == "sqlite":
-            last = await conn.scalar(select(func.max(activities.c.id)))
-            if last is not None:
-                first = int(last) - len(inserts) + 1
-                ends = {
-                    row.id: (row.source, row.external_id)
-                    for row in await conn.execute(
-                        select(activities.c.id, activities.c.source, activities.c.external_id)
-                        .where(activities.c.id.in_([first, int(last)]))
-                    )
-                }
-                head, tail = inserts[0], inserts[-1]
-                if ends.get(first) == (head["source"], head["external_id"]) and ends.get(
-                    int(last)
-                ) == (tail["source"], tail["external_id"]):
-                    return list(range(first, int(last) + 1))
+        """The ids just given to `inserts`, in order: proven on SQLite, else read by key."""
+        proven = await bulk.inserted_ids(conn, activities, inserts, ("source", "external_id"))
+        if proven is not None:
+            return proven
         keys = [(r["source"], r["external_id"]) for r in inserts]
         ids = {key: row["id"] for key, row in (await self._existing(conn, keys, ("id",))).items()}
         return [ids[key] for key in keys]
