@@ -40,11 +40,11 @@ def _sqlite_utc(value: datetime | None) -> str | None:
     """`UTCDateTime` as SQLAlchemy stores it in SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the store; use aware UTC")
     if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC")
         value = value.astimezone(UTC)
-    text = value.replace(tzinfo=None).isoformat(" ")
+    text = value.isoformat(" ")[:-6]  # without "+00:00"
     return text if value.microsecond else text + ".000000"
 
 
