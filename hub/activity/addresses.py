@@ -19,6 +19,13 @@ _MESSENGER_ID = re.compile(r"^@?[\w.+-]{1,64}$")
 _EXTENSION = re.compile(r"^[\w*#+-]{1,32}$")
 #: Numbers shorter than this are internal extensions, never a client's phone.
 MIN_PHONE_DIGITS = 5
+#: Already E.164 for Russia/Kazakhstan: phonenumbers returns these unchanged (checked for
+#: every three-digit prefix in the tests), at a fiftieth of the cost of parsing them.
+_RU_E164 = re.compile(r"\+7[0-9]{10}")
+#: A bare dot-atom address: `parseaddr` returns it as it is, so only case-folding is left.
+_SIMPLE_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+)
 
 
 @lru_cache(maxsize=65536)
@@ -29,6 +36,8 @@ def normalize_phone(raw: str, region: str = "RU") -> str:
     eleven digits is already international.
     """
     text = raw.strip()
+    if _RU_E164.fullmatch(text):
+        return text
     digits = re.sub(r"\D", "", text)
     if len(digits) < MIN_PHONE_DIGITS:
         raise InvalidAddress(f"{raw!r} is too short to be a phone number", field="phone")
@@ -50,6 +59,9 @@ def normalize_phone(raw: str, region: str = "RU") -> str:
 @lru_cache(maxsize=65536)
 def normalize_email(raw: str) -> str:
     """Return the bare address of `raw`, case-folded, or raise `InvalidAddress`."""
+    simple = raw.strip()
+    if _SIMPLE_EMAIL.fullmatch(simple):
+        return simple.lower()
     _, address = parseaddr(raw.strip())
     address = address.strip().strip("<>").casefold()
     local, sep, domain = address.rpartition("@")

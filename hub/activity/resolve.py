@@ -10,10 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.activity import bulk
 from hub.activity.addresses import normalize
 from hub.activity.dialect import insert_ignore, one_of
 from hub.activity.schema import contacts, employee_addresses, identities
@@ -110,7 +112,7 @@ async def create_leads(
     wanted = [key for key in keys if AddressKind(key[0]) in CONTACT_KINDS]
     if not wanted:
         return {}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": names.get(key) or key[1],
             "is_lead": True,
@@ -121,18 +123,52 @@ async def create_leads(
         }
         for key in wanted
     ]
-    # RETURNING the natural key keeps this one multi-row statement on every database
-    # (asking for parameter order makes SQLite fall back to a statement per row).
-    result = await conn.execute(
-        insert(contacts).returning(contacts.c.id, contacts.c.created_from), rows
-    )
-    made = {origin: cid for cid, origin in result.all()}
-    identity_rows = [
+    made: dict[str, int]
+    if conn.dialect.name == "sqlite":
+        # A plain executemany and the ids proven from max(id) (see `bulk.inserted_ids`).
+        await bulk.executemany(conn, "leads", lambda: insert(contacts), rows)
+        ids = await bulk.inserted_ids(conn, contacts, rows, ("created_from",))
+        if ids is not None:
+            made = {row["created_from"]: cid for row, cid in zip(rows, ids, strict=True)}
+        else:
+            made = await _leads_by_origin(conn, [row["created_from"] for row in rows], now)
+    else:
+        # RETURNING the natural key keeps this one multi-row statement on every database
+        # (asking for parameter order makes SQLite fall back to a statement per row).
+        result = await conn.execute(
+            insert(contacts).returning(contacts.c.id, contacts.c.created_from), rows
+        )
+        made = {origin: cid for cid, origin in result.all()}
+    identity_rows: list[dict[str, Any]] = [
         {"contact_id": made[f"{kind}:{value}"], "kind": kind, "value": value, "created_at": now}
         for kind, value in wanted
     ]
-    await conn.execute(insert_ignore(conn, identities, ("kind", "value")), identity_rows)
+    written = await bulk.executemany(
+        conn,
+        "lead_identities",
+        lambda: insert_ignore(conn, identities, ("kind", "value")),
+        identity_rows,
+    )
+    if written == len(identity_rows):
+        # every address is ours: nobody raced us to one of them, nothing to read back
+        return {key: row["contact_id"] for key, row in zip(wanted, identity_rows, strict=True)}
     return await contacts_for(conn, wanted)
+
+
+async def _leads_by_origin(
+    conn: AsyncConnection, origins: Sequence[str], now: datetime
+) -> dict[str, int]:
+    """Ids of the leads just created from these addresses (the newest one per address)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(origins)):
+        rows = await conn.execute(
+            select(contacts.c.created_from, contacts.c.id).where(
+                and_(contacts.c.created_at == now, one_of(conn, contacts.c.created_from, chunk))
+            )
+        )
+        for origin, cid in rows:
+            found[origin] = max(cid, found.get(origin, cid))
+    return found
 
 
 CHUNK = 2000  # values per lookup: well under SQLite's 32,766 variables

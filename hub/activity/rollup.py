@@ -55,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.activity import bulk
 from hub.activity.schema import Id, UTCDateTime, activities, identities, metadata
 from hub.model import Channel, Direction, Status
 
@@ -485,7 +486,7 @@ async def _upsert_counts(
             },
         )
 
-    await conn.execute(_statement(conn, table.name, build), rows)
+    await bulk.executemany(conn, ("rollup", table.name), build, rows)
 
 
 async def adjust(
@@ -581,7 +582,7 @@ async def _adjust_contact_month(conn: AsyncConnection, deltas: _Deltas) -> None:
                 set_={"contacts": kpi_employee_month.c.contacts + estmt.excluded.contacts},
             )
 
-        await conn.execute(_statement(conn, "kpi_employee_month", build_employee), moved)
+        await bulk.executemany(conn, ("rollup", "kpi_employee_month"), build_employee, moved)
 
 
 async def _adjust_contact_touch(conn: AsyncConnection, deltas: _Deltas) -> None:
@@ -600,8 +601,10 @@ async def _adjust_contact_touch(conn: AsyncConnection, deltas: _Deltas) -> None:
                 },
             )
 
-        await conn.execute(
-            _statement(conn, "kpi_contact_touch", build),
+        await bulk.executemany(
+            conn,
+            ("rollup", "kpi_contact_touch"),
+            build,
             [
                 {
                     "contact_id": c,
@@ -683,27 +686,27 @@ async def _adjust_missed(conn: AsyncConnection, deltas: _Deltas) -> None:
                 set_={c: stmt.excluded[c] for c in _MISSED_COLUMNS if c != "activity_id"},
             )
 
-        await conn.execute(
-            _statement(conn, "kpi_missed_calls", build),
+        await bulk.executemany(
+            conn,
+            ("rollup", "kpi_missed_calls"),
+            build,
             [deltas.missed_added[k] for k in sorted(deltas.missed_added)],
         )
     # An answered call calls back every earlier missed call of its client (monotone).
     if deltas.answered_added:
-        await conn.execute(
-            _statement(
-                conn,
-                "answered_later",
-                lambda: (
-                    update(kpi_missed_calls)
-                    .where(
-                        and_(
-                            m.contact_id == bindparam("k_contact"),
-                            m.occurred_at < bindparam("k_at"),
-                            m.answered_later == false(),
-                        )
+        await bulk.executemany(
+            conn,
+            ("rollup", "answered_later"),
+            lambda: (
+                update(kpi_missed_calls)
+                .where(
+                    and_(
+                        m.contact_id == bindparam("k_contact", type_=m.contact_id.type),
+                        m.occurred_at < bindparam("k_at", type_=m.occurred_at.type),
+                        m.answered_later == false(),
                     )
-                    .values(answered_later=True)
-                ),
+                )
+                .values(answered_later=True)
             ),
             [
                 {"k_contact": c, "k_at": at}

@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import callbacks, client_base, rollup
+from hub.activity import bulk, callbacks, client_base, rollup
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
@@ -188,12 +188,15 @@ async def bulk_update(conn: AsyncConnection, updates: Sequence[tuple[int, dict[s
         columns = tuple(sorted(changes))
         groups[columns].append({"_id": activity_id, **{f"_{c}": changes[c] for c in columns}})
     for columns, params in groups.items():
-        stmt = (
-            update(activities)
-            .where(activities.c.id == bindparam("_id"))
-            .values({c: bindparam(f"_{c}") for c in columns})
-        )
-        await conn.execute(stmt, params)
+
+        def build(columns: tuple[str, ...] = columns) -> Any:
+            return (
+                update(activities)
+                .where(activities.c.id == bindparam("_id"))
+                .values({c: bindparam(f"_{c}") for c in columns})
+            )
+
+        await bulk.executemany(conn, ("activities.update", columns), build, params)
 
 
 class ActivityStore:
@@ -283,17 +286,26 @@ class ActivityStore:
         return normalise_touch(touch.employee, touch.counterparts, self.region)
 
     async def apply(
-        self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None = None
+        self,
+        items: Sequence[SinkItem],
+        prepared: Sequence[Normalised | None] | None = None,
+        *,
+        conn: AsyncConnection | None = None,
     ) -> ApplyResult:
         """Write a batch of sink items in one transaction.
 
         `prepared` may hold, position by position, what `prepare` gave for each touch. Lock
         waits are SQLite's `busy_timeout`; retrying a failed batch is the writer's job.
+        `conn` is an open connection (not in a transaction) to write on, so a writer can
+        keep one connection and its page cache instead of opening one per batch.
         """
-        return await self._apply_once(items, prepared)
+        return await self._apply_once(items, prepared, conn)
 
     async def _apply_once(
-        self, items: Sequence[SinkItem], prepared: Sequence[Normalised | None] | None
+        self,
+        items: Sequence[SinkItem],
+        prepared: Sequence[Normalised | None] | None,
+        conn: AsyncConnection | None = None,
     ) -> ApplyResult:
         touches: dict[tuple[str, str], tuple[Touch, Normalised]] = {}
         updates: list[StatusUpdate] = []
@@ -309,13 +321,13 @@ class ActivityStore:
                 cps[(item.source, item.key)] = item
             else:
                 bad.append(item)
-        async with self.engine.begin() as conn:
-            created, updated, unchanged, created_ids = await self._write_touches(
-                conn, list(touches.values())
-            )
-            applied, unmatched = await self._apply_updates(conn, updates)
-            await self._write_checkpoints(conn, list(cps.values()))
-            await self._write_quarantine(conn, bad)
+        if conn is None:
+            async with self.engine.begin() as own:
+                counts = await self._write_all(own, list(touches.values()), updates, cps, bad)
+        else:
+            async with conn.begin():
+                counts = await self._write_all(conn, list(touches.values()), updates, cps, bad)
+        created, updated, unchanged, created_ids, applied, unmatched = counts
         return ApplyResult(
             created=created,
             updated=updated,
@@ -326,6 +338,21 @@ class ActivityStore:
             quarantined=len(bad),
             created_ids=tuple(created_ids),
         )
+
+    async def _write_all(
+        self,
+        conn: AsyncConnection,
+        prepared: list[tuple[Touch, Normalised]],
+        updates: list[StatusUpdate],
+        cps: dict[tuple[str, str], Checkpoint],
+        bad: list[Quarantined],
+    ) -> tuple[int, int, int, list[int], int, int]:
+        """Everything one `apply` writes, in the caller's transaction."""
+        created, updated, unchanged, created_ids = await self._write_touches(conn, prepared)
+        applied, unmatched = await self._apply_updates(conn, updates)
+        await self._write_checkpoints(conn, list(cps.values()))
+        await self._write_quarantine(conn, bad)
+        return created, updated, unchanged, created_ids, applied, unmatched
 
     async def _write_touches(
         self, conn: AsyncConnection, prepared: list[tuple[Touch, Normalised]]
@@ -410,18 +437,10 @@ class ActivityStore:
         await bulk_update(conn, pending_updates)
         created_ids: list[int] = []
         if inserts:
-            # A plain executemany, then the ids read back by key: the cheapest insert on
-            # both databases (RETURNING with parameter order is a statement per row on SQLite).
-            await conn.execute(insert(activities), inserts)
-            ids = {
-                key: row["id"]
-                for key, row in (
-                    await self._existing(
-                        conn, [(r["source"], r["external_id"]) for r in inserts], ("id",)
-                    )
-                ).items()
-            }
-            created_ids = [ids[(r["source"], r["external_id"])] for r in inserts]
+            # A plain executemany, then the ids: the cheapest insert on both databases
+            # (RETURNING with parameter order is a statement per row on SQLite).
+            await bulk.executemany(conn, "activities", lambda: insert(activities), inserts)
+            created_ids = await self._inserted_ids(conn, inserts)
             part_rows = [
                 {"activity_id": aid, "contact_id": c}
                 for aid, linked in zip(created_ids, insert_participants, strict=True)
@@ -429,11 +448,13 @@ class ActivityStore:
                 for c in linked
             ]
             if part_rows:
-                await conn.execute(insert(activity_participants), part_rows)
+                await bulk.executemany(
+                    conn, "participants", lambda: insert(activity_participants), part_rows
+                )
             for aid, row in zip(created_ids, inserts, strict=True):
                 row["id"] = aid
         if history:
-            await conn.execute(insert(status_history), history)
+            await bulk.executemany(conn, "status_history", lambda: insert(status_history), history)
         added = inserts + new_rows
         task_old, task_new = await callbacks.on_calls_written(
             conn, self, [r for r in added if r["channel"] == "call"], now
@@ -442,6 +463,17 @@ class ActivityStore:
         await rollup.adjust(conn, old_rows + task_old, added + task_new, self.tz)
         await client_base.adjust(conn, old_rows, added, self.tz)
         return len(inserts), len(new_rows), unchanged, created_ids
+
+    async def _inserted_ids(
+        self, conn: AsyncConnection, inserts: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        """The ids just given to `inserts`, in order: proven on SQLite, else read by key."""
+        proven = await bulk.inserted_ids(conn, activities, inserts, ("source", "external_id"))
+        if proven is not None:
+            return proven
+        keys = [(r["source"], r["external_id"]) for r in inserts]
+        ids = {key: row["id"] for key, row in (await self._existing(conn, keys, ("id",))).items()}
+        return [ids[key] for key in keys]
 
     async def _existing(
         self,

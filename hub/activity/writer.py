@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.errors import StoreUnavailable
 from hub.model import Quarantined, SinkItem, Touch, utcnow
@@ -99,6 +100,7 @@ class BatchWriter:
         self.window = window_ms / 1000
         self._queue: asyncio.Queue[_Entry | _Flush | None] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None
         self._closing = False
         self.stats = WriterStats()
 
@@ -175,7 +177,31 @@ class BatchWriter:
                     break
         return items, flushes, stop
 
+    async def _connection(self) -> AsyncConnection:
+        """The writer's own connection: opening one per batch cost SQLite its page cache."""
+        if self._conn is None:
+            self._conn = await self.store.engine.connect()
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        """Forget the connection after a failure; the next batch opens a fresh one."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
+
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        finally:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _loop(self) -> None:
         while True:
             items, flushes, stop = await self._next_batch()
             if items:
@@ -192,8 +218,10 @@ class BatchWriter:
         items = [item for item, _ in entries]
         while True:
             try:
-                await self.store.apply(items, [norm for _, norm in entries])
+                conn = await self._connection()
+                await self.store.apply(items, [norm for _, norm in entries], conn=conn)
             except TRANSIENT as exc:
+                await self._drop_connection()
                 self.stats.retries += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 logger.error(

@@ -59,3 +59,36 @@ def test_whatsapp_ids_are_phones() -> None:
 
 def test_split_multi_cell() -> None:
     assert split_multi("+7 495 1234567; 8 916 1112233, ") == ["+7 495 1234567", "8 916 1112233"]
+
+
+def _parsed_phone(text: str) -> str:
+    """What phonenumbers itself makes of a number (the fast path bypasses it)."""
+    import phonenumbers
+
+    number = phonenumbers.parse(text, "RU")
+    assert phonenumbers.is_possible_number(number)
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def test_e164_russian_fast_path_agrees_with_phonenumbers() -> None:
+    import random
+
+    rnd = random.Random(11)
+    for prefix in range(1000):
+        text = f"+7{prefix:03d}{rnd.randrange(10**7):07d}"
+        assert normalize_phone(text, "RU") == _parsed_phone(text) == text
+    assert normalize_phone(" +79161234567 ", "GB") == "+79161234567"
+    # not the fast path: other digits, other lengths
+    assert normalize_phone("+7 916 123-45-67", "RU") == "+79161234567"
+    with pytest.raises(InvalidAddress):
+        normalize_phone("+7916123456", "RU")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Ivan.Petrov@Acme.RU", " c1@ex.ru ", "a+b_c%d-e@x-y.example.com", "A@B.C"],
+)
+def test_simple_email_fast_path_agrees_with_parseaddr(raw: str) -> None:
+    from email.utils import parseaddr
+
+    assert normalize_email(raw) == parseaddr(raw.strip())[1].casefold()
