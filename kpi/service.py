@@ -287,7 +287,22 @@ class KpiService:
                     (employee, ind.code)
                 )
                 frozen = found[0] if found else 0.0
-            if ind.source is Source.CONTACTS:
+            if ind.source is Source.CONTACTS and await self._forgotten_kept(conn, ind):
+                ids = await client_base.forgotten_ids(
+                    conn, employee, ind.days, local_day(window.as_of, self.tz)
+                )
+                total = len(ids)
+                page = [i for i in ids if before is None or i < before][: limit + 1]
+                items = await queries.drill_contacts(
+                    conn,
+                    queries.contacts_among(page),
+                    employee,
+                    window.as_of,
+                    ind.fields,
+                    before_id=None,
+                    limit=limit + 1,
+                )
+            elif ind.source is Source.CONTACTS:
                 predicate = queries.contact_predicate(
                     ind.aggregate.value, ind.fields, ind.days, window.as_of, self.tz
                 )
@@ -329,6 +344,13 @@ class KpiService:
             closed=closed is not None,
             frozen_fact=frozen,
         )
+
+    @staticmethod
+    async def _forgotten_kept(conn: AsyncConnection, ind: Indicator) -> bool:
+        """A forgotten-clients indicator whose period the store keeps per client."""
+        if ind.aggregate is not Aggregate.FORGOTTEN:
+            return False
+        return ind.days in (await client_base.maintained(conn)).forgotten_days
 
     async def drill_count(
         self, viewer: Viewer, indicator: str, employee: int, period: Period | str

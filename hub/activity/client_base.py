@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Column,
     Date,
+    Index,
     Integer,
     String,
     Table,
@@ -90,6 +91,7 @@ kpi_client_state = Table(
     Column("contact_id", Id, primary_key=True, autoincrement=False),
     Column("employee_id", Id, nullable=False),
     Column("state", Text, nullable=False),
+    Index("ix_kpi_client_state_employee", "employee_id"),
 )
 
 # Keyed measure first, then time: a read is one range per measure, whatever the owners.
@@ -176,6 +178,12 @@ class ClientState:
                     out[(measure, b + 1)] -= 1
             out[(measure, self.last + days + 1)] += 1
         return out
+
+    def forgotten_on(self, day: int, days: int) -> bool:
+        """Whether the client counts as forgotten as of the start of `day` (what `events` sums to)."""
+        if day >= self.last + days + 1:
+            return True
+        return any(b - a > days and a + days + 1 <= day <= b for a, b in self.gaps)
 
     def dump(self) -> str:
         return json.dumps(
@@ -340,7 +348,7 @@ async def adjust(
     kept = await maintained(conn)
     if not kept.fields:
         return
-    recompute = {contact for key, n in gone.items() if n > came.get(key, 0) for contact in [key[0]]}
+    recompute = {contact for (contact, day), n in gone.items() if n > came.get((contact, day), 0)}
     new_days: dict[int, set[int]] = defaultdict(set)
     for (contact, day), n in came.items():
         if n > gone.get((contact, day), 0) and contact not in recompute:
@@ -589,6 +597,22 @@ async def _gap_ends(
 
 
 # -- reading --------------------------------------------------------------------------
+
+
+async def forgotten_ids(
+    conn: AsyncConnection, employee_id: int, days: int, as_of_day: date
+) -> list[int]:
+    """The employee's clients forgotten as of the start of `as_of_day`, newest id first
+    (read from their states: one owner's few hundred rows, no probe per client)."""
+    s = kpi_client_state.c
+    rows = await conn.execute(select(s.contact_id, s.state).where(s.employee_id == employee_id))
+    day = as_of_day.toordinal()
+    found = [
+        int(cid)
+        for cid, text in rows
+        if ClientState.load(employee_id, text).forgotten_on(day, days)
+    ]
+    return sorted(found, reverse=True)
 
 
 async def owner_counts(

@@ -184,3 +184,21 @@ def test_a_touch_day_splits_only_the_gap_it_falls_in() -> None:
     assert events[("forgotten:30", 131)] == 1 and events[("forgotten:30", 141)] == -1
     assert events[("forgotten:30", 231)] == 1
     assert events[("contacts", 101)] == 1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_forgotten_on_agrees_with_the_summed_events(seed: int) -> None:
+    rnd = random.Random(seed)
+    days = rnd.choice([1, 7, 30])
+    state = client_base.build_state(
+        1,
+        created=1000,
+        filled={},
+        touch_days=[rnd.randrange(990, 1200) for _ in range(rnd.randrange(0, 12))],
+        shortest=days,
+    )
+    events = state.events([days])
+    running = 0
+    for day in range(990, 1300):
+        running += events.get((client_base.forgotten_measure(days), day), 0)
+        assert state.forgotten_on(day, days) == (running > 0), (day, state)

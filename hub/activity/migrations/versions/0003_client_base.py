@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("state", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("contact_id", name=op.f("pk_kpi_client_state")),
     )
+    op.create_index("ix_kpi_client_state_employee", "kpi_client_state", ["employee_id"])
     for table, period, kind in (
         ("kpi_owner_day", "day", sa.Date()),
         ("kpi_owner_month", "month", sa.String(length=7)),
@@ -62,4 +63,5 @@ def downgrade() -> None:
     op.drop_table("kpi_client_base_meta")
     op.drop_table("kpi_owner_month")
     op.drop_table("kpi_owner_day")
+    op.drop_index("ix_kpi_client_state_employee", table_name="kpi_client_state")
     op.drop_table("kpi_client_state")
