@@ -1,14 +1,14 @@
 """Computing facts: from the daily roll-up where the filter allows, raw rows otherwise.
 
-All indicators served by the roll-up share one grouped read per date basis; their
-filters are then evaluated in Python on a few thousand groups. Drill-downs use the SQL
+All indicators served by the roll-up share one read per date basis: their filters
+become CASE expressions summed by the database over a few thousand roll-up rows, one
+row back per employee. Drill-downs use the SQL
 form of the same filters (`kpi.queries.filter_clause`), and a property test keeps the
 two in agreement.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity import client_base
-from hub.activity.rollup import MISSED_STATUSES, is_touch
-from hub.model import Status
+from hub.activity.rollup import MISSED_STATUSES
 from kpi import queries
 from kpi.catalogue import Aggregate, DateField, Filter, Indicator, Source
 from kpi.periods import Period, PeriodKind, local_day, local_midnight
@@ -26,30 +25,6 @@ from kpi.results import Fact
 
 BASIS = {DateField.OCCURRED_AT: "o", DateField.COMPLETED_AT: "c", DateField.DUE_AT: "d"}
 _TOUCHES_ONLY = Filter(flags={"touch": True})
-
-
-def group_matches(flt: Filter, g: queries.DailyGroup) -> bool:
-    """`flt` evaluated on a roll-up group (the Python twin of `queries.filter_clause`)."""
-    for key, values in flt.enums.items():
-        if getattr(g, key) not in values:
-            return False
-    for key, wanted in flt.flags.items():
-        if key == "touch":
-            value = is_touch(g.channel, g.direction, g.status, g.is_client)
-        elif key == "overdue":
-            value = g.status != Status.CANCELLED and (
-                g.late or (g.status == Status.PLANNED and g.past)
-            )
-        else:
-            value = bool(getattr(g, key))
-        if value != wanted:
-            return False
-    return True
-
-
-def _dims(g: queries.DailyGroup) -> tuple[object, ...]:
-    """Everything `group_matches` may look at."""
-    return (g.channel, g.direction, g.status, g.is_client, g.has_result, g.late, g.past)
 
 
 def missed_rollup_filter(
@@ -130,49 +105,36 @@ async def compute(
     period = window.period
     today = local_day(window.today_start, tz)
     rolled = [i for i in indicators if uses_rollup(i)]
-    groups: dict[str, list[queries.DailyGroup]] = {}
     whole_months = period.kind in (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
+    sums: dict[str, dict[int, tuple[int, float, int]]] = {}
     for basis in sorted({BASIS[i.date] for i in rolled}):
+        chosen = [i for i in rolled if BASIS[i.date] == basis]
+        wanted = [queries.RollupSum(i.where, i.field, i.numerator) for i in chosen]
         # Whole months read the monthly roll-up; only "overdue" (due basis) needs to know
         # which days are past, so the due basis of a period running today reads days.
         if whole_months and (basis != "d" or not period.start <= today < period.end):
-            groups[basis] = await queries.monthly_groups(
-                conn, basis, [m.key for m in period.months()], period.end <= today, employee_ids
+            found = await queries.rollup_sums(
+                conn,
+                basis,
+                wanted,
+                employee_ids,
+                months=[m.key for m in period.months()],
+                today=today,
             )
         else:
-            groups[basis] = await queries.daily_groups(
-                conn, basis, period.start, period.end, today, employee_ids
+            found = await queries.rollup_sums(
+                conn, basis, wanted, employee_ids, days=(period.start, period.end), today=today
             )
-    # A filter depends on a group's dimensions only: decide it once per distinct dimension
-    # tuple (a few dozen), then visit only the groups (of every employee) that match.
-    by_dims: dict[str, dict[tuple[object, ...], list[queries.DailyGroup]]] = {}
-    for basis, rows in groups.items():
-        index: dict[tuple[object, ...], list[queries.DailyGroup]] = defaultdict(list)
-        for g in rows:
-            index[_dims(g)].append(g)
-        by_dims[basis] = index
+        for position, indicator in enumerate(chosen):
+            sums[indicator.code] = {emp: values[position] for emp, values in found.items()}
     for indicator in rolled:
-        n: dict[int, int] = defaultdict(int)
-        total: dict[int, float] = defaultdict(float)
-        num: dict[int, int] = defaultdict(int)
-        for members in by_dims[BASIS[indicator.date]].values():
-            if not group_matches(indicator.where, members[0]):
-                continue
-            for g in members:
-                n[g.employee_id] += g.n
-            if indicator.field is not None:
-                for g in members:
-                    total[g.employee_id] += getattr(g, indicator.field)
-            if indicator.numerator is not None and group_matches(indicator.numerator, members[0]):
-                for g in members:
-                    num[g.employee_id] += g.n
+        per_employee = sums[indicator.code]
         contacts: dict[int, int] = {}
         if indicator.aggregate in (Aggregate.PER_CONTACT, Aggregate.DISTINCT_CONTACTS):
             contacts = await _distinct_contacts(conn, indicator, window, employee_ids)
-        for emp in set(n) | set(contacts):
-            facts[(emp, indicator.code)] = _value(
-                indicator, n[emp], total[emp], contacts.get(emp, 0), num[emp]
-            )
+        for emp in {e for e, (n, _, _) in per_employee.items() if n} | set(contacts):
+            n, total, num = per_employee.get(emp, (0, 0.0, 0))
+            facts[(emp, indicator.code)] = _value(indicator, n, total, contacts.get(emp, 0), num)
     for indicator in indicators:
         if indicator in rolled:
             continue

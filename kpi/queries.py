@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Table,
     and_,
     case,
     cast,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -140,111 +142,90 @@ def _scope(column: Any, employee_ids: Sequence[int] | None) -> list[ColumnElemen
 
 
 @dataclass(frozen=True, slots=True)
-class DailyGroup:
-    """Roll-up counts of one employee for one combination of dimensions over a day range."""
+class RollupSum:
+    """What one indicator needs summed from a roll-up: the rows matching `where`, their
+    `field` (duration_s / talk_s) if any, and the rows also matching `numerator`."""
 
-    employee_id: int
-    channel: str
-    direction: str
-    status: str
-    is_client: bool
-    has_result: bool
-    late: bool
-    past: bool
-    n: int
-    duration_s: float
-    talk_s: float
+    where: Filter
+    field: str | None = None
+    numerator: Filter | None = None
 
 
-async def daily_groups(
+def rollup_filter(flt: Filter, table: Table, past: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`flt` on a roll-up table's dimension columns (the roll-up twin of `filter_clause`);
+    `past` says whether a row's day is before today (for "overdue")."""
+    t = table.c
+    clauses: list[ColumnElement[bool]] = [
+        t[key].in_(sorted(values)) for key, values in flt.enums.items()
+    ]
+    for key, wanted in flt.flags.items():
+        if key == "touch":
+            clause = touch_clause(table)
+        elif key == "overdue":
+            clause = and_(
+                t.status != Status.CANCELLED.value,
+                or_(t.late.is_(True), and_(t.status == Status.PLANNED.value, past)),
+            )
+        else:
+            clause = t[key].is_(True)
+        clauses.append(clause if wanted else not_(clause))
+    return and_(true(), *clauses)
+
+
+async def rollup_sums(
     conn: AsyncConnection,
     basis: str,
-    start: date,
-    end: date,
+    sums: Sequence[RollupSum],
+    employee_ids: Sequence[int] | None,
+    *,
+    months: Sequence[str] | None = None,
+    days: tuple[date, date] | None = None,
     today: date,
-    employee_ids: Sequence[int] | None,
-) -> list[DailyGroup]:
-    """SELECT employee, dims, day < today, SUM(n), SUM(duration), SUM(talk) FROM kpi_daily
-    WHERE basis = :basis AND day >= :start AND day < :end GROUP BY employee, dims, past."""
-    d = kpi_daily.c
-    past = case((d.day < today, 1), else_=0).label("past")
-    dims = [
-        d.employee_id,
-        d.channel,
-        d.direction,
-        d.status,
-        d.is_client,
-        d.has_result,
-        d.late,
-        past,
-    ]
+) -> dict[int, list[tuple[int, float, int]]]:
+    """SELECT employee, SUM(CASE WHEN <where_i> THEN n END), … FROM kpi_monthly (whole
+    `months`) or kpi_daily (`days` = [start, end)) WHERE basis = :basis GROUP BY employee
+    → {employee: [(n, field total, numerator n) per sum]}: the filtering and summing done
+    by the database over a few thousand roll-up rows, one row back per employee."""
+    if months is not None:
+        table, m = kpi_monthly, kpi_monthly.c
+        where = [m.basis == basis, m.month.in_(list(months))]
+        past: ColumnElement[bool] = literal(all(month_end(k) <= today for k in months))
+    else:
+        assert days is not None
+        table, m = kpi_daily, kpi_daily.c
+        where = [m.basis == basis, m.day >= days[0], m.day < days[1]]
+        past = m.day < today
+    columns: list[Any] = []
+    for item in sums:
+        match = rollup_filter(item.where, table, past)
+        columns.append(func.sum(case((match, m.n), else_=0)))
+        if item.field is not None:
+            columns.append(func.sum(case((match, m[item.field]), else_=0.0)))
+        if item.numerator is not None:
+            counted = and_(match, rollup_filter(item.numerator, table, past))
+            columns.append(func.sum(case((counted, m.n), else_=0)))
     rows = await conn.execute(
-        select(*dims, func.sum(d.n), func.sum(d.duration_s), func.sum(d.talk_s))
-        .where(
-            and_(
-                d.basis == basis, d.day >= start, d.day < end, *_scope(d.employee_id, employee_ids)
-            )
-        )
-        .group_by(*dims)
+        select(m.employee_id, *columns)
+        .where(and_(*where, *_scope(m.employee_id, employee_ids)))
+        .group_by(m.employee_id)
     )
-    return [
-        DailyGroup(
-            int(r[0]),
-            r[1],
-            r[2],
-            r[3],
-            bool(r[4]),
-            bool(r[5]),
-            bool(r[6]),
-            bool(r[7]),
-            int(r[8] or 0),
-            float(r[9] or 0.0),
-            float(r[10] or 0.0),
-        )
-        for r in rows
-    ]
+    result: dict[int, list[tuple[int, float, int]]] = {}
+    for row in rows:
+        values = iter(row[1:])
+        out = []
+        for item in sums:
+            n = int(next(values) or 0)
+            total = float(next(values) or 0.0) if item.field is not None else 0.0
+            num = int(next(values) or 0) if item.numerator is not None else 0
+            out.append((n, total, num))
+        result[int(row[0])] = out
+    return result
 
 
-async def monthly_groups(
-    conn: AsyncConnection,
-    basis: str,
-    months: Sequence[str],
-    past: bool,
-    employee_ids: Sequence[int] | None,
-) -> list[DailyGroup]:
-    """SELECT employee, dims, SUM(n), SUM(duration), SUM(talk) FROM kpi_monthly
-    WHERE basis = :basis AND month IN (:months) GROUP BY employee, dims (whole months only;
-    `past` says whether all their days are before today)."""
-    d = kpi_monthly.c
-    dims = [d.employee_id, d.channel, d.direction, d.status, d.is_client, d.has_result, d.late]
-    rows = await conn.execute(
-        select(*dims, func.sum(d.n), func.sum(d.duration_s), func.sum(d.talk_s))
-        .where(
-            and_(
-                d.basis == basis,
-                d.month.in_(list(months)),
-                *_scope(d.employee_id, employee_ids),
-            )
-        )
-        .group_by(*dims)
-    )
-    return [
-        DailyGroup(
-            int(r[0]),
-            r[1],
-            r[2],
-            r[3],
-            bool(r[4]),
-            bool(r[5]),
-            bool(r[6]),
-            past,
-            int(r[7] or 0),
-            float(r[8] or 0.0),
-            float(r[9] or 0.0),
-        )
-        for r in rows
-        if r[7]
-    ]
+def month_end(key: str) -> date:
+    """The first day after the month `key` ("2026-10" → 2026-11-01)."""
+    year, month = int(key[:4]), int(key[5:7])
+    return date(year + month // 12, month % 12 + 1, 1)
 
 
 async def distinct_touched_contacts(
