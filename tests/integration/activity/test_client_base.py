@@ -12,14 +12,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from hub.activity import ActivityStore, client_base
-from hub.activity.client_base import kpi_client_state, kpi_owner_day, kpi_owner_month
+from hub.activity.client_base import (
+    kpi_client_base_meta,
+    kpi_client_state,
+    kpi_owner_day,
+    kpi_owner_month,
+)
 from hub.activity.schema import contacts, identities
 from hub.model import Address, AddressKind, Channel, Direction, Status, StatusUpdate, Touch
 from kpi import queries
 from kpi.periods import local_midnight
+from kpi.service import KpiService
+from kpi.settings import KpiSettings
+from kpi.viewer import Viewer
 
 NOW = datetime.now(UTC)
 QUALITY_FIELDS = (["city", "email", "phone"], ["name", "organization", "telegram"])
@@ -202,3 +210,36 @@ def test_forgotten_on_agrees_with_the_summed_events(seed: int) -> None:
     for day in range(990, 1300):
         running += events.get((client_base.forgotten_measure(days), day), 0)
         assert state.forgotten_on(day, days) == (running > 0), (day, state)
+
+
+async def test_a_store_without_the_deltas_scans_and_agrees(store: ActivityStore) -> None:
+    """An old store (contacts before migration 0003) scans until `kpi rebuild`: same facts."""
+    ids = await _world(store, random.Random(7))
+    settings = KpiSettings(timezone=str(store.tz))
+    service = KpiService(store.engine, settings)
+    codes = ("client_base_quality", "forgotten_clients")
+
+    async def snapshot() -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        current = service.current_month()
+        for period in (current, current.previous(), current.previous().previous()):
+            table = await service.table(Viewer.admin(), period, indicators=codes)
+            for cell in table.cells:
+                seen[(period.key, cell.employee, cell.indicator)] = (cell.fact, cell.records)
+                page = await service.drill(
+                    Viewer.admin(), cell.indicator, cell.employee, period, limit=500
+                )
+                seen[(period.key, cell.employee, cell.indicator, "drill")] = [
+                    i["id"] for i in page.items
+                ]
+        return seen
+
+    kept = await snapshot()
+    assert any(v[1] for k, v in kept.items() if len(k) == 3), "the world has counted clients"
+    async with store.engine.begin() as conn:
+        await conn.execute(delete(kpi_client_base_meta))
+        assert not (await client_base.maintained(conn)).fields
+    assert await snapshot() == kept
+    await store.contacts.update(ids[7], city="Tver")  # not kept now: nothing is written
+    async with store.engine.connect() as conn:
+        assert not (await client_base.maintained(conn)).fields
