@@ -32,7 +32,7 @@ class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: SecretStr = SecretStr(DEFAULT_STORE_URL)
-    batch_size: int = Field(default=1000, ge=1)
+    batch_size: int = Field(default=5000, ge=1)
     batch_window_ms: int = Field(default=50, ge=1)
     queue_size: int = Field(default=10_000, ge=1)
     default_region: str = "RU"

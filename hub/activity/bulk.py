@@ -55,6 +55,10 @@ def _sqlite_date(value: date | None) -> str | None:
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
+#: Converters that give None for None and depend on nothing but the (hashable) value.
+_PURE: frozenset[Converter] = frozenset({_naive_utc, _sqlite_utc, _sqlite_date})
+
+
 def converter(type_: Any, dialect: Dialect) -> Converter | None:
     """The bind conversion of one column type, fast for the hot types, else SQLAlchemy's."""
     if isinstance(type_, UTCDateTime):
@@ -76,14 +80,23 @@ class _Plan:
         self.convert = convert
 
     def tuples(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        pairs = list(zip(self.names, self.convert, strict=True))
-        if not any(conv for _, conv in pairs):
-            names = self.names
-            return [tuple([row[n] for n in names]) for row in rows]
-        out: list[tuple[Any, ...]] = []
-        for row in rows:
-            out.append(tuple([row[n] if conv is None else conv(row[n]) for n, conv in pairs]))
-        return out
+        """The rows as parameter tuples, converted a column at a time.
+
+        Our own time converters are pure functions of hashable values, so each distinct
+        value is converted once (a batch shares its `created_at`, roll-up rows their days).
+        """
+        columns: list[list[Any]] = []
+        for name, conv in zip(self.names, self.convert, strict=True):
+            values = [row[name] for row in rows]
+            if conv is None:
+                pass
+            elif conv in _PURE:
+                memo: dict[Any, Any] = {None: None}
+                values = [memo[v] if v in memo else memo.setdefault(v, conv(v)) for v in values]
+            else:
+                values = list(map(conv, values))
+            columns.append(values)
+        return list(zip(*columns, strict=True))
 
 
 _PLANS: dict[tuple[str, Hashable], _Plan | None] = {}

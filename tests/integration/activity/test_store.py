@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -286,6 +287,33 @@ async def test_writer_batches_and_survives_a_bad_item(store: ActivityStore) -> N
     assert await count(store) == 450
     assert writer.stats.quarantined == 1
     assert len(await store.quarantined("ami:office")) == 1
+
+
+async def test_writer_finds_a_bad_item_by_halving_not_one_by_one(store: ActivityStore) -> None:
+    bad = call("h-bad")
+    object.__setattr__(bad, "metadata", {"x": object()})
+    calls = 0
+    apply = store.apply
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await apply(*args, **kwargs)
+
+    store.apply = counting  # type: ignore[method-assign]
+    writer = store.writer(batch_size=256, window_ms=1000, queue_size=300)
+    for i in range(255):
+        await writer.put(call(f"h-{i}"))
+        if i == 100:
+            await writer.put(bad)
+    await writer.put(Checkpoint(source="ami:office", key="h", value="end"))
+    await writer.start()
+    await writer.stop()
+    assert writer.stats.quarantined == 1 and writer.stats.written == 256
+    assert await count(store) == 255
+    assert await store.get_checkpoint("ami:office", "h") == "end"
+    # 257 items, one refused: ~2·log2(257) transactions (one-by-one would be 257) + quarantine
+    assert calls <= 2 * 9 + 2
 
 
 async def test_full_queue_slows_producers_instead_of_dropping(store: ActivityStore) -> None:
