@@ -326,7 +326,11 @@ class KpiService:
                 predicate = queries.activity_predicate(
                     ind.counted, ind.date, window.start, window.end, window.today_start
                 )
-                total = await queries.count_activities(conn, predicate, employee)
+                if fact_engine.uses_rollup(ind):  # the fact's own count: a roll-up read
+                    facts = await fact_engine.compute(conn, [ind], window, self.tz, [employee])
+                    total = facts.get((employee, ind.code), fact_engine.zero()).records
+                else:
+                    total = await queries.count_activities(conn, predicate, employee)
                 items = await queries.drill_activities(
                     conn, predicate, employee, before_id=before, limit=limit + 1
                 )
