@@ -185,6 +185,17 @@ async def _distinct_contacts(
     return {emp: agg.contacts for emp, agg in raw.items()}
 
 
+async def kept_as_deltas(conn: AsyncConnection, indicator: Indicator) -> bool:
+    """Whether the store keeps this client-base indicator as per-owner daily deltas (so
+    its state as of any day is a cheap read), rather than needing a scan of the clients."""
+    kept = await client_base.maintained(conn)
+    if indicator.aggregate is Aggregate.FILLED_SHARE:
+        return kept.fields and set(indicator.fields) <= set(client_base.FIELDS)
+    if indicator.aggregate is Aggregate.FORGOTTEN:
+        return indicator.days in kept.forgotten_days
+    return False
+
+
 async def _contact_facts(
     conn: AsyncConnection,
     indicator: Indicator,
@@ -194,10 +205,10 @@ async def _contact_facts(
 ) -> dict[tuple[int, str], Fact]:
     """Client-base facts from the per-owner deltas when the store keeps them, else a scan."""
     result: dict[tuple[int, str], Fact] = {}
-    kept = await client_base.maintained(conn)
+    deltas = await kept_as_deltas(conn, indicator)
     day = local_day(window.as_of, tz)
     if indicator.aggregate is Aggregate.FILLED_SHARE:
-        if kept.fields and set(indicator.fields) <= set(client_base.FIELDS):
+        if deltas:
             filled_measures = [client_base.filled_measure(f) for f in indicator.fields]
             counts = await client_base.owner_counts(
                 conn, [client_base.CONTACTS, *filled_measures], day, employee_ids
@@ -216,7 +227,7 @@ async def _contact_facts(
                 share = 100.0 * filled / (count * slots)
                 result[(emp, indicator.code)] = Fact(value=share, records=count)
     else:
-        if indicator.days in kept.forgotten_days:
+        if deltas:
             measure = client_base.forgotten_measure(indicator.days)
             counts = await client_base.owner_counts(conn, [measure], day, employee_ids)
             forgotten = {emp: c[measure] for emp, c in counts.items()}

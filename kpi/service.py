@@ -197,24 +197,31 @@ class KpiService:
             previous, _ = await self._facts(
                 conn, [i for i in chosen if not i.snapshot], period.previous(), scope, now
             )
-            if any(i.snapshot for i in chosen):
-                # A snapshot's past state is known only where that month was closed.
-                prev = period.previous()
-                if prev.kind is PeriodKind.MONTH and await queries.closed_month(conn, prev.key):
-                    frozen = await queries.frozen_facts(conn, prev.key, scope)
-                    snaps = {i.code for i in chosen if i.snapshot}
-                    previous.update(
-                        {
-                            k: Fact(value=v, records=n)
-                            for k, (v, n, _) in frozen.items()
-                            if k[1] in snaps
-                        }
-                    )
-                    has_prev_snapshots = True
-                else:
-                    has_prev_snapshots = False
-            else:
-                has_prev_snapshots = False
+            # A snapshot's past state is known where that month was closed, or where the
+            # store keeps the indicator as daily deltas (any day's state is a cheap read).
+            prev = period.previous()
+            snapshots = [i for i in chosen if i.snapshot]
+            known_before: set[str] = set()
+            if (
+                snapshots
+                and prev.kind is PeriodKind.MONTH
+                and await queries.closed_month(conn, prev.key)
+            ):
+                frozen = await queries.frozen_facts(conn, prev.key, scope)
+                known_before = {i.code for i in snapshots}
+                previous.update(
+                    {
+                        k: Fact(value=v, records=n)
+                        for k, (v, n, _) in frozen.items()
+                        if k[1] in known_before
+                    }
+                )
+            elif snapshots:
+                kept = [i for i in snapshots if await fact_engine.kept_as_deltas(conn, i)]
+                if kept:
+                    before, _ = await self._facts(conn, kept, prev, scope, now)
+                    previous.update(before)
+                    known_before = {i.code for i in kept}
             plans = await self._plans(conn, chosen, period, ids)
         if frozen_plans is not None:
             plans = {k: frozen_plans.get(k) for k in plans}
@@ -227,7 +234,7 @@ class KpiService:
                 current.get((emp, ind.code), fact_engine.zero()),
                 plans.get((emp, ind.code)),
                 None
-                if ind.snapshot and not has_prev_snapshots
+                if ind.snapshot and ind.code not in known_before
                 else previous.get((emp, ind.code), fact_engine.zero()),
                 closed is not None,
             )
@@ -287,7 +294,7 @@ class KpiService:
                     (employee, ind.code)
                 )
                 frozen = found[0] if found else 0.0
-            if ind.source is Source.CONTACTS and await self._forgotten_kept(conn, ind):
+            if ind.aggregate is Aggregate.FORGOTTEN and await fact_engine.kept_as_deltas(conn, ind):
                 ids = await client_base.forgotten_ids(
                     conn, employee, ind.days, local_day(window.as_of, self.tz)
                 )
@@ -348,13 +355,6 @@ class KpiService:
             closed=closed is not None,
             frozen_fact=frozen,
         )
-
-    @staticmethod
-    async def _forgotten_kept(conn: AsyncConnection, ind: Indicator) -> bool:
-        """A forgotten-clients indicator whose period the store keeps per client."""
-        if ind.aggregate is not Aggregate.FORGOTTEN:
-            return False
-        return ind.days in (await client_base.maintained(conn)).forgotten_days
 
     async def drill_count(
         self, viewer: Viewer, indicator: str, employee: int, period: Period | str

@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.activity import client_base
+from hub.activity.schema import identities
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from kpi.service import KpiService
 from kpi.settings import KpiSettings
 from kpi.viewer import Role, Viewer
-from tests.integration.kpi.world import World, days, msk
+from tests.integration.kpi.world import MSK, World, days, msk
 
 NOW = datetime(2026, 11, 15, 9, 0, tzinfo=UTC)
 ADMIN = Viewer.admin()
@@ -357,6 +360,48 @@ async def test_contacts_quality_touches_and_forgotten(
     assert [i["id"] for i in page.items] == [quiet]
     quality_page = await svc.drill(ADMIN, "client_base_quality", anna, "2026-11")
     assert {i["id"]: i["missing"] for i in quality_page.items}[half] == ["email", "phone"]
+
+
+async def test_client_base_arrows_compare_with_the_state_at_last_months_end(
+    world: World, team: dict[str, int], engine: AsyncEngine
+) -> None:
+    """Without a closed October, November's snapshot arrows read October's end from the
+    per-owner deltas (lower is better for forgotten clients)."""
+    anna = team["anna"]
+    early = await world.contact("Early", anna, city="Kazan", email="e@x.ru", phone="+79990000011")
+    later = await world.contact("Later", anna, city="Kazan", email="l@x.ru", phone="+79990000012")
+    never = await world.contact("Never", anna, city="Kazan")
+    await world.activities(
+        [
+            {"employee_id": anna, "contact_id": early, "occurred_at": msk(2026, 10, 5, 12)},
+            {"employee_id": anna, "contact_id": later, "occurred_at": msk(2026, 10, 20, 12)},
+        ]
+    )
+    # Never gets an e-mail on 5 November: better client-base quality than at October's end
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(identities),
+            {
+                "contact_id": never,
+                "kind": "email",
+                "value": "n@x.ru",
+                "created_at": msk(2026, 11, 5),
+            },
+        )
+        await client_base.refresh(conn, [never], MSK)
+    svc = service(engine)
+    table = await svc.table(ADMIN, "2026-11", employee=anna)
+    forgotten = table.cell(anna, "forgotten_clients")
+    # as of 16 Nov 00:00 (tonight): Early (5 Oct) and Never; as of 1 Nov: only Never
+    assert (forgotten.fact, forgotten.previous) == (2, 1)
+    assert forgotten.trend is not None and forgotten.trend.value == "worse"
+    quality = table.cell(anna, "client_base_quality")
+    assert quality.previous == pytest.approx(100 * 7 / 9)  # Never had a city only
+    assert quality.fact == pytest.approx(100 * 8 / 9)
+    assert quality.trend is not None and quality.trend.value == "better"
+    october = await svc.table(ADMIN, "2026-10", employee=anna)  # what the arrow compared with
+    assert october.cell(anna, "forgotten_clients").fact == forgotten.previous
+    assert october.cell(anna, "client_base_quality").fact == pytest.approx(quality.previous)
 
 
 async def test_drill_pages_and_cursor(
