@@ -200,3 +200,12 @@ class ClosedMonth:
             "closed_by": self.closed_by,
             "facts": self.facts,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rebuilt:
+    """What `kpi rebuild` recomputed."""
+
+    rollup_rows: int
+    clients: int
+    forgotten_days: tuple[int, ...]

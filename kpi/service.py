@@ -24,7 +24,16 @@ from kpi.catalogue import Aggregate, Catalogue, Indicator, Source, load_catalogu
 from kpi.judgement import Colour, colour, percent_of_plan, trend
 from kpi.periods import Period, PeriodKind, WorkCalendar, local_day, parse_month
 from kpi.plans import MonthPlan, plan_for_period
-from kpi.results import ClosedMonth, DrillPage, Fact, KpiCell, KpiTable, Monitor, PlanChange
+from kpi.results import (
+    ClosedMonth,
+    DrillPage,
+    Fact,
+    KpiCell,
+    KpiTable,
+    Monitor,
+    PlanChange,
+    Rebuilt,
+)
 from kpi.settings import KpiSettings
 from kpi.viewer import Hierarchy, Role, Viewer
 
@@ -506,15 +515,25 @@ class KpiService:
         logger.info("closed KPI month %s: %d facts frozen", period.key, len(rows))
         return ClosedMonth(month=period.key, closed_at=now, closed_by=closed_by, facts=len(rows))
 
-    async def rebuild(self, viewer: Viewer) -> int:
-        """Recompute the roll-ups from the activities (after a restore or a bulk load)."""
+    async def rebuild(
+        self, viewer: Viewer, on_step: Callable[[str], None] | None = None
+    ) -> Rebuilt:
+        """Recompute the roll-ups and the client-base deltas from the activities and
+        contacts (after a restore, a bulk load, or a new forgotten period in the catalogue).
+
+        One transaction: readers see the old numbers until it commits. `on_step` hears
+        which part starts (each takes minutes at 10M activities)."""
         if viewer.role is not Role.ADMIN:
             raise PermissionDenied("only an admin may rebuild roll-ups")
         days = {ind.days for ind in self.catalogue.values() if ind.aggregate is Aggregate.FORGOTTEN}
+        step = on_step or (lambda _: None)
         async with self.engine.begin() as conn:
+            step("roll-ups")
             rows = await rollup.rebuild(conn, self.tz)
-            await client_base.rebuild(conn, self.tz, days or None)
-            return rows
+            step("client base")
+            clients = await client_base.rebuild(conn, self.tz, days or None)
+            kept = await client_base.maintained(conn)
+        return Rebuilt(rollup_rows=rows, clients=clients, forgotten_days=kept.forgotten_days)
 
     @staticmethod
     def catalogue_of(settings: KpiSettings) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from hub.activity import ActivityStore
 from hub.cli.common import emit_json, open_store, run, settings_of
 from hub.model import utcnow
 from kpi.periods import Period, PeriodKind
-from kpi.results import KpiCell, KpiTable, Monitor
+from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
 from kpi.viewer import Hierarchy, Role, Viewer
 
@@ -353,13 +354,22 @@ def close_month(ctx: click.Context, month: str, again: bool) -> None:
 @kpi.command()
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
-    """Recompute the daily roll-ups from the activities."""
+    """Recompute the roll-ups and client-base counts from the activities and contacts."""
+    started = time.monotonic()
 
-    async def main() -> int:
+    def step(name: str) -> None:
+        click.echo(f"[{time.monotonic() - started:6.1f} s] rebuilding {name} …", err=True)
+
+    async def main() -> Rebuilt:
         async with open_store(ctx) as store:
-            return await _service(ctx, store).rebuild(Viewer.admin())
+            return await _service(ctx, store).rebuild(Viewer.admin(), on_step=step)
 
-    click.echo(f"roll-ups rebuilt: {run(main())} rows")
+    done = run(main())
+    days = ", ".join(str(d) for d in done.forgotten_days) or "none"
+    click.echo(
+        f"roll-ups rebuilt: {done.rollup_rows} rows; client base: {done.clients} owned clients "
+        f"(forgotten after {days} days) in {time.monotonic() - started:.1f} s"
+    )
 
 
 @kpi.command(name="indicators")

@@ -157,3 +157,34 @@ def test_console_entry_point_runs(tmp_path: Path) -> None:
         check=True,
     )
     assert json.loads(out.stdout) == []
+
+
+def test_kpi_rebuild_restores_the_same_numbers(
+    runner_db: tuple[CliRunner, list[str]], tmp_path: Path
+) -> None:
+    """A store whose client-base deltas are gone (as before migration 0003) gets them back
+    from `kpi rebuild`, which names the steps and gives the same table."""
+    import sqlite3
+
+    invoke(runner_db, "demo", "seed", "--activities", "2000")
+    before = json.loads(invoke(runner_db, "kpi", "--json"))
+    db = sqlite3.connect(tmp_path / "cli.db")
+    owned = db.execute(
+        "SELECT count(*) FROM contacts WHERE owner_employee_id IS NOT NULL"
+        " AND merged_into_id IS NULL"
+    ).fetchone()[0]
+    for table in ("kpi_client_base_meta", "kpi_client_state", "kpi_owner_day", "kpi_owner_month"):
+        db.execute(f"DELETE FROM {table}")
+    db.commit()
+    db.close()
+    scanned = json.loads(invoke(runner_db, "kpi", "--json"))
+    # a scan gives the same facts; only the deltas know last month's client base (arrows)
+    assert [(c["employee"], c["indicator"], c["fact"], c["records"]) for c in scanned] == [
+        (c["employee"], c["indicator"], c["fact"], c["records"]) for c in before
+    ]
+    runner, base = runner_db
+    result = runner.invoke(cli, [*base, "kpi", "rebuild"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "rebuilding roll-ups" in result.stderr and "rebuilding client base" in result.stderr
+    assert f"client base: {owned} owned clients (forgotten after 30 days)" in result.stdout
+    assert json.loads(invoke(runner_db, "kpi", "--json")) == before
