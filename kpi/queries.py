@@ -126,6 +126,11 @@ def filter_clause(flt: Filter, today_start: datetime) -> list[ColumnElement[bool
     return clauses
 
 
+def recorded_by(at: datetime) -> ColumnElement[bool]:
+    """Activities the store held at `at` (a closed month's drill lists what was frozen)."""
+    return A.created_at <= at
+
+
 def activity_predicate(
     flt: Filter, date_field: str, start: datetime, end: datetime, today_start: datetime
 ) -> list[ColumnElement[bool]]:
@@ -355,6 +360,11 @@ def missed_predicate(
         clauses.append(M.is_client.is_(True) if is_client else M.is_client.is_(False))
     clauses.append(open_missed_clause() if open_ else not_(open_missed_clause()))
     return clauses
+
+
+def missed_recorded_by(at: datetime) -> ColumnElement[bool]:
+    """`recorded_by` for a row of kpi_missed_calls (one primary-key probe per row)."""
+    return exists().where(and_(A.id == M.activity_id, A.created_at <= at))
 
 
 async def missed_counts(

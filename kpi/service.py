@@ -8,6 +8,7 @@ result is a frozen value with `as_dict()`. Facts come from `kpi.facts`, plans fr
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -272,7 +273,7 @@ class KpiService:
         cursor: str | None = None,
         limit: int = DEFAULT_PAGE,
     ) -> DrillPage:
-        """The records one fact was counted from, newest first, `limit` at a time."""
+        """The records one fact was counted from, last recorded first, `limit` at a time."""
         period = _period(period)
         ind = self.catalogue.get_or_raise(indicator)
         if not 1 <= limit <= MAX_PAGE:
@@ -334,6 +335,8 @@ class KpiService:
                 )
             elif (missed := fact_engine.missed_rollup_filter(ind)) is not None:
                 predicate = queries.missed_predicate(*missed, period.start, period.end)
+                if closed is not None:  # what the frozen fact counted: recorded before
+                    predicate.append(queries.missed_recorded_by(closed["closed_at"]))
                 total = await queries.count_missed(conn, predicate, employee)
                 items = await queries.drill_missed(
                     conn, predicate, employee, before_id=before, limit=limit + 1
@@ -342,7 +345,9 @@ class KpiService:
                 predicate = queries.activity_predicate(
                     ind.counted, ind.date, window.start, window.end, window.today_start
                 )
-                if fact_engine.uses_rollup(ind):  # the fact's own count: a roll-up read
+                if closed is not None:  # what the frozen fact counted: recorded before
+                    predicate.append(queries.recorded_by(closed["closed_at"]))
+                if closed is None and fact_engine.uses_rollup(ind):  # the fact's own count
                     facts = await fact_engine.compute(conn, [ind], window, self.tz, [employee])
                     total = facts.get((employee, ind.code), fact_engine.zero()).records
                 else:
@@ -404,7 +409,7 @@ class KpiService:
         """Set a month's plan (or per-day norm) for employees and/or everyone under `group`."""
         ind = self.catalogue.get_or_raise(indicator)
         period = parse_month(month)
-        if not isinstance(value, int | float) or value != value or value < 0:
+        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise ValidationError(
                 f"plan {value!r} for {indicator}: a plan must be a number ≥ 0", field="value"
             )

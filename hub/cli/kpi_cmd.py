@@ -172,15 +172,16 @@ def kpi(
             return await _service(ctx, store).table(viewer, chosen, emp, list(indicators) or None)
 
     table = run(main())
-    if as_json:
-        emit_json([_row(c) for c in table.cells])
-        return
     if csv_file is not None:
         _write_csv(table, csv_file)
     if xlsx_file is not None:
         _write_xlsx(table, xlsx_file)
     if csv_file is not None or xlsx_file is not None:
         click.echo(f"wrote {len(table.cells)} rows for {table.period}", err=True)
+    if as_json:
+        emit_json([_row(c) for c in table.cells])
+        return
+    if csv_file is not None or xlsx_file is not None:
         return
     click.echo(f"KPI for {table.period} (arrows against {table.previous_period})")
     if table.closed:
@@ -245,7 +246,7 @@ def plan() -> None:
     """Monthly plans and per-day norms."""
 
 
-@plan.command(name="set")
+@plan.command(name="set", context_settings={"ignore_unknown_options": True})
 @click.argument("indicator")
 @click.argument("value", type=float)
 @click.option("--month", required=True, help="YYYY-MM")
