@@ -59,6 +59,10 @@ def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(value)
 
 
+#: Aggregates whose value over no records is undefined rather than zero.
+_NO_VALUE_WHEN_EMPTY = frozenset({Aggregate.FILLED_SHARE, Aggregate.PER_CONTACT, Aggregate.AVERAGE})
+
+
 class KpiService:
     """Facts, plans, judgement, drill-down, monitor and month close over one store."""
 
@@ -152,7 +156,16 @@ class KpiService:
         previous: Fact | None,
         closed: bool,
     ) -> KpiCell:
-        percent = percent_of_plan(fact.value, plan, lower_is_better=indicator.lower_is_better)
+        # A share or average of nothing (no clients of one's own, no touches) is not 0 %:
+        # shown as 0 but neither judged nor compared, so it never lands in "Critical".
+        undefined = fact.records == 0 and indicator.aggregate in _NO_VALUE_WHEN_EMPTY
+        percent = (
+            None
+            if undefined
+            else percent_of_plan(fact.value, plan, lower_is_better=indicator.lower_is_better)
+        )
+        if undefined:
+            previous = None
         return KpiCell(
             employee=employee,
             employee_name=name,

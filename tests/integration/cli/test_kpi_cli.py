@@ -195,6 +195,17 @@ def expected_percent(fact: float, plan: float | None, lower_is_better: bool) -> 
     return None if plan <= 0 else 100.0 * fact / plan
 
 
+#: A share or average of nothing is undefined: shown as 0, never judged.
+UNDEFINED_WHEN_EMPTY = {"filled_share", "per_contact", "average"}
+
+
+def expected_cell_percent(cell: Cell, meta: dict[str, Any]) -> float | None:
+    """`expected_percent` for a table cell: none for a share or average of no records."""
+    if cell["records"] == 0 and meta["aggregate"] in UNDEFINED_WHEN_EMPTY:
+        return None
+    return expected_percent(cell["fact"], cell["plan"], meta["lower_is_better"])
+
+
 def expected_colour(percent: float | None) -> str | None:
     if percent is None:
         return None
@@ -370,7 +381,7 @@ def test_default_plans_judge_the_fact(world: World, month_cells: list[Cell]) -> 
     for cell in month_cells:
         meta = world.indicators[cell["indicator"]]
         assert cell["plan"] == meta["default_plan"]
-        percent = expected_percent(cell["fact"], cell["plan"], meta["lower_is_better"])
+        percent = expected_cell_percent(cell, meta)
         if percent is None:
             assert cell["percent"] is None
         else:
@@ -431,7 +442,7 @@ def test_text_table_is_coloured_with_fact_plan_percent_and_arrow(
     for cell in month_cells:
         meta = world.indicators[cell["indicator"]]
         line = rows[(cell["employee_name"], meta["title"])]
-        percent = expected_percent(cell["fact"], cell["plan"], meta["lower_is_better"])
+        percent = expected_cell_percent(cell, meta)
         colour = expected_colour(percent)
         if colour is None:
             assert "\x1b[" not in line, line
@@ -663,9 +674,7 @@ def test_monitor_files_cells_by_colour(db: Runner, world: World) -> None:
     }
     for cell in cells:
         meta = world.indicators[cell["indicator"]]
-        colour = expected_colour(
-            expected_percent(cell["fact"], cell["plan"], meta["lower_is_better"])
-        )
+        colour = expected_colour(expected_cell_percent(cell, meta))
         expected[group_of[colour]].add((cell["employee"], cell["indicator"]))
     assert all(expected.values()), "every group should have something in it"
     monitor = json.loads(invoke(db, "kpi", "monitor", "--period", _key(MONTH), "--json"))

@@ -404,6 +404,32 @@ async def test_client_base_arrows_compare_with_the_state_at_last_months_end(
     assert october.cell(anna, "client_base_quality").fact == pytest.approx(quality.previous)
 
 
+async def test_a_share_of_nothing_is_shown_but_not_judged(
+    world: World, team: dict[str, int], engine: AsyncEngine
+) -> None:
+    """No clients of one's own: client-base quality (plan 80 %) is 0 but not red, and
+    touches per client without touches has no colour; a count of nothing is judged."""
+    anna, boris = team["anna"], team["boris"]
+    await world.contact("Anna's", anna, city="Kazan")
+    svc = service(engine)
+    table = await svc.table(ADMIN, "2026-11")
+    empty = table.cell(boris, "client_base_quality")
+    assert (empty.fact, empty.records, empty.percent, empty.colour, empty.trend) == (
+        0.0,
+        0,
+        None,
+        None,
+        None,
+    )
+    judged = table.cell(anna, "client_base_quality")
+    assert judged.records == 1 and judged.colour is not None
+    assert table.cell(boris, "touches_per_client").colour is None
+    monitor = await svc.monitor(ADMIN, "2026-11")
+    critical = {(c.employee, c.indicator) for c in monitor.critical}
+    assert (boris, "client_base_quality") not in critical
+    assert (anna, "client_base_quality") in critical  # 1 of 3 fields: 33 % of 80
+
+
 async def test_drill_pages_and_cursor(
     world: World, team: dict[str, int], engine: AsyncEngine
 ) -> None:
