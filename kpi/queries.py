@@ -310,22 +310,24 @@ async def drill_activities(
     conn: AsyncConnection,
     predicate: Sequence[ColumnElement[bool]],
     employee_id: int,
+    date_field: str,
     *,
-    before_id: int | None,
+    after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """SELECT … FROM activities WHERE employee_id = :e AND <predicate> AND id < :cursor
-    ORDER BY id DESC LIMIT :limit."""
+    """SELECT … FROM activities WHERE employee_id = :e AND <predicate> AND (date, id) <
+    :cursor ORDER BY date DESC, id DESC LIMIT :limit: newest first, read backwards along
+    the employee's (employee, date) index, so a page reads about a page of rows however
+    many the employee has that month."""
+    when = A[date_field]
     where = [A.employee_id == employee_id, *predicate]
-    if before_id is not None:
-        where.append(A.id < before_id)
-    # `id + 0`: sort the employee's matching rows (found through the employee index)
-    # rather than walk the primary key backwards looking for them, which both planners
-    # pick for a small LIMIT and which reads most of the table for a quiet employee.
+    if after is not None:
+        at, last_id = after
+        where.append(or_(when < at, and_(when == at, A.id < last_id)))
     rows = await conn.execute(
         select(*(A[c] for c in DRILL_COLUMNS))
         .where(and_(*where))
-        .order_by((A.id + 0).desc())
+        .order_by(when.desc(), A.id.desc())
         .limit(limit)
     )
     return [dict(r) for r in rows.mappings()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +57,24 @@ def _engine(source: AsyncEngine | HasEngine) -> AsyncEngine:
 
 def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, ...] | None:
+    """A drill-down cursor as this API hands them out: "ID" or "MICROSECONDS.ID"."""
+    if not cursor:
+        return None
+    try:
+        parts = tuple(int(p) for p in cursor.split("."))
+    except ValueError:
+        raise ValidationError(
+            f"cursor {cursor!r} is not one this API gave out", field="cursor"
+        ) from None
+    if len(parts) > 2 or any(p < 0 for p in parts):
+        raise ValidationError(f"cursor {cursor!r} is not one this API gave out", field="cursor")
+    return parts
 
 
 #: Aggregates whose value over no records is undefined rather than zero.
@@ -291,14 +309,19 @@ class KpiService:
         ind = self.catalogue.get_or_raise(indicator)
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"page size {limit} is not within 1..{MAX_PAGE}", field="limit")
-        before: int | None = None
-        if cursor:
-            try:
-                before = int(cursor)
-            except ValueError:
-                raise ValidationError(
-                    f"cursor {cursor!r} is not one this API gave out", field="cursor"
-                ) from None
+        keyset = _parse_cursor(cursor)
+        # activity pages continue after (time, id); client and missed-call pages after an id
+        activity_kind = (
+            ind.source is Source.ACTIVITIES and fact_engine.missed_rollup_filter(ind) is None
+        )
+        if keyset is not None and len(keyset) != (2 if activity_kind else 1):
+            raise ValidationError(f"cursor {cursor!r} is not one this API gave out", field="cursor")
+        before = keyset[0] if keyset is not None and not activity_kind else None
+        after = (
+            (_EPOCH + timedelta(microseconds=keyset[0]), keyset[1])
+            if keyset is not None and activity_kind
+            else None
+        )
         window = fact_engine.Window.of(period, self.tz, self.clock())
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
@@ -366,11 +389,18 @@ class KpiService:
                 else:
                     total = await queries.count_activities(conn, predicate, employee)
                 items = await queries.drill_activities(
-                    conn, predicate, employee, before_id=before, limit=limit + 1
+                    conn, predicate, employee, ind.date, after=after, limit=limit + 1
                 )
         more = len(items) > limit  # one row beyond the page says whether another exists
         items = items[:limit]
-        next_cursor = str(items[-1]["id"]) if more else None
+        next_cursor = None
+        if more:
+            last = items[-1]
+            next_cursor = (
+                f"{(last[ind.date] - _EPOCH) // timedelta(microseconds=1)}.{last['id']}"
+                if activity_kind
+                else str(last["id"])
+            )
         return DrillPage(
             indicator=ind.code,
             employee=employee,

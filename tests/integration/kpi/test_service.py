@@ -436,21 +436,28 @@ async def test_drill_pages_and_cursor(
     anna = team["anna"]
     await world.activities(
         [
-            {"employee_id": anna, "occurred_at": msk(2026, 10, 3, 9) + days(i / 10)}
+            # recorded out of time order, a few at the same instant
+            {
+                "employee_id": anna,
+                "occurred_at": msk(2026, 10, 3, 9) + days((i * 37 % 120) // 2 / 10),
+            }
             for i in range(120)
         ]
     )
     svc = service(engine)
     seen: list[int] = []
+    order: list[tuple[datetime, int]] = []
     cursor = None
     while True:
         page = await svc.drill(ADMIN, "outbound_calls", anna, "2026-10", cursor=cursor, limit=50)
         assert page.total == 120
         seen += [i["id"] for i in page.items]
+        order += [(i["occurred_at"], i["id"]) for i in page.items]
         cursor = page.next_cursor
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == 120
+    assert order == sorted(order, reverse=True)  # newest first, across pages
     first = await svc.drill(ADMIN, "outbound_calls", anna, "2026-10", limit=60)
     last = await svc.drill(
         ADMIN, "outbound_calls", anna, "2026-10", cursor=first.next_cursor, limit=60
