@@ -62,19 +62,22 @@ def _period(value: Period | str) -> Period:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _parse_cursor(cursor: str | None) -> tuple[int, ...] | None:
-    """A drill-down cursor as this API hands them out: "ID" or "MICROSECONDS.ID"."""
+def _bad_cursor(cursor: str) -> ValidationError:
+    return ValidationError(f"cursor {cursor!r} is not one this API gave out", field="cursor")
+
+
+def _parse_cursor(cursor: str | None, parts: int) -> tuple[int, ...] | None:
+    """A drill-down cursor as this API hands them out: "ID" (`parts` 1) or
+    "MICROSECONDS.ID" (`parts` 2)."""
     if not cursor:
         return None
     try:
-        parts = tuple(int(p) for p in cursor.split("."))
+        values = tuple(int(p) for p in cursor.split("."))
     except ValueError:
-        raise ValidationError(
-            f"cursor {cursor!r} is not one this API gave out", field="cursor"
-        ) from None
-    if len(parts) > 2 or any(p < 0 for p in parts):
-        raise ValidationError(f"cursor {cursor!r} is not one this API gave out", field="cursor")
-    return parts
+        raise _bad_cursor(cursor) from None
+    if len(values) != parts or any(v < 0 for v in values):
+        raise _bad_cursor(cursor)
+    return values
 
 
 #: Aggregates whose value over no records is undefined rather than zero.
@@ -309,13 +312,11 @@ class KpiService:
         ind = self.catalogue.get_or_raise(indicator)
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"page size {limit} is not within 1..{MAX_PAGE}", field="limit")
-        keyset = _parse_cursor(cursor)
         # activity pages continue after (time, id); client and missed-call pages after an id
         activity_kind = (
             ind.source is Source.ACTIVITIES and fact_engine.missed_rollup_filter(ind) is None
         )
-        if keyset is not None and len(keyset) != (2 if activity_kind else 1):
-            raise ValidationError(f"cursor {cursor!r} is not one this API gave out", field="cursor")
+        keyset = _parse_cursor(cursor, 2 if activity_kind else 1)
         before = keyset[0] if keyset is not None and not activity_kind else None
         after = (
             (_EPOCH + timedelta(microseconds=keyset[0]), keyset[1])
