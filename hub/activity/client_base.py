@@ -185,6 +185,9 @@ class ClientState:
             return True
         return any(b - a > days and a + days + 1 <= day <= b for a, b in self.gaps)
 
+    def copy(self) -> ClientState:
+        return ClientState(self.owner, self.created, dict(self.filled), self.last, list(self.gaps))
+
     def dump(self) -> str:
         return json.dumps(
             {"c": self.created, "f": self.filled, "l": self.last, "g": self.gaps},
@@ -358,7 +361,7 @@ async def adjust(
         deltas: Deltas = Counter()
         changed: dict[int, ClientState | None] = {}
         for contact, old in olds.items():
-            new = ClientState.load(old.owner, old.dump())
+            new = old.copy()
             for day in sorted(new_days[contact]):
                 new.add_touch(day, kept.shortest)
             if new.last != old.last or new.gaps != old.gaps:
