@@ -15,12 +15,15 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from hub.model import Checkpoint, Quarantined, SinkItem, StatusUpdate, Touch
+from hub.telephony.call_assembler import AssemblerConfig, FinishedCall
+from hub.telephony.cdr import read_cdr
+from hub.telephony.replay import ReplayStats, chunked, replay, replay_sessions
 
 BANNER = "Asterisk Call Manager/11.0.0"
 CRLF2 = b"\r\n\r\n"
@@ -44,16 +47,42 @@ def shared_ami_dir() -> Path:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Recording:
-    """One recorded AMI stream with its expected calls and the replay options it needs."""
+    """One recorded AMI stream with its expected calls and the replay options it needs.
+
+    An outage recording has several parts, one per connection (`NAME.before.raw`,
+    `NAME.after.raw`): the first was cut without Logoff, the next logged in again. Its
+    `cdr` file (Asterisk's Master.csv lines) is what a backfill reads for the gap.
+    """
 
     name: str
-    raw: Path
+    parts: tuple[Path, ...]
     expected: Path
     internal_pattern: str
     trunk_pattern: str
+    cdr: Path | None = None
+
+    @property
+    def raw(self) -> Path:
+        """The (first) raw file."""
+        return self.parts[0]
+
+    @property
+    def is_outage(self) -> bool:
+        return len(self.parts) > 1
 
     def read(self) -> bytes:
+        """The bytes of a one-connection recording."""
+        if self.is_outage:
+            raise ValueError(f"{self.name} is an outage recording: read its sessions()")
         return self.raw.read_bytes()
+
+    def sessions(self) -> list[bytes]:
+        """The bytes of each connection, in order."""
+        return [p.read_bytes() for p in self.parts]
+
+    def cut_short(self, part: Path) -> bool:
+        """Whether this part's connection was dropped (no Logoff at its end)."""
+        return self.is_outage and part != self.parts[-1]
 
     def expected_calls(self) -> list[dict[str, object]]:
         import json
@@ -62,24 +91,51 @@ class Recording:
         return [json.loads(line) for line in lines if line.strip()]
 
 
+_PART_ORDER = {"before": 0, "after": 1}
+
+
 def recordings() -> list[Recording]:
-    """Every `*.raw` recording under shared/ami (Local-channel office and `pjsip/`)."""
+    """Every recording under shared/ami (Local-channel office and `pjsip/`)."""
     base = shared_ami_dir()
     found = []
-    for raw in sorted(base.glob("*.raw")) + sorted((base / "pjsip").glob("*.raw")):
-        trunk = PJSIP_TRUNK_PATTERN if raw.parent.name == "pjsip" else LOCAL_TRUNK_PATTERN
-        found.append(
-            Recording(
-                name=raw.stem,
-                raw=raw,
-                expected=raw.with_name(raw.stem + ".expected.jsonl"),
-                internal_pattern=RECORDED_INTERNAL_PATTERN,
-                trunk_pattern=trunk,
+    for folder in (base, base / "pjsip"):
+        grouped: dict[str, list[Path]] = {}
+        for raw in sorted(folder.glob("*.raw")):
+            stem, _, part = raw.stem.rpartition(".")
+            key = stem if part in _PART_ORDER else raw.stem
+            grouped.setdefault(key, []).append(raw)
+        trunk = PJSIP_TRUNK_PATTERN if folder.name == "pjsip" else LOCAL_TRUNK_PATTERN
+        for name, parts in grouped.items():
+            parts.sort(key=lambda p: _PART_ORDER.get(p.stem.rpartition(".")[2], 0))
+            cdr = folder / f"{name}.cdr.csv"
+            found.append(
+                Recording(
+                    name=name,
+                    parts=tuple(parts),
+                    expected=folder / f"{name}.expected.jsonl",
+                    internal_pattern=RECORDED_INTERNAL_PATTERN,
+                    trunk_pattern=trunk,
+                    cdr=cdr if cdr.exists() else None,
+                )
             )
-        )
     if not found:
         raise FileNotFoundError(f"no *.raw recordings in {base}")
     return found
+
+
+def replay_recording(
+    rec: Recording,
+    config: AssemblerConfig,
+    chunk: int = 65_536,
+    transform: Callable[[bytes], bytes] = lambda raw: raw,
+    stats: ReplayStats | None = None,
+) -> list[FinishedCall]:
+    """The calls a recording gives: one stream as it is, an outage with its CDR backfill."""
+    if not rec.is_outage:
+        return list(replay(chunked(transform(rec.read()), chunk), config, stats=stats))
+    records = read_cdr(rec.cdr.read_text(encoding="utf-8"), config) if rec.cdr else []
+    sessions = [chunked(transform(raw), chunk) for raw in rec.sessions()]
+    return list(replay_sessions(sessions, config, records=records, stats=stats))
 
 
 def frames(raw: bytes) -> list[bytes]:
