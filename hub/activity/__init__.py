@@ -1,12 +1,23 @@
 """The activity store: contacts, employees, identities and every recorded touch.
 
-Open it with `ActivityStore.open(url)`; adapters write through `store.writer()`, a
+Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write through `store.writer()`, a
 batching `Sink`; people and the API use `store.contacts`, `store.employees`,
 `store.activities` and `store.tokens`.
 """
 
+from hub.activity.options import CallbackPolicy, StoreOptions, WriterOptions
 from hub.activity.repos import ActivityFilter, Page, Principal
 from hub.activity.store import ActivityStore, ApplyResult
 from hub.activity.writer import BatchWriter
 
-__all__ = ["ActivityFilter", "ActivityStore", "ApplyResult", "BatchWriter", "Page", "Principal"]
+__all__ = [
+    "ActivityFilter",
+    "ActivityStore",
+    "ApplyResult",
+    "BatchWriter",
+    "CallbackPolicy",
+    "Page",
+    "Principal",
+    "StoreOptions",
+    "WriterOptions",
+]
