@@ -6,18 +6,23 @@ batching `Sink`; people and the API use `store.contacts`, `store.employees`,
 """
 
 from hub.activity.options import CallbackPolicy, StoreOptions, WriterOptions
-from hub.activity.repos import ActivityFilter, Page, Principal
+from hub.activity.principal import ADMIN, ROLES, Principal, Role
+from hub.activity.repos import ActivityFilter, MergeResult, Page
 from hub.activity.store import ActivityStore, ApplyResult
 from hub.activity.writer import BatchWriter
 
 __all__ = [
+    "ADMIN",
+    "ROLES",
     "ActivityFilter",
     "ActivityStore",
     "ApplyResult",
     "BatchWriter",
     "CallbackPolicy",
+    "MergeResult",
     "Page",
     "Principal",
+    "Role",
     "StoreOptions",
     "WriterOptions",
 ]

@@ -26,6 +26,7 @@ from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
 from hub.activity.options import StoreOptions, WriterOptions
+from hub.activity.repos import ActivityRepo, ContactRepo, EmployeeRepo, TokenRepo
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
 from hub.activity.resolve import (
     Key,
@@ -203,15 +204,13 @@ class ActivityStore:
     def __init__(
         self, engine: AsyncEngine, options: StoreOptions | None = None, *, url_for_messages: str = ""
     ) -> None:
-        from hub.activity.repos import ActivityRepo, ContactRepo, EmployeeRepo, TokenRepo
-
         self.engine = engine
         self.options = options if options is not None else StoreOptions()
         self.url_for_messages = url_for_messages
-        self.contacts = ContactRepo(self)
-        self.employees = EmployeeRepo(self)
-        self.activities = ActivityRepo(self)
-        self.tokens = TokenRepo(self)
+        self.contacts = ContactRepo(engine, self.options)
+        self.employees = EmployeeRepo(engine, self.options)
+        self.activities = ActivityRepo(engine, self.options)
+        self.tokens = TokenRepo(engine, self.options)
 
     @classmethod
     async def open(
