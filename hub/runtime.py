@@ -22,9 +22,10 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.activity import ActivityStore, BatchWriter
-from hub.config import Settings, SupervisorSettings, mask_url
+from hub.config import Settings, SupervisorSettings
 from hub.errors import ChannelAuthError, ConfigError
 from hub.model import AdapterState, CaptureAdapter, Sink, utcnow
+from hub.urls import mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -139,11 +140,7 @@ class Hub:
     def __init__(self, settings: Settings, store: ActivityStore) -> None:
         self.settings = settings
         self.store = store
-        self.writer: BatchWriter = store.writer(
-            batch_size=settings.store.batch_size,
-            window_ms=settings.store.batch_window_ms,
-            queue_size=settings.store.queue_size,
-        )
+        self.writer: BatchWriter = store.writer()
         self.adapters = build_adapters(settings)
         self.supervisor = Supervisor(self.adapters, self.writer, settings.supervisor)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -267,11 +264,7 @@ async def sync_once(
         if not adapters:
             names = ", ".join(a.name for a in build_adapters(settings)) or "none configured"
             raise ConfigError(f"no adapter named {only!r} (adapters: {names})")
-    writer = store.writer(
-        batch_size=settings.store.batch_size,
-        window_ms=settings.store.batch_window_ms,
-        queue_size=settings.store.queue_size,
-    )
+    writer = store.writer()
     async with writer:
         for adapter in adapters:
             if progress is not None and hasattr(adapter, "progress"):

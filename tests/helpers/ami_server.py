@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from hub.activity.options import WriterOptions
 from hub.model import Checkpoint, Quarantined, SinkItem, StatusUpdate, Touch
 from hub.telephony.call_assembler import AssemblerConfig, FinishedCall
 from hub.telephony.cdr import read_cdr
@@ -280,7 +281,7 @@ class StoreTap(MemorySink):
     def __init__(self, store: Any, *, put_delay: float = 0.0) -> None:
         super().__init__(put_delay=put_delay)
         self.store = store
-        self.writer = store.writer(batch_size=50, window_ms=10)
+        self.writer = store.writer(WriterOptions(batch_size=50, window_ms=10))
 
     async def put(self, item: SinkItem) -> None:
         await super().put(item)
