@@ -29,7 +29,7 @@ from hub.model import (
     Touch,
     utcnow,
 )
-from hub.telephony.ami_client import DEFAULT_EVENT_FILTERS, AmiClient, AmiEndpoint
+from hub.telephony.ami_client import AmiClient, AmiEndpoint, event_filters_for
 from hub.telephony.ami_protocol import AmiGarbage, AmiMessage
 from hub.telephony.call_assembler import (
     ASSEMBLER_EVENTS,
@@ -37,7 +37,7 @@ from hub.telephony.call_assembler import (
     CallAssembler,
     FinishedCall,
 )
-from hub.telephony.click_to_call import OriginateResult, click_to_call
+from hub.telephony.click_to_call import OriginateError, OriginateResult, click_to_call
 from hub.telephony.settings import PbxSettings
 
 logger = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class AmiAdapter:
             self.endpoint,
             name=self.name,
             fallback_encoding=self.settings.charset,
-            event_filters=DEFAULT_EVENT_FILTERS if self.settings.event_filter else (),
+            event_filters=event_filters_for(ASSEMBLER_EVENTS) if self.settings.event_filter else (),
             wanted_events=ASSEMBLER_EVENTS,
             **kwargs,
         )
@@ -286,6 +286,19 @@ class AmiAdapter:
 
 #: How long click-to-call waits for a PBX connection that is being (re)established.
 ORIGINATE_READY_TIMEOUT_S = 5.0
+#: After a refused Originate, how long to wait for the employee leg's Hangup cause.
+REFUSAL_CAUSE_WAIT_S = 1.0
+#: Q.850 causes of a refused employee leg → what the caller is told, and a stable code.
+REFUSAL_CAUSES: dict[str, tuple[str, str]] = {
+    "17": ("busy", "the employee's phone is busy"),
+    "18": ("no_answer", "the employee's phone did not answer"),
+    "19": ("no_answer", "the employee's phone did not answer"),
+    "21": ("rejected", "the employee's phone rejected the call"),
+    "20": ("unreachable", "the employee's phone is not registered or unreachable"),
+    "1": ("unreachable", "no such extension"),
+    "3": ("unreachable", "the employee's phone is not registered or unreachable"),
+    "27": ("unreachable", "the employee's phone is not registered or unreachable"),
+}
 
 
 def originate_with(
@@ -293,7 +306,9 @@ def originate_with(
 ) -> Callable[..., Awaitable[OriginateResult]]:
     """Click-to-call over the running adapters' connections (for the web app's ORIGINATE)."""
 
-    async def originate(*, extension: str, number: str, pbx: str | None = None) -> OriginateResult:
+    async def originate(
+        *, extension: str, number: str, pbx: str | None = None, caller_name: str | None = None
+    ) -> OriginateResult:
         if not adapters:
             raise ChannelConnectError("no PBX configured for click-to-call")
         adapter = adapters[pbx] if pbx is not None else next(iter(adapters.values()))
@@ -304,14 +319,37 @@ def originate_with(
                 f"PBX {adapter.pbx} is not connected", channel=adapter.name
             ) from exc
         settings = adapter.settings
-        return await click_to_call(
-            client,
-            extension,
-            number,
-            channel_template=settings.originate_channel,
-            context=settings.originate_context,
-            ring_timeout_s=settings.originate_timeout_s,
-        )
+        mark = adapter.assembler.hangup_mark
+        try:
+            return await click_to_call(
+                client,
+                extension,
+                number,
+                channel_template=settings.originate_channel,
+                context=settings.originate_context,
+                ring_timeout_s=settings.originate_timeout_s,
+                callerid=settings.originate_callerid,
+                caller_name=caller_name,
+            )
+        except OriginateError as exc:
+            if exc.reason != "0":
+                raise
+            # Asterisk says Reason 0 both for a busy phone and a missing one; the leg's
+            # Hangup, a moment later, tells them apart.
+            leg = settings.originate_channel.format(extension=extension)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + REFUSAL_CAUSE_WAIT_S
+            while loop.time() < deadline:
+                cause = adapter.assembler.hangup_cause_since(leg, mark)
+                if cause is not None:
+                    kind, words = REFUSAL_CAUSES.get(
+                        cause, ("failed", f"the employee's phone refused the call (cause {cause})")
+                    )
+                    raise OriginateError(
+                        f"call {extension} → {number} failed: {words}", reason=exc.reason, kind=kind
+                    ) from exc
+                await asyncio.sleep(0.05)
+            raise
 
     return originate
 
