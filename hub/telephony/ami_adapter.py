@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.errors import ChannelAuthError, ChannelConnectError, ChannelError
@@ -22,6 +23,7 @@ from hub.model import (
     Address,
     AddressKind,
     Channel,
+    Checkpoint,
     Direction,
     Flag,
     Quarantined,
@@ -31,12 +33,14 @@ from hub.model import (
 )
 from hub.telephony.ami_client import AmiClient, AmiEndpoint, event_filters_for
 from hub.telephony.ami_protocol import AmiGarbage, AmiMessage
+from hub.telephony.backfill import close_gap
 from hub.telephony.call_assembler import (
     ASSEMBLER_EVENTS,
     AssemblerConfig,
     CallAssembler,
     FinishedCall,
 )
+from hub.telephony.cdr_source import CdrSource, cdr_source
 from hub.telephony.click_to_call import OriginateError, OriginateResult, click_to_call
 from hub.telephony.settings import PbxSettings
 
@@ -48,6 +52,8 @@ BACKOFF_MAX_S = 30.0
 STABLE_SESSION_S = 60.0
 #: How often calls without events are checked for expiry.
 EXPIRE_CHECK_S = 30.0
+#: Checkpoint key: the PBX time of the last event whose calls are logged (a backfill's start).
+COVERED_UNTIL = "covered_until"
 
 
 def backoff_delay(
@@ -73,6 +79,8 @@ def call_to_touch(call: FinishedCall, source: str) -> Touch:
         flags.add(Flag.UNCLOSED)
     if call.reconciled:
         flags.add(Flag.RECONCILED)
+    if call.backfilled:
+        flags.add(Flag.BACKFILLED)
     started = call.started_at or call.answered_at or call.ended_at or utcnow()
     duration = None
     if call.ended_at is not None and call.started_at is not None:
@@ -83,6 +91,8 @@ def call_to_touch(call: FinishedCall, source: str) -> Touch:
         "queue_wait_seconds": call.queue_wait_seconds,
         "recording": call.recording,
     }
+    if call.notes:
+        metadata["notes"] = list(call.notes)
     return Touch(
         source=source,
         external_id=call.linkedid,
@@ -135,7 +145,15 @@ class AmiAdapter:
         self.endpoint = AmiEndpoint.from_url(
             settings.ami, settings.password.get_secret_value(), auth=settings.auth
         )
-        self.assembler = CallAssembler(assembler_config(settings))
+        config = assembler_config(settings)
+        self.assembler = CallAssembler(config)
+        self.cdr: CdrSource | None = (
+            cdr_source(settings.cdr, config, where=f"telephony.pbx.{pbx}.cdr")
+            if settings.cdr
+            else None
+        )
+        #: PBX time (epoch) of the last event handled: where the next gap begins.
+        self._covered_until: float | None = None
         self._clock = clock
         self._ping_interval = ping_interval
         self._backoff_initial = backoff_initial
@@ -259,13 +277,42 @@ class AmiAdapter:
             )
             return
         self.health.last_event_at = utcnow()
+        stamp = item.get("Timestamp")
+        self._covered_until = float(stamp) if stamp else now
         for call in finished:
             await self._emit(call, sink)
 
     async def _reconcile(self, client: AmiClient, sink: Sink) -> None:
+        """Close what ended while we were away: from the channel list, then the CDR."""
         snapshot = await client.list_action("CoreShowChannels")
-        for call in self.assembler.reconcile(snapshot, self._clock()):
+        held = self.assembler.reconcile(snapshot, self._clock())
+        calls = held
+        if self.cdr is not None:
+            since = await self._gap_start(sink)
+            if since is not None:
+                try:
+                    records = await self.cdr.calls_since(since)
+                except Exception as exc:  # the capture goes on without the backfill
+                    logger.warning("%s: CDR backfill skipped: %s", self.name, exc)
+                    self.health.count("backfill_errors")
+                    records = []
+                calls = close_gap(
+                    held, records, known=self.assembler.knows, since=since, until=None
+                )
+                self.health.count("backfilled", sum(1 for c in calls if c.backfilled))
+        for call in calls:
             await self._emit(call, sink)
+
+    async def _gap_start(self, sink: Sink) -> datetime | None:
+        """Where the gap began: the last event of this process, else of the previous one."""
+        covered = self._covered_until
+        if covered is None:
+            saved = await sink.load_checkpoint(self.name, COVERED_UNTIL)
+            try:
+                covered = float(saved) if saved else None
+            except ValueError:
+                covered = None
+        return None if covered is None else datetime.fromtimestamp(covered, UTC)
 
     async def _expire_loop(self, sink: Sink) -> None:
         while True:
@@ -276,6 +323,11 @@ class AmiAdapter:
     async def _emit(self, call: FinishedCall, sink: Sink) -> None:
         self.health.count("calls")
         await sink.put(call_to_touch(call, self.name))
+        if self.cdr is not None and self._covered_until is not None:
+            # Committed with the call: after a crash, the backfill starts where this left off.
+            await sink.put(
+                Checkpoint(source=self.name, key=COVERED_UNTIL, value=f"{self._covered_until:.6f}")
+            )
 
     def _error(self, exc: BaseException, state: AdapterState) -> None:
         self.health.state = state

@@ -553,8 +553,8 @@ class FakeAmiServer:
                 f"Uniqueid: {h['Uniqueid']}",
                 f"Linkedid: {h.get('Linkedid', h['Uniqueid'])}",
                 f"BridgeId: {h.get('BridgeId', '')}",
-                "Application: Dial",
-                "Duration: 00:00:07",
+                f"Application: {h.get('Application', 'Dial')}",
+                f"Duration: {h.get('Duration', '00:00:07')}",
             ]
             await _send(writer, "\r\n".join(lines))
         await _send(
@@ -625,3 +625,26 @@ def refused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def outage_plan(rec: Recording) -> ServerPlan:
+    """A server that plays an outage recording: the first connection's events, then a drop;
+    the second answers CoreShowChannels as recorded and plays the rest."""
+    before, after = rec.sessions()
+    listed = [
+        f
+        for f in frames(after)
+        if b"ActionID: b-chans-list" in f or f.startswith(b"Response: Success\r\nActionID: rec")
+    ]
+    channels = []
+    for frame in listed:
+        if frame.startswith(b"Event: CoreShowChannel\r\n"):
+            text = frame.decode("utf-8").strip()
+            channels.append(dict(line.split(": ", 1) for line in text.split("\r\n") if ": " in line))
+    rest = b"".join(f for f in frames(events_only(after)) if f not in listed)
+    return ServerPlan(
+        streams=[events_only(before), rest],
+        channels=[[], channels],
+        drop_after_stream=[True, False],
+        stream_after="CoreShowChannels",
+    )
