@@ -81,6 +81,7 @@ class Flag(StrEnum):
     DELIVERY_REPORT = "delivery_report"
     UNCLOSED = "unclosed"  # a call whose end was never seen, closed by timeout
     RECONCILED = "reconciled"  # a call rebuilt after a reconnect from what was known
+    BACKFILLED = "backfilled"  # a call taken from the PBX's own records (CDR) after an outage
 
 
 #: Flags that mean "recorded, but not a touch with a client".

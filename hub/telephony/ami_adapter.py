@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.errors import ChannelAuthError, ChannelConnectError, ChannelError
@@ -22,6 +23,7 @@ from hub.model import (
     Address,
     AddressKind,
     Channel,
+    Checkpoint,
     Direction,
     Flag,
     Quarantined,
@@ -29,15 +31,17 @@ from hub.model import (
     Touch,
     utcnow,
 )
-from hub.telephony.ami_client import DEFAULT_EVENT_FILTERS, AmiClient, AmiEndpoint
+from hub.telephony.ami_client import AmiClient, AmiEndpoint, event_filters_for
 from hub.telephony.ami_protocol import AmiGarbage, AmiMessage
+from hub.telephony.backfill import close_gap
 from hub.telephony.call_assembler import (
     ASSEMBLER_EVENTS,
     AssemblerConfig,
     CallAssembler,
     FinishedCall,
 )
-from hub.telephony.click_to_call import OriginateResult, click_to_call
+from hub.telephony.cdr_source import CdrSource, cdr_source
+from hub.telephony.click_to_call import OriginateError, OriginateResult, click_to_call
 from hub.telephony.settings import PbxSettings
 
 logger = logging.getLogger(__name__)
@@ -48,6 +52,8 @@ BACKOFF_MAX_S = 30.0
 STABLE_SESSION_S = 60.0
 #: How often calls without events are checked for expiry.
 EXPIRE_CHECK_S = 30.0
+#: Checkpoint key: the PBX time of the last event whose calls are logged (a backfill's start).
+COVERED_UNTIL = "covered_until"
 
 
 def backoff_delay(
@@ -73,6 +79,8 @@ def call_to_touch(call: FinishedCall, source: str) -> Touch:
         flags.add(Flag.UNCLOSED)
     if call.reconciled:
         flags.add(Flag.RECONCILED)
+    if call.backfilled:
+        flags.add(Flag.BACKFILLED)
     started = call.started_at or call.answered_at or call.ended_at or utcnow()
     duration = None
     if call.ended_at is not None and call.started_at is not None:
@@ -83,6 +91,8 @@ def call_to_touch(call: FinishedCall, source: str) -> Touch:
         "queue_wait_seconds": call.queue_wait_seconds,
         "recording": call.recording,
     }
+    if call.notes:
+        metadata["notes"] = list(call.notes)
     return Touch(
         source=source,
         external_id=call.linkedid,
@@ -135,7 +145,15 @@ class AmiAdapter:
         self.endpoint = AmiEndpoint.from_url(
             settings.ami, settings.password.get_secret_value(), auth=settings.auth
         )
-        self.assembler = CallAssembler(assembler_config(settings))
+        config = assembler_config(settings)
+        self.assembler = CallAssembler(config)
+        self.cdr: CdrSource | None = (
+            cdr_source(settings.cdr, config, where=f"telephony.pbx.{pbx}.cdr")
+            if settings.cdr
+            else None
+        )
+        #: PBX time (epoch) of the last event handled: where the next gap begins.
+        self._covered_until: float | None = None
         self._clock = clock
         self._ping_interval = ping_interval
         self._backoff_initial = backoff_initial
@@ -174,7 +192,7 @@ class AmiAdapter:
             self.endpoint,
             name=self.name,
             fallback_encoding=self.settings.charset,
-            event_filters=DEFAULT_EVENT_FILTERS if self.settings.event_filter else (),
+            event_filters=event_filters_for(ASSEMBLER_EVENTS) if self.settings.event_filter else (),
             wanted_events=ASSEMBLER_EVENTS,
             **kwargs,
         )
@@ -259,13 +277,42 @@ class AmiAdapter:
             )
             return
         self.health.last_event_at = utcnow()
+        stamp = item.get("Timestamp")
+        self._covered_until = float(stamp) if stamp else now
         for call in finished:
             await self._emit(call, sink)
 
     async def _reconcile(self, client: AmiClient, sink: Sink) -> None:
+        """Close what ended while we were away: from the channel list, then the CDR."""
         snapshot = await client.list_action("CoreShowChannels")
-        for call in self.assembler.reconcile(snapshot, self._clock()):
+        held = self.assembler.reconcile(snapshot, self._clock())
+        calls = held
+        if self.cdr is not None:
+            since = await self._gap_start(sink)
+            if since is not None:
+                try:
+                    records = await self.cdr.calls_since(since)
+                except Exception as exc:  # the capture goes on without the backfill
+                    logger.warning("%s: CDR backfill skipped: %s", self.name, exc)
+                    self.health.count("backfill_errors")
+                    records = []
+                calls = close_gap(
+                    held, records, known=self.assembler.knows, since=since, until=None
+                )
+                self.health.count("backfilled", sum(1 for c in calls if c.backfilled))
+        for call in calls:
             await self._emit(call, sink)
+
+    async def _gap_start(self, sink: Sink) -> datetime | None:
+        """Where the gap began: the last event of this process, else of the previous one."""
+        covered = self._covered_until
+        if covered is None:
+            saved = await sink.load_checkpoint(self.name, COVERED_UNTIL)
+            try:
+                covered = float(saved) if saved else None
+            except ValueError:
+                covered = None
+        return None if covered is None else datetime.fromtimestamp(covered, UTC)
 
     async def _expire_loop(self, sink: Sink) -> None:
         while True:
@@ -276,6 +323,11 @@ class AmiAdapter:
     async def _emit(self, call: FinishedCall, sink: Sink) -> None:
         self.health.count("calls")
         await sink.put(call_to_touch(call, self.name))
+        if self.cdr is not None and self._covered_until is not None:
+            # Committed with the call: after a crash, the backfill starts where this left off.
+            await sink.put(
+                Checkpoint(source=self.name, key=COVERED_UNTIL, value=f"{self._covered_until:.6f}")
+            )
 
     def _error(self, exc: BaseException, state: AdapterState) -> None:
         self.health.state = state
@@ -286,6 +338,19 @@ class AmiAdapter:
 
 #: How long click-to-call waits for a PBX connection that is being (re)established.
 ORIGINATE_READY_TIMEOUT_S = 5.0
+#: After a refused Originate, how long to wait for the employee leg's Hangup cause.
+REFUSAL_CAUSE_WAIT_S = 1.0
+#: Q.850 causes of a refused employee leg → what the caller is told, and a stable code.
+REFUSAL_CAUSES: dict[str, tuple[str, str]] = {
+    "17": ("busy", "the employee's phone is busy"),
+    "18": ("no_answer", "the employee's phone did not answer"),
+    "19": ("no_answer", "the employee's phone did not answer"),
+    "21": ("rejected", "the employee's phone rejected the call"),
+    "20": ("unreachable", "the employee's phone is not registered or unreachable"),
+    "1": ("unreachable", "no such extension"),
+    "3": ("unreachable", "the employee's phone is not registered or unreachable"),
+    "27": ("unreachable", "the employee's phone is not registered or unreachable"),
+}
 
 
 def originate_with(
@@ -293,7 +358,9 @@ def originate_with(
 ) -> Callable[..., Awaitable[OriginateResult]]:
     """Click-to-call over the running adapters' connections (for the web app's ORIGINATE)."""
 
-    async def originate(*, extension: str, number: str, pbx: str | None = None) -> OriginateResult:
+    async def originate(
+        *, extension: str, number: str, pbx: str | None = None, caller_name: str | None = None
+    ) -> OriginateResult:
         if not adapters:
             raise ChannelConnectError("no PBX configured for click-to-call")
         adapter = adapters[pbx] if pbx is not None else next(iter(adapters.values()))
@@ -304,14 +371,37 @@ def originate_with(
                 f"PBX {adapter.pbx} is not connected", channel=adapter.name
             ) from exc
         settings = adapter.settings
-        return await click_to_call(
-            client,
-            extension,
-            number,
-            channel_template=settings.originate_channel,
-            context=settings.originate_context,
-            ring_timeout_s=settings.originate_timeout_s,
-        )
+        mark = adapter.assembler.hangup_mark
+        try:
+            return await click_to_call(
+                client,
+                extension,
+                number,
+                channel_template=settings.originate_channel,
+                context=settings.originate_context,
+                ring_timeout_s=settings.originate_timeout_s,
+                callerid=settings.originate_callerid,
+                caller_name=caller_name,
+            )
+        except OriginateError as exc:
+            if exc.reason != "0":
+                raise
+            # Asterisk says Reason 0 both for a busy phone and a missing one; the leg's
+            # Hangup, a moment later, tells them apart.
+            leg = settings.originate_channel.format(extension=extension)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + REFUSAL_CAUSE_WAIT_S
+            while loop.time() < deadline:
+                cause = adapter.assembler.hangup_cause_since(leg, mark)
+                if cause is not None:
+                    kind, words = REFUSAL_CAUSES.get(
+                        cause, ("failed", f"the employee's phone refused the call (cause {cause})")
+                    )
+                    raise OriginateError(
+                        f"call {extension} → {number} failed: {words}", reason=exc.reason, kind=kind
+                    ) from exc
+                await asyncio.sleep(0.05)
+            raise
 
     return originate
 

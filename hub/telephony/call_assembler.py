@@ -270,6 +270,10 @@ class CallAssembler:
         self._bridges: dict[str, dict[str, None]] = {}
         self._recent: dict[str, None] = {}
         self._finished: list[FinishedCall] = []
+        #: (tech, device) → (sequence, Q.850 cause) of its latest Hangup, for click-to-call
+        #: to tell a busy employee phone from a missing one (Asterisk says Reason 0 for both).
+        self._hangups: dict[tuple[str, str], tuple[int, str]] = {}
+        self._hangup_seq = 0
 
     # ------------------------------------------------------------------ public
 
@@ -356,6 +360,16 @@ class CallAssembler:
                 self._mark_answer(call, channel, None)
         done, self._finished = self._finished, []
         return done
+
+    @property
+    def hangup_mark(self) -> int:
+        """A mark to pass to `hangup_cause_since` (the Hangups seen so far)."""
+        return self._hangup_seq
+
+    def hangup_cause_since(self, channel: str, mark: int) -> str | None:
+        """The Q.850 cause of the latest Hangup of `channel`'s device after `mark`, if any."""
+        seen = self._hangups.get((channel.partition("/")[0], device_of(channel)))
+        return seen[1] if seen is not None and seen[0] > mark else None
 
     def knows(self, linkedid: str) -> bool:
         """Whether a call is in flight or recently finished here (a backfill skips it)."""
@@ -597,6 +611,12 @@ class CallAssembler:
         channel = self._channel(h, t)
         if channel is None:
             return
+        self._hangup_seq += 1
+        key = (channel.name.partition("/")[0], device_of(channel.name))
+        self._hangups.pop(key, None)
+        self._hangups[key] = (self._hangup_seq, h.get("Cause", ""))
+        if len(self._hangups) > RECENTLY_FINISHED:
+            del self._hangups[next(iter(self._hangups))]
         call = self._calls.get(channel.linkedid)
         if call is not None and channel.dialed and channel.dial_status is None:
             fallback = _CAUSE_DIAL_STATUS.get(h.get("Cause", ""), "NOANSWER")

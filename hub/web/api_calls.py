@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.errors import ConfigError, PermissionDenied, ValidationError
+from hub.errors import ChannelError, ConfigError, Conflict, PermissionDenied, ValidationError
 from hub.model import AddressKind
 from hub.web.auth import ACTIVITY_READERS, require, visible_employees
 from hub.web.keys import LIVE_CALLS, ORIGINATE, STORE
@@ -20,6 +20,8 @@ from hub.web.parsing import read_json, respond
 
 routes = web.RouteTableDef()
 TAG = "calls"
+#: Click-to-call outcomes that are the employee phone's, answered 409 instead of 502.
+EMPLOYEE_PHONE_REFUSALS = frozenset({"busy", "no_answer", "rejected", "unreachable"})
 
 
 class CallCreate(BaseModel):
@@ -71,7 +73,7 @@ async def _number_of_contact(request: web.Request, contact_id: int) -> str:
     response=CallStarted,
     status=201,
     roles=ACTIVITY_READERS,
-    errors=(502, 503, 504),
+    errors=(404, 409, 502, 503, 504),
 )
 async def create_call(request: web.Request) -> web.Response:
     """Starts a call for an extension the caller may act for; the PBX's answer is returned."""
@@ -89,7 +91,16 @@ async def create_call(request: web.Request) -> web.Response:
     if number is None:
         assert body.contact_id is not None
         number = await _number_of_contact(request, body.contact_id)
-    result: Any = await originate(extension=body.employee, number=number)
+    employee = await store.employees.get(employee_id)
+    try:
+        result: Any = await originate(
+            extension=body.employee, number=number, caller_name=employee.get("name")
+        )
+    except ChannelError as exc:
+        # The employee's own phone refused (busy, no answer, unreachable): not a PBX fault.
+        if getattr(exc, "kind", "failed") in EMPLOYEE_PHONE_REFUSALS:
+            raise Conflict(str(exc)) from exc
+        raise
     data = {
         "employee": result.extension,
         "number": result.number,

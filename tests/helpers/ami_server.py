@@ -325,8 +325,10 @@ class ServerPlan:
     originate_response: str = "Success"
     originate_reason: str = "4"
     originate_refuse: bool = False
-    #: bytes sent after a successful OriginateResponse (the call that follows)
+    #: bytes sent after the OriginateResponse (the call that follows, or its hangup)
     originate_stream: bytes = b""
+    #: bytes sent between "Originate successfully queued" and the OriginateResponse
+    originate_before_response: bytes = b""
 
 
 class FakeAmiServer:
@@ -344,6 +346,9 @@ class FakeAmiServer:
         self.logins = 0
         self.failed_logins = 0
         self.actions: list[tuple[int, list[tuple[str, str]]]] = []
+        #: `Filter` actions accepted, per connection: Asterisk sends an event only if it
+        #: matches a whitelist filter (when there is one) and no `!` blacklist filter.
+        self.filters: dict[int, list[str]] = {}
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -447,6 +452,7 @@ class FakeAmiServer:
                         )
                 elif name == "filter":
                     if plan.filter_allowed:
+                        self.filters.setdefault(conn, []).append(f.get("Filter", ""))
                         await _send(writer, _resp("Success", aid, "Message: Filter Added"))
                     else:
                         await _send(
@@ -460,7 +466,7 @@ class FakeAmiServer:
                     if plan.stream_after == "CoreShowChannels":
                         self._start_stream(conn, writer)
                 elif name == "originate":
-                    await self._originate(writer, f)
+                    await self._originate(conn, writer, f)
                 elif name == "logoff":
                     await _send(
                         writer,
@@ -489,8 +495,26 @@ class FakeAmiServer:
             return f.get("Key") == expected
         return f.get("Secret") == self.secret
 
+    def passes(self, conn: int, frame: bytes) -> bool:
+        """Whether Asterisk would send this event on connection `conn` under its filters."""
+        filters = self.filters.get(conn)
+        if not filters or not frame.startswith(b"Event: "):
+            return True
+        text = frame.decode("utf-8", "replace")
+        allow = [f for f in filters if not f.startswith("!")]
+        deny = [f[1:] for f in filters if f.startswith("!")]
+        if allow and not any(re.search(f, text) for f in allow):
+            return False
+        return not any(re.search(f, text) for f in deny)
+
+    def _filtered(self, conn: int, data: bytes) -> bytes:
+        if not self.filters.get(conn):
+            return data
+        return b"".join(f for f in frames(data) if self.passes(conn, f))
+
     def _start_stream(self, conn: int, writer: asyncio.StreamWriter) -> None:
         data = self.plan.streams[conn] if conn < len(self.plan.streams) else b""
+        data = self._filtered(conn, data)
         drop = conn < len(self.plan.drop_after_stream) and self.plan.drop_after_stream[conn]
         task = asyncio.create_task(self._stream(writer, data, drop))
         self._tasks.add(task)
@@ -529,8 +553,8 @@ class FakeAmiServer:
                 f"Uniqueid: {h['Uniqueid']}",
                 f"Linkedid: {h.get('Linkedid', h['Uniqueid'])}",
                 f"BridgeId: {h.get('BridgeId', '')}",
-                "Application: Dial",
-                "Duration: 00:00:07",
+                f"Application: {h.get('Application', 'Dial')}",
+                f"Duration: {h.get('Duration', '00:00:07')}",
             ]
             await _send(writer, "\r\n".join(lines))
         await _send(
@@ -539,7 +563,7 @@ class FakeAmiServer:
             f"ListItems: {len(chans)}",
         )
 
-    async def _originate(self, writer: asyncio.StreamWriter, f: dict[str, str]) -> None:
+    async def _originate(self, conn: int, writer: asyncio.StreamWriter, f: dict[str, str]) -> None:
         aid = f.get("ActionID", "")
         plan = self.plan
         if plan.originate_refuse:
@@ -551,9 +575,9 @@ class FakeAmiServer:
         )
         await asyncio.sleep(0.01)
         ok = plan.originate_response == "Success"
-        await _send(
-            writer,
-            "\r\n".join(
+        if plan.originate_before_response:
+            writer.write(self._filtered(conn, plan.originate_before_response))
+        event = "\r\n".join(
                 [
                     "Event: OriginateResponse",
                     "Privilege: call,all",
@@ -567,10 +591,11 @@ class FakeAmiServer:
                     "CallerIDNum: <unknown>",
                     "CallerIDName: <unknown>",
                 ]
-            ),
-        )
-        if ok and plan.originate_stream:
-            writer.write(plan.originate_stream)
+            )
+        if self.passes(conn, (event + "\r\n\r\n").encode()):
+            await _send(writer, event)
+        if plan.originate_stream:
+            writer.write(self._filtered(conn, plan.originate_stream))
             await writer.drain()
 
 
@@ -600,3 +625,26 @@ def refused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def outage_plan(rec: Recording) -> ServerPlan:
+    """A server that plays an outage recording: the first connection's events, then a drop;
+    the second answers CoreShowChannels as recorded and plays the rest."""
+    before, after = rec.sessions()
+    listed = [
+        f
+        for f in frames(after)
+        if b"ActionID: b-chans-list" in f or f.startswith(b"Response: Success\r\nActionID: rec")
+    ]
+    channels = []
+    for frame in listed:
+        if frame.startswith(b"Event: CoreShowChannel\r\n"):
+            text = frame.decode("utf-8").strip()
+            channels.append(dict(line.split(": ", 1) for line in text.split("\r\n") if ": " in line))
+    rest = b"".join(f for f in frames(events_only(after)) if f not in listed)
+    return ServerPlan(
+        streams=[events_only(before), rest],
+        channels=[[], channels],
+        drop_after_stream=[True, False],
+        stream_after="CoreShowChannels",
+    )

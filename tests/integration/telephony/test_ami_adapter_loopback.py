@@ -290,7 +290,7 @@ async def test_click_to_call_sends_originate_and_reports(server: FakeAmiServer) 
     assert sent["Priority"] == "1"
     assert sent["Async"] == "true"
     assert sent["Timeout"] == "30000"
-    assert sent["CallerID"] == '"84951234567" <101>'
+    assert sent["CallerID"] == "<101>"  # the employee's own ID; never the client's number
     assert result.extension == "101" and result.number == "84951234567"
     (touch,) = sink.touches.values()
     assert touch.direction is Direction.OUT and touch.status is Status.ANSWERED
