@@ -17,7 +17,6 @@ import dataclasses
 import gc
 import json
 import logging
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.backoff import BackoffPolicy
 from hub.errors import StoreUnavailable
 from hub.model import Quarantined, SinkItem, Touch, utcnow
 
@@ -40,6 +40,8 @@ DEFAULT_WINDOW_MS = 50
 DEFAULT_QUEUE_SIZE = 10_000
 RETRY_INITIAL_S = 0.5
 RETRY_MAX_S = 30.0
+#: While the database is unreachable the batch is held and retried on this policy.
+RETRY = BackoffPolicy(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S)
 TRANSIENT = (OperationalError, InterfaceError, OSError, StoreUnavailable)
 
 
@@ -119,8 +121,10 @@ class BatchWriter:
         batch_size: int = DEFAULT_BATCH_SIZE,
         window_ms: int = DEFAULT_WINDOW_MS,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        retry: BackoffPolicy = RETRY,
     ) -> None:
         self.store = store
+        self.retry = retry
         self.batch_size = batch_size
         self.window = window_ms / 1000
         self._queue: asyncio.Queue[_Entry | _Flush | None] = asyncio.Queue(maxsize=queue_size)
@@ -239,7 +243,7 @@ class BatchWriter:
                 return
 
     async def _write(self, entries: list[_Entry]) -> None:
-        delay = RETRY_INITIAL_S
+        backoff = self.retry.start()
         items = [item for item, _ in entries]
         while True:
             try:
@@ -250,11 +254,11 @@ class BatchWriter:
                 await self._drop_connection()
                 self.stats.retries += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                delay = backoff.next_delay()
                 logger.error(
                     "store write failed (%s); retrying %d items in %.1fs", exc, len(items), delay
                 )
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, RETRY_MAX_S)
+                await asyncio.sleep(delay)
                 continue
             except Exception as exc:  # a bad item: find it, keep the rest
                 if len(items) == 1:
