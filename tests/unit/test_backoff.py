@@ -88,7 +88,11 @@ def test_zero_initial_delay_retries_at_once() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"initial_s": -1.0, "max_s": 1.0}, {"initial_s": 1.0, "max_s": -1.0}, {"initial_s": 1.0, "max_s": 2.0, "jitter": 1.5}],
+    [
+        {"initial_s": -1.0, "max_s": 1.0},
+        {"initial_s": 1.0, "max_s": -1.0},
+        {"initial_s": 1.0, "max_s": 2.0, "jitter": 1.5},
+    ],
 )
 def test_nonsense_policies_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
