@@ -20,6 +20,7 @@ import click
 from hub.activity import ActivityStore
 from hub.config import Settings, load_settings
 from hub.logging_setup import setup_logging
+from hub.telephony.plugin import PLUGIN as TELEPHONY
 
 T = TypeVar("T")
 
@@ -41,8 +42,8 @@ def store_options(settings: Settings) -> dict[str, Any]:
         "region": settings.store.default_region,
         "unknown_counterparty": settings.store.unknown_counterparty,
         "timezone": settings.kpi.timezone,
-        "callback_due": timedelta(minutes=settings.telephony.callback_due_minutes),
-        "callback_window": timedelta(hours=settings.telephony.callback_window_hours),
+        "callback_due": timedelta(minutes=TELEPHONY.settings_of(settings).callback_due_minutes),
+        "callback_window": timedelta(hours=TELEPHONY.settings_of(settings).callback_window_hours),
     }
 
 
