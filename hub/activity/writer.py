@@ -17,7 +17,6 @@ import dataclasses
 import gc
 import json
 import logging
-import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity.options import WriterOptions
 from hub.activity.resolve import Normalised
+from hub.backoff import BackoffPolicy
 from hub.errors import StoreUnavailable
 from hub.model import Quarantined, SinkItem, Touch, utcnow
 
@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_INITIAL_S = 0.5
 RETRY_MAX_S = 30.0
+#: While the database is unreachable the batch is held and retried on this policy.
+RETRY = BackoffPolicy(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S)
 TRANSIENT = (OperationalError, InterfaceError, OSError, StoreUnavailable)
 
 
@@ -131,9 +133,12 @@ class BatchWriter:
         self,
         store: WriteTarget,
         options: WriterOptions | None = None,
+        *,
+        retry: BackoffPolicy = RETRY,
     ) -> None:
         options = options if options is not None else WriterOptions()
         self.store = store
+        self.retry = retry
         self.batch_size = options.batch_size
         self.window = options.window_ms / 1000
         self._queue: asyncio.Queue[_Entry | _Flush | None] = asyncio.Queue(
@@ -254,7 +259,7 @@ class BatchWriter:
                 return
 
     async def _write(self, entries: list[_Entry]) -> None:
-        delay = RETRY_INITIAL_S
+        backoff = self.retry.start()
         items = [item for item, _ in entries]
         while True:
             try:
@@ -265,11 +270,11 @@ class BatchWriter:
                 await self._drop_connection()
                 self.stats.retries += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                delay = backoff.next_delay()
                 logger.error(
                     "store write failed (%s); retrying %d items in %.1fs", exc, len(items), delay
                 )
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, RETRY_MAX_S)
+                await asyncio.sleep(delay)
                 continue
             except Exception as exc:  # a bad item: find it, keep the rest
                 if len(items) == 1:

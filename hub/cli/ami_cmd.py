@@ -12,6 +12,7 @@ import click
 
 from hub.errors import ConfigError, ValidationError
 from hub.model import AddressKind
+from hub.telephony.plugin import PLUGIN as TELEPHONY
 from hub.telephony.settings import (
     DEFAULT_INTERNAL_PATTERN,
     DEFAULT_TRUNK_PATTERN,
@@ -160,7 +161,7 @@ def _pbx_name(ctx: click.Context, name: str | None) -> str:
         return name
     from hub.cli.common import settings_of
 
-    configured = list(settings_of(ctx).telephony.pbx)
+    configured = list(TELEPHONY.settings_of(settings_of(ctx)).pbx)
     if len(configured) == 1:
         return configured[0]
     if not configured:
@@ -171,7 +172,7 @@ def _pbx_name(ctx: click.Context, name: str | None) -> str:
 def _pbx(ctx: click.Context, name: str | None) -> PbxSettings | None:
     from hub.cli.common import settings_of
 
-    pbxs = settings_of(ctx).telephony.pbx
+    pbxs = TELEPHONY.settings_of(settings_of(ctx)).pbx
     if name is None:
         return next(iter(pbxs.values())) if len(pbxs) == 1 else None
     if name not in pbxs:
@@ -196,7 +197,7 @@ def call(ctx: click.Context, target: str, extension: str, pbx: str | None, as_js
 
     settings = settings_of(ctx)
     name = _pbx_name(ctx, pbx)
-    pbx_settings = settings.telephony.pbx.get(name)
+    pbx_settings = TELEPHONY.settings_of(settings).pbx.get(name)
     if pbx_settings is None:
         raise ConfigError("no [telephony.pbx.NAME] configured: click-to-call needs a PBX")
 

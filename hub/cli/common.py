@@ -20,6 +20,7 @@ import click
 from hub.activity import ActivityStore, CallbackPolicy, StoreOptions, WriterOptions
 from hub.config import Settings, load_settings
 from hub.logging_setup import setup_logging
+from hub.telephony.plugin import PLUGIN as TELEPHONY
 
 T = TypeVar("T")
 
@@ -37,13 +38,14 @@ def settings_of(ctx: click.Context) -> Settings:
 
 def store_options(settings: Settings) -> StoreOptions:
     """The store's options taken from the settings."""
+    telephony = TELEPHONY.settings_of(settings)
     return StoreOptions(
         region=settings.store.default_region,
         unknown_counterparty=settings.store.unknown_counterparty,
         timezone=settings.kpi.timezone,
         callbacks=CallbackPolicy(
-            due=timedelta(minutes=settings.telephony.callback_due_minutes),
-            window=timedelta(hours=settings.telephony.callback_window_hours),
+            due=timedelta(minutes=telephony.callback_due_minutes),
+            window=timedelta(hours=telephony.callback_window_hours),
         ),
         writer=WriterOptions(
             batch_size=settings.store.batch_size,

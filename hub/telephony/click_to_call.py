@@ -40,18 +40,9 @@ ORIGINATE_REASONS: dict[str, str] = {
 class OriginateError(ChannelError):
     """Asterisk could not place a click-to-call; the message says why in words."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        reason: str | None = None,
-        kind: str = "failed",
-        channel: str | None = None,
-    ):
+    def __init__(self, message: str, *, reason: str | None = None, channel: str | None = None):
         super().__init__(message, channel=channel)
         self.reason = reason
-        #: "busy", "no_answer", "rejected", "unreachable" or "failed": the employee leg's fate.
-        self.kind = kind
 
 
 class ActionSender(Protocol):

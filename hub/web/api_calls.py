@@ -1,17 +1,16 @@
 """Click-to-call (`POST /api/v1/calls`) and an extension's live call state.
 
-The PBX side is injected by the runtime through `ORIGINATE` and `LIVE_CALLS`
-(`hub.telephony.ami_adapter.originate_with` / `live_calls_of`), so this module speaks no AMI.
+The PBX side is injected by the runtime through `ORIGINATE` and `LIVE_CALLS`, built over
+every adapter with the `ClickToCall` / `LiveCallState` capability
+(`hub.channels.capabilities`), so this module speaks no AMI.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.errors import ChannelError, ConfigError, Conflict, PermissionDenied, ValidationError
+from hub.errors import ConfigError, PermissionDenied, ValidationError
 from hub.model import AddressKind
 from hub.web.auth import ACTIVITY_READERS, require, visible_employees
 from hub.web.keys import LIVE_CALLS, ORIGINATE, STORE
@@ -20,8 +19,6 @@ from hub.web.parsing import read_json, respond
 
 routes = web.RouteTableDef()
 TAG = "calls"
-#: Click-to-call outcomes that are the employee phone's, answered 409 instead of 502.
-EMPLOYEE_PHONE_REFUSALS = frozenset({"busy", "no_answer", "rejected", "unreachable"})
 
 
 class CallCreate(BaseModel):
@@ -92,15 +89,7 @@ async def create_call(request: web.Request) -> web.Response:
         assert body.contact_id is not None
         number = await _number_of_contact(request, body.contact_id)
     employee = await store.employees.get(employee_id)
-    try:
-        result: Any = await originate(
-            extension=body.employee, number=number, caller_name=employee.get("name")
-        )
-    except ChannelError as exc:
-        # The employee's own phone refused (busy, no answer, unreachable): not a PBX fault.
-        if getattr(exc, "kind", "failed") in EMPLOYEE_PHONE_REFUSALS:
-            raise Conflict(str(exc)) from exc
-        raise
+    result = await originate(body.employee, number, employee.get("name"))
     data = {
         "employee": result.extension,
         "number": result.number,
