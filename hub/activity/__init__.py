@@ -1,8 +1,8 @@
 """The activity store: contacts, employees, identities and every recorded touch.
 
-Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write through `store.writer()`, a
-batching `Sink`; people and the API use `store.contacts`, `store.employees`,
-`store.activities` and `store.tokens`.
+Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write through
+`store.writer()`, a batching `Sink`; people and the API use `store.contacts`,
+`store.employees`, `store.activities` and `store.tokens`.
 """
 
 from hub.activity.options import CallbackPolicy, StoreOptions, WriterOptions

@@ -25,7 +25,7 @@ from hub.activity import bulk, callbacks, client_base, rollup
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
-from hub.activity.options import StoreOptions, WriterOptions
+from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import ActivityRepo, ContactRepo, EmployeeRepo, TokenRepo
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
 from hub.activity.resolve import (
@@ -240,6 +240,11 @@ class ActivityStore:
         return self.options.region
 
     @property
+    def unknown_counterparty(self) -> UnknownPolicy:
+        """Whether an unknown counterpart becomes a lead or stays unlinked."""
+        return self.options.unknown_counterparty
+
+    @property
     def tz(self) -> ZoneInfo:
         """The local time zone of roll-up and client-base days."""
         return self.options.tz
@@ -368,7 +373,7 @@ class ActivityStore:
         contact_keys = {k for n in norms for k in n.counterparts if k not in employee_ids}
         contact_ids = await contacts_for(conn, contact_keys)
         missing = sorted(contact_keys - contact_ids.keys())
-        if missing and self.options.unknown_counterparty == "lead":
+        if missing and self.unknown_counterparty == "lead":
             names: dict[Key, str] = {}
             for norm in norms:
                 names.update(norm.names)

@@ -26,7 +26,7 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
         return False
     if await store.activities.count() or await store.contacts.count():
         return False
-    from hub.activity.demo import seed
+    from hub.demo import seed
 
     click.echo(f"empty store: loading demo data ({DEMO_ACTIVITIES} activities)…", err=True)
     await seed(store.engine, activities=DEMO_ACTIVITIES)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from hub.activity import ActivityFilter, ActivityStore, StoreOptions, WriterOptions
+from hub.activity import (
+    ActivityFilter,
+    ActivityStore,
+    CallbackPolicy,
+    StoreOptions,
+    WriterOptions,
+)
 from hub.activity.schema import activities, contacts, status_history
 from hub.errors import NotFound, StoreUnavailable, ValidationError
 from hub.model import (
@@ -342,6 +348,31 @@ async def test_missed_call_raises_a_callback_task_closed_by_a_later_answered_cal
     # recording the missed call again raises no second task
     await store.record([call("m-1", status=Status.MISSED, metadata={"extensions_rung": ["101"]})])
     assert len((await store.activities.list(ActivityFilter(channel=Channel.TASK))).items) == 1
+
+
+async def test_callback_policy_and_region_come_from_the_options(store_url: str) -> None:
+    options = StoreOptions(
+        region="DE", callbacks=CallbackPolicy(due=timedelta(minutes=5), window=timedelta(hours=1))
+    )
+    store = await ActivityStore.open(store_url, options)
+    try:
+        await store.record([call("p-1", "030 1234567", status=Status.MISSED)])
+        task = (await store.activities.list(ActivityFilter(channel=Channel.TASK))).items[0]
+        assert task["counterpart"] == "+49301234567"  # a local number read as German
+        assert datetime.fromisoformat(task["due_at"]) == NOW + timedelta(minutes=5)
+        # an answered call two hours later is outside the one-hour window
+        await store.record(
+            [
+                call(
+                    "p-2", "030 1234567", status=Status.ANSWERED, direction=Direction.OUT, at_min=120
+                )
+            ]
+        )
+        task = (await store.activities.list(ActivityFilter(channel=Channel.TASK))).items[0]
+        assert task["status"] == "planned"
+        assert (await store.contacts.search("030 1234567"))[0]["id"] == task["contact_id"]
+    finally:
+        await store.close()
 
 
 async def test_missed_group_call_goes_to_the_groups_head(store: ActivityStore) -> None:
