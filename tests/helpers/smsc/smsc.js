@@ -7,8 +7,10 @@
 // "decimal", form of the id in the receipt text), receipt_tlvs (send receipted_message_id and
 // message_state, default true), receipt_stat ("DELIVRD"), receipt_before_resp, statuses
 // (command_status for the 1st, 2nd, ... submit_sm; then 0), resp_delay_ms, drop_on_submit
-// (close the connection when the Nth submit_sm arrives, unanswered).
-// Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"}.
+// (close the connection when the Nth submit_sm arrives, unanswered), nack_submits (numbers
+// of the submit_sm PDUs answered with generic_nack ESME_RINVCMDLEN instead).
+// Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"},
+// {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU).
 'use strict';
 const smpp = require('smpp');
 const readline = require('readline');
@@ -16,7 +18,7 @@ const readline = require('readline');
 const cfg = Object.assign({
   system_id: 'hub', password: 'secret', id_base: 0x1a2b0, id_format: 'hex',
   receipt_id_format: 'same', receipt_tlvs: true, receipt_stat: 'DELIVRD',
-  receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0,
+  receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0, nack_submits: [],
 }, JSON.parse(process.argv[2] || '{}'));
 const emit = (event, data) => process.stdout.write(JSON.stringify(Object.assign({event}, data)) + '\n');
 const sessions = new Set();
@@ -52,6 +54,11 @@ function onSubmit(session, pdu) {
   emit('submit', {n: submits, seq: pdu.sequence_number, to: pdu.destination_addr, data_coding: pdu.data_coding,
     esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery, text, udh, status, outstanding});
   if (cfg.drop_on_submit && submits === cfg.drop_on_submit) { emit('dropped', {outstanding}); session.destroy(); return; }
+  if (cfg.nack_submits.includes(submits)) {
+    outstanding -= 1;
+    session.send(new smpp.PDU('generic_nack', {sequence_number: pdu.sequence_number, command_status: smpp.ESME_RINVCMDLEN}));
+    return;
+  }
   const n = nextId++;
   const messageId = cfg.id_format === 'hex' ? n.toString(16) : String(n);
   const receipt = () => {
@@ -81,6 +88,8 @@ const server = smpp.createServer((session) => {
   });
   session.on('submit_sm', (pdu) => onSubmit(session, pdu));
   session.on('enquire_link', (pdu) => { emit('enquire_link', {}); session.send(pdu.response()); });
+  session.on('generic_nack', (pdu) => emit('generic_nack', {seq: pdu.sequence_number, status: pdu.command_status}));
+  session.on('enquire_link_resp', (pdu) => emit('answered_enquire_link', {seq: pdu.sequence_number}));
   session.on('unbind', (pdu) => { emit('unbind', {}); session.send(pdu.response()); session.close(); });
 });
 
@@ -92,6 +101,8 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
         (resp) => emit('deliver_sm_resp', {kind: 'mo', status: resp.command_status}));
     } else if (cmd.cmd === 'enquire_link') {
       session.enquire_link({}, (resp) => emit('enquire_link_resp', {status: resp.command_status}));
+    } else if (cmd.cmd === 'raw') {
+      session.socket.write(Buffer.from(cmd.hex, 'hex'));
     } else if (cmd.cmd === 'drop') {
       session.destroy();
     }

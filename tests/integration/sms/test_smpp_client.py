@@ -14,7 +14,7 @@ from hub.channels.sms.encoding import count_segments, decode_payload
 from hub.channels.sms.smpp_client import SmppClient, SmppSettings
 from hub.channels.sms.smpp_pdu import CommandStatus, DeliverSm
 from hub.channels.sms.smpp_submit import Addressing, build_submits
-from hub.errors import ChannelAuthError, ChannelConnectError, RateLimited
+from hub.errors import ChannelAuthError, ChannelConnectError, ProtocolError, RateLimited
 from tests.helpers.smsc import Smsc, running_smsc
 
 TO = Addressing(source_addr="Shop", destination_addr="79001234567")
@@ -209,3 +209,27 @@ async def test_unbind_on_close() -> None:
         await client.close()
         await smsc.wait_for("unbind")
         assert not client.connected
+
+
+async def test_generic_nack_to_a_submit_is_a_protocol_error_and_the_session_goes_on() -> None:
+    async with running_smsc({"nack_submits": [1]}) as smsc, SmppClient(settings(smsc)) as client:
+        (submit,) = build_submits("Nacked", TO, reference=5, receipt=False)
+        with pytest.raises(ProtocolError, match="ESME_RINVCMDLEN"):
+            await client.submit(submit)
+        assert (await client.submit(submit)).command_status == 0
+        assert client.connected
+
+
+async def test_malformed_pdu_from_the_smsc_is_nacked_and_the_stream_goes_on() -> None:
+    # enquire_link (#0x77) with one stray body octet, then a good enquire_link (#0x78)
+    bad = "00000011" "00000015" "00000000" "00000077" "00"
+    good = "00000010" "00000015" "00000000" "00000078"
+    async with running_smsc() as smsc, SmppClient(settings(smsc)) as client:
+        await smsc.command({"cmd": "raw", "hex": bad + good})
+        (nack,) = await smsc.wait_for("generic_nack")
+        assert nack == {"event": "generic_nack", "seq": 0x77, "status": CommandStatus.ESME_RINVCMDLEN}
+        (answered,) = await smsc.wait_for("answered_enquire_link")
+        assert answered["seq"] == 0x78
+        (submit,) = build_submits("Still here", TO, reference=6, receipt=False)
+        assert (await client.submit(submit)).command_status == 0
+        assert client.connected
