@@ -12,9 +12,11 @@ import pytest
 from hub.channels.sms.delivery_receipt import ids_match, parse_receipt
 from hub.channels.sms.encoding import count_segments, decode_payload
 from hub.channels.sms.smpp_client import SmppClient, SmppSettings
+from hub.channels.sms.smpp_incoming import IncomingPart, SmppReceipt, interpret
 from hub.channels.sms.smpp_pdu import CommandStatus, DeliverSm
 from hub.channels.sms.smpp_submit import Addressing, build_submits
 from hub.errors import ChannelAuthError, ChannelConnectError, ProtocolError, RateLimited
+from hub.model import Status
 from tests.helpers.smsc import Smsc, running_smsc
 
 TO = Addressing(source_addr="Shop", destination_addr="79001234567")
@@ -85,6 +87,9 @@ async def test_submit_then_receipt_in_both_id_forms(
         receipt = parse_receipt(decode_payload(receipt_pdu.short_message, receipt_pdu.data_coding))
         assert receipt.stat == "DELIVRD"
         assert ids_match(receipt.message_id, resp.message_id)
+        meaning = interpret(receipt_pdu)
+        assert isinstance(meaning, SmppReceipt) and meaning.status is Status.DELIVERED
+        assert ids_match(meaning.message_id, resp.message_id)
         if text_id_form == "decimal":
             assert receipt.message_id.isdigit() and receipt.message_id != resp.message_id
         if scenario.get("receipt_tlvs", True):
@@ -187,6 +192,8 @@ async def test_incoming_message_is_queued_then_acknowledged() -> None:
         assert not pdu.is_receipt
         assert (pdu.source_addr, pdu.destination_addr) == ("79001234567", "1234")
         assert decode_payload(pdu.short_message, pdu.data_coding) == "Привет, это я"
+        meaning = interpret(pdu)
+        assert isinstance(meaning, IncomingPart) and meaning.text == "Привет, это я"
         (ack,) = await smsc.wait_for("deliver_sm_resp")
         assert ack == {"event": "deliver_sm_resp", "kind": "mo", "status": 0}
 

@@ -353,3 +353,41 @@ def test_short_message_pdus_round_trip_through_the_stream(
     for start in range(0, len(wire), chunk):
         got += decoder.feed(wire[start : start + chunk])
     assert got == [pdu, pdu]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    junk=st.lists(
+        st.one_of(
+            st.binary(max_size=40),
+            # a plausible header with a random length and command, then random bytes
+            st.tuples(
+                st.integers(min_value=16, max_value=80),
+                st.sampled_from([0x04, 0x05, 0x09, 0x15, 0x80000004, 0x80000009, 0x7]),
+                st.binary(max_size=64),
+            ).map(lambda t: struct.pack(">IIII", t[0], t[1], 0, 9) + t[2]),
+        ),
+        max_size=6,
+    ),
+    chunk=st.integers(min_value=1, max_value=50),
+)
+def test_decoder_never_raises_on_junk_until_framing_is_lost(junk: list[bytes], chunk: int) -> None:
+    stream = b"".join(junk)
+    decoder = SmppDecoder(max_length=200)
+    fatal = False
+    for start in range(0, len(stream), chunk):
+        try:
+            items = decoder.feed(stream[start : start + chunk])
+        except ProtocolError:
+            assert fatal  # only after a fatal rejection
+            break
+        for item in items:
+            if isinstance(item, PduRejected):
+                assert isinstance(item.error, MalformedPdu)
+                fatal = fatal or item.fatal
+            else:
+                try:
+                    wire = encode(item)
+                except ValidationError:
+                    continue  # decoding is lenient (e.g. a short validity_period); encoding is not
+                assert decode(wire) == item
