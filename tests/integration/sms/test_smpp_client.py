@@ -15,7 +15,13 @@ from hub.channels.sms.smpp_client import SmppClient, SmppSettings
 from hub.channels.sms.smpp_incoming import IncomingPart, SmppReceipt, interpret
 from hub.channels.sms.smpp_pdu import CommandStatus, DeliverSm
 from hub.channels.sms.smpp_submit import Addressing, build_submits
-from hub.errors import ChannelAuthError, ChannelConnectError, ProtocolError, RateLimited
+from hub.errors import (
+    ChannelAuthError,
+    ChannelConnectError,
+    ChannelTimeout,
+    ProtocolError,
+    RateLimited,
+)
 from hub.model import Status
 from tests.helpers.smsc import Smsc, running_smsc
 
@@ -240,3 +246,16 @@ async def test_malformed_pdu_from_the_smsc_is_nacked_and_the_stream_goes_on() ->
         (submit,) = build_submits("Still here", TO, reference=6, receipt=False)
         assert (await client.submit(submit)).command_status == 0
         assert client.connected
+
+
+async def test_a_late_answer_is_a_timeout_and_the_session_goes_on() -> None:
+    async with running_smsc({"resp_delay_ms": 600}) as smsc, SmppClient(
+        settings(smsc, response_timeout=0.2)
+    ) as client:
+        (submit,) = build_submits("Late", TO, reference=7, receipt=False)
+        with pytest.raises(ChannelTimeout, match=r"within 0\.2s"):
+            await client.submit(submit)
+        assert client.window.in_flight == 0
+        await asyncio.sleep(0.6)  # the late submit_sm_resp arrives and is dropped
+        assert client.connected
+        assert len(smsc.of("submit")) == 1
