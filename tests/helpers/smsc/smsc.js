@@ -10,7 +10,9 @@
 // (close the connection when the Nth submit_sm arrives, unanswered), nack_submits (numbers
 // of the submit_sm PDUs answered with generic_nack ESME_RINVCMDLEN instead).
 // Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"},
-// {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU).
+// {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU),
+// {"cmd":"mo_long","from":..,"to":..,"text":..,"per_part":N,"ref":R,"order":[..]} (an incoming
+// long SMS in parts of N characters behind a concatenation UDH, sent in the given order).
 'use strict';
 const smpp = require('smpp');
 const readline = require('readline');
@@ -101,6 +103,15 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
         (resp) => emit('deliver_sm_resp', {kind: 'mo', status: resp.command_status}));
     } else if (cmd.cmd === 'enquire_link') {
       session.enquire_link({}, (resp) => emit('enquire_link_resp', {status: resp.command_status}));
+    } else if (cmd.cmd === 'mo_long') {
+      const chunks = [];
+      for (let i = 0; i < cmd.text.length; i += cmd.per_part) chunks.push(cmd.text.slice(i, i + cmd.per_part));
+      for (const n of cmd.order || chunks.map((_, i) => i + 1)) {
+        const udh = Buffer.from([0x05, 0x00, 0x03, cmd.ref, chunks.length, n]);
+        session.deliver_sm({source_addr: cmd.from, destination_addr: cmd.to, data_coding: 8,
+          short_message: {udh, message: chunks[n - 1]}},
+          (resp) => emit('deliver_sm_resp', {kind: 'mo_part', part: n, status: resp.command_status}));
+      }
     } else if (cmd.cmd === 'raw') {
       session.socket.write(Buffer.from(cmd.hex, 'hex'));
     } else if (cmd.cmd === 'drop') {

@@ -12,7 +12,7 @@ import pytest
 from hub.channels.sms.delivery_receipt import ids_match, parse_receipt
 from hub.channels.sms.encoding import count_segments, decode_payload
 from hub.channels.sms.smpp_client import SmppClient, SmppSettings
-from hub.channels.sms.smpp_incoming import IncomingPart, SmppReceipt, interpret
+from hub.channels.sms.smpp_incoming import IncomingPart, Reassembler, SmppReceipt, interpret
 from hub.channels.sms.smpp_pdu import CommandStatus, DeliverSm
 from hub.channels.sms.smpp_submit import Addressing, build_submits
 from hub.errors import (
@@ -259,3 +259,23 @@ async def test_a_late_answer_is_a_timeout_and_the_session_goes_on() -> None:
         await asyncio.sleep(0.6)  # the late submit_sm_resp arrives and is dropped
         assert client.connected
         assert len(smsc.of("submit")) == 1
+
+
+async def test_long_incoming_message_in_any_order_is_reassembled() -> None:
+    text = "Добрый день! Хочу перенести доставку на пятницу после шести вечера, это возможно? 🙂"
+    async with running_smsc() as smsc, SmppClient(settings(smsc)) as client:
+        await smsc.command(
+            {"cmd": "mo_long", "from": "79001234567", "to": "1234", "text": text,
+             "per_part": 30, "ref": 0x42, "order": [2, 3, 1]}
+        )
+        reassembler = Reassembler()
+        done = []
+        for _ in range(3):
+            part = interpret(await next_delivery(client))
+            assert isinstance(part, IncomingPart) and part.concat is not None
+            done += reassembler.add(part, 0.0)
+        (message,) = done
+        assert (message.text, message.parts, message.complete) == (text, 3, True)
+        assert message.source_addr == "79001234567"
+        acks = await smsc.wait_for("deliver_sm_resp", 3)
+        assert sorted(a["part"] for a in acks) == [1, 2, 3]
