@@ -51,13 +51,12 @@ async def next_delivery(client: SmppClient) -> DeliverSm:
     return await asyncio.wait_for(client.deliveries.get(), 10)
 
 
-async def test_bind_with_a_wrong_password_is_an_auth_error() -> None:
-    async with running_smsc() as smsc:
-        client = SmppClient(settings(smsc, password="wrong"))
-        with pytest.raises(ChannelAuthError, match="ESME_RBINDFAIL"):
-            await client.connect()
-        assert (await smsc.wait_for("bind"))[0]["ok"] is False
-        assert not client.connected
+async def test_bind_with_a_wrong_password_is_an_auth_error(smsc: Smsc) -> None:
+    client = SmppClient(settings(smsc, password="wrong"))
+    with pytest.raises(ChannelAuthError, match="ESME_RBINDFAIL"):
+        await client.connect()
+    assert (await smsc.wait_for("bind"))[0]["ok"] is False
+    assert not client.connected
 
 
 async def test_connection_refused_is_a_connect_error() -> None:
@@ -191,8 +190,8 @@ async def test_long_message_is_reassembled_by_the_smsc(text: str) -> None:
         assert {s["data_coding"] for s in smsc.of("submit")} == {submits[0].data_coding}
 
 
-async def test_incoming_message_is_queued_then_acknowledged() -> None:
-    async with running_smsc() as smsc, SmppClient(settings(smsc)) as client:
+async def test_incoming_message_is_queued_then_acknowledged(smsc: Smsc) -> None:
+    async with SmppClient(settings(smsc)) as client:
         await smsc.command({"cmd": "mo", "from": "79001234567", "to": "1234", "text": "Привет, это я"})
         pdu = await next_delivery(client)
         assert not pdu.is_receipt
@@ -215,13 +214,12 @@ async def test_keepalive_both_ways() -> None:
         assert client.connected
 
 
-async def test_unbind_on_close() -> None:
-    async with running_smsc() as smsc:
-        client = SmppClient(settings(smsc))
-        await client.connect()
-        await client.close()
-        await smsc.wait_for("unbind")
-        assert not client.connected
+async def test_unbind_on_close(smsc: Smsc) -> None:
+    client = SmppClient(settings(smsc))
+    await client.connect()
+    await client.close()
+    await smsc.wait_for("unbind")
+    assert not client.connected
 
 
 async def test_generic_nack_to_a_submit_is_a_protocol_error_and_the_session_goes_on() -> None:
