@@ -1,15 +1,12 @@
-"""Computing facts: from the daily roll-up where the filter allows, raw rows otherwise.
+"""What every fact read shares: the period's bounds, how records become a fact, and
+which indicators the store's read models answer.
 
-All indicators served by the roll-up share one read per date basis: their filters
-become CASE expressions summed by the database over a few thousand roll-up rows, one
-row back per employee. Drill-downs use the SQL
-form of the same filters (`kpi.queries.filter_clause`), and a property test keeps the
-two in agreement.
+How each kind of indicator is read lives in `kpi.sources` (one strategy per source);
+the SQL in `kpi.queries`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,13 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity import client_base
 from hub.activity.rollup import MISSED_STATUSES
-from kpi import queries
-from kpi.catalogue import Aggregate, DateField, Filter, Indicator, Source
-from kpi.periods import Period, PeriodKind, local_day, local_midnight
+from kpi.catalogue import Aggregate, DateField, Indicator, Source
+from kpi.periods import Period, local_day, local_midnight
 from kpi.results import Fact
 
 BASIS = {DateField.OCCURRED_AT: "o", DateField.COMPLETED_AT: "c", DateField.DUE_AT: "d"}
-_TOUCHES_ONLY = Filter(flags={"touch": True})
 
 
 def missed_rollup_filter(
@@ -78,10 +73,13 @@ class Window:
         return cls(period, start, end, local_midnight(today, tz), min(end, tonight))
 
 
-def _value(indicator: Indicator, n: int, total: float, contacts: int, numerator: int) -> Fact:
+def value_of(indicator: Indicator, n: int, total: float, contacts: int, numerator: int) -> Fact:
+    """The fact of an activity indicator from its records: `n` matching, the sum of its
+    field over them, `contacts` distinct among them, `numerator` also matching the ratio's
+    numerator. Counts stay whole numbers."""
     agg = indicator.aggregate
     if agg is Aggregate.COUNT:
-        return Fact(value=float(n), records=n)
+        return Fact(value=n, records=n)
     if agg is Aggregate.SUM:
         return Fact(value=total / indicator.divide_by, records=n)
     if agg is Aggregate.AVERAGE:
@@ -90,99 +88,7 @@ def _value(indicator: Indicator, n: int, total: float, contacts: int, numerator:
         return Fact(value=(100.0 * numerator / n) if n else 0.0, records=numerator)
     if agg is Aggregate.PER_CONTACT:
         return Fact(value=(n / contacts) if contacts else 0.0, records=n)
-    return Fact(value=float(contacts), records=n)  # DISTINCT_CONTACTS: records are the activities
-
-
-async def compute(
-    conn: AsyncConnection,
-    indicators: Sequence[Indicator],
-    window: Window,
-    tz: ZoneInfo,
-    employee_ids: Sequence[int] | None,
-) -> dict[tuple[int, str], Fact]:
-    """Facts of `indicators` for the employees (None = all) over `window`; absent = zero."""
-    facts: dict[tuple[int, str], Fact] = {}
-    period = window.period
-    today = local_day(window.today_start, tz)
-    rolled = [i for i in indicators if uses_rollup(i)]
-    whole_months = period.kind in (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
-    sums: dict[str, dict[int, tuple[int, float, int]]] = {}
-    for basis in sorted({BASIS[i.date] for i in rolled}):
-        chosen = [i for i in rolled if BASIS[i.date] == basis]
-        wanted = [queries.RollupSum(i.where, i.field, i.numerator) for i in chosen]
-        # Whole months read the monthly roll-up; only "overdue" (due basis) needs to know
-        # which days are past, so the due basis of a period running today reads days.
-        if whole_months and (basis != "d" or not period.start <= today < period.end):
-            found = await queries.rollup_sums(
-                conn,
-                basis,
-                wanted,
-                employee_ids,
-                months=[m.key for m in period.months()],
-                today=today,
-            )
-        else:
-            found = await queries.rollup_sums(
-                conn, basis, wanted, employee_ids, days=(period.start, period.end), today=today
-            )
-        for position, indicator in enumerate(chosen):
-            sums[indicator.code] = {emp: values[position] for emp, values in found.items()}
-    for indicator in rolled:
-        per_employee = sums[indicator.code]
-        contacts: dict[int, int] = {}
-        if indicator.aggregate in (Aggregate.PER_CONTACT, Aggregate.DISTINCT_CONTACTS):
-            contacts = await _distinct_contacts(conn, indicator, window, employee_ids)
-        for emp in {e for e, (n, _, _) in per_employee.items() if n} | set(contacts):
-            n, total, num = per_employee.get(emp, (0, 0.0, 0))
-            facts[(emp, indicator.code)] = _value(indicator, n, total, contacts.get(emp, 0), num)
-    for indicator in indicators:
-        if indicator in rolled:
-            continue
-        if indicator.source is Source.CONTACTS:
-            facts.update(await _contact_facts(conn, indicator, window, tz, employee_ids))
-            continue
-        missed = missed_rollup_filter(indicator)
-        if missed is not None:
-            predicate = queries.missed_predicate(*missed, period.start, period.end)
-            for emp, count in (await queries.missed_counts(conn, predicate, employee_ids)).items():
-                facts[(emp, indicator.code)] = Fact(value=float(count), records=count)
-            continue
-        predicate = queries.activity_predicate(
-            indicator.where, indicator.date, window.start, window.end, window.today_start
-        )
-        base = await queries.raw_aggregates(conn, predicate, employee_ids, indicator.field)
-        numerators: dict[int, queries.RawAggregate] = {}
-        if indicator.numerator is not None:
-            counted = queries.activity_predicate(
-                indicator.counted, indicator.date, window.start, window.end, window.today_start
-            )
-            numerators = await queries.raw_aggregates(conn, counted, employee_ids)
-        for emp, agg in base.items():
-            numerator = numerators[emp].n if emp in numerators else 0
-            facts[(emp, indicator.code)] = _value(
-                indicator, agg.n, agg.total, agg.contacts, numerator
-            )
-    return facts
-
-
-async def _distinct_contacts(
-    conn: AsyncConnection, indicator: Indicator, window: Window, employee_ids: Sequence[int] | None
-) -> dict[int, int]:
-    """Distinct contacts per employee: from the client-month roll-up when it answers exactly."""
-    period = window.period
-    if (
-        indicator.where == _TOUCHES_ONLY
-        and indicator.date is DateField.OCCURRED_AT
-        and period.kind in (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
-    ):
-        return await queries.distinct_touched_contacts(
-            conn, [m.key for m in period.months()], employee_ids
-        )
-    predicate = queries.activity_predicate(
-        indicator.where, indicator.date, window.start, window.end, window.today_start
-    )
-    raw = await queries.raw_aggregates(conn, predicate, employee_ids)
-    return {emp: agg.contacts for emp, agg in raw.items()}
+    return Fact(value=contacts, records=n)  # DISTINCT_CONTACTS: records are the activities
 
 
 async def kept_as_deltas(conn: AsyncConnection, indicator: Indicator) -> bool:
@@ -196,56 +102,6 @@ async def kept_as_deltas(conn: AsyncConnection, indicator: Indicator) -> bool:
     return False
 
 
-async def _contact_facts(
-    conn: AsyncConnection,
-    indicator: Indicator,
-    window: Window,
-    tz: ZoneInfo,
-    employee_ids: Sequence[int] | None,
-) -> dict[tuple[int, str], Fact]:
-    """Client-base facts from the per-owner deltas when the store keeps them, else a scan."""
-    result: dict[tuple[int, str], Fact] = {}
-    deltas = await kept_as_deltas(conn, indicator)
-    day = local_day(window.as_of, tz)
-    if indicator.aggregate is Aggregate.FILLED_SHARE:
-        if deltas:
-            filled_measures = [client_base.filled_measure(f) for f in indicator.fields]
-            counts = await client_base.owner_counts(
-                conn, [client_base.CONTACTS, *filled_measures], day, employee_ids
-            )
-            quality = {
-                emp: (c[client_base.CONTACTS], sum(c[m] for m in filled_measures))
-                for emp, c in counts.items()
-            }
-        else:
-            quality = await queries.contact_quality(
-                conn, indicator.fields, window.as_of, employee_ids
-            )
-        slots = len(indicator.fields)
-        for emp, (count, filled) in quality.items():
-            if count:
-                share = 100.0 * filled / (count * slots)
-                result[(emp, indicator.code)] = Fact(value=share, records=count)
-    else:
-        if deltas:
-            measure = client_base.forgotten_measure(indicator.days)
-            counts = await client_base.owner_counts(conn, [measure], day, employee_ids)
-            forgotten = {emp: c[measure] for emp, c in counts.items()}
-        else:
-            forgotten = await queries.forgotten_clients(
-                conn, indicator.days, window.as_of, tz, employee_ids
-            )
-        for emp, count in forgotten.items():
-            if count:
-                result[(emp, indicator.code)] = Fact(value=float(count), records=count)
-    return result
-
-
-def zero() -> Fact:
+def zero(indicator: Indicator) -> Fact:
     """The fact of an employee with no matching records."""
-    return Fact(value=0.0, records=0)
-
-
-def codes(indicators: Iterable[Indicator]) -> list[str]:
-    """Indicator codes in order."""
-    return [i.code for i in indicators]
+    return Fact(value=0 if indicator.counts else 0.0, records=0)

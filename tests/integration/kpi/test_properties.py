@@ -17,14 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import hub.activity.plans_store  # noqa: F401  (registers KPI tables on the metadata)
 from hub.activity import rollup
 from hub.activity.engine import create_engine
 from hub.activity.schema import metadata
-from kpi import (
-    facts,
-    queries,
-    tables,  # noqa: F401  (registers KPI tables on the metadata)
-)
+from kpi import facts, queries
 from kpi.catalogue import Aggregate, Source
 from kpi.periods import Period
 from kpi.service import KpiService
