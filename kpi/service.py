@@ -24,7 +24,6 @@ from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import queries, sources
 from kpi.catalogue import Aggregate, Catalogue, Indicator, load_catalogue
-from kpi.facts import Window, kept_as_deltas, zero
 from kpi.judgement import Colour, colour, percent_of_plan, trend
 from kpi.periods import Period, PeriodKind, WorkCalendar, local_day, parse_month
 from kpi.plans import MonthPlan, plan_for_period
@@ -39,6 +38,7 @@ from kpi.results import (
     Rebuilt,
 )
 from kpi.settings import KpiSettings
+from kpi.sources import Window, kept_as_deltas, zero
 from kpi.viewer import Hierarchy, Role, Viewer
 
 logger = logging.getLogger(__name__)

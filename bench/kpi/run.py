@@ -25,7 +25,7 @@ from sqlalchemy import select
 from hub.activity.demo import seed
 from hub.activity.engine import create_engine, migrate
 from hub.activity.schema import activities
-from kpi import facts, queries, sources
+from kpi import queries, sources
 from kpi.catalogue import Indicator
 from kpi.periods import Period
 from kpi.results import DrillPage
@@ -81,11 +81,11 @@ async def naive_month(service: KpiService, period: Period) -> dict[tuple[int, st
 async def _parts(service: KpiService, period: Period, repeat: int) -> dict[str, float]:
     """Where the table's time goes: facts of each indicator kind alone (one month)."""
     reading = sources.Reading(
-        window=facts.Window.of(period, service.tz, service.clock()), tz=service.tz
+        window=sources.Window.of(period, service.tz, service.clock()), tz=service.tz
     )
     kinds: dict[str, list[Indicator]] = {}
     for ind in service.catalogue.values():
-        if facts.uses_rollup(ind):
+        if sources.uses_rollup(ind):
             kinds.setdefault("rollup_indicators", []).append(ind)
         else:
             kinds.setdefault(ind.code, []).append(ind)
