@@ -1,4 +1,5 @@
-"""Every SQL statement KPI runs, as named functions readable as SQL.
+"""Every SQL statement KPI reads with, as named functions readable as SQL (its writes,
+plans and month closes, are `hub.activity.plans_store`'s).
 
 Facts come from the daily roll-ups where the indicator's filter allows it and from the
 activities otherwise; drill-downs always read the activities (or contacts) with the
