@@ -158,6 +158,19 @@ class Indicator:
         return self.aggregate in (Aggregate.COUNT, Aggregate.SUM, Aggregate.DISTINCT_CONTACTS)
 
     @property
+    def counts(self) -> bool:
+        """Whether the fact is a number of things (records, clients): a whole number."""
+        return self.aggregate in (
+            Aggregate.COUNT,
+            Aggregate.DISTINCT_CONTACTS,
+            Aggregate.FORGOTTEN,
+        )
+
+    def fact_value(self, value: float) -> int | float:
+        """A stored fact as this indicator states it: a count as a whole number."""
+        return round(value) if self.counts else value
+
+    @property
     def snapshot(self) -> bool:
         """Whether the fact is a state as of the period's end rather than a sum over it."""
         return self.source is Source.CONTACTS
@@ -282,9 +295,9 @@ def parse_indicator(
             )
     elif field_name is not None:
         raise ValidationError(f"{where}: field only applies to sum and average", field="field")
-    fields = (
-        tuple(raw.get("fields", required_fields)) if aggregate is Aggregate.FILLED_SHARE else ()
-    )
+    # Every client-base drill-down says which required fields a client lacks, so both
+    # contact indicators know the fields: filled_share is computed from them too.
+    fields = tuple(raw.get("fields", required_fields)) if source is Source.CONTACTS else ()
     for name in fields:
         try:
             contact_field_kind(name)

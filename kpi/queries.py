@@ -1,4 +1,5 @@
-"""Every SQL statement KPI runs, as named functions readable as SQL.
+"""Every SQL statement KPI reads with, as named functions readable as SQL (its writes,
+plans and month closes, are `hub.activity.plans_store`'s).
 
 Facts come from the daily roll-ups where the indicator's filter allows it and from the
 activities otherwise; drill-downs always read the activities (or contacts) with the
@@ -20,7 +21,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    delete,
     exists,
     func,
     literal,
@@ -32,6 +32,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.activity.plans_store import (
+    PlanRow,
+    kpi_closed_months,
+    kpi_frozen_facts,
+    kpi_plan_history,
+    kpi_plans,
+)
 from hub.activity.rollup import (
     NO_EMPLOYEE,
     answered_later_clause,
@@ -50,7 +57,6 @@ from hub.activity.schema import activities, contacts, employees, identities
 from hub.model import Status
 from kpi.catalogue import Filter, contact_field_kind
 from kpi.periods import local_day, local_midnight
-from kpi.tables import kpi_closed_months, kpi_frozen_facts, kpi_plan_history, kpi_plans
 
 CALLBACK_SOURCE = "callback"
 A = activities.c
@@ -306,6 +312,11 @@ DRILL_COLUMNS = (
 )
 
 
+#: A drill row names its contact in the same statement (a page reads no row twice).
+_WITH_CONTACT = activities.outerjoin(contacts, contacts.c.id == A.contact_id)
+_CONTACT_NAME = contacts.c.name.label("contact_name")
+
+
 async def drill_activities(
     conn: AsyncConnection,
     predicate: Sequence[ColumnElement[bool]],
@@ -315,8 +326,9 @@ async def drill_activities(
     after: tuple[datetime, int] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """SELECT … FROM activities WHERE employee_id = :e AND <predicate> AND (date, id) <
-    :cursor ORDER BY date DESC, id DESC LIMIT :limit: newest first, read backwards along
+    """SELECT activities.…, contacts.name FROM activities LEFT JOIN contacts WHERE
+    employee_id = :e AND <predicate> AND (date, id) < :cursor ORDER BY date DESC, id DESC
+    LIMIT :limit: newest first, read backwards along
     the employee's (employee, date) index, so a page reads about a page of rows however
     many the employee has that month."""
     when = A[date_field]
@@ -325,7 +337,8 @@ async def drill_activities(
         at, last_id = after
         where.append(or_(when < at, and_(when == at, A.id < last_id)))
     rows = await conn.execute(
-        select(*(A[c] for c in DRILL_COLUMNS))
+        select(*(A[c] for c in DRILL_COLUMNS), _CONTACT_NAME)
+        .select_from(_WITH_CONTACT)
         .where(and_(*where))
         .order_by(when.desc(), A.id.desc())
         .limit(limit)
@@ -391,8 +404,8 @@ async def drill_missed(
     before_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """The missed calls behind the count: kpi_missed_calls joined to their activities,
-    ORDER BY id DESC LIMIT :limit."""
+    """The missed calls behind the count: kpi_missed_calls joined to their activities
+    and contacts' names, ORDER BY id DESC LIMIT :limit."""
     where = [M.employee_id == employee_id, *predicate]
     if before_id is not None:
         where.append(M.activity_id < before_id)
@@ -404,8 +417,8 @@ async def drill_missed(
         .subquery()
     )
     rows = await conn.execute(
-        select(*(A[c] for c in DRILL_COLUMNS))
-        .join_from(activities, ids, A.id == ids.c.activity_id)
+        select(*(A[c] for c in DRILL_COLUMNS), _CONTACT_NAME)
+        .select_from(_WITH_CONTACT.join(ids, A.id == ids.c.activity_id))
         .order_by(A.id.desc())
     )
     return [dict(r) for r in rows.mappings()]
@@ -611,13 +624,9 @@ CONTACT_COLUMNS_SHOWN = (
 )
 
 
-def contact_predicate(
-    aggregate: str, fields: Sequence[str], days: int, as_of: datetime, tz: ZoneInfo
-) -> list[ColumnElement[bool]]:
-    """What a contact indicator's drill-down lists (all owned contacts, or the forgotten ones)."""
-    if aggregate == "forgotten":
-        return [_forgotten(days, as_of, tz)]
-    return []
+def forgotten_predicate(days: int, as_of: datetime, tz: ZoneInfo) -> list[ColumnElement[bool]]:
+    """A drill-down predicate for the clients forgotten as of `as_of`."""
+    return [_forgotten(days, as_of, tz)]
 
 
 def contacts_among(ids: Sequence[int]) -> list[ColumnElement[bool]]:
@@ -635,7 +644,8 @@ async def drill_contacts(
     before_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """SELECT contacts … WHERE owner = :e AND <predicate> AND id < :cursor ORDER BY id DESC."""
+    """SELECT contacts … WHERE owner = :e AND <predicate> AND id < :cursor ORDER BY id DESC;
+    each row says which of `fields` it lacks (`missing`) and names itself as the contact."""
     where = [*_owned(as_of, [employee_id]), *predicate]
     if before_id is not None:
         where.append(C.id < before_id)
@@ -652,6 +662,7 @@ async def drill_contacts(
     for row in rows.mappings():
         item = {c: row[c] for c in CONTACT_COLUMNS_SHOWN}
         item["missing"] = [name for i, name in enumerate(fields) if not row[f"f{i}"]]
+        item["contact_id"], item["contact_name"] = row["id"], row["name"]
         result.append(item)
     return result
 
@@ -674,19 +685,6 @@ async def count_contacts(
 # -- plans ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PlanRow:
-    """One stored plan: a month's value, or a per-day norm."""
-
-    employee_id: int
-    indicator: str
-    month: str
-    value: float
-    per_day: bool
-    set_by: str
-    set_at: datetime
-
-
 async def plans_for(
     conn: AsyncConnection, months: Iterable[str], employee_ids: Sequence[int] | None
 ) -> list[PlanRow]:
@@ -698,50 +696,6 @@ async def plans_for(
         )
     )
     return [PlanRow(int(r[0]), r[1], r[2], float(r[3]), bool(r[4]), r[5], r[6]) for r in rows]
-
-
-async def save_plan(conn: AsyncConnection, plan: PlanRow) -> PlanRow | None:
-    """Insert or replace a plan and append the change to kpi_plan_history; returns the old one."""
-    p = kpi_plans.c
-    key = and_(
-        p.employee_id == plan.employee_id, p.indicator == plan.indicator, p.month == plan.month
-    )
-    old = (await conn.execute(select(p.value, p.per_day, p.set_by, p.set_at).where(key))).first()
-    values = {
-        "value": plan.value,
-        "per_day": plan.per_day,
-        "set_by": plan.set_by,
-        "set_at": plan.set_at,
-    }
-    if old is None:
-        await conn.execute(
-            kpi_plans.insert().values(
-                employee_id=plan.employee_id, indicator=plan.indicator, month=plan.month, **values
-            )
-        )
-    else:
-        await conn.execute(kpi_plans.update().where(key).values(**values))
-    await conn.execute(
-        kpi_plan_history.insert().values(
-            employee_id=plan.employee_id,
-            indicator=plan.indicator,
-            month=plan.month,
-            old_value=None if old is None else old.value,
-            old_per_day=None if old is None else old.per_day,
-            **values,
-        )
-    )
-    if old is None:
-        return None
-    return PlanRow(
-        plan.employee_id,
-        plan.indicator,
-        plan.month,
-        float(old.value),
-        bool(old.per_day),
-        old.set_by,
-        old.set_at,
-    )
 
 
 async def plan_history(
@@ -794,20 +748,3 @@ async def frozen_facts(
         )
     )
     return {(int(e), i): (float(v), int(n), p) for e, i, v, n, p in rows}
-
-
-async def freeze_month(
-    conn: AsyncConnection,
-    month: str,
-    closed_at: datetime,
-    closed_by: str,
-    facts: Sequence[dict[str, Any]],
-) -> None:
-    """Record the month as closed with its facts (replacing an earlier close of it)."""
-    await conn.execute(delete(kpi_frozen_facts).where(kpi_frozen_facts.c.month == month))
-    await conn.execute(delete(kpi_closed_months).where(kpi_closed_months.c.month == month))
-    await conn.execute(
-        kpi_closed_months.insert().values(month=month, closed_at=closed_at, closed_by=closed_by)
-    )
-    if facts:
-        await conn.execute(kpi_frozen_facts.insert(), [dict(f, month=month) for f in facts])

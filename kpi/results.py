@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from kpi.judgement import Colour, MonitorGroup, Trend
+from kpi.judgement import Colour, MonitorGroup, Trend, monitor_group
 
 
 def plain(value: Any) -> Any:
@@ -22,9 +22,10 @@ def plain(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fact:
-    """A computed fact and the number of records it was computed from (what drill lists)."""
+    """A computed fact and the number of records it was computed from (what drill lists);
+    a count is an `int`."""
 
-    value: float
+    value: int | float
     records: int
 
 
@@ -38,21 +39,19 @@ class KpiCell:
     title: str
     unit: str
     period: str
-    fact: float
+    fact: int | float  # a count is an int
     records: int
     plan: float | None
     percent: float | None
     colour: Colour | None
     trend: Trend | None
-    previous: float | None
+    previous: int | float | None
     lower_is_better: bool
     closed: bool = False
     decimals: int = 0
 
     @property
     def monitor_group(self) -> MonitorGroup | None:
-        from kpi.judgement import monitor_group
-
         return monitor_group(self.colour)
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,6 +85,7 @@ class KpiTable:
     indicators: tuple[str, ...]
     employees: tuple[tuple[int, str], ...]
     cells: tuple[KpiCell, ...]
+    started: bool = True  # False: the period lies ahead, nothing in it is judged
 
     def cell(self, employee: int, indicator: str) -> KpiCell:
         """The cell of one employee and indicator."""
@@ -100,6 +100,7 @@ class KpiTable:
             "previous_period": self.previous_period,
             "closed": self.closed,
             "closed_at": plain(self.closed_at),
+            "started": self.started,
             "indicators": list(self.indicators),
             "employees": [{"id": i, "name": n} for i, n in self.employees],
             "cells": [c.as_dict() for c in self.cells],
@@ -118,7 +119,7 @@ class DrillPage:
     items: tuple[dict[str, Any], ...]
     next_cursor: str | None
     closed: bool = False
-    frozen_fact: float | None = None
+    frozen_fact: int | float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -144,11 +145,13 @@ class Monitor:
     important: tuple[KpiCell, ...]
     information: tuple[KpiCell, ...]
     without_plan: tuple[KpiCell, ...] = field(default=())
+    started: bool = True  # False: the period lies ahead, so every cell is without judgement
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "period": self.period,
             "closed": self.closed,
+            "started": self.started,
             "critical": [c.as_dict() for c in self.critical],
             "important": [c.as_dict() for c in self.important],
             "information": [c.as_dict() for c in self.information],

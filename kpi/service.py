@@ -1,28 +1,30 @@
 """`KpiService`: the one async API over KPI for the CLI, the REST API and the dashboard.
 
 Every call takes a `Viewer` and shows only what the hierarchy lets them see; every
-result is a frozen value with `as_dict()`. Facts come from `kpi.facts`, plans from
-`kpi.plans`, judgement from `kpi.judgement`; closed months answer from frozen facts.
+result is a frozen value with `as_dict()`. Facts and drill-downs come from the strategy
+of each indicator's source (`kpi.sources`), plans from `kpi.plans`, judgement from
+`kpi.judgement`; closed months answer from frozen facts. Plans and month closes are
+written by the store (`hub.activity.plans_store`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import client_base, rollup
+from hub.activity import client_base, plans_store, rollup
 from hub.activity.cursor import decode_id, decode_time_id, encode_id, encode_time_id
+from hub.activity.plans_store import FrozenFact, PlanRow
 from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
-from kpi import facts as fact_engine
-from kpi import queries
-from kpi.catalogue import Aggregate, Catalogue, Indicator, Source, load_catalogue
+from kpi import queries, sources
+from kpi.catalogue import Aggregate, Catalogue, Indicator, load_catalogue
 from kpi.judgement import Colour, colour, percent_of_plan, trend
 from kpi.periods import Period, PeriodKind, WorkCalendar, local_day, parse_month
 from kpi.plans import MonthPlan, plan_for_period
@@ -37,6 +39,7 @@ from kpi.results import (
     Rebuilt,
 )
 from kpi.settings import KpiSettings
+from kpi.sources import Window, kept_as_deltas, zero
 from kpi.viewer import Hierarchy, Role, Viewer
 
 logger = logging.getLogger(__name__)
@@ -101,6 +104,25 @@ class KpiService:
             return list(self.catalogue.values())
         return [self.catalogue.get_or_raise(code) for code in codes]
 
+    def _reading(
+        self, period: Period, now: datetime, closed: Mapping[str, Any] | None = None
+    ) -> sources.Reading:
+        return sources.Reading(
+            window=Window.of(period, self.tz, now),
+            tz=self.tz,
+            closed_at=None if closed is None else closed["closed_at"],
+        )
+
+    def _frozen(
+        self, stored: Mapping[tuple[int, str], tuple[float, int, float | None]], wanted: set[str]
+    ) -> dict[tuple[int, str], Fact]:
+        """Frozen facts of the `wanted` indicators, each stated as its indicator states it."""
+        return {
+            key: Fact(value=self.catalogue[key[1]].fact_value(value), records=n)
+            for key, (value, n, _) in stored.items()
+            if key[1] in wanted
+        }
+
     async def _facts(
         self,
         conn: AsyncConnection,
@@ -112,13 +134,33 @@ class KpiService:
         """Facts for a period: frozen ones for a closed month (with their plans), else live."""
         if period.kind is PeriodKind.MONTH and await queries.closed_month(conn, period.key):
             frozen = await queries.frozen_facts(conn, period.key, employee_ids)
-            wanted = {i.code for i in indicators}
-            values = {
-                k: Fact(value=v, records=n) for k, (v, n, _) in frozen.items() if k[1] in wanted
-            }
-            return values, {k: p for k, (_, _, p) in frozen.items()}
-        window = fact_engine.Window.of(period, self.tz, now)
-        return await fact_engine.compute(conn, indicators, window, self.tz, employee_ids), None
+            plans = {k: p for k, (_, _, p) in frozen.items()}
+            return self._frozen(frozen, {i.code for i in indicators}), plans
+        reading = self._reading(period, now)
+        return await sources.compute(conn, indicators, reading, employee_ids), None
+
+    async def _previous(
+        self,
+        conn: AsyncConnection,
+        indicators: Sequence[Indicator],
+        period: Period,
+        employee_ids: Sequence[int] | None,
+        now: datetime,
+    ) -> tuple[dict[tuple[int, str], Fact], set[str]]:
+        """Last period's facts for the arrows, and the indicators that have one.
+
+        A snapshot's (client base) past state is known where that month was closed, or
+        where the store keeps the indicator as daily deltas (any day's state is cheap)."""
+        before = period.previous()
+        flows = [i for i in indicators if not i.snapshot]
+        snapshots = [i for i in indicators if i.snapshot]
+        if snapshots and not (
+            before.kind is PeriodKind.MONTH and await queries.closed_month(conn, before.key)
+        ):
+            snapshots = [i for i in snapshots if await kept_as_deltas(conn, i)]
+        known = [*flows, *snapshots]
+        facts, _ = await self._facts(conn, known, before, employee_ids, now)
+        return facts, {i.code for i in known}
 
     async def _plans(
         self,
@@ -155,15 +197,19 @@ class KpiService:
         fact: Fact,
         plan: float | None,
         previous: Fact | None,
+        *,
         closed: bool,
+        started: bool,
     ) -> KpiCell:
         # A share or average of nothing (no clients of one's own, no touches) is not 0 %:
         # shown as 0 but neither judged nor compared, so it never lands in "Critical".
+        # A period that has not started has nothing to judge yet either.
         undefined = fact.records == 0 and indicator.aggregate in _NO_VALUE_WHEN_EMPTY
+        judged = started and not undefined
         percent = (
-            None
-            if undefined
-            else percent_of_plan(fact.value, plan, lower_is_better=indicator.lower_is_better)
+            percent_of_plan(fact.value, plan, lower_is_better=indicator.lower_is_better)
+            if judged
+            else None
         )
         if undefined:
             previous = None
@@ -180,13 +226,23 @@ class KpiService:
             percent=percent,
             colour=colour(percent),
             trend=None
-            if previous is None
+            if previous is None or not judged
             else trend(fact.value, previous.value, lower_is_better=indicator.lower_is_better),
             previous=None if previous is None else previous.value,
             lower_is_better=indicator.lower_is_better,
             closed=closed,
             decimals=indicator.decimals,
         )
+
+    async def _visible(
+        self, conn: AsyncConnection, viewer: Viewer, employee: int
+    ) -> Hierarchy:
+        """The hierarchy, once `employee` is known to exist and be visible to `viewer`."""
+        hierarchy = await self._hierarchy(conn)
+        if employee not in hierarchy.by_id:
+            raise NotFound(f"employee {employee} does not exist")
+        hierarchy.require_visible(viewer, employee)
+        return hierarchy
 
     # -- the table ----------------------------------------------------------------
 
@@ -201,15 +257,14 @@ class KpiService:
         period = _period(period)
         chosen = self._indicators(indicators)
         now = self.clock()
+        started = period.start <= local_day(now, self.tz)
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
-            hierarchy = await self._hierarchy(conn)
             if employee is not None:
-                if employee not in hierarchy.by_id:
-                    raise NotFound(f"employee {employee} does not exist")
-                hierarchy.require_visible(viewer, employee)
+                hierarchy = await self._visible(conn, viewer, employee)
                 ids = [employee]
             else:
+                hierarchy = await self._hierarchy(conn)
                 ids = [e for e in hierarchy.visible(viewer) if hierarchy.by_id[e].active]
             scope = None if viewer.role is Role.ADMIN and employee is None else ids
             closed = (
@@ -218,34 +273,7 @@ class KpiService:
                 else None
             )
             current, frozen_plans = await self._facts(conn, chosen, period, scope, now)
-            previous, _ = await self._facts(
-                conn, [i for i in chosen if not i.snapshot], period.previous(), scope, now
-            )
-            # A snapshot's past state is known where that month was closed, or where the
-            # store keeps the indicator as daily deltas (any day's state is a cheap read).
-            prev = period.previous()
-            snapshots = [i for i in chosen if i.snapshot]
-            known_before: set[str] = set()
-            if (
-                snapshots
-                and prev.kind is PeriodKind.MONTH
-                and await queries.closed_month(conn, prev.key)
-            ):
-                frozen = await queries.frozen_facts(conn, prev.key, scope)
-                known_before = {i.code for i in snapshots}
-                previous.update(
-                    {
-                        k: Fact(value=v, records=n)
-                        for k, (v, n, _) in frozen.items()
-                        if k[1] in known_before
-                    }
-                )
-            elif snapshots:
-                kept = [i for i in snapshots if await fact_engine.kept_as_deltas(conn, i)]
-                if kept:
-                    before, _ = await self._facts(conn, kept, prev, scope, now)
-                    previous.update(before)
-                    known_before = {i.code for i in kept}
+            previous, known_before = await self._previous(conn, chosen, period, scope, now)
             plans = await self._plans(conn, chosen, period, ids)
         if frozen_plans is not None:
             plans = {k: frozen_plans.get(k) for k in plans}
@@ -255,12 +283,11 @@ class KpiService:
                 emp,
                 hierarchy.by_id[emp].name,
                 period,
-                current.get((emp, ind.code), fact_engine.zero()),
+                current.get((emp, ind.code), zero(ind)),
                 plans.get((emp, ind.code)),
-                None
-                if ind.snapshot and ind.code not in known_before
-                else previous.get((emp, ind.code), fact_engine.zero()),
-                closed is not None,
+                previous.get((emp, ind.code), zero(ind)) if ind.code in known_before else None,
+                closed=closed is not None,
+                started=started,
             )
             for emp in ids
             for ind in chosen
@@ -270,6 +297,7 @@ class KpiService:
             previous_period=period.previous().key,
             closed=closed is not None,
             closed_at=None if closed is None else closed["closed_at"],
+            started=started,
             indicators=tuple(i.code for i in chosen),
             employees=tuple((e, hierarchy.by_id[e].name) for e in ids),
             cells=tuple(cells),
@@ -292,19 +320,20 @@ class KpiService:
         ind = self.catalogue.get_or_raise(indicator)
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"page size {limit} is not within 1..{MAX_PAGE}", field="limit")
+        source = sources.source_of(ind)
         # activity pages continue after (time, id); client and missed-call pages after an id
-        activity_kind = (
-            ind.source is Source.ACTIVITIES and fact_engine.missed_rollup_filter(ind) is None
-        )
-        before = decode_id(cursor) if cursor and not activity_kind else None
-        after = decode_time_id(cursor) if cursor and activity_kind else None
-        window = fact_engine.Window.of(period, self.tz, self.clock())
+        by_time = source.keyset is sources.Keyset.TIME_ID
+        after = None
+        if cursor:
+            if by_time:
+                at, row_id = decode_time_id(cursor)
+                after = sources.After(row_id, at)
+            else:
+                after = sources.After(decode_id(cursor))
+        now = self.clock()
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
-            hierarchy = await self._hierarchy(conn)
-            if employee not in hierarchy.by_id:
-                raise NotFound(f"employee {employee} does not exist")
-            hierarchy.require_visible(viewer, employee)
+            await self._visible(conn, viewer, employee)
             closed = (
                 await queries.closed_month(conn, period.key)
                 if period.kind is PeriodKind.MONTH
@@ -312,75 +341,25 @@ class KpiService:
             )
             frozen = None
             if closed is not None:
-                found = (await queries.frozen_facts(conn, period.key, [employee])).get(
-                    (employee, ind.code)
-                )
-                frozen = found[0] if found else 0.0
-            if ind.aggregate is Aggregate.FORGOTTEN and await fact_engine.kept_as_deltas(conn, ind):
-                ids = await client_base.forgotten_ids(
-                    conn, employee, ind.days, local_day(window.as_of, self.tz)
-                )
-                total = len(ids)
-                page = [i for i in ids if before is None or i < before][: limit + 1]
-                items = await queries.drill_contacts(
-                    conn,
-                    queries.contacts_among(page),
-                    employee,
-                    window.as_of,
-                    ind.fields,
-                    before_id=None,
-                    limit=limit + 1,
-                )
-            elif ind.source is Source.CONTACTS:
-                predicate = queries.contact_predicate(
-                    ind.aggregate.value, ind.fields, ind.days, window.as_of, self.tz
-                )
-                total = await queries.count_contacts(conn, predicate, employee, window.as_of)
-                items = await queries.drill_contacts(
-                    conn,
-                    predicate,
-                    employee,
-                    window.as_of,
-                    ind.fields,
-                    before_id=before,
-                    limit=limit + 1,
-                )
-            elif (missed := fact_engine.missed_rollup_filter(ind)) is not None:
-                predicate = queries.missed_predicate(*missed, period.start, period.end)
-                if closed is not None:  # what the frozen fact counted: recorded before
-                    predicate.append(queries.missed_recorded_by(closed["closed_at"]))
-                total = await queries.count_missed(conn, predicate, employee)
-                items = await queries.drill_missed(
-                    conn, predicate, employee, before_id=before, limit=limit + 1
-                )
-            else:
-                predicate = queries.activity_predicate(
-                    ind.counted, ind.date, window.start, window.end, window.today_start
-                )
-                if closed is not None:  # what the frozen fact counted: recorded before
-                    predicate.append(queries.recorded_by(closed["closed_at"]))
-                if closed is None and fact_engine.uses_rollup(ind):  # the fact's own count
-                    facts = await fact_engine.compute(conn, [ind], window, self.tz, [employee])
-                    total = facts.get((employee, ind.code), fact_engine.zero()).records
-                else:
-                    total = await queries.count_activities(conn, predicate, employee)
-                items = await queries.drill_activities(
-                    conn, predicate, employee, ind.date, after=after, limit=limit + 1
-                )
-        more = len(items) > limit  # one row beyond the page says whether another exists
-        items = items[:limit]
+                stored = await queries.frozen_facts(conn, period.key, [employee])
+                frozen = self._frozen(stored, {ind.code}).get((employee, ind.code), zero(ind)).value
+            found = await source.drill(
+                conn, ind, self._reading(period, now, closed), employee, after=after, limit=limit + 1
+            )
+        more = len(found.rows) > limit  # one row beyond the page says whether another exists
+        items = found.rows[:limit]
         next_cursor = None
         if more:
             last = items[-1]
             next_cursor = (
-                encode_time_id(last[ind.date], last["id"]) if activity_kind else encode_id(last["id"])
+                encode_time_id(last[ind.date], last["id"]) if by_time else encode_id(last["id"])
             )
         return DrillPage(
             indicator=ind.code,
             employee=employee,
             period=period.key,
             kind=ind.source.value,
-            total=total,
+            total=found.total,
             items=tuple(items),
             next_cursor=next_cursor,
             closed=closed is not None,
@@ -404,6 +383,7 @@ class KpiService:
         return Monitor(
             period=table.period,
             closed=table.closed,
+            started=table.started,
             critical=tuple(c for c in cells if c.colour is Colour.RED),
             important=tuple(c for c in cells if c.colour is Colour.YELLOW),
             information=tuple(c for c in cells if c.colour is Colour.GREEN),
@@ -443,45 +423,42 @@ class KpiService:
             if viewer.employee_id is None
             else f"{viewer.role.value}:{viewer.employee_id}"
         )
-        async with self.engine.begin() as conn:
-            if await queries.closed_month(conn, period.key):
-                raise ValidationError(
-                    f"month {period.key} is closed; its plans are frozen", field="month"
-                )
+        async with self.engine.connect() as conn:
             hierarchy = await self._hierarchy(conn)
-            targets: list[int] = []
-            for emp in employees:
-                if emp not in hierarchy.by_id:
-                    raise NotFound(f"employee {emp} does not exist")
-                targets.append(emp)
-            if group is not None:
-                if group not in hierarchy.by_id:
-                    raise NotFound(f"employee {group} (group head) does not exist")
-                members = hierarchy.subordinates(group)
-                if not members:
-                    raise ValidationError(f"employee {group} has nobody below them", field="group")
-                targets.extend(members)
-            targets = list(dict.fromkeys(targets))
-            for emp in targets:
-                hierarchy.require_planner(viewer, emp)
-            changes: list[PlanChange] = []
-            for emp in targets:
-                row = queries.PlanRow(emp, ind.code, period.key, float(value), per_day, set_by, now)
-                old = await queries.save_plan(conn, row)
-                changes.append(
-                    PlanChange(
-                        employee=emp,
-                        indicator=ind.code,
-                        month=period.key,
-                        value=float(value),
-                        per_day=per_day,
-                        previous=None if old is None else old.value,
-                        previous_per_day=None if old is None else old.per_day,
-                        set_by=set_by,
-                        set_at=now,
-                    )
-                )
-        return changes
+        targets: list[int] = []
+        for emp in employees:
+            if emp not in hierarchy.by_id:
+                raise NotFound(f"employee {emp} does not exist")
+            targets.append(emp)
+        if group is not None:
+            if group not in hierarchy.by_id:
+                raise NotFound(f"employee {group} (group head) does not exist")
+            members = hierarchy.subordinates(group)
+            if not members:
+                raise ValidationError(f"employee {group} has nobody below them", field="group")
+            targets.extend(members)
+        targets = list(dict.fromkeys(targets))
+        for emp in targets:
+            hierarchy.require_planner(viewer, emp)
+        rows = [
+            PlanRow(emp, ind.code, period.key, float(value), per_day, set_by, now)
+            for emp in targets
+        ]
+        replaced = await plans_store.save_plans(self.engine, rows)
+        return [
+            PlanChange(
+                employee=row.employee_id,
+                indicator=row.indicator,
+                month=row.month,
+                value=row.value,
+                per_day=row.per_day,
+                previous=None if old is None else old.value,
+                previous_per_day=None if old is None else old.per_day,
+                set_by=set_by,
+                set_at=now,
+            )
+            for row, old in zip(rows, replaced, strict=True)
+        ]
 
     async def plan_history(
         self, viewer: Viewer, employee: int, indicator: str | None = None
@@ -508,34 +485,32 @@ class KpiService:
         if period.end > local_day(now, self.tz):
             raise ValidationError(f"month {period.key} has not ended yet", field="month")
         indicators = list(self.catalogue.values())
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
-            if await queries.closed_month(conn, period.key) and not again:
-                raise ValidationError(f"month {period.key} is already closed", field="month")
             hierarchy = await self._hierarchy(conn)
             ids = sorted(hierarchy.by_id)
-            window = fact_engine.Window.of(period, self.tz, now)
-            values = await fact_engine.compute(conn, indicators, window, self.tz, None)
+            values = await sources.compute(conn, indicators, self._reading(period, now), None)
             plans = await self._plans(conn, indicators, period, ids)
-            rows = []
-            for emp in ids:
-                for ind in indicators:
-                    fact = values.get((emp, ind.code), fact_engine.zero())
-                    rows.append(
-                        {
-                            "employee_id": emp,
-                            "indicator": ind.code,
-                            "fact": fact.value,
-                            "records": fact.records,
-                            "plan": plans.get((emp, ind.code)),
-                        }
-                    )
-            closed_by = (
-                viewer.role.value if viewer.employee_id is None else f"admin:{viewer.employee_id}"
+        frozen = [
+            FrozenFact(
+                employee_id=emp,
+                indicator=ind.code,
+                fact=float(fact.value),
+                records=fact.records,
+                plan=plans.get((emp, ind.code)),
             )
-            await queries.freeze_month(conn, period.key, now, closed_by, rows)
-        logger.info("closed KPI month %s: %d facts frozen", period.key, len(rows))
-        return ClosedMonth(month=period.key, closed_at=now, closed_by=closed_by, facts=len(rows))
+            for emp in ids
+            for ind in indicators
+            for fact in (values.get((emp, ind.code), zero(ind)),)
+        ]
+        closed_by = (
+            viewer.role.value if viewer.employee_id is None else f"admin:{viewer.employee_id}"
+        )
+        await plans_store.freeze_month(
+            self.engine, period.key, now, closed_by, frozen, again=again
+        )
+        logger.info("closed KPI month %s: %d facts frozen", period.key, len(frozen))
+        return ClosedMonth(month=period.key, closed_at=now, closed_by=closed_by, facts=len(frozen))
 
     async def rebuild(
         self, viewer: Viewer, on_step: Callable[[str], None] | None = None
@@ -566,6 +541,15 @@ class KpiService:
             forgotten_days=settings.forgotten_after_days,
         )
         return [i.as_dict() for i in catalogue.values()]
+
+    async def viewer_as(self, employee: int) -> Viewer:
+        """How `employee` sees KPI: as a head if anyone reports to them, else as themselves."""
+        async with self.engine.connect() as conn:
+            hierarchy = await self._hierarchy(conn)
+        if employee not in hierarchy.by_id:
+            raise NotFound(f"employee {employee} does not exist")
+        role = Role.HEAD if hierarchy.subordinates(employee) else Role.EMPLOYEE
+        return Viewer(role, employee)
 
     def current_month(self) -> Period:
         """The month running now in the company's time zone."""

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from hub.activity.engine import create_engine, migrate
 from hub.activity.schema import activities
 from hub.demo import seed
-from kpi import facts, queries
+from kpi import queries, sources
 from kpi.catalogue import Indicator
 from kpi.periods import Period
 from kpi.results import DrillPage
@@ -80,10 +80,12 @@ async def naive_month(service: KpiService, period: Period) -> dict[tuple[int, st
 
 async def _parts(service: KpiService, period: Period, repeat: int) -> dict[str, float]:
     """Where the table's time goes: facts of each indicator kind alone (one month)."""
-    window = facts.Window.of(period, service.tz, service.clock())
+    reading = sources.Reading(
+        window=sources.Window.of(period, service.tz, service.clock()), tz=service.tz
+    )
     kinds: dict[str, list[Indicator]] = {}
     for ind in service.catalogue.values():
-        if facts.uses_rollup(ind):
+        if sources.uses_rollup(ind):
             kinds.setdefault("rollup_indicators", []).append(ind)
         else:
             kinds.setdefault(ind.code, []).append(ind)
@@ -93,7 +95,7 @@ async def _parts(service: KpiService, period: Period, repeat: int) -> dict[str, 
         async def run(chosen: list[Indicator] = chosen) -> None:
             async with service.engine.connect() as conn:
                 await queries.tune_for_reads(conn)
-                await facts.compute(conn, chosen, window, service.tz, None)
+                await sources.compute(conn, chosen, reading, None)
 
         result[name], _ = await _timed(run, repeat)
     return {k: round(v, 4) for k, v in result.items()}

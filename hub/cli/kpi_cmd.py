@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,9 @@ import click
 
 from hub.activity import ActivityStore
 from hub.cli.common import emit_json, open_store, run, settings_of
-from hub.model import utcnow
-from kpi.periods import Period, PeriodKind
 from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
-from kpi.viewer import Hierarchy, Role, Viewer
+from kpi.viewer import Viewer
 
 #: The `--json` keys, in order; CSV and XLSX use the same columns.
 EXPORT_KEYS = (
@@ -39,30 +39,34 @@ FG = {"red": "red", "yellow": "yellow", "green": "green"}
 XLSX_FILL = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}
 
 
-def _service(ctx: click.Context, store: ActivityStore) -> KpiService:
-    return KpiService(store, settings_of(ctx).kpi)
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    """What a command works with: the store (to resolve employee references) and the
+    one `KpiService` over it, the same the API asks."""
+
+    store: ActivityStore
+    service: KpiService
+
+    async def employee(self, ref: str) -> int:
+        """The employee an id, extension, e-mail address or name refers to."""
+        return await self.store.employees.resolve(ref)
+
+    async def viewer(self, as_ref: str | None) -> Viewer:
+        """Admin by default; `--as E` looks through E's eyes (head if anyone reports to E)."""
+        if as_ref is None:
+            return Viewer.admin()
+        return await self.service.viewer_as(await self.employee(as_ref))
+
+    def period(self, text: str | None) -> str:
+        """The period asked for, or the month running now in the company's time zone."""
+        return self.service.current_month().key if text is None else text
 
 
-async def _employee(store: ActivityStore, ref: str) -> int:
-    return await store.employees.resolve(ref)
-
-
-async def _viewer(store: ActivityStore, as_ref: str | None) -> Viewer:
-    """Admin by default; `--as E` looks through E's eyes (head if anyone reports to E)."""
-    if as_ref is None:
-        return Viewer.admin()
-    employee = await _employee(store, as_ref)
-    from kpi import queries
-
-    async with store.engine.connect() as conn:
-        hierarchy = Hierarchy(await queries.all_employees(conn))
-    return Viewer(Role.HEAD if hierarchy.subordinates(employee) else Role.EMPLOYEE, employee)
-
-
-def _default_period(ctx: click.Context) -> str:
-    from zoneinfo import ZoneInfo
-
-    return Period.current(PeriodKind.MONTH, utcnow(), ZoneInfo(settings_of(ctx).kpi.timezone)).key
+@asynccontextmanager
+async def open_kpi(ctx: click.Context) -> AsyncIterator[Kpi]:
+    """The store and its KPI service for one command."""
+    async with open_store(ctx) as store:
+        yield Kpi(store, KpiService(store, settings_of(ctx).kpi))
 
 
 def _number(value: float | None, decimals: int = 1) -> str:
@@ -163,13 +167,13 @@ def kpi(
     """KPI of employees for a period: fact, plan, %, colour and the arrow against the last period."""
     if ctx.invoked_subcommand is not None:
         return
-    chosen = period or _default_period(ctx)
 
     async def main() -> KpiTable:
-        async with open_store(ctx) as store:
-            viewer = await _viewer(store, as_ref)
-            emp = None if employee is None else await _employee(store, employee)
-            return await _service(ctx, store).table(viewer, chosen, emp, list(indicators) or None)
+        async with open_kpi(ctx) as kpi:
+            viewer = await kpi.viewer(as_ref)
+            emp = None if employee is None else await kpi.employee(employee)
+            codes = list(indicators) or None
+            return await kpi.service.table(viewer, kpi.period(period), emp, codes)
 
     table = run(main())
     if csv_file is not None:
@@ -189,6 +193,8 @@ def kpi(
             f"Month {table.period} is closed (frozen {table.closed_at:%Y-%m-%d %H:%M} UTC): "
             "later changes to activities are not counted."
         )
+    if not table.started:
+        click.echo(f"Period {table.period} has not started yet: nothing in it is judged.")
     print_cells(table.cells, with_employee=len(table.employees) > 1)
 
 
@@ -214,16 +220,17 @@ def drill(
     as_json: bool,
 ) -> None:
     """The exact records a fact was counted from, a page at a time."""
-    chosen = period or _default_period(ctx)
 
     async def main() -> Any:
-        async with open_store(ctx) as store:
-            viewer = await _viewer(store, as_ref)
-            emp = await _employee(store, employee)
-            service = _service(ctx, store)
+        async with open_kpi(ctx) as kpi:
+            viewer = await kpi.viewer(as_ref)
+            emp = await kpi.employee(employee)
+            chosen = kpi.period(period)
             if count_only:
-                return await service.drill_count(viewer, indicator, emp, chosen)
-            return await service.drill(viewer, indicator, emp, chosen, cursor=cursor, limit=limit)
+                return await kpi.service.drill_count(viewer, indicator, emp, chosen)
+            return await kpi.service.drill(
+                viewer, indicator, emp, chosen, cursor=cursor, limit=limit
+            )
 
     result = run(main())
     if count_only:
@@ -272,11 +279,11 @@ def plan_set(
     """Set a plan for one employee, several, or a head's whole group."""
 
     async def main() -> list[Any]:
-        async with open_store(ctx) as store:
-            viewer = await _viewer(store, as_ref)
-            ids = [await _employee(store, e) for e in employees]
-            head = None if group is None else await _employee(store, group)
-            return await _service(ctx, store).set_plan(
+        async with open_kpi(ctx) as kpi:
+            viewer = await kpi.viewer(as_ref)
+            ids = [await kpi.employee(e) for e in employees]
+            head = None if group is None else await kpi.employee(group)
+            return await kpi.service.set_plan(
                 viewer, indicator, month, value, employees=ids, group=head, per_day=per_day
             )
 
@@ -300,9 +307,9 @@ def plan_history(ctx: click.Context, employee: str, indicator: str | None) -> No
     """Every change to an employee's plans."""
 
     async def main() -> list[dict[str, Any]]:
-        async with open_store(ctx) as store:
-            emp = await _employee(store, employee)
-            return await _service(ctx, store).plan_history(Viewer.admin(), emp, indicator)
+        async with open_kpi(ctx) as kpi:
+            emp = await kpi.employee(employee)
+            return await kpi.service.plan_history(Viewer.admin(), emp, indicator)
 
     emit_json(run(main()))
 
@@ -316,16 +323,17 @@ def plan_history(ctx: click.Context, employee: str, indicator: str | None) -> No
 @click.pass_context
 def monitor(ctx: click.Context, period: str | None, as_ref: str | None, as_json: bool) -> None:
     """Indicator monitor: Critical (<50%), Important (50–79%), For information (≥80%)."""
-    chosen = period or _default_period(ctx)
 
     async def main() -> Monitor:
-        async with open_store(ctx) as store:
-            return await _service(ctx, store).monitor(await _viewer(store, as_ref), chosen)
+        async with open_kpi(ctx) as kpi:
+            return await kpi.service.monitor(await kpi.viewer(as_ref), kpi.period(period))
 
     result = run(main())
     if as_json:
         emit_json(result.as_dict())
         return
+    if not result.started:
+        click.echo(f"Period {result.period} has not started yet: nothing in it is judged.")
     for title, cells in (
         ("Critical", result.critical),
         ("Important", result.important),
@@ -345,8 +353,8 @@ def close_month(ctx: click.Context, month: str, again: bool) -> None:
     """Freeze a finished month's facts (the basis for bonuses)."""
 
     async def main() -> Any:
-        async with open_store(ctx) as store:
-            return await _service(ctx, store).close_month(Viewer.admin(), month, again=again)
+        async with open_kpi(ctx) as kpi:
+            return await kpi.service.close_month(Viewer.admin(), month, again=again)
 
     closed = run(main())
     click.echo(f"closed {closed.month}: {closed.facts} facts frozen")
@@ -362,8 +370,8 @@ def rebuild(ctx: click.Context) -> None:
         click.echo(f"[{time.monotonic() - started:6.1f} s] rebuilding {name} …", err=True)
 
     async def main() -> Rebuilt:
-        async with open_store(ctx) as store:
-            return await _service(ctx, store).rebuild(Viewer.admin(), on_step=step)
+        async with open_kpi(ctx) as kpi:
+            return await kpi.service.rebuild(Viewer.admin(), on_step=step)
 
     done = run(main())
     days = ", ".join(str(d) for d in done.forgotten_days) or "none"

@@ -9,14 +9,14 @@ an admin everyone. Marketers have no KPI and get 403.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
 from hub.activity import Principal
-from hub.errors import NotFound, ValidationError
+from hub.errors import ValidationError
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
@@ -131,13 +131,13 @@ class KpiCellOut(Out):
     title: str
     unit: str
     period: str
-    fact: float
+    fact: int | float = Field(description="a count is a whole number")
     records: int
     plan: float | None
     percent: float | None
     colour: ColourName | None
     trend: TrendName | None
-    previous: float | None
+    previous: int | float | None
     lower_is_better: bool
     closed: bool
     decimals: int = 0
@@ -157,6 +157,7 @@ class KpiTableOut(Out):
     previous_period: str
     closed: bool
     closed_at: str | None
+    started: bool = Field(description="false for a period ahead: nothing in it is judged")
     indicators: list[str]
     employees: list[EmployeeRef]
     cells: list[KpiCellOut]
@@ -198,7 +199,7 @@ class DrillOut(Out):
     pages: int
     limit: int
     closed: bool
-    frozen_fact: float | None
+    frozen_fact: int | float | None
 
 
 class MonitorOut(Out):
@@ -206,6 +207,7 @@ class MonitorOut(Out):
 
     period: str
     closed: bool
+    started: bool = Field(description="false for a period ahead: nothing in it is judged")
     employees: list[EmployeeRef]
     indicators: list[str]
     critical: list[KpiCellOut]
@@ -301,29 +303,6 @@ def employees_of(cells: Iterable[KpiCell]) -> list[dict[str, Any]]:
 def indicators_of(cells: Iterable[KpiCell]) -> list[str]:
     """Indicator codes of some cells, in first-seen order."""
     return list(dict.fromkeys(cell.indicator for cell in cells))
-
-
-async def with_contact_names(
-    request: web.Request, kind: str, items: Iterable[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """Drill rows with `contact_id` and `contact_name`, so each can link to a timeline."""
-    rows = [dict(item) for item in items]
-    if kind == "contacts":
-        for row in rows:
-            row["contact_id"] = row.get("id")
-            row["contact_name"] = row.get("name")
-        return rows
-    store = request.app[STORE]
-    names: dict[int, str | None] = {}
-    for row in rows:
-        contact_id = row.get("contact_id")
-        if isinstance(contact_id, int) and contact_id not in names:
-            try:
-                names[contact_id] = str((await store.contacts.get(contact_id))["name"])
-            except NotFound:
-                names[contact_id] = None
-        row["contact_name"] = names.get(contact_id) if isinstance(contact_id, int) else None
-    return rows
 
 
 # -- handlers ---------------------------------------------------------------------------
@@ -465,7 +444,7 @@ async def kpi_drill(request: web.Request) -> web.Response:
             "period": page.period,
             "kind": page.kind,
             "count": page.total,
-            "items": await with_contact_names(request, page.kind, items),
+            "items": [dict(item) for item in items],
             "next_cursor": None if exhausted else page.next_cursor,
             "page": query.page,
             "pages": max(1, math.ceil(page.total / query.limit)),
@@ -498,6 +477,7 @@ async def kpi_monitor(request: web.Request) -> web.Response:
         {
             "period": monitor.period,
             "closed": monitor.closed,
+            "started": monitor.started,
             "employees": employees_of(ordered),
             "indicators": [code for code in service.catalogue if code in present],
             "critical": [cell_out(c) for c in monitor.critical],

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-import kpi.tables  # noqa: F401 - registers the KPI tables on the shared metadata
+import hub.activity.plans_store  # noqa: F401 - registers the KPI plan tables on the metadata
 from hub.activity import ActivityStore
 from hub.activity.schema import metadata
 

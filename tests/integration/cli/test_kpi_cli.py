@@ -933,3 +933,35 @@ def test_as_an_employee_or_a_head_shows_only_what_they_may_see(
     records = everyone[(world.manager, "outbound_calls")]["records"]
     for viewer in (head, manager):
         assert drill_count(ro, "outbound_calls", world.manager, month, "--as", viewer) == records
+
+
+# -- what a manager reads ----------------------------------------------------------------
+
+COUNTS = {"count", "distinct_contacts", "forgotten"}
+
+
+def test_counts_are_whole_numbers_in_json_and_exports(
+    ro: Runner, world: World, month_cells: list[Cell], tmp_path: Path
+) -> None:
+    counted = [c for c in month_cells if world.indicators[c["indicator"]]["aggregate"] in COUNTS]
+    assert counted and all(type(c["fact"]) is int for c in counted)
+    assert all(type(c["previous"]) is int for c in counted if c["previous"] is not None)
+    measured = [c for c in month_cells if c["indicator"] == "touches_per_client" and c["records"]]
+    assert measured and all(type(c["fact"]) is float for c in measured)
+    csv_file = tmp_path / "kpi.csv"
+    invoke(ro, "kpi", "--period", _key(MONTH), "--csv", str(csv_file))
+    with csv_file.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    facts = [r["fact"] for r in rows if world.indicators[r["indicator"]]["aggregate"] in COUNTS]
+    assert facts and all(re.fullmatch(r"\d+", f) for f in facts), facts
+
+
+def test_a_period_ahead_is_not_judged(ro: Runner, world: World) -> None:
+    ahead = _key(_month_start(TODAY, -2))
+    cells = table(ro, ahead)
+    assert cells and [c for c in cells if c["percent"] is not None or c["colour"]] == []
+    assert all(c["trend"] is None for c in cells)
+    text = invoke(ro, "kpi", "--period", ahead)
+    assert f"Period {ahead} has not started yet" in text
+    monitor = json.loads(invoke(ro, "kpi", "monitor", "--period", ahead, "--json"))
+    assert monitor["started"] is False and monitor["critical"] == monitor["information"] == []

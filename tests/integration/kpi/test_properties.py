@@ -17,14 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import hub.activity.plans_store  # noqa: F401  (registers KPI tables on the metadata)
 from hub.activity import rollup
 from hub.activity.engine import create_engine
 from hub.activity.schema import metadata
-from kpi import (
-    facts,
-    queries,
-    tables,  # noqa: F401  (registers KPI tables on the metadata)
-)
+from kpi import queries, sources
 from kpi.catalogue import Aggregate, Source
 from kpi.periods import Period
 from kpi.service import KpiService
@@ -198,7 +195,7 @@ async def _check(
 async def _raw_count(service: KpiService, code: str, employee: int, period: str) -> int:
     """The records of a count indicator straight from the definition over raw rows."""
     ind = service.catalogue[code]
-    window = facts.Window.of(Period.parse(period), service.tz, NOW)
+    window = sources.Window.of(Period.parse(period), service.tz, NOW)
     async with service.engine.connect() as conn:
         if ind.aggregate is Aggregate.FORGOTTEN:
             return await queries.count_contacts(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -521,3 +522,92 @@ async def test_close_month_freezes_facts(
         await svc.set_plan(ADMIN, "outbound_calls", "2026-10", 5, employees=[anna])
     with pytest.raises(ValidationError, match="already closed"):
         await svc.close_month(ADMIN, "2026-10")
+
+
+# -- what a manager reads: missing fields, periods ahead, whole counts ---------------------
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["client-states", "scan"])
+async def test_forgotten_clients_drill_names_the_missing_fields(
+    world: World, team: dict[str, int], engine: AsyncEngine, tmp_path: Path, kept: bool
+) -> None:
+    """A forgotten client without a city says so, as client-base quality does, whether
+    the store keeps its state (30 days) or the drill-down finds it by a pass (45 days)."""
+    anna = team["anna"]
+    quiet = await world.contact("Quiet", anna, email="q@x.ru")  # no phone, no city
+    await world.contact("Full", anna, city="Kazan", email="f@x.ru", phone="+79990000031")
+    extra = tmp_path / "forgotten45.toml"
+    extra.write_text(
+        '[[indicator]]\ncode = "forgotten_45"\ntitle = "Forgotten 45"\n'
+        'aggregate = "forgotten"\ndays = 45\n',
+        encoding="utf-8",
+    )
+    svc = service(engine, indicators_file=str(extra))
+    code = "forgotten_clients" if kept else "forgotten_45"
+    page = await svc.drill(ADMIN, code, anna, "2026-11")
+    missing = {i["id"]: i["missing"] for i in page.items}
+    assert missing[quiet] == ["phone", "city"]
+    quality = await svc.drill(ADMIN, "client_base_quality", anna, "2026-11")
+    assert {i["id"]: i["missing"] for i in quality.items}[quiet] == missing[quiet]
+
+
+@pytest.mark.parametrize("period", ["2026-12", "2026-W47", "2026-11-16", "2027-Q1", "2030"])
+async def test_a_period_ahead_is_shown_as_not_started_and_not_judged(
+    world: World, team: dict[str, int], engine: AsyncEngine, period: str
+) -> None:
+    """NOW is 15 November 2026, 12:00 in Moscow: nothing after today has begun. Lower-is-
+    better indicators with nothing counted would otherwise read 100 % and green."""
+    svc = service(engine)
+    await svc.set_plan(ADMIN, "outbound_calls", "2026-12", 10, employees=[team["anna"]])
+    table = await svc.table(ADMIN, period)
+    assert [c for c in table.cells if c.percent is not None or c.colour or c.trend] == []
+    monitor = await svc.monitor(ADMIN, period)
+    assert (monitor.critical, monitor.important, monitor.information) == ((), (), ())
+    assert table.started is False and table.as_dict()["started"] is False
+    assert monitor.started is False and monitor.as_dict()["started"] is False
+
+
+@pytest.mark.parametrize("period", ["2026-11", "2026-W46", "2026-11-15", "2026-Q4"])
+async def test_a_running_period_is_judged(
+    world: World, team: dict[str, int], engine: AsyncEngine, period: str
+) -> None:
+    table = await service(engine).table(ADMIN, period, indicators=["missed_not_called_back"])
+    assert {c.colour.value if c.colour else None for c in table.cells} == {"green"}
+    assert table.started is True
+
+
+async def test_counts_are_whole_numbers_live_and_frozen(
+    world: World, team: dict[str, int], engine: AsyncEngine
+) -> None:
+    anna = team["anna"]
+    client = await world.contact("Client", anna)
+    await world.activities(
+        [
+            {"employee_id": anna, "contact_id": client, "occurred_at": msk(2026, 10, 6 + i, 10)}
+            for i in range(3)
+        ]
+    )
+    svc = service(engine)
+
+    def kinds(table: Any) -> dict[str, tuple[type, type | None]]:
+        cells = {c.indicator: c for c in table.cells if c.employee == anna}
+        return {
+            code: (type(cells[code].fact), type(cells[code].previous))
+            for code in ("outbound_calls", "forgotten_clients", "touches_per_client")
+        }
+
+    live = await svc.table(ADMIN, "2026-10", employee=anna)
+    assert kinds(live) == {
+        "outbound_calls": (int, int),
+        "forgotten_clients": (int, int),
+        "touches_per_client": (float, float),
+    }
+    assert live.as_dict()["cells"][0]["fact"].__class__ is int  # meetings_held
+    await svc.close_month(ADMIN, "2026-10")
+    frozen = await svc.table(ADMIN, "2026-10", employee=anna)
+    assert frozen.closed and kinds(frozen) == kinds(live)
+    assert frozen.cell(anna, "outbound_calls").fact == 3
+    drilled = await svc.drill(ADMIN, "outbound_calls", anna, "2026-10")
+    assert drilled.frozen_fact == 3 and type(drilled.frozen_fact) is int
+    november = await svc.table(ADMIN, "2026-11", employee=anna, indicators=["outbound_calls"])
+    assert type(november.cell(anna, "outbound_calls").previous) is int  # the frozen October

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from hub.model import Channel, Direction, Status
 from kpi.service import KpiService
@@ -381,3 +383,88 @@ async def test_dashboard_is_served_without_a_token_and_locked_down(api: ApiWorld
     assert script.status == 200 and script.headers["Content-Type"].startswith("text/javascript")
     for path in ("/static/../api_kpi.py", "/static/%2e%2e/api_kpi.py", "/static/nope.js"):
         assert (await api.get(path, who=None)).status == 404, path
+
+
+# -- one road: what a drill page costs, what a manager reads ---------------------------
+
+
+async def drill_statements(api: ApiWorld, params: dict[str, str]) -> tuple[int, Any]:
+    """The SQL statements one drill-down request sends to the store, and its answer."""
+    engine = api.store.engine.sync_engine
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:  # (conn, cursor, statement, parameters, context, many)
+        sent.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        body = await ok(api, "GET", "/api/v1/kpi/drill", who="head", params=params)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent), body
+
+
+@pytest.mark.parametrize("indicator", ["outbound_calls", "client_base_quality"])
+async def test_a_drill_page_costs_the_same_statements_for_1_or_200_rows(
+    api: ApiWorld, indicator: str
+) -> None:
+    """Contact names come with the rows, not from a look-up per row."""
+    alice = api.employees["alice"]
+    params = {"indicator": indicator, "employee": str(alice)}
+    if indicator == "outbound_calls":
+        await calls(api, "alice", 201)  # 201 different numbers: 201 new contacts
+        params["period"] = MARCH
+    else:  # clients owned from today on: this month's client base
+        for i in range(201):
+            body = {"name": f"C{i}", "owner_employee_id": alice}
+            assert (await api.post("/api/v1/contacts", json=body)).status == 201
+    await drill_statements(api, {**params, "limit": "1"})  # anything done once per process
+    one, small = await drill_statements(api, {**params, "limit": "1"})
+    many, big = await drill_statements(api, {**params, "limit": "200"})
+    assert len(small["items"]) == 1 and len(big["items"]) == 200
+    assert len({i["contact_id"] for i in big["items"]}) == 200
+    assert all(i["contact_name"] for i in big["items"])
+    assert one == many, f"{one} statements for 1 row, {many} for 200"
+
+
+async def test_a_month_ahead_is_not_judged(api: ApiWorld) -> None:
+    """T0 is in March 2024, but the service's clock is today: 2030 has not begun."""
+    await seeded(api)
+    body = {"indicator": "outbound_calls", "month": "2030-01", "value": 10}
+    await ok(api, "POST", "/api/v1/kpi/plans", who="head", json={**body, "group": api.employees["head"]})
+    table = await ok(api, "GET", "/api/v1/kpi", who="head", params={"period": "2030-01"})
+    judged = [c for c in table["cells"] if c["colour"] or c["percent"] is not None or c["trend"]]
+    assert judged == []
+    assert cell(table, api.employees["alice"], "outbound_calls")["plan"] == 10
+    assert table["started"] is False
+    monitor = await ok(api, "GET", "/api/v1/kpi/monitor", who="head", params={"period": "2030-01"})
+    assert monitor["critical"] == monitor["important"] == monitor["information"] == []
+    assert monitor["started"] is False
+    running = await ok(api, "GET", "/api/v1/kpi", who="head", params={"period": MARCH})
+    assert running["started"] is True
+
+
+async def test_counts_are_integers_in_json(api: ApiWorld) -> None:
+    await seeded(api)
+    alice = api.employees["alice"]
+    resp = await api.call("GET", "/api/v1/kpi", who="head", params={"period": MARCH})
+    text = await resp.text()
+    table = json.loads(text)
+    calls_cell = cell(table, alice, "outbound_calls")
+    assert type(calls_cell["fact"]) is int and type(calls_cell["previous"]) is int
+    assert '"fact":5,' in text.replace(" ", "")
+    indicators = {i["code"]: i for i in (await ok(api, "GET", "/api/v1/kpi/indicators"))["items"]}
+    for item in table["cells"]:
+        if indicators[item["indicator"]]["aggregate"] in ("count", "distinct_contacts", "forgotten"):
+            assert type(item["fact"]) is int, item
+    ratio = cell(table, alice, "touches_per_client")
+    assert type(ratio["fact"]) is float
+    await ok(api, "POST", "/api/v1/kpi/close-month", json={"month": FEBRUARY})
+    page = await ok(
+        api,
+        "GET",
+        "/api/v1/kpi/drill",
+        who="head",
+        params={"indicator": "outbound_calls", "employee": str(alice), "period": FEBRUARY},
+    )
+    assert page["frozen_fact"] == 2 and type(page["frozen_fact"]) is int

@@ -90,6 +90,7 @@ export async function monitorPage({ me, params }) {
     { class: "monitor" },
     heading("Indicator monitor", picker),
     data.closed ? notice("info", `${data.period} is closed: these numbers are frozen.`) : null,
+    data.started === false ? notice("info", `${data.period} has not started yet: nothing in it is judged.`) : null,
     body,
   );
 }

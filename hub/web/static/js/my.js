@@ -121,6 +121,7 @@ export async function myPage({ me, params, rerender }) {
     { class: "my" },
     heading(`My indicators${me.employee_name ? ` · ${me.employee_name}` : ""}`, picker),
     table.closed ? notice("info", `${table.period} is closed: these numbers are frozen.`) : null,
+    table.started === false ? notice("info", `${table.period} has not started yet: nothing in it is judged.`) : null,
     cards.length
       ? h("div", { class: "cards" }, cards)
       : notice("empty", `No plans for ${table.period} yet. Add a widget below to follow an indicator without a plan.`),
