@@ -58,7 +58,26 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TouchhubError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise OneLineError(str(exc)) from exc
+        except OSError as exc:
+            raise OneLineError(os_error_message(exc)) from exc
+
+
+class OneLineError(click.ClickException):
+    """A refusal printed as one line on stderr (``Error: …``), exit code 1.
+
+    Every `hub.errors` error and every `OSError` a command meets ends here, so a user
+    never sees a traceback for input or a file that is wrong.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()) or "failed")
+
+
+def os_error_message(exc: OSError) -> str:
+    """`OSError` as a user reads it: the file and the reason, without errno noise."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
 @click.group(cls=LazyGroup)

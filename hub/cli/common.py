@@ -143,6 +143,17 @@ class Progress:
             click.echo(f"{self.label}: {self.done}{total} done", err=True)
 
 
+def utf8_text(data: bytes, what: str) -> str:
+    """`data` as UTF-8 text (a BOM is dropped); anything else is a one-line refusal."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"not UTF-8 text (byte {exc.start})", param_hint=what) from exc
+    if "\x00" in text:
+        raise click.BadParameter("holds NUL characters: not a text file", param_hint=what)
+    return text
+
+
 def parse_when(text: str | None) -> datetime | None:
     """Parse an ISO date or datetime from the command line as aware UTC (naive = UTC)."""
     if text is None:
