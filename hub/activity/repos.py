@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity import client_base, rollup
+from hub.activity import client_base, interaction_rules, rollup
 from hub.activity.addresses import normalize
 from hub.activity.schema import (
     ROLLUP_COLUMNS,
@@ -53,6 +53,8 @@ CONTACT_FIELDS = (
     "owner_employee_id",
 )
 ROLES = ("admin", "head", "employee", "marketer")
+#: Longest employee name or position (the columns' size).
+MAX_EMPLOYEE_TEXT = 200
 MAX_PAGE = 500
 TOKEN_BYTES = 32
 #: How stale `last_used_at` may get before an authenticated request refreshes it.
@@ -163,6 +165,11 @@ class EmployeeRepo(_Repo):
         """Add an employee; an address already taken is a `ValidationError` naming it."""
         if not name.strip():
             raise ValidationError("employee name is empty", field="name")
+        for what, text in (("name", name.strip()), ("position", position or "")):
+            if len(text) > MAX_EMPLOYEE_TEXT:
+                raise ValidationError(
+                    f"employee {what} is longer than {MAX_EMPLOYEE_TEXT} characters", field=what
+                )
         async with self.tx() as conn:
             if head_id is not None:
                 await self._must_exist(conn, head_id)
@@ -862,12 +869,12 @@ class ActivityRepo(_Repo):
         direction: Direction = Direction.OUT,
     ) -> int:
         """A meeting, task or call entered by hand; planned when it has a due time."""
-        if channel not in (Channel.MEETING, Channel.TASK, Channel.CALL, Channel.NOTE):
-            raise ValidationError(
-                f"an interaction is a meeting, task, call or note, not {channel.value}",
-                field="channel",
-            )
         now = utcnow()
+        channel = interaction_rules.channel(channel)
+        subject = interaction_rules.subject(subject)
+        duration_s = interaction_rules.duration(duration_s)
+        due_at = interaction_rules.moment(due_at, field="due_at", now=now)
+        occurred_at = interaction_rules.moment(occurred_at, field="occurred_at", now=now)
         row: dict[str, Any] = {
             "source": "manual",
             "external_id": uuid.uuid4().hex,
@@ -913,9 +920,8 @@ class ActivityRepo(_Repo):
         self, activity_id: int, *, result: str, at: datetime | None = None, who: Principal = ADMIN
     ) -> dict[str, Any]:
         """Complete a planned interaction with its result."""
-        if not result.strip():
-            raise ValidationError("a completed interaction needs a result", field="result")
-        at = at or utcnow()
+        result = interaction_rules.result(result)
+        at = interaction_rules.moment(at, field="at", now=utcnow()) or utcnow()
         async with self.tx() as conn:
             old = (
                 (await conn.execute(select(activities).where(activities.c.id == activity_id)))
@@ -929,6 +935,7 @@ class ActivityRepo(_Repo):
                 raise PermissionDenied(
                     f"activity #{activity_id} belongs to someone you don't manage"
                 )
+            interaction_rules.completable(activity_id, status=old["status"], channel=old["channel"])
             changes = {
                 "status": Status.COMPLETED.value,
                 "completed_at": at,

@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from hub.activity import interaction_rules
 from hub.model import Address, AddressKind, Channel, Direction, Status
 from hub.web.parsing import MAX_ID
 
@@ -77,10 +78,14 @@ AddressValue = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320), _CLEAN
 ]
 Subject = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _CLEAN
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=interaction_rules.MAX_SUBJECT),
+    _CLEAN,
 ]
 ResultText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), _CLEAN
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=interaction_rules.MAX_RESULT),
+    _CLEAN,
 ]
 SearchText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=0, max_length=200), _CLEAN
@@ -181,7 +186,7 @@ class InteractionCreate(Body):
     employee_id: Id | None = None
     due_at: UtcDatetime | None = None
     occurred_at: UtcDatetime | None = None
-    duration_s: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
+    duration_s: Annotated[float, Field(ge=0, le=interaction_rules.MAX_DURATION_S)] | None = None
     direction: Literal["in", "out"] = "out"
 
 

@@ -1,0 +1,109 @@
+"""The command line refuses what the API refuses: the rules live where both go through."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from hub.activity import ActivityFilter, ActivityStore
+from hub.cli import cli as touchhub
+from hub.model import Address, AddressKind, Channel, Direction, Status, Touch
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/rules.db"
+
+
+def cli(db: str, *args: str) -> Result:
+    return CliRunner().invoke(touchhub, ["--db", db, *args])
+
+
+def captured(db: str) -> dict[str, int]:
+    """A received letter and a missed call, as capture writes them; their ids by kind."""
+
+    async def write() -> dict[str, int]:
+        store = await ActivityStore.open(db)
+        try:
+            await store.employees.add(
+                "Petr", addresses=[Address(kind=AddressKind.EXTENSION, value="101")]
+            )
+            at = datetime(2026, 3, 2, 10, tzinfo=UTC)
+            touches = [
+                Touch(
+                    source="imap:sales",
+                    external_id="m1@acme.ru",
+                    channel=Channel.EMAIL,
+                    direction=Direction.IN,
+                    status=Status.RECEIVED,
+                    occurred_at=at,
+                    counterparts=(Address(kind=AddressKind.EMAIL, value="client@acme.ru"),),
+                    subject="Invoice",
+                ),
+                Touch(
+                    source="ami:office",
+                    external_id="1700000000.1",
+                    channel=Channel.CALL,
+                    direction=Direction.IN,
+                    status=Status.MISSED,
+                    occurred_at=at,
+                    counterparts=(Address(kind=AddressKind.PHONE, value="+74951234567"),),
+                    employee=Address(kind=AddressKind.EXTENSION, value="101"),
+                ),
+            ]
+            await store.record(touches)
+            page = await store.activities.list(ActivityFilter())
+            return {
+                row["channel"]: row["id"] for row in page.items if row["source"] != "callback"
+            }
+        finally:
+            await store.close()
+
+    return asyncio.run(write())
+
+
+def test_complete_refuses_captured_touches_and_leaves_them_as_they_were(db: str) -> None:
+    ids = captured(db)
+    for activity_id in ids.values():
+        before = json.loads(cli(db, "activities", "list", "--json").stdout)["items"]
+        result = cli(db, "interaction", "complete", str(activity_id), "--result", "done")
+        assert result.exit_code == 1, result.output
+        assert "not a planned interaction" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert json.loads(cli(db, "activities", "list", "--json").stdout)["items"] == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--subject", "   "], "subject is empty"),
+        (["--subject", "Call", "--hours", "-5"], "duration"),
+        (["--subject", "Call", "--hours", "nan"], "duration"),
+        (["--subject", "Call", "--at", "5448-01-01T10:00:00"], "occurred_at"),
+        (["--subject", "Call", "--due", "0019-01-01T10:00:00"], "due_at"),
+    ],
+)
+def test_interaction_add_refuses_what_the_api_refuses(
+    db: str, args: list[str], message: str
+) -> None:
+    result = cli(db, "interaction", "add", "--kind", "call", *args)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert json.loads(cli(db, "activities", "list", "--json").stdout)["items"] == []
+
+
+@pytest.mark.parametrize("extension", ["abc", "¹⁰¹", "١٠١", "10 1"])
+def test_employee_extension_is_what_a_keypad_dials(db: str, extension: str) -> None:
+    result = cli(db, "employees", "add", "Petr", "--extension", extension)
+    assert result.exit_code == 1 and "not an extension" in result.stderr
+    assert json.loads(cli(db, "employees", "list", "--json").stdout) == []
+
+
+def test_employee_name_longer_than_the_column_is_refused(db: str) -> None:
+    result = cli(db, "employees", "add", "Я" * 201)
+    assert result.exit_code == 1 and "longer than 200" in result.stderr
