@@ -107,3 +107,14 @@ def test_employee_extension_is_what_a_keypad_dials(db: str, extension: str) -> N
 def test_employee_name_longer_than_the_column_is_refused(db: str) -> None:
     result = cli(db, "employees", "add", "Я" * 201)
     assert result.exit_code == 1 and "longer than 200" in result.stderr
+
+
+def test_demo_seed_refuses_a_store_with_data_unless_forced(db: str) -> None:
+    assert cli(db, "employees", "add", "Petr", "--extension", "101").exit_code == 0
+    result = cli(db, "demo", "seed", "--activities", "50")
+    assert result.exit_code == 1, result.output
+    assert "already holds 1 employees" in result.stderr and "--force" in result.stderr
+    assert len(json.loads(cli(db, "employees", "list", "--json").stdout)) == 1
+    forced = cli(db, "demo", "seed", "--activities", "50", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert len(json.loads(cli(db, "employees", "list", "--json").stdout)) > 1
