@@ -86,7 +86,7 @@ def os_error_message(exc: OSError) -> str:
     "config_file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Config file (default: ./touchhub.toml if present).",
+    help="Config file (default: $TOUCHHUB_CONFIG, else touchhub.toml here or in a parent folder).",
 )
 @click.option("--db", "db_url", default=None, help="Store URL; overrides [store] url.")
 @click.version_option(package_name="touchhub")

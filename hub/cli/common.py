@@ -13,12 +13,13 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from hub.activity import ActivityStore
-from hub.config import Settings, load_settings
+from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
 from hub.logging_setup import setup_logging
 
 T = TypeVar("T")
@@ -47,8 +48,22 @@ def store_options(settings: Settings) -> dict[str, Any]:
 
 
 async def open_store_from(settings: Settings) -> ActivityStore:
-    """Open and migrate the store the settings point at."""
-    return await ActivityStore.open(settings.store_url, **store_options(settings))
+    """Open and migrate the store the settings point at; say so when that creates it.
+
+    A new SQLite file is named on stderr with the config it came from, so a command
+    run where no config is found never quietly works on an empty store of its own.
+    """
+    file = sqlite_file(settings.store_url)
+    new = file is not None and not file.exists()
+    store = await ActivityStore.open(settings.store_url, **store_options(settings))
+    if new and file is not None:
+        origin = (
+            f"config {settings.source_path}"
+            if settings.source_path is not None
+            else f"no {DEFAULT_CONFIG_FILE} in {Path.cwd()} or above, nor {CONFIG_ENV}"
+        )
+        click.echo(f"touchhub: created a new empty store {file.absolute()} ({origin})", err=True)
+    return store
 
 
 @asynccontextmanager
