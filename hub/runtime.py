@@ -25,6 +25,7 @@ from hub.activity import ActivityStore, BatchWriter
 from hub.config import Settings, SupervisorSettings, mask_url
 from hub.errors import ChannelAuthError, ConfigError
 from hub.model import AdapterState, CaptureAdapter, Sink, utcnow
+from hub.text import ascii_int
 
 logger = logging.getLogger(__name__)
 
@@ -192,12 +193,13 @@ class Hub:
         for name, pbx in self.settings.telephony.pbx.items():
             if not (pbx.enabled and pbx.agi_listen):
                 continue
-            host, _, port = pbx.agi_listen.rpartition(":")
-            if not host or not port.isdigit():
+            host, _, port_text = pbx.agi_listen.rpartition(":")
+            port = ascii_int(port_text, minimum=1, maximum=65535)
+            if not host or port is None:
                 raise ConfigError(
                     f"telephony.pbx.{name}.agi_listen: {pbx.agi_listen!r} is not HOST:PORT"
                 )
-            router = AgiRouter(self.store.contacts.responsible_extension, host=host, port=int(port))
+            router = AgiRouter(self.store.contacts.responsible_extension, host=host, port=port)
             await router.start()
             self._agi.append(router)
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.activity import client_base, rollup
 from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
+from hub.text import ascii_int
 from kpi import facts as fact_engine
 from kpi import queries
 from kpi.catalogue import Aggregate, Catalogue, Indicator, Source, load_catalogue
@@ -71,11 +72,9 @@ def _parse_cursor(cursor: str | None, parts: int) -> tuple[int, ...] | None:
     "MICROSECONDS.ID" (`parts` 2)."""
     if not cursor:
         return None
-    try:
-        values = tuple(int(p) for p in cursor.split("."))
-    except ValueError:
-        raise _bad_cursor(cursor) from None
-    if len(values) != parts or any(v < 0 for v in values):
+    numbers = [ascii_int(p) for p in cursor.split(".")]
+    values = tuple(v for v in numbers if v is not None)
+    if len(values) != parts or len(numbers) != parts:
         raise _bad_cursor(cursor)
     return values
 

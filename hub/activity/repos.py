@@ -38,6 +38,7 @@ from hub.activity.schema import (
 )
 from hub.errors import Conflict, NotFound, PermissionDenied, StoreUnavailable, ValidationError
 from hub.model import CONTACT_KINDS, Address, AddressKind, Channel, Direction, Status, utcnow
+from hub.text import ascii_int
 
 if TYPE_CHECKING:
     from hub.activity.store import ActivityStore
@@ -253,8 +254,9 @@ class EmployeeRepo(_Repo):
         """Find an employee by id, extension, e-mail address or exact name."""
         ref = ref.strip()
         async with self.read() as conn:
-            if ref.isdigit():
-                found = await conn.scalar(select(employees.c.id).where(employees.c.id == int(ref)))
+            as_id = ascii_int(ref, minimum=1)
+            if as_id is not None:
+                found = await conn.scalar(select(employees.c.id).where(employees.c.id == as_id))
                 if found is not None:
                     return int(found)
             for kind in (AddressKind.EXTENSION, AddressKind.EMAIL):

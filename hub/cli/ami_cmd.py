@@ -17,6 +17,7 @@ from hub.telephony.settings import (
     DEFAULT_TRUNK_PATTERN,
     PbxSettings,
 )
+from hub.text import ascii_int
 
 #: Touches written per store transaction during a backfill.
 RECORD_BATCH = 500
@@ -219,9 +220,9 @@ async def _number_for(ctx: click.Context, target: str) -> str:
     from hub.cli.common import open_store
 
     async with open_store(ctx) as store:
-        ref = target.lstrip("#")
-        if ref.isdigit():
-            contact = await store.contacts.get(int(ref))
+        contact_id = ascii_int(target.lstrip("#"), minimum=1)
+        if contact_id is not None:
+            contact = await store.contacts.get(contact_id)
         else:
             found = await store.contacts.search(target, limit=2)
             if len(found) != 1:

@@ -21,6 +21,7 @@ import click
 from hub.activity import ActivityStore
 from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
 from hub.logging_setup import setup_logging
+from hub.text import MAX_INT64, ascii_int
 
 T = TypeVar("T")
 
@@ -156,6 +157,41 @@ class Progress:
         else:
             total = f"/{self.total}" if self.total else ""
             click.echo(f"{self.label}: {self.done}{total} done", err=True)
+
+
+class AsciiInt(click.ParamType[int, Any]):
+    """A whole number typed in ASCII digits within bounds (``¹``, ``1_0``, 5,000 digits refused)."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int = 0, maximum: int = MAX_INT64, *, signed: bool = False) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.signed = signed
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number: int | None = value if self.minimum <= value <= self.maximum else None
+        else:
+            number = ascii_int(
+                str(value), minimum=self.minimum, maximum=self.maximum, signed=self.signed
+            )
+        if number is None:
+            shown = str(value)
+            if len(shown) > MAX_SHOWN_VALUE:
+                shown = shown[:MAX_SHOWN_VALUE] + "…"
+            self.fail(
+                f"{shown!r} is not a whole number from {self.minimum} to {self.maximum}",
+                param,
+                ctx,
+            )
+        return number
+
+
+#: Ids of contacts, activities and employees typed on the command line.
+ID = AsciiInt(minimum=1)
+#: Characters of a refused value quoted back in an error.
+MAX_SHOWN_VALUE = 40
 
 
 def utf8_text(data: bytes, what: str) -> str:

@@ -8,8 +8,9 @@ import click
 
 from hub.activity import ActivityStore
 from hub.activity.demo import default_sizes, seed
-from hub.cli.common import Progress, emit_json, open_store, run, settings_of
+from hub.cli.common import AsciiInt, Progress, emit_json, open_store, run, settings_of
 from hub.errors import ValidationError
+from hub.text import MAX_INT64
 
 
 @click.group()
@@ -37,7 +38,9 @@ async def _held(store: ActivityStore) -> str:
 @click.option(
     "--contacts", default=None, type=click.IntRange(1), help="Default: scaled to --activities."
 )
-@click.option("--seed", "random_seed", default=0, show_default=True, type=int)
+@click.option(
+    "--seed", "random_seed", default=0, show_default=True, type=AsciiInt(-MAX_INT64, signed=True)
+)
 @click.option(
     "--force", is_flag=True, help="Add the demo data even though the store already holds data."
 )

@@ -118,3 +118,38 @@ def test_demo_seed_refuses_a_store_with_data_unless_forced(db: str) -> None:
     forced = cli(db, "demo", "seed", "--activities", "50", "--force")
     assert forced.exit_code == 0, forced.output
     assert len(json.loads(cli(db, "employees", "list", "--json").stdout)) > 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["activities", "list", "--employee", "\u00b9"],
+        ["kpi", "--employee", "\u00b2"],
+        ["interaction", "add", "--kind", "task", "--subject", "s", "--employee", "\u0661"],
+    ],
+)
+def test_a_unicode_digit_names_no_employee(db: str, args: list[str]) -> None:
+    assert cli(db, "employees", "add", "Petr", "--extension", "101").exit_code == 0
+    result = cli(db, *args)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1 and "no employee matches" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["contacts", "show", "9" * 5000],
+        ["contacts", "show", "\u00b9"],
+        ["contacts", "show", "1_0"],
+        ["contacts", "list", "--limit", "0"],
+        ["contacts", "list", "--offset", "-1"],
+        ["activities", "list", "--limit", "100000"],
+        ["activities", "list", "--contact", "\u0661"],
+        ["interaction", "complete", "9" * 30, "--result", "r"],
+    ],
+)
+def test_numbers_out_of_range_are_refused_not_clamped(db: str, args: list[str]) -> None:
+    result = cli(db, *args)
+    assert result.exit_code == 2, result.output
+    assert "is not a whole number" in result.stderr
+    assert "set_int_max_str_digits" not in result.stderr and len(result.stderr) < 400

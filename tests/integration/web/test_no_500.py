@@ -27,7 +27,17 @@ GARBAGE_IDS = [
     "%F0%9F%98%80",
 ]
 #: Every body field gets each of these (wrong types, sizes, NUL) ...
-GARBAGE_VALUES: list[Any] = [None, -1, 2**64, "", "x" * 20_000, [], {"a": 1}, "\u0000"]
+GARBAGE_VALUES: list[Any] = [
+    None,
+    -1,
+    2**64,
+    "",
+    "x" * 20_000,
+    [],
+    {"a": 1},
+    "\u0000",
+    "\u00b9",  # superscript one: isdigit() says yes, int() says no
+]
 #: ... and two of these, in turn, so the table stays quick.
 MORE_VALUES: list[Any] = [
     1.5,
@@ -75,6 +85,8 @@ def _cursor(text: str) -> str:
 #: Every query parameter gets these; times and cursors get their own as well.
 GARBAGE_QUERY = [
     "-1",
+    "\u00b2",
+    "\u0661",
     "abc",
     "99999999999999999999999",
     "\x00",
