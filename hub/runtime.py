@@ -173,6 +173,7 @@ class Hub:
 
         from hub.telephony.ami_adapter import AmiAdapter, live_calls_of, originate_with
         from hub.web.app import create_app
+        from hub.web.errors import JsonErrorAppRunner
         from hub.web.keys import LIVE_CALLS, ORIGINATE
 
         app = create_app(self.store, self.settings, health=self.health)
@@ -180,7 +181,7 @@ class Hub:
         if pbxs:
             app[ORIGINATE] = originate_with(pbxs)
             app[LIVE_CALLS] = live_calls_of(pbxs)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = JsonErrorAppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
         await site.start()
