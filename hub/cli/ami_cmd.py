@@ -94,6 +94,12 @@ def replay_cmd(
             "skipped",
             err=True,
         )
+    if not calls:
+        raise ValidationError(
+            f"no calls found in {file} ({stats.messages} AMI message(s) read); "
+            "is it raw AMI bytes as read from the socket?",
+            field="file",
+        )
     if record:
         source = f"ami:{_pbx_name(ctx, pbx)}"
         _record(ctx, source, calls)

@@ -153,3 +153,17 @@ def test_numbers_out_of_range_are_refused_not_clamped(db: str, args: list[str]) 
     assert result.exit_code == 2, result.output
     assert "is not a whole number" in result.stderr
     assert "set_int_max_str_digits" not in result.stderr and len(result.stderr) < 400
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not AMI at all\n", b"Asterisk Call Manager/7.0.3\r\n\r\nEvent: FullyBooted\r\n\r\n"],
+)
+def test_ami_replay_of_a_file_without_calls_says_so(
+    db: str, tmp_path: Path, data: bytes
+) -> None:
+    file = tmp_path / "empty.raw"
+    file.write_bytes(data)
+    result = cli(db, "ami", "replay", str(file))
+    assert result.exit_code == 1, result.output
+    assert "no calls found" in result.stderr and result.stdout == ""
