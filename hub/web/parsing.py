@@ -22,8 +22,25 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 MAX_ID = 2**63 - 1
 
 
+#: Most digits a JSON number may have; the biggest id has 19. Longer ones are refused
+#: before `int()` spends time on them or answers with Python's advice about its limit.
+MAX_NUMBER_DIGITS = 40
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number has more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS * 10:
+        raise ValueError(f"a number has more than {MAX_NUMBER_DIGITS * 10} characters")
+    return float(text)
 
 
 def parse_json(body: bytes) -> Any:
@@ -31,7 +48,12 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise MalformedBody("request body is empty; expected a JSON object")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(
+            body,
+            parse_constant=_reject_constant,
+            parse_int=_bounded_int,
+            parse_float=_bounded_float,
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
