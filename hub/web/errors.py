@@ -49,10 +49,15 @@ class MalformedBody(ValidationError):
     """The body is not JSON at all (as opposed to JSON with wrong content)."""
 
 
+class UnsupportedMediaType(ValidationError):
+    """The body is declared as something other than JSON (``text/plain``, a form …)."""
+
+
 #: Exception class → (HTTP status, error code); looked up along the exception's MRO.
 ERROR_STATUS: Mapping[type[BaseException], tuple[int, str]] = {
     Unauthenticated: (401, "unauthenticated"),
     MalformedBody: (400, "malformed_body"),
+    UnsupportedMediaType: (415, "unsupported_media_type"),
     Conflict: (409, "conflict"),
     InvalidAddress: (422, "invalid_address"),
     ValidationError: (422, "invalid"),
