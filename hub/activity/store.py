@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, client_base, rollup
+from hub.activity import bulk, callbacks, client_base, delivery, rollup
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
@@ -533,6 +533,15 @@ class ActivityStore:
                     }
                 ],
             )
+            meta = dict(old["meta"] or {})
+            if upd.status is Status.BOUNCED and upd.address is not None:
+                meta, whole = delivery.with_bounce(meta, upd.address.value)
+                if not whole:  # delivered to the others: the letter stays, the recipient is marked
+                    await conn.execute(
+                        update(activities).where(activities.c.id == old["id"]).values(meta=meta)
+                    )
+                    old["meta"] = meta
+                    continue
             current = Status(old["status"])
             if (
                 current in _MESSAGE_STAGE
@@ -542,7 +551,6 @@ class ActivityStore:
                 continue  # a late "sent" never hides "delivered"
             if upd.status is current:
                 continue
-            meta = dict(old["meta"] or {})
             if upd.detail:
                 meta[f"{upd.status.value}_detail"] = upd.detail
             changes = {"status": upd.status.value, "meta": meta, "updated_at": utcnow()}
