@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, client_base, delivery, rollup
+from hub.activity import bulk, callbacks, client_base, delivery, rollup, threads
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
@@ -384,9 +384,15 @@ class ActivityStore:
 
         rows: list[dict[str, Any]] = []
         participants: list[list[int]] = []
+        clients = await threads.thread_clients(
+            conn, (t.thread_key for t, n in prepared if t.thread_key and len(n.counterparts) > 1)
+        )
         for touch, norm in zip(touches, norms, strict=True):
             employee_id = employee_ids.get(norm.employee) if norm.employee else None
-            linked = [contact_ids[k] for k in norm.counterparts if k in contact_ids]
+            linked = threads.client_first(
+                [contact_ids[k] for k in norm.counterparts if k in contact_ids],
+                clients.get(touch.thread_key) if touch.thread_key else None,
+            )
             if employee_id is None:
                 # An internal touch may name our colleague only as the counterpart.
                 employee_id = next(

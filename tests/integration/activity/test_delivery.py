@@ -1,4 +1,5 @@
-"""Delivery state per recipient: one bounced recipient marks that recipient, not the letter."""
+"""Letters to several people: one bounced recipient marks that recipient, not the letter,
+and a reply to the thread's client plus a newcomer stays the client's."""
 
 from __future__ import annotations
 
@@ -63,3 +64,43 @@ async def test_a_letter_to_one_recipient_bounces_whole(store: ActivityStore) -> 
     await store.apply([letter("m2@acme.ru", "client@corp.ru")])
     await store.apply([bounce("m2@acme.ru", "client@corp.ru")])
     assert (await _row(store, "m2@acme.ru"))["status"] == "bounced"
+
+
+async def test_a_reply_to_the_client_and_a_newcomer_stays_the_clients(
+    store: ActivityStore,
+) -> None:
+    first = Touch(
+        source="imap",
+        external_id="q1@corp.ru",
+        channel=Channel.EMAIL,
+        direction=Direction.IN,
+        status=Status.RECEIVED,
+        occurred_at=T0,
+        counterparts=(Address(kind=AddressKind.EMAIL, value="client@corp.ru"),),
+        subject="Question",
+        thread_key="q1@corp.ru",
+    )
+    await store.apply([first])
+    (client,) = await store.contacts.search("client@corp.ru")
+    reply = Touch(
+        source="imap",
+        external_id="r1@acme.ru",
+        channel=Channel.EMAIL,
+        direction=Direction.OUT,
+        status=Status.SENT,
+        occurred_at=T0 + timedelta(hours=1),
+        counterparts=(
+            Address(kind=AddressKind.EMAIL, value="colleague@corp.ru"),
+            Address(kind=AddressKind.EMAIL, value="client@corp.ru"),
+        ),
+        subject="Re: Question",
+        thread_key="q1@corp.ru",
+        metadata={"to": ["colleague@corp.ru", "client@corp.ru"]},
+    )
+    for _ in range(2):  # recording it again changes nothing
+        await store.apply([reply])
+        row = await _row(store, "r1@acme.ru")
+        assert row["contact_id"] == client["id"]
+    (newcomer,) = await store.contacts.search("colleague@corp.ru")
+    timeline = await store.activities.list(ActivityFilter(contact_id=newcomer["id"]))
+    assert [a["external_id"] for a in timeline.items] == ["r1@acme.ru"]
