@@ -54,6 +54,16 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(module, attr)
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for number, arg in enumerate(args, start=1):
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                # bytes that are not UTF-8 reach Python as lone surrogates, which no
+                # database or terminal can take further
+                raise click.UsageError(f"argument {number} is not valid UTF-8 text", ctx) from exc
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

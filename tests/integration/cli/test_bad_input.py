@@ -144,3 +144,18 @@ def test_missing_output_directory_is_one_line(workdir: Path) -> None:
     result = CliRunner().invoke(cli, argv)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 1 and "/no/such/dir/k.xlsx" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["interaction", "add", "--kind", "task", "--subject", "bad \udcff byte"],
+        ["employees", "add", "\udcd0\udc9f"],
+        ["contacts", "list", "-q", "\udcff"],
+    ],
+)
+def test_arguments_that_are_not_utf8_are_one_line(workdir: Path, args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{workdir}/bad.db", *args])
+    assert result.exit_code == 2, result.output
+    assert_no_traceback(result)
+    assert "not valid UTF-8" in result.stderr
