@@ -210,13 +210,18 @@ class JsonErrorHandler(web.RequestHandler):
         code, text = PROTOCOL_ERROR_MESSAGES.get(
             status, ("internal", "internal error; it has been logged and will be looked at")
         )
-        logger.warning(
-            "refused a request from %s: %d %s (%s)",
-            request.remote,
-            status,
-            code,
-            type(exc).__name__ if exc is not None else "no exception",
-        )
+        if status >= 500:
+            # our bug, not the client's bytes: keep the traceback (the log formatter
+            # masks any secret in it)
+            logger.error("failed a request from %s: %d", request.remote, status, exc_info=exc)
+        else:
+            logger.warning(
+                "refused a request from %s: %d %s (%s)",
+                request.remote,
+                status,
+                code,
+                type(exc).__name__ if exc is not None else "no exception",
+            )
         if request.writer.output_size > 0:
             raise ConnectionError("the answer was already being sent")
         response = error_response(status, code, text)
