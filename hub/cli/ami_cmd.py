@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import sys
@@ -38,6 +39,14 @@ def _pattern(value: str) -> str:
     return value
 
 
+def _charset(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError as exc:
+        raise click.BadParameter(f"{value!r} is not a character set Python knows") from exc
+    return value
+
+
 @ami.command("replay")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="JSON lines (the default output).")
@@ -55,7 +64,12 @@ def _pattern(value: str) -> str:
     callback=lambda _c, _p, v: None if v is None else _pattern(v),
     help="Regex of trunk channel names.",
 )
-@click.option("--charset", default=None, help="Fallback for non-UTF-8 bytes (default cp1251).")
+@click.option(
+    "--charset",
+    default=None,
+    callback=lambda _c, _p, v: None if v is None else _charset(v),
+    help="Fallback for non-UTF-8 bytes (default cp1251).",
+)
 @click.pass_context
 def replay_cmd(
     ctx: click.Context,

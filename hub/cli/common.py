@@ -213,9 +213,12 @@ def parse_when(text: str | None) -> datetime | None:
 
     try:
         value = datetime.fromisoformat(text)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r} is not an ISO date or date-time") from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        shown = text[:MAX_SHOWN_VALUE]
+        raise click.BadParameter(f"{shown!r} is not an ISO date or date-time") from exc
+    except OverflowError as exc:  # 9999-12-31T23:59-14:00 is past the calendar in UTC
+        raise click.BadParameter(f"{text!r} is out of the calendar's range in UTC") from exc
 
 
 logger = logging.getLogger(__name__)

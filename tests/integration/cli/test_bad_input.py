@@ -159,3 +159,18 @@ def test_arguments_that_are_not_utf8_are_one_line(workdir: Path, args: list[str]
     assert result.exit_code == 2, result.output
     assert_no_traceback(result)
     assert "not valid UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "mention"),
+    [
+        (["activities", "list", "--since", "9999-12-31T23:59:59-14:00"], "range"),
+        (["activities", "list", "--until", "0001-01-01T00:00:00+14:00"], "range"),
+        (["interaction", "add", "--kind", "task", "--subject", "s", "--due", "2026-99-01"], "ISO"),
+        (["ami", "replay", "FILE", "--charset", "no-such-charset"], "character set"),
+    ],
+)
+def test_odd_options_are_one_line(workdir: Path, args: list[str], mention: str) -> None:
+    result = run(workdir, args, b"Event: FullyBooted\r\n\r\n", "input.raw")
+    assert_no_traceback(result)
+    assert result.exit_code == 2 and mention in result.stderr
