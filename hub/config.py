@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from hub.channels.plugin import ChannelPlugin
 from hub.channels.registry import load_plugins
@@ -21,6 +23,8 @@ from hub.errors import ConfigError
 from kpi.settings import KpiSettings
 
 DEFAULT_CONFIG_FILE = "touchhub.toml"
+#: Environment variable naming the config file when ``--config`` is not given.
+CONFIG_ENV = "TOUCHHUB_CONFIG"
 DEFAULT_STORE_URL = "sqlite:///data/touchhub.db"
 ENV_PREFIX = "env:"
 
@@ -128,24 +132,83 @@ def resolve_env(value: Any, environ: Mapping[str, str], where: str = "") -> Any:
     return value
 
 
+def find_config(
+    path: str | Path | None, environ: Mapping[str, str], cwd: Path | None = None
+) -> Path | None:
+    """The config file a command uses: `path` (``--config``), else ``$TOUCHHUB_CONFIG``,
+    else the first ``touchhub.toml`` in the current directory or one of its parents,
+    the way git finds its repository; None when there is none."""
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(
+                f"config file {file} does not exist (create one with `touchhub init`)"
+            )
+        return file
+    named = environ.get(CONFIG_ENV)
+    if named:
+        file = Path(named)
+        if not file.is_file():
+            raise ConfigError(f"{CONFIG_ENV} names {file}, which does not exist")
+        return file
+    here = (cwd or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite store URL (None for PostgreSQL, memory or a bad URL)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def _anchored(url: str, folder: Path) -> str:
+    """An SQLite URL whose relative path is taken from `folder` (the config's directory)."""
+    file = sqlite_file(url)
+    if file is None or file.is_absolute():
+        return url
+    return make_url(url).set(database=str(folder / file)).render_as_string(hide_password=False)
+
+
 def load_settings(
     path: str | Path | None = None,
     *,
     db_url: str | None = None,
     environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Settings:
-    """Load settings from `path` (or `touchhub.toml` if it exists), then apply `db_url`."""
+    """Load settings from the config `find_config` picks (defaults if none), then `db_url`.
+
+    A relative SQLite path in a config file is relative to that file's directory, so a
+    command run from a subdirectory opens the same store as the hub; one given with
+    ``--db`` is relative to the current directory, like any path typed on the line.
+    """
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
-    file = Path(path) if path is not None else Path(DEFAULT_CONFIG_FILE)
-    if path is not None and not file.exists():
-        raise ConfigError(f"config file {file} does not exist (create one with `touchhub init`)")
-    if file.exists():
+    file = find_config(path, environ, cwd)
+    where = str(file) if file is not None else "settings"
+    if file is not None:
         try:
             raw = tomllib.loads(file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{file}: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{file}: {exc.strerror or exc}") from exc
     raw = resolve_env(raw, environ)
+    if file is not None:
+        store = raw.setdefault("store", {})
+        if isinstance(store, dict) and isinstance(store.get("url", DEFAULT_STORE_URL), str):
+            store["url"] = _anchored(store.get("url", DEFAULT_STORE_URL), file.absolute().parent)
     if db_url:
         raw.setdefault("store", {})["url"] = db_url
     try:
@@ -154,6 +217,6 @@ def load_settings(
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"{file}: {problems}") from exc
-    settings.source_path = file if file.exists() else None
+        raise ConfigError(f"{where}: {problems}") from exc
+    settings.source_path = file
     return settings

@@ -16,10 +16,11 @@ from typing import Any
 from hub.config import LoggingSettings
 
 _SECRETS = [
+    (re.compile(r"(?i)(authorization\s*[:=]\s*)[^\r\n'\"\\]+"), r"\1***"),
     (re.compile(r"(\w+://[^:/@\s]+:)[^@\s]+@"), r"\1***@"),
     (re.compile(r"(?i)(bearer\s+)[\w.~+/=-]+"), r"\1***"),
     (re.compile(r"(?i)((?:password|secret|token|passwd)\s*[=:]\s*)[^\s,;&]+"), r"\1***"),
-    (re.compile(r"\bth_[\w-]{20,}"), "th_***"),
+    (re.compile(r"\bth_[\w-]{8,}"), "th_***"),
 ]
 _EXTRA_SKIP = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -40,6 +41,17 @@ class SecretFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """Plain text with secrets masked in the whole line, tracebacks included.
+
+    The filter only sees the message; an exception's text (a parser error quoting
+    the header it choked on, say) is added by the formatter, so it is scrubbed here.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -74,7 +86,7 @@ def setup_logging(settings: LoggingSettings, *, quiet: bool = False) -> None:
     if settings.json_format:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     level = (
         logging.WARNING if quiet and settings.level.upper() == "INFO" else settings.level.upper()

@@ -31,6 +31,7 @@ from hub.errors import ChannelAuthError, ConfigError
 from hub.model import CaptureAdapter, Sender, Sink, utcnow
 from hub.urls import mask_url
 from hub.web.app import create_app
+from hub.web.errors import JsonErrorAppRunner
 from hub.web.keys import LIVE_CALLS, ORIGINATE
 
 logger = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ class Hub:
         live = [a for a in self.adapters if isinstance(a, LiveCallState)]
         if live:
             app[LIVE_CALLS] = live_calls_over(live)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = JsonErrorAppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
         await site.start()

@@ -418,8 +418,12 @@ def load_catalogue(
         path = Path(extra_file)
         if not path.exists():
             raise ValidationError(f"indicators file {path} does not exist", field="indicators_file")
+        try:
+            extra = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{path}: not UTF-8 text", field="indicators_file") from exc
         indicators += parse_catalogue_text(
-            path.read_text(encoding="utf-8"),
+            extra,
             origin=str(path),
             required_fields=required,
             forgotten_days=forgotten_days,

@@ -28,11 +28,11 @@ class PeriodKind(StrEnum):
 
 
 _PATTERNS: tuple[tuple[re.Pattern[str], PeriodKind], ...] = (
-    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), PeriodKind.DAY),
-    (re.compile(r"^(\d{4})-W(\d{2})$"), PeriodKind.WEEK),
-    (re.compile(r"^(\d{4})-(\d{2})$"), PeriodKind.MONTH),
-    (re.compile(r"^(\d{4})-Q([1-4])$"), PeriodKind.QUARTER),
-    (re.compile(r"^(\d{4})$"), PeriodKind.YEAR),
+    (re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\Z"), PeriodKind.DAY),
+    (re.compile(r"^([0-9]{4})-W([0-9]{2})\Z"), PeriodKind.WEEK),
+    (re.compile(r"^([0-9]{4})-([0-9]{2})\Z"), PeriodKind.MONTH),
+    (re.compile(r"^([0-9]{4})-Q([1-4])\Z"), PeriodKind.QUARTER),
+    (re.compile(r"^([0-9]{4})\Z"), PeriodKind.YEAR),
 )
 
 

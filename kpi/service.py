@@ -410,6 +410,10 @@ class KpiService:
             raise ValidationError(
                 f"plan {value!r} for {indicator}: a plan must be a number ≥ 0", field="value"
             )
+        if ind.unit == "%" and value > 100:
+            raise ValidationError(
+                f"plan {value:g} for {indicator}: a share is at most 100 %", field="value"
+            )
         if per_day and not ind.additive:
             raise ValidationError(
                 f"{indicator} is not a count, so it takes a monthly plan, not a per-day norm",

@@ -16,7 +16,9 @@ from hub.errors import InvalidAddress
 from hub.model import AddressKind
 
 _MESSENGER_ID = re.compile(r"^@?[\w.+-]{1,64}$")
-_EXTENSION = re.compile(r"^[\w*#+-]{1,32}$")
+#: What a desk phone's keypad can dial: ASCII digits, `*` and `#` (the default internal
+#: pattern is digits only; a letter or a superscript digit never rings anyone).
+_EXTENSION = re.compile(r"[0-9*#]{1,32}")
 #: Numbers shorter than this are internal extensions, never a client's phone.
 MIN_PHONE_DIGITS = 5
 #: Already E.164 for Russia/Kazakhstan: phonenumbers returns these unchanged (checked for
@@ -80,8 +82,10 @@ def normalize(kind: AddressKind, raw: str, region: str = "RU") -> str:
         return normalize_email(raw)
     if kind is AddressKind.EXTENSION:
         value = raw.strip()
-        if not _EXTENSION.match(value):
-            raise InvalidAddress(f"{raw!r} is not an extension", field="extension")
+        if not _EXTENSION.fullmatch(value):
+            raise InvalidAddress(
+                f"{raw!r} is not an extension (digits, * and # only)", field="extension"
+            )
         return value
     value = raw.strip().lstrip("@").casefold()
     if not _MESSENGER_ID.match(value):

@@ -15,8 +15,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from hub.activity.addresses import normalize, split_multi
 from hub.activity.repos import ContactRepo
+from hub.activity.schema import contacts as contacts_table
+from hub.activity.schema import organizations
 from hub.errors import InvalidAddress, ValidationError
 from hub.model import Address, AddressKind
 
@@ -79,6 +83,18 @@ ADDRESS_FIELDS = {
     "vk": AddressKind.VK,
 }
 PLAIN_FIELDS = ("position", "region", "city", "importance", "segment")
+#: Longest text each field may hold (the columns' sizes); a longer cell is a reject.
+MAX_LENGTH = {
+    "name": 300,
+    "organization": 300,
+    "position": 200,
+    "region": 200,
+    "city": 200,
+    "importance": 50,
+    "segment": 50,
+}
+#: Characters of an unknown header quoted back in an error; the rest is cut.
+MAX_SHOWN_HEADER = 200
 
 
 @dataclass(slots=True)
@@ -122,17 +138,47 @@ class ImportReport:
         }
 
 
+#: Byte-order marks and the encodings they announce (UTF-16 is Excel's "Unicode text").
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+#: Tried in order on a file without a BOM: what Russian Excel and 1C write.
+FALLBACK_ENCODINGS = ("utf-8", "cp1251")
+
+
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else cp1251 — what Russian Excel and 1C write."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1251")
+    """The whole file as text: by its BOM, else UTF-8, else cp1251.
+
+    Always the whole file: a sample cut at a fixed byte count can split a two-byte
+    letter and send a good UTF-8 file down the cp1251 path. Bytes that are none of
+    these are a `ValidationError`, never a `UnicodeDecodeError`.
+    """
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    f"the file starts with a {encoding} byte-order mark but is not {encoding} "
+                    f"(byte {exc.start + len(bom)})",
+                    field="encoding",
+                ) from exc
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError(
+        "the file is neither UTF-8 nor cp1251 text; save it as CSV UTF-8", field="encoding"
+    )
 
 
 def _row_from(line: int, values: dict[str, str], region: str) -> ImportRow | Reject:
+    for field_name, limit in MAX_LENGTH.items():
+        if len((values.get(field_name) or "").strip()) > limit:
+            return Reject(line, f"{field_name}: longer than {limit} characters")
     name = (values.get("name") or "").strip()
     name_given = bool(name)
     addresses: list[Address] = []
@@ -159,29 +205,78 @@ def _row_from(line: int, values: dict[str, str], region: str) -> ImportRow | Rej
     )
 
 
+def _first_row_per_address(
+    rows: list[ImportRow], rejects: list[Reject], region: str
+) -> tuple[list[ImportRow], list[Reject]]:
+    """Reject a row that repeats an address of an earlier row of the same file.
+
+    Two rows sharing a number would otherwise both update one contact, the later
+    name winning on every run, so a re-import would never be a no-op.
+    """
+    seen: dict[tuple[AddressKind, str], int] = {}
+    kept: list[ImportRow] = []
+    rejects = list(rejects)
+    for row in rows:
+        keys = [(a.kind, normalize(a.kind, a.value, region)) for a in row.addresses]
+        earlier = next((seen[k] for k in keys if k in seen), None)
+        if earlier is not None:
+            kind, value = next(k for k in keys if k in seen)
+            rejects.append(Reject(row.line, f"{kind.value} {value} is already on line {earlier}"))
+            continue
+        for key in keys:
+            seen.setdefault(key, row.line)
+        kept.append(row)
+    rejects.sort(key=lambda r: r.line)
+    return kept, rejects
+
+
 def parse_csv(data: bytes, region: str = "RU") -> tuple[list[ImportRow], list[Reject]]:
     """Rows and rejects of a CSV file (delimiter `,` `;` or tab, detected)."""
-    text = decode(data)
-    sample = text[:4096]
+    return _parse_csv_text(decode(data), region)
+
+
+def csv_records(text: str) -> list[tuple[int, list[str]]]:
+    """The records of CSV text with the line each starts on, header included.
+
+    The delimiter (`,` `;` or tab) is sniffed; text that is no CSV (a NUL, a stray
+    carriage return inside a field, a field past the size limit) is a `ValidationError`
+    naming the line.
+    """
+    if "\x00" in text:
+        raise ValidationError("the file holds NUL characters: it is not a text file", field="file")
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    records: list[tuple[int, list[str]]] = []
+    line = 1
     try:
-        header = next(reader)
-    except StopIteration:
+        for cells in reader:
+            records.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise ValidationError(f"line {reader.line_num}: {exc}", field="file") from exc
+    return records
+
+
+def _parse_csv_text(text: str, region: str) -> tuple[list[ImportRow], list[Reject]]:
+    records = csv_records(text)
+    if not records:
         return [], [Reject(1, "the file is empty")]
+    header = records[0][1]
     columns = [HEADERS.get(h.strip().casefold()) for h in header]
     if "name" not in columns and not any(c in ADDRESS_FIELDS for c in columns if c):
+        shown = repr(header)
+        if len(shown) > MAX_SHOWN_HEADER:
+            shown = shown[:MAX_SHOWN_HEADER] + "…"
         raise ValidationError(
-            f"no known column in the header {header!r}; expected e.g. name, phone, email",
+            f"no known column in the header {shown}; expected e.g. name, phone, email",
             field="header",
         )
     rows: list[ImportRow] = []
     rejects: list[Reject] = []
-    for cells in reader:
-        line = reader.line_num
+    for line, cells in records[1:]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(columns):
@@ -195,7 +290,7 @@ def parse_csv(data: bytes, region: str = "RU") -> tuple[list[ImportRow], list[Re
                 values[column] = f"{values[column]};{cell}" if values.get(column) else cell
         parsed = _row_from(line, values, region)
         (rejects if isinstance(parsed, Reject) else rows).append(parsed)  # type: ignore[arg-type]
-    return rows, rejects
+    return _first_row_per_address(rows, rejects, region)
 
 
 _VCARD_LINE = re.compile(r"^(?P<name>[^:;]+)(?P<params>(?:;[^:]*)?):(?P<value>.*)$")
@@ -206,13 +301,20 @@ def _vcard_value(params: str, value: str) -> str:
     if "QUOTED-PRINTABLE" in upper:
         charset = re.search(r"CHARSET=([\w-]+)", params, re.I)
         raw = quopri.decodestring(value.encode("latin-1", "replace"))
-        return raw.decode(charset.group(1) if charset else "utf-8", "replace")
+        try:
+            return raw.decode(charset.group(1) if charset else "utf-8", "replace")
+        except LookupError:  # a charset Python doesn't know: read it as UTF-8
+            return raw.decode("utf-8", "replace")
     return value.replace("\\,", ",").replace("\\;", ";").replace("\\n", " ")
 
 
 def parse_vcard(data: bytes, region: str = "RU") -> tuple[list[ImportRow], list[Reject]]:
     """Rows and rejects of a .vcf file holding one or more vCards (2.1, 3.0, 4.0)."""
-    text = decode(data).replace("\r\n", "\n")
+    return _parse_vcard_text(decode(data), region)
+
+
+def _parse_vcard_text(text: str, region: str) -> tuple[list[ImportRow], list[Reject]]:
+    text = text.replace("\r\n", "\n")
     lines: list[tuple[int, str]] = []
     for number, raw in enumerate(text.split("\n"), start=1):
         if raw[:1] in (" ", "\t") and lines:
@@ -264,54 +366,84 @@ def parse_vcard(data: bytes, region: str = "RU") -> tuple[list[ImportRow], list[
                 card["region"] = parts[4]
     if card is not None:
         rejects.append(Reject(start, "vCard without END:VCARD"))
-    return rows, rejects
+    return _first_row_per_address(rows, rejects, region)
 
 
 def parse_file(
     data: bytes, filename: str, region: str = "RU"
 ) -> tuple[list[ImportRow], list[Reject]]:
     """Pick the parser by content: vCard if it starts like one, else CSV."""
-    head = decode(data[:200]).lstrip().upper()
-    if head.startswith("BEGIN:VCARD") or filename.lower().endswith((".vcf", ".vcard")):
-        return parse_vcard(data, region)
-    return parse_csv(data, region)
+    text = decode(data)
+    if text.lstrip()[:11].upper() == "BEGIN:VCARD" or filename.lower().endswith(
+        (".vcf", ".vcard")
+    ):
+        return _parse_vcard_text(text, region)
+    return _parse_csv_text(text, region)
+
+
+async def _same_name(repo: ContactRepo, row: ImportRow) -> list[int]:
+    """Live contacts with the row's exact name and organisation: a row without an address
+    can only be recognised by these, or every re-import would create it again."""
+    stmt = (
+        select(contacts_table.c.id)
+        .select_from(
+            contacts_table.outerjoin(organizations, organizations.c.id == contacts_table.c.organization_id)
+        )
+        .where(contacts_table.c.name == row.name, contacts_table.c.merged_into_id.is_(None))
+        .order_by(contacts_table.c.id)
+        .limit(2)
+    )
+    if row.organization is None:
+        stmt = stmt.where(contacts_table.c.organization_id.is_(None))
+    else:
+        stmt = stmt.where(organizations.c.name == row.organization)
+    async with repo.engine.connect() as conn:
+        return [int(i) for i in (await conn.execute(stmt)).scalars()]
 
 
 async def import_contacts(
     contacts: ContactRepo, rows: list[ImportRow], rejects: list[Reject], progress: Any = None
 ) -> ImportReport:
-    """Create or update contacts; an address owned by two different contacts is a reject."""
+    """Create or update contacts; an address owned by two different contacts is a reject.
+
+    A row is matched by its addresses, or, when it has none, by its exact name and
+    organisation, so importing an unchanged file again creates and updates nothing.
+    """
     report = ImportReport(rejects=list(rejects))
     for row in rows:
         try:
-            owners = set((await contacts.owners(row.addresses)).values())
-            if len(owners) > 1:
-                ids = ", ".join(f"#{o}" for o in sorted(owners))
-                report.rejects.append(
-                    Reject(row.line, f"its addresses belong to different contacts ({ids})")
-                )
-            elif owners:
-                fields: dict[str, Any] = dict(row.fields)
-                if row.name_given:
-                    fields.update(name=row.name, is_lead=False)
-                changed = await contacts.update(
-                    owners.pop(),
-                    add_addresses=row.addresses,
-                    organization=row.organization,
-                    **fields,
-                )
-                if changed:
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
-            else:
-                await contacts.create(
-                    row.name, addresses=row.addresses, organization=row.organization, **row.fields
-                )
-                report.created += 1
+            await _import_row(contacts, row, report)
         except ValidationError as exc:
             report.rejects.append(Reject(row.line, str(exc)))
         if progress is not None:
             progress(1)
     report.rejects.sort(key=lambda r: r.line)
     return report
+
+
+async def _import_row(repo: ContactRepo, row: ImportRow, report: ImportReport) -> None:
+    if row.addresses:
+        owners = set((await repo.owners(row.addresses)).values())
+        clash = "its addresses belong to different contacts"
+    else:
+        owners = set(await _same_name(repo, row))
+        clash = f"several contacts are called {row.name!r}; add a phone or e-mail to tell which"
+    if len(owners) > 1:
+        ids = ", ".join(f"#{o}" for o in sorted(owners))
+        report.rejects.append(Reject(row.line, f"{clash} ({ids})"))
+    elif owners:
+        fields: dict[str, Any] = dict(row.fields)
+        if row.name_given:
+            fields.update(name=row.name, is_lead=False)
+        changed = await repo.update(
+            owners.pop(), add_addresses=row.addresses, organization=row.organization, **fields
+        )
+        if changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    else:
+        await repo.create(
+            row.name, addresses=row.addresses, organization=row.organization, **row.fields
+        )
+        report.created += 1

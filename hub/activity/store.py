@@ -21,7 +21,7 @@ from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, client_base, rollup
+from hub.activity import bulk, callbacks, client_base, delivery, rollup, threads
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
@@ -381,9 +381,15 @@ class ActivityStore:
 
         rows: list[dict[str, Any]] = []
         participants: list[list[int]] = []
+        clients = await threads.thread_clients(
+            conn, (t.thread_key for t, n in prepared if t.thread_key and len(n.counterparts) > 1)
+        )
         for touch, norm in zip(touches, norms, strict=True):
             employee_id = employee_ids.get(norm.employee) if norm.employee else None
-            linked = [contact_ids[k] for k in norm.counterparts if k in contact_ids]
+            linked = threads.client_first(
+                [contact_ids[k] for k in norm.counterparts if k in contact_ids],
+                clients.get(touch.thread_key) if touch.thread_key else None,
+            )
             if employee_id is None:
                 # An internal touch may name our colleague only as the counterpart.
                 employee_id = next(
@@ -530,6 +536,15 @@ class ActivityStore:
                     }
                 ],
             )
+            meta = dict(old["meta"] or {})
+            if upd.status is Status.BOUNCED and upd.address is not None:
+                meta, whole = delivery.with_bounce(meta, upd.address.value)
+                if not whole:  # delivered to the others: the letter stays, the recipient is marked
+                    await conn.execute(
+                        update(activities).where(activities.c.id == old["id"]).values(meta=meta)
+                    )
+                    old["meta"] = meta
+                    continue
             current = Status(old["status"])
             if (
                 current in _MESSAGE_STAGE
@@ -539,7 +554,6 @@ class ActivityStore:
                 continue  # a late "sent" never hides "delivered"
             if upd.status is current:
                 continue
-            meta = dict(old["meta"] or {})
             if upd.detail:
                 meta[f"{upd.status.value}_detail"] = upd.detail
             changes = {"status": upd.status.value, "meta": meta, "updated_at": utcnow()}

@@ -54,11 +54,40 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(module, attr)
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for number, arg in enumerate(args, start=1):
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                # bytes that are not UTF-8 reach Python as lone surrogates, which no
+                # database or terminal can take further
+                raise click.UsageError(f"argument {number} is not valid UTF-8 text", ctx) from exc
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TouchhubError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise OneLineError(str(exc)) from exc
+        except OSError as exc:
+            raise OneLineError(os_error_message(exc)) from exc
+
+
+class OneLineError(click.ClickException):
+    """A refusal printed as one line on stderr (``Error: …``), exit code 1.
+
+    Every `hub.errors` error and every `OSError` a command meets ends here, so a user
+    never sees a traceback for input or a file that is wrong.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()) or "failed")
+
+
+def os_error_message(exc: OSError) -> str:
+    """`OSError` as a user reads it: the file and the reason, without errno noise."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 
 
 @click.group(cls=LazyGroup)
@@ -67,7 +96,7 @@ class LazyGroup(click.Group):
     "config_file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Config file (default: ./touchhub.toml if present).",
+    help="Config file (default: $TOUCHHUB_CONFIG, else touchhub.toml here or in a parent folder).",
 )
 @click.option("--db", "db_url", default=None, help="Store URL; overrides [store] url.")
 @click.version_option(package_name="touchhub")

@@ -7,7 +7,17 @@ from typing import Any
 import click
 
 from hub.activity import ActivityFilter
-from hub.cli.common import emit_json, json_option, open_store, parse_when, run, table
+from hub.activity.repos import MAX_PAGE
+from hub.cli.common import (
+    ID,
+    AsciiInt,
+    emit_json,
+    json_option,
+    open_store,
+    parse_when,
+    run,
+    table,
+)
 from hub.model import Channel, Direction, Status
 
 
@@ -17,14 +27,14 @@ def activities() -> None:
 
 
 @activities.command(name="list")
-@click.option("--contact", type=int, default=None, help="Contact id.")
+@click.option("--contact", type=ID, default=None, help="Contact id.")
 @click.option("--employee", default=None, help="Employee id, extension, e-mail or name.")
 @click.option("--channel", type=click.Choice([c.value for c in Channel]), default=None)
 @click.option("--direction", type=click.Choice([d.value for d in Direction]), default=None)
 @click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
 @click.option("--since", default=None, help="ISO date or date-time (UTC if no zone).")
 @click.option("--until", default=None, help="ISO date or date-time, exclusive.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=AsciiInt(1, MAX_PAGE))
 @click.option("--cursor", default=None, help="Continue from a previous page.")
 @json_option
 @click.pass_context
@@ -90,7 +100,7 @@ def interaction() -> None:
 @interaction.command()
 @click.option("--kind", type=click.Choice(["meeting", "task", "call", "note"]), required=True)
 @click.option("--subject", required=True)
-@click.option("--contact", type=int, default=None, help="Contact id.")
+@click.option("--contact", type=ID, default=None, help="Contact id.")
 @click.option("--employee", default=None, help="Employee id, extension, e-mail or name.")
 @click.option("--due", default=None, help="Due time (ISO); makes it a planned interaction.")
 @click.option("--at", "occurred", default=None, help="When it happened (ISO), for a done one.")
@@ -132,7 +142,7 @@ def add(
 
 
 @interaction.command()
-@click.argument("activity_id", type=int)
+@click.argument("activity_id", type=ID)
 @click.option("--result", required=True, help="What came of it.")
 @json_option
 @click.pass_context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import sys
@@ -18,6 +19,7 @@ from hub.telephony.settings import (
     DEFAULT_TRUNK_PATTERN,
     PbxSettings,
 )
+from hub.text import ascii_int
 
 #: Touches written per store transaction during a backfill.
 RECORD_BATCH = 500
@@ -35,6 +37,14 @@ def _pattern(value: str) -> str:
         re.compile(value)
     except re.error as exc:
         raise click.BadParameter(f"{value!r} is not a regular expression: {exc}") from exc
+    return value
+
+
+def _charset(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError as exc:
+        raise click.BadParameter(f"{value!r} is not a character set Python knows") from exc
     return value
 
 
@@ -64,7 +74,12 @@ def _pattern(value: str) -> str:
     callback=lambda _c, _p, v: None if v is None else _pattern(v),
     help="Regex of trunk channel names.",
 )
-@click.option("--charset", default=None, help="Fallback for non-UTF-8 bytes (default cp1251).")
+@click.option(
+    "--charset",
+    default=None,
+    callback=lambda _c, _p, v: None if v is None else _charset(v),
+    help="Fallback for non-UTF-8 bytes (default cp1251).",
+)
 @click.pass_context
 def replay_cmd(
     ctx: click.Context,
@@ -124,6 +139,13 @@ def replay_cmd(
             f"{len(stats.garbage)} garbage frame(s) and {len(stats.refused)} refused event(s) "
             "skipped",
             err=True,
+        )
+    if not calls:
+        raise ValidationError(
+            f"no calls found in {', '.join(str(f) for f in files)} "
+            f"({stats.messages} AMI message(s) read); "
+            "is it raw AMI bytes as read from the socket?",
+            field="file",
         )
     if record:
         source = f"ami:{_pbx_name(ctx, pbx)}"
@@ -251,9 +273,9 @@ async def _number_for(ctx: click.Context, target: str) -> str:
     from hub.cli.common import open_store
 
     async with open_store(ctx) as store:
-        ref = target.lstrip("#")
-        if ref.isdigit():
-            contact = await store.contacts.get(int(ref))
+        contact_id = ascii_int(target.lstrip("#"), minimum=1)
+        if contact_id is not None:
+            contact = await store.contacts.get(contact_id)
         else:
             found = await store.contacts.search(target, limit=2)
             if len(found) != 1:

@@ -13,14 +13,16 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from hub.activity import ActivityStore, CallbackPolicy, StoreOptions, WriterOptions
-from hub.config import Settings, load_settings
+from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
 from hub.logging_setup import setup_logging
 from hub.telephony.plugin import PLUGIN as TELEPHONY
+from hub.text import MAX_INT64, ascii_int
 
 T = TypeVar("T")
 
@@ -56,8 +58,22 @@ def store_options(settings: Settings) -> StoreOptions:
 
 
 async def open_store_from(settings: Settings) -> ActivityStore:
-    """Open and migrate the store the settings point at."""
-    return await ActivityStore.open(settings.store_url, store_options(settings))
+    """Open and migrate the store the settings point at; say so when that creates it.
+
+    A new SQLite file is named on stderr with the config it came from, so a command
+    run where no config is found never quietly works on an empty store of its own.
+    """
+    file = sqlite_file(settings.store_url)
+    new = file is not None and not file.exists()
+    store = await ActivityStore.open(settings.store_url, store_options(settings))
+    if new and file is not None:
+        origin = (
+            f"config {settings.source_path}"
+            if settings.source_path is not None
+            else f"no {DEFAULT_CONFIG_FILE} in {Path.cwd()} or above, nor {CONFIG_ENV}"
+        )
+        click.echo(f"touchhub: created a new empty store {file.absolute()} ({origin})", err=True)
+    return store
 
 
 @asynccontextmanager
@@ -152,6 +168,52 @@ class Progress:
             click.echo(f"{self.label}: {self.done}{total} done", err=True)
 
 
+class AsciiInt(click.ParamType[int, Any]):
+    """A whole number typed in ASCII digits within bounds (``¹``, ``1_0``, 5,000 digits refused)."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int = 0, maximum: int = MAX_INT64, *, signed: bool = False) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.signed = signed
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number: int | None = value if self.minimum <= value <= self.maximum else None
+        else:
+            number = ascii_int(
+                str(value), minimum=self.minimum, maximum=self.maximum, signed=self.signed
+            )
+        if number is None:
+            shown = str(value)
+            if len(shown) > MAX_SHOWN_VALUE:
+                shown = shown[:MAX_SHOWN_VALUE] + "…"
+            self.fail(
+                f"{shown!r} is not a whole number from {self.minimum} to {self.maximum}",
+                param,
+                ctx,
+            )
+        return number
+
+
+#: Ids of contacts, activities and employees typed on the command line.
+ID = AsciiInt(minimum=1)
+#: Characters of a refused value quoted back in an error.
+MAX_SHOWN_VALUE = 40
+
+
+def utf8_text(data: bytes, what: str) -> str:
+    """`data` as UTF-8 text (a BOM is dropped); anything else is a one-line refusal."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"not UTF-8 text (byte {exc.start})", param_hint=what) from exc
+    if "\x00" in text:
+        raise click.BadParameter("holds NUL characters: not a text file", param_hint=what)
+    return text
+
+
 def parse_when(text: str | None) -> datetime | None:
     """Parse an ISO date or datetime from the command line as aware UTC (naive = UTC)."""
     if text is None:
@@ -160,9 +222,12 @@ def parse_when(text: str | None) -> datetime | None:
 
     try:
         value = datetime.fromisoformat(text)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r} is not an ISO date or date-time") from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        shown = text[:MAX_SHOWN_VALUE]
+        raise click.BadParameter(f"{shown!r} is not an ISO date or date-time") from exc
+    except OverflowError as exc:  # 9999-12-31T23:59-14:00 is past the calendar in UTC
+        raise click.BadParameter(f"{text!r} is out of the calendar's range in UTC") from exc
 
 
 logger = logging.getLogger(__name__)

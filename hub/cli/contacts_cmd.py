@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from hub.activity import MergeResult
-from hub.cli.common import emit_json, json_option, open_store, run, table
+from hub.activity.repos.base import MAX_PAGE
+from hub.cli.common import ID, AsciiInt, emit_json, json_option, open_store, run, table
 
 
 @click.group()
@@ -18,8 +19,8 @@ def contacts() -> None:
 
 @contacts.command(name="list")
 @click.option("--search", "-q", default=None, help="Name part, phone or e-mail.")
-@click.option("--limit", default=50, show_default=True)
-@click.option("--offset", default=0, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=AsciiInt(1, MAX_PAGE))
+@click.option("--offset", default=0, show_default=True, type=AsciiInt(0))
 @json_option
 @click.pass_context
 def list_(ctx: click.Context, search: str | None, limit: int, offset: int, as_json: bool) -> None:
@@ -40,7 +41,7 @@ def list_(ctx: click.Context, search: str | None, limit: int, offset: int, as_js
 
 
 @contacts.command()
-@click.argument("contact_id", type=int)
+@click.argument("contact_id", type=ID)
 @json_option
 @click.pass_context
 def show(ctx: click.Context, contact_id: int, as_json: bool) -> None:
@@ -59,8 +60,8 @@ def show(ctx: click.Context, contact_id: int, as_json: bool) -> None:
 
 
 @contacts.command()
-@click.argument("source_id", type=int)
-@click.argument("target_id", type=int)
+@click.argument("source_id", type=ID)
+@click.argument("target_id", type=ID)
 @json_option
 @click.pass_context
 def merge(ctx: click.Context, source_id: int, target_id: int, as_json: bool) -> None:

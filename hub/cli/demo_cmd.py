@@ -6,13 +6,26 @@ import time
 
 import click
 
-from hub.cli.common import Progress, emit_json, open_store, run, settings_of
+from hub.activity import ActivityStore
+from hub.cli.common import AsciiInt, Progress, emit_json, open_store, run, settings_of
 from hub.demo import default_sizes, seed
+from hub.errors import ValidationError
+from hub.text import MAX_INT64
 
 
 @click.group()
 def demo() -> None:
     """Demo data for trying touchhub and for benchmarks."""
+
+
+async def _held(store: ActivityStore) -> str:
+    """What the store already holds, in words ("" when it is empty)."""
+    counts = {
+        "employees": len(await store.employees.list()),
+        "contacts": await store.contacts.count(),
+        "activities": await store.activities.count(),
+    }
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
 
 
 @demo.command(name="seed")
@@ -25,7 +38,12 @@ def demo() -> None:
 @click.option(
     "--contacts", default=None, type=click.IntRange(1), help="Default: scaled to --activities."
 )
-@click.option("--seed", "random_seed", default=0, show_default=True, type=int)
+@click.option(
+    "--seed", "random_seed", default=0, show_default=True, type=AsciiInt(-MAX_INT64, signed=True)
+)
+@click.option(
+    "--force", is_flag=True, help="Add the demo data even though the store already holds data."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def seed_cmd(
@@ -34,6 +52,7 @@ def seed_cmd(
     employees: int | None,
     contacts: int | None,
     random_seed: int,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Load employees (heads and their people), contacts and N activities over 12 months."""
@@ -42,6 +61,13 @@ def seed_cmd(
 
     async def main() -> dict[str, int]:
         async with open_store(ctx) as store:
+            held = await _held(store)
+            if held and not force:
+                raise ValidationError(
+                    f"the store already holds {held}; seeding would add a second demo team "
+                    "and client base beside them (use --force to do it anyway)",
+                    field="store",
+                )
             with Progress("activities", n_activities) as bar:
                 done = 0
 

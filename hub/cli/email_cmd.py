@@ -7,7 +7,7 @@ from typing import IO, Any
 import click
 
 from hub.channels.email.plugin import PLUGIN as EMAIL
-from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
+from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of, utf8_text
 from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendResult
 
 
@@ -21,7 +21,7 @@ def email() -> None:
 @click.option("--to", "to", multiple=True, required=True, help="Recipient (repeat for more).")
 @click.option("--subject", required=True)
 @click.option(
-    "--body-file", type=click.File("r", encoding="utf-8"), required=True, help="Text; - = stdin."
+    "--body-file", type=click.File("rb"), required=True, help="UTF-8 text; - = stdin."
 )
 @json_option
 @click.pass_context
@@ -30,7 +30,7 @@ def send(
     account: str,
     to: tuple[str, ...],
     subject: str,
-    body_file: IO[str],
+    body_file: IO[bytes],
     as_json: bool,
 ) -> None:
     """Send one letter and record it as an outgoing touch (bounced recipients marked)."""
@@ -39,7 +39,7 @@ def send(
         channel=Channel.EMAIL,
         to=tuple(Address(kind=AddressKind.EMAIL, value=a) for a in to),
         subject=subject,
-        body=body_file.read(),
+        body=utf8_text(body_file.read(), "--body-file"),
     )
 
     async def main() -> SendResult:

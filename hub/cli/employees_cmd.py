@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import click
 
 from hub.activity.addresses import split_multi
-from hub.activity.contact_import import decode
+from hub.activity.contact_import import csv_records, decode
 from hub.cli.common import emit_json, json_option, open_store, run, table
 from hub.errors import TouchhubError
 from hub.model import Address, AddressKind
@@ -74,23 +72,24 @@ def add(
 @click.pass_context
 def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Import employees from CSV: name, position, head (name), extension, email, telegram."""
-    text = decode(file.read_bytes())
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+    records = csv_records(decode(file.read_bytes()))
+    header = [h.strip().casefold() for h in records[0][1]] if records else []
+    rows = [
+        (line, dict(zip(header, cells, strict=False)))
+        for line, cells in records[1:]
+        if any(c.strip() for c in cells)
+    ]
 
     async def main() -> dict[str, Any]:
         created, rejects = 0, []
         async with open_store(ctx) as store:
             known = {e["name"]: e["id"] for e in await store.employees.list()}
-            pending = list(enumerate(rows, start=2))
+            pending = rows
             # heads first: a row whose head is not known yet waits for a later pass
             while pending:
                 progressed, waiting = False, []
                 for line, row in pending:
-                    norm = {k.strip().casefold(): (v or "").strip() for k, v in row.items() if k}
+                    norm = {k: v.strip() for k, v in row.items() if k}
                     name, head = norm.get("name", ""), norm.get("head", "")
                     if name in known:
                         progressed = True

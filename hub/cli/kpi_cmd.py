@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from hub.activity import ActivityStore
-from hub.cli.common import emit_json, open_store, run, settings_of
+from hub.cli.common import AsciiInt, emit_json, open_store, run, settings_of
 from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
 from kpi.viewer import Viewer
@@ -204,7 +204,7 @@ def kpi(
 @click.option("--period", default=None, help="Default: this month.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of records.")
 @click.option("--cursor", default=None, help="Continue after this cursor (from a previous page).")
-@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--limit", default=50, show_default=True, type=AsciiInt(0))
 @click.option("--as", "as_ref", default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

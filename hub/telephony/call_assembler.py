@@ -17,6 +17,7 @@ from typing import Any
 
 from hub.model import Direction, Status
 from hub.telephony.ami_protocol import AmiMessage
+from hub.text import is_ascii_int
 
 #: A call with no event for this long is closed and flagged unclosed.
 DEFAULT_UNCLOSED_AFTER_S = 4 * 3600.0
@@ -690,7 +691,7 @@ class CallAssembler:
         channel = self._channel(h, t)
         call = self._calls.get(channel.linkedid) if channel is not None else None
         hold = h.get("HoldTime", "")
-        if call is not None and hold.isdigit():
+        if call is not None and is_ascii_int(hold):
             call.queue_hold = (call.queue_hold or 0.0) + float(hold)
 
     def _on_pickup(self, h: dict[str, str], t: float | None) -> None:

@@ -8,6 +8,7 @@ from hub.model import CaptureAdapter
 from hub.telephony.agi_router import AgiRouter
 from hub.telephony.ami_adapter import AmiAdapter
 from hub.telephony.settings import TelephonySettings
+from hub.text import ascii_int
 
 
 def build_adapters(settings: TelephonySettings) -> list[CaptureAdapter]:
@@ -21,10 +22,11 @@ def build_agi_routers(settings: TelephonySettings, context: ChannelContext) -> l
     for name, pbx in settings.pbx.items():
         if not (pbx.enabled and pbx.agi_listen):
             continue
-        host, _, port = pbx.agi_listen.rpartition(":")
-        if not host or not port.isdigit():
+        host, _, port_text = pbx.agi_listen.rpartition(":")
+        port = ascii_int(port_text, minimum=1, maximum=65535)
+        if not host or port is None:
             raise ConfigError(
                 f"telephony.pbx.{name}.agi_listen: {pbx.agi_listen!r} is not HOST:PORT"
             )
-        routers.append(AgiRouter(context.responsible_extension, host=host, port=int(port)))
+        routers.append(AgiRouter(context.responsible_extension, host=host, port=port))
     return routers

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from hub.activity import ActivityFilter, ActivityStore, Principal
-from hub.errors import Conflict, PermissionDenied
-from hub.model import Channel, Direction, Status
+from hub.errors import PermissionDenied
+from hub.model import Channel, Direction
 from hub.web.auth import ACTIVITY_READERS, require, visible_employees
 from hub.web.keys import STORE
 from hub.web.openapi import describe
@@ -144,12 +144,6 @@ async def complete_interaction(request: web.Request) -> web.Response:
     activity_id = path_id(request, what="activity")
     body = await read_json(request, CompleteIn)
     store = request.app[STORE]
-    row = await visible_activity(store, who, activity_id)
-    if row["status"] != Status.PLANNED.value:
-        raise Conflict(
-            f"activity #{activity_id} is {row['status']}, not a planned interaction",
-            field="id",
-            details={"status": row["status"]},
-        )
+    await visible_activity(store, who, activity_id)
     done = await store.activities.complete(activity_id, result=body.result, at=body.at, who=who)
     return respond(ActivityDetail, done)

@@ -19,6 +19,7 @@ from typing import Any
 import pydantic
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from aiohttp.web_request import BaseRequest
 
 from hub.errors import (
     CallRefused,
@@ -49,10 +50,15 @@ class MalformedBody(ValidationError):
     """The body is not JSON at all (as opposed to JSON with wrong content)."""
 
 
+class UnsupportedMediaType(ValidationError):
+    """The body is declared as something other than JSON (``text/plain``, a form …)."""
+
+
 #: Exception class → (HTTP status, error code); looked up along the exception's MRO.
 ERROR_STATUS: Mapping[type[BaseException], tuple[int, str]] = {
     Unauthenticated: (401, "unauthenticated"),
     MalformedBody: (400, "malformed_body"),
+    UnsupportedMediaType: (415, "unsupported_media_type"),
     Conflict: (409, "conflict"),
     InvalidAddress: (422, "invalid_address"),
     ValidationError: (422, "invalid"),
@@ -174,4 +180,73 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         logger.exception("unexpected error in %s %s", request.method, request.path)
         return error_response(
             500, "internal", "internal error; it has been logged and will be looked at"
+        )
+
+
+# -- requests aiohttp refuses before any handler runs ---------------------------------
+
+#: What a request refused by the HTTP parser is told; never the offending bytes.
+PROTOCOL_ERROR_MESSAGES: Mapping[int, tuple[str, str]] = {
+    400: ("bad_request", "the request line or a header is malformed or too large"),
+    413: ("body_too_large", "the request body is too large"),
+    431: ("headers_too_large", "the request headers are too large"),
+}
+
+
+class JsonErrorHandler(web.RequestHandler):
+    """aiohttp's connection handler, answering requests its parser refuses in JSON.
+
+    aiohttp answers an oversized request line or header with a plain-text 400 that
+    quotes the first 100 bytes of it, and logs the same bytes with a traceback; when
+    the header is `Authorization`, that is part of a bearer token. Here the answer has
+    the API's error shape, and the log says only who was refused and why.
+    """
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        code, text = PROTOCOL_ERROR_MESSAGES.get(
+            status, ("internal", "internal error; it has been logged and will be looked at")
+        )
+        if status >= 500:
+            # our bug, not the client's bytes: keep the traceback (the log formatter
+            # masks any secret in it)
+            logger.error("failed a request from %s: %d", request.remote, status, exc_info=exc)
+        else:
+            logger.warning(
+                "refused a request from %s: %d %s (%s)",
+                request.remote,
+                status,
+                code,
+                type(exc).__name__ if exc is not None else "no exception",
+            )
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer was already being sent")
+        response = error_response(status, code, text)
+        response.force_close()
+        return response
+
+
+class JsonErrorServer(web.Server):
+    """An aiohttp server whose connections are `JsonErrorHandler`s."""
+
+    def __call__(self) -> web.RequestHandler:
+        return JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class JsonErrorAppRunner(web.AppRunner):
+    """`web.AppRunner` serving `app` through `JsonErrorServer`; use it wherever the hub listens."""
+
+    async def _make_server(self) -> web.Server:
+        plain = await super()._make_server()
+        return JsonErrorServer(
+            plain.request_handler,
+            request_factory=plain.request_factory,
+            handler_cancellation=plain.handler_cancellation,
+            loop=plain._loop,
+            **plain._kwargs,
         )

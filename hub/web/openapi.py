@@ -34,6 +34,7 @@ _ERROR_TEXT = {
     404: "No such item",
     409: "Conflicts with what exists (e.g. an address owned by another contact)",
     413: "Request body larger than the server accepts",
+    415: "The body is declared as something other than application/json",
     422: "Invalid input; `error.field` names the field",
     503: "The store (or a needed service) is unavailable",
 }
@@ -225,7 +226,7 @@ def _operation(
     else:
         result["security"] = []
     if op.body is not None:
-        codes |= {400, 413, 422}
+        codes |= {400, 413, 415, 422}
     if op.query is not None:
         codes.add(422)
     if "{" in route.path:

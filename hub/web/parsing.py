@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 import pydantic
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from hub.errors import NotFound, ValidationError
-from hub.web.errors import MalformedBody, from_pydantic
+from hub.web.errors import MalformedBody, UnsupportedMediaType, from_pydantic
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -22,8 +22,25 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 MAX_ID = 2**63 - 1
 
 
+#: Most digits a JSON number may have; the biggest id has 19. Longer ones are refused
+#: before `int()` spends time on them or answers with Python's advice about its limit.
+MAX_NUMBER_DIGITS = 40
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number has more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS * 10:
+        raise ValueError(f"a number has more than {MAX_NUMBER_DIGITS * 10} characters")
+    return float(text)
 
 
 def parse_json(body: bytes) -> Any:
@@ -31,7 +48,12 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise MalformedBody("request body is empty; expected a JSON object")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(
+            body,
+            parse_constant=_reject_constant,
+            parse_int=_bounded_int,
+            parse_float=_bounded_float,
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
@@ -46,8 +68,25 @@ def validate(model: type[M], data: Any, *, prefix: str = "") -> M:
         raise from_pydantic(exc, prefix=prefix) from exc
 
 
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def check_json_type(request: web.Request) -> None:
+    """A body declared as anything but JSON is a 415; a body with no type is read as JSON."""
+    if hdrs.CONTENT_TYPE in request.headers and not _is_json(request.content_type):
+        raise UnsupportedMediaType(
+            f"the body is declared as {request.content_type[:100]!r}; "
+            "send it as application/json",
+            field="Content-Type",
+        )
+
+
 async def read_json(request: web.Request, model: type[M]) -> M:
     """The request body as `model`; size is capped by the app's `client_max_size` (413)."""
+    check_json_type(request)
     data = parse_json(await request.read())
     if not isinstance(data, dict):
         raise ValidationError(
@@ -56,12 +95,23 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     return validate(model, data)
 
 
+#: Paging parameters, which may not be empty: ``?limit=`` is a client's bug (a page size
+#: it forgot to fill in), and an empty cursor would restart a listing from its first page.
+#: Filters may be empty, as an HTML form's "any" choice sends them: empty means not given.
+EMPTY_REFUSED = frozenset({"limit", "offset", "cursor", "page"})
+
+
 def parse_query(request: web.Request, model: type[M]) -> M:
-    """The query string as `model`; empty values count as absent, repeats are refused."""
+    """The query string as `model`; repeats are refused, empty filters count as absent
+    and empty paging parameters (`EMPTY_REFUSED`) are refused."""
     data: dict[str, str] = {}
+    seen: set[str] = set()
     for key, value in request.query.items():
-        if key in data:
+        if key in seen:
             raise ValidationError(f"query parameter {key!r} is given more than once", field=key)
+        seen.add(key)
+        if value == "" and key in EMPTY_REFUSED:
+            raise ValidationError(f"query parameter {key!r} is empty", field=key)
         if value != "":
             data[key] = value
     return validate(model, data)

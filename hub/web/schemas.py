@@ -18,10 +18,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
+    StrictBool,
     StringConstraints,
 )
 
+from hub.activity import interaction_rules
+from hub.errors import ValidationError
 from hub.model import Address, AddressKind, Channel, Direction, Status
+from hub.text import ascii_int
 from hub.web.parsing import MAX_ID
 
 #: Most items a list in a request body may carry (addresses, custom fields).
@@ -52,6 +57,27 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError("is out of range") from exc
 
 
+def _whole_number(value: Any) -> Any:
+    """Integers as JSON integers or, from a query string, ASCII digits; no 2.0, true or ``¹``."""
+    if isinstance(value, (bool, float)):
+        raise ValueError("must be a whole number, not " + type(value).__name__)
+    if isinstance(value, str):
+        number = ascii_int(value, signed=value.startswith("-"), minimum=-MAX_ID - 1)
+        if number is None:
+            raise ValueError("must be a whole number of at most 19 ASCII digits")
+        return number
+    return value
+
+
+def _sane_moment(value: datetime) -> datetime:
+    """An interaction's time within the window the store accepts (no year 5448 or 0019)."""
+    try:
+        interaction_rules.moment(value, field="time", now=datetime.now(UTC))
+    except ValidationError as exc:
+        raise ValueError(str(exc).removeprefix("time ")) from exc
+    return value
+
+
 def _split_flags(value: Any) -> Any:
     if isinstance(value, str):
         return [flag for flag in value.split(",") if flag]
@@ -61,8 +87,23 @@ def _split_flags(value: Any) -> Any:
 _CLEAN = AfterValidator(_clean_text)
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: An id in a query string or a body: a whole number, never a float, a bool or ``¹``.
+Id = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_ID)]
+#: An id in a JSON body: a JSON integer and nothing else.
+BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+#: When an interaction is due or happened: within `interaction_rules`' window.
+InteractionTime = Annotated[
+    AwareDatetime,
+    AfterValidator(_to_utc),
+    AfterValidator(_sane_moment),
+    Field(
+        description=(
+            f"ISO 8601 with offset, from {interaction_rules.EARLIEST:%Y-%m-%d} "
+            "to ten years from now"
+        )
+    ),
+]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _CLEAN
 ]
@@ -77,15 +118,19 @@ AddressValue = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320), _CLEAN
 ]
 Subject = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _CLEAN
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=interaction_rules.MAX_SUBJECT),
+    _CLEAN,
 ]
 ResultText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), _CLEAN
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=interaction_rules.MAX_RESULT),
+    _CLEAN,
 ]
 SearchText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=0, max_length=200), _CLEAN
 ]
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Limit = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str, StringConstraints(max_length=500)]
 CustomValue = (
     Annotated[str, StringConstraints(max_length=2000), _CLEAN]
@@ -143,8 +188,8 @@ class ContactCreate(Body):
     city: Short | None = None
     importance: Tag | None = None
     segment: Tag | None = None
-    is_lead: bool = False
-    owner_employee_id: Id | None = None
+    is_lead: StrictBool = False
+    owner_employee_id: BodyId | None = None
     custom: CustomFields = {}
 
 
@@ -161,15 +206,15 @@ class ContactUpdate(Body):
     city: Short | None = None
     importance: Tag | None = None
     segment: Tag | None = None
-    is_lead: bool | None = None
-    owner_employee_id: Id | None = None
+    is_lead: StrictBool | None = None
+    owner_employee_id: BodyId | None = None
     custom: CustomFields = {}
 
 
 class MergeIn(Body):
     """Which contact the one in the path is merged into."""
 
-    into: Id
+    into: BodyId
 
 
 class InteractionCreate(Body):
@@ -177,11 +222,13 @@ class InteractionCreate(Body):
 
     channel: Literal["meeting", "task", "call", "note"]
     subject: Subject
-    contact_id: Id | None = None
-    employee_id: Id | None = None
-    due_at: UtcDatetime | None = None
-    occurred_at: UtcDatetime | None = None
-    duration_s: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
+    contact_id: BodyId | None = None
+    employee_id: BodyId | None = None
+    due_at: InteractionTime | None = None
+    occurred_at: InteractionTime | None = None
+    duration_s: (
+        Annotated[float, Strict(), Field(ge=0, le=interaction_rules.MAX_DURATION_S)] | None
+    ) = None
     direction: Literal["in", "out"] = "out"
 
 
@@ -189,7 +236,7 @@ class CompleteIn(Body):
     """The result of a planned interaction, and when it was completed (default: now)."""
 
     result: ResultText
-    at: UtcDatetime | None = None
+    at: InteractionTime | None = None
 
 
 class EmployeeCreate(Body):
@@ -197,8 +244,8 @@ class EmployeeCreate(Body):
 
     name: EmployeeName
     position: Short | None = None
-    head_id: Id | None = None
-    active: bool = True
+    head_id: BodyId | None = None
+    active: StrictBool = True
     addresses: Annotated[list[AddressIn], Field(max_length=MAX_LIST_ITEMS)] = []
 
 
@@ -207,7 +254,7 @@ class ContactQuery(Query):
 
     q: SearchText | None = Field(None, description="name part, or a phone/e-mail in any spelling")
     limit: Limit = DEFAULT_LIMIT
-    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+    offset: Annotated[int, BeforeValidator(_whole_number), Field(ge=0, le=MAX_OFFSET)] = 0
 
 
 class PageQuery(Query):

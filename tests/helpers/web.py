@@ -77,6 +77,8 @@ class ApiWorld:
     ) -> ClientResponse:
         """One request as `who`; `json` is sent as JSON, `data` as raw bytes."""
         all_headers = {**self.headers(who), **(headers or {})}
+        if data is not None and not any(k.lower() == "content-type" for k in all_headers):
+            all_headers["Content-Type"] = "application/json"  # raw bytes stand for a JSON body
         return await self.client.request(
             method, path, json=json, data=data, params=params, headers=all_headers
         )

@@ -22,6 +22,9 @@ from hub.urls import mask_url
             "th_abcdefghijklmnopqrstuvwxyz0123",
         ),
         ("login failed: secret=s3cret user=hub", "s3cret"),
+        ("b'Authorization: Basic dXNlcjpwYXNzd29yZA==...'", "dXNlcjpwYXNzd29yZA"),
+        ("b'authorization:th_prefixOnly'", "th_prefixOnly"),
+        ("header too long: Bearer th_abcdefgh", "th_abcdefgh"),
         ("password: qwerty123", "qwerty123"),
     ],
 )
@@ -45,3 +48,17 @@ def test_secret_settings_do_not_print(tmp_path: pytest.TempPathFactory) -> None:
     settings = load_settings(None, db_url="postgresql://u:pw-in-url@127.0.0.1/db", environ={})
     assert "pw-in-url" not in repr(settings) and "pw-in-url" not in str(settings.store)
     assert mask_url(settings.store_url) == "postgresql://u:***@127.0.0.1/db"
+
+
+def test_a_traceback_quoting_a_token_is_scrubbed_in_plain_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The text of an exception is added by the formatter, after any filter ran."""
+    setup_logging(LoggingSettings())
+    try:
+        raise ValueError("b'Authorization: Bearer th_SECRETSECRETSECRET...'")
+    except ValueError:
+        logging.getLogger("aiohttp.server").exception("Error handling request")
+    err = capsys.readouterr().err
+    assert "Error handling request" in err and "ValueError" in err
+    assert "SECRETSECRET" not in err

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
-from hub.activity import client_base, rollup
+from hub.activity import client_base, interaction_rules, rollup
 from hub.activity.cursor import decode_time_id, encode_time_id
 from hub.activity.principal import ADMIN, Principal
 from hub.activity.repos.base import MAX_PAGE, Repo, jsonable
@@ -21,7 +21,7 @@ from hub.activity.schema import (
     employees,
     status_history,
 )
-from hub.errors import NotFound, PermissionDenied, ValidationError
+from hub.errors import NotFound, PermissionDenied
 from hub.model import Channel, Direction, Status, utcnow
 
 
@@ -168,12 +168,12 @@ class ActivityRepo(Repo):
         direction: Direction = Direction.OUT,
     ) -> int:
         """A meeting, task or call entered by hand; planned when it has a due time."""
-        if channel not in (Channel.MEETING, Channel.TASK, Channel.CALL, Channel.NOTE):
-            raise ValidationError(
-                f"an interaction is a meeting, task, call or note, not {channel.value}",
-                field="channel",
-            )
         now = utcnow()
+        channel = interaction_rules.channel(channel)
+        subject = interaction_rules.subject(subject)
+        duration_s = interaction_rules.duration(duration_s)
+        due_at = interaction_rules.moment(due_at, field="due_at", now=now)
+        occurred_at = interaction_rules.moment(occurred_at, field="occurred_at", now=now)
         row: dict[str, Any] = {
             "source": "manual",
             "external_id": uuid.uuid4().hex,
@@ -219,9 +219,8 @@ class ActivityRepo(Repo):
         self, activity_id: int, *, result: str, at: datetime | None = None, who: Principal = ADMIN
     ) -> dict[str, Any]:
         """Complete a planned interaction with its result."""
-        if not result.strip():
-            raise ValidationError("a completed interaction needs a result", field="result")
-        at = at or utcnow()
+        result = interaction_rules.result(result)
+        at = interaction_rules.moment(at, field="at", now=utcnow()) or utcnow()
         async with self.tx() as conn:
             old = (
                 (await conn.execute(select(activities).where(activities.c.id == activity_id)))
@@ -235,6 +234,7 @@ class ActivityRepo(Repo):
                 raise PermissionDenied(
                     f"activity #{activity_id} belongs to someone you don't manage"
                 )
+            interaction_rules.completable(activity_id, status=old["status"], channel=old["channel"])
             changes = {
                 "status": Status.COMPLETED.value,
                 "completed_at": at,

@@ -15,6 +15,10 @@ from hub.activity.schema import employee_addresses, employees
 from hub.activity.visibility import Hierarchy
 from hub.errors import Conflict, NotFound, ValidationError
 from hub.model import Address, AddressKind, utcnow
+from hub.text import ascii_int
+
+#: Longest employee name or position (the columns' size).
+MAX_EMPLOYEE_TEXT = 200
 
 
 async def hierarchy_of(conn: AsyncConnection) -> Hierarchy:
@@ -40,6 +44,11 @@ class EmployeeRepo(Repo):
         """Add an employee; an address already taken is a `ValidationError` naming it."""
         if not name.strip():
             raise ValidationError("employee name is empty", field="name")
+        for what, text in (("name", name.strip()), ("position", position or "")):
+            if len(text) > MAX_EMPLOYEE_TEXT:
+                raise ValidationError(
+                    f"employee {what} is longer than {MAX_EMPLOYEE_TEXT} characters", field=what
+                )
         async with self.tx() as conn:
             if head_id is not None:
                 await self._must_exist(conn, head_id)
@@ -123,8 +132,9 @@ class EmployeeRepo(Repo):
         """Find an employee by id, extension, e-mail address or exact name."""
         ref = ref.strip()
         async with self.read() as conn:
-            if ref.isdigit():
-                found = await conn.scalar(select(employees.c.id).where(employees.c.id == int(ref)))
+            as_id = ascii_int(ref, minimum=1)
+            if as_id is not None:
+                found = await conn.scalar(select(employees.c.id).where(employees.c.id == as_id))
                 if found is not None:
                     return int(found)
             for kind in (AddressKind.EXTENSION, AddressKind.EMAIL):

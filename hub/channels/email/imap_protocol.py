@@ -17,6 +17,7 @@ from email.utils import collapse_rfc2231_value, decode_params
 from hub.channels.email.charsets import decode_text
 from hub.channels.email.letter_parser import decode_header
 from hub.channels.email.mime import MessageStructure, MimePart
+from hub.text import ascii_int
 
 #: BODYSTRUCTURE nesting deeper than this is refused (malformed or hostile).
 MAX_STRUCTURE_DEPTH = 32
@@ -56,7 +57,7 @@ class FetchedMessage:
 
     def int_of(self, key: str) -> int | None:
         value = self.items.get(key.upper())
-        return int(value) if isinstance(value, str) and value.isdigit() else None
+        return ascii_int(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -227,8 +228,9 @@ def parse_fetch(lines: Sequence[bytes | bytearray]) -> list[FetchedMessage]:
                 raise ImapParseError("FETCH item name is not an atom")
             items[_item_key(key)] = value
         uid = items.get("UID")
-        if isinstance(uid, str) and uid.isdigit():
-            messages.append(FetchedMessage(uid=int(uid), items=items))
+        uid_number = ascii_int(uid) if isinstance(uid, str) else None
+        if uid_number is not None:
+            messages.append(FetchedMessage(uid=uid_number, items=items))
     return messages
 
 
@@ -290,7 +292,7 @@ def _leaf(node: list[Value], section: str) -> MimePart:
     params = _params(node[2])
     encoding = (_text(node[5]) or "7bit").lower()
     size_text = _text(node[6]) or "0"
-    size = int(size_text) if size_text.isdigit() else 0
+    size = ascii_int(size_text) or 0
     ext_start = 7
     if maintype == "text":
         ext_start = 8

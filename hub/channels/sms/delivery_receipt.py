@@ -14,6 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from hub.channels.sms.smpp_pdu import MessageState
 from hub.errors import ProtocolError
 from hub.model import Status
+from hub.text import ascii_int
 
 #: Receipt `stat:` values and the status each means for the message.
 STAT_STATUS: dict[str, Status] = {
@@ -51,6 +52,9 @@ STAT_STATE: dict[str, MessageState] = {
 
 _KEY_RE = re.compile(r"(?i)(?:^|(?<=\s))(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text):")
 
+#: `sub:`/`dlvrd:` are three digits by the SMPP spec; a few more are tolerated.
+MAX_RECEIPT_COUNT = 999_999
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryReceipt:
@@ -73,7 +77,7 @@ class DeliveryReceipt:
 
 def _date(value: str, zone: tzinfo) -> datetime | None:
     """YYMMDDhhmm or YYMMDDhhmmss; anything else is left out rather than guessed."""
-    if not value.isdigit() or len(value) not in (10, 12):
+    if not (value.isascii() and value.isdigit()) or len(value) not in (10, 12):
         return None
     fmt = "%y%m%d%H%M%S" if len(value) == 12 else "%y%m%d%H%M"
     try:
@@ -83,7 +87,7 @@ def _date(value: str, zone: tzinfo) -> datetime | None:
 
 
 def _count(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return ascii_int(value, maximum=MAX_RECEIPT_COUNT)
 
 
 def parse_receipt(text: str, *, zone: tzinfo = UTC) -> DeliveryReceipt:
@@ -118,8 +122,9 @@ def id_forms(message_id: str) -> frozenset[str]:
     """
     value = message_id.strip()
     forms = {value, value.lower()}
-    if value.isdigit():
-        number = int(value)
+    number_or_none = ascii_int(value)
+    if number_or_none is not None:
+        number = number_or_none
         forms |= {str(number), format(number, "x")}
     if value and all(c in "0123456789abcdefABCDEF" for c in value):
         number = int(value, 16)

@@ -30,6 +30,10 @@ from hub.model import (
     Touch,
     utcnow,
 )
+from hub.text import ascii_int
+
+#: Latest `%T` taken as a time (year 9999); a larger one is not a time Kannel sends.
+MAX_UNIX_SECONDS = 253_402_300_799
 
 
 class DlrType(IntFlag):
@@ -188,9 +192,8 @@ def mo_get_url(base_url: str) -> str:
 
 def _time(value: str | None) -> datetime:
     """`%T` is Unix seconds; a missing or odd value means "now" rather than a guess."""
-    if value and value.isdigit():
-        return datetime.fromtimestamp(int(value), UTC)
-    return utcnow()
+    seconds = ascii_int(value or "", maximum=MAX_UNIX_SECONDS)
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else utcnow()
 
 
 def parse_dlr(params: Mapping[str, str], *, source: str) -> StatusUpdate:

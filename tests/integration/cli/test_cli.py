@@ -188,3 +188,26 @@ def test_kpi_rebuild_restores_the_same_numbers(
     assert "rebuilding roll-ups" in result.stderr and "rebuilding client base" in result.stderr
     assert f"client base: {owned} owned clients (forgotten after 30 days)" in result.stdout
     assert json.loads(invoke(runner_db, "kpi", "--json")) == before
+
+
+def test_reimport_of_an_unchanged_file_creates_and_updates_nothing(
+    runner_db: tuple[CliRunner, list[str]], tmp_path: Path
+) -> None:
+    """A row with only a name, and two rows sharing a number, are no-ops the second time."""
+    file = tmp_path / "same.csv"
+    file.write_text(
+        "name,organization,phone,email\n"
+        "Nameless Corp contact,Acme,,\n"
+        "Ivan,,+7 495 123-45-67,\n"
+        "Petr,,8 495 1234567,\n"
+        "Olga,,,olga@acme.ru\n",
+        encoding="utf-8",
+    )
+    first = json.loads(invoke(runner_db, "import", "contacts", str(file), "--json"))
+    assert (first["created"], first["updated"]) == (3, 0)
+    assert first["rejects"] == [{"line": 4, "reason": "phone +74951234567 is already on line 3"}]
+    for _ in range(2):
+        again = json.loads(invoke(runner_db, "import", "contacts", str(file), "--json"))
+        assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
+    names = sorted(c["name"] for c in json.loads(invoke(runner_db, "contacts", "list", "--json")))
+    assert names == ["Ivan", "Nameless Corp contact", "Olga"]

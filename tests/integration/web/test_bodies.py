@@ -81,7 +81,8 @@ async def test_oversized_chunked_body_is_413(api: ApiWorld) -> None:
         for _ in range(40):
             yield b"x" * 65536
 
-    resp = await api.client.post("/api/v1/contacts", data=chunks(), headers=api.headers("admin"))
+    headers = {**api.headers("admin"), "Content-Type": "application/json"}
+    resp = await api.client.post("/api/v1/contacts", data=chunks(), headers=headers)
     assert resp.status == 413
     assert (await resp.json())["error"]["code"] == "body_too_large"
 

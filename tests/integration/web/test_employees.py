@@ -65,6 +65,8 @@ async def test_bad_employee_input(api: ApiWorld) -> None:
         ({"name": ""}, "name"),
         ({"name": "X", "head_id": 999}, "head_id"),
         ({"name": "X", "addresses": [{"kind": "extension", "value": "1 0 1"}]}, "addresses.0"),
+        ({"name": "X", "addresses": [{"kind": "extension", "value": "abc"}]}, "addresses.0"),
+        ({"name": "X", "addresses": [{"kind": "extension", "value": "¹⁰¹"}]}, "addresses.0"),
         ({"name": "X", "addresses": [{"kind": "pager", "value": "1"}]}, "addresses.0.kind"),
         ({"name": "X", "role": "admin"}, "role"),
     ]

@@ -16,7 +16,7 @@ ROOT = Path(hub.activity.__file__).parent
 #: What the store may import of ours outside itself (ARCHITECTURE.md: "nothing else of ours
 #: but hub/model"; the exception tree and stdlib-only helpers are shared by every layer).
 #: Stdlib-only helpers the store may lean on besides the model and the errors (0013).
-ALLOWED_OUTSIDE = {"hub.model", "hub.errors", "hub.urls", "hub.backoff"}
+ALLOWED_OUTSIDE = {"hub.model", "hub.errors", "hub.urls", "hub.backoff", "hub.text"}
 OURS = ("hub", "kpi", "tests", "bench")
 
 
