@@ -78,7 +78,8 @@ def _refusals(part: Part, tree: nodes.Template) -> Iterator[TemplateError]:
         if node.name.startswith("_"):
             yield TemplateError(f"no filter or test {node.name!r}", part=part, line=node.lineno)
     try:
-        undeclared = meta.find_undeclared_variables(tree) - GLOBALS
+        # `self` (the template object) is always declared by Jinja; nothing here needs it.
+        undeclared = (meta.find_undeclared_variables(tree) | {"self"}) - GLOBALS
     except TemplateSyntaxError as exc:  # an unknown filter or test, found by the code generator
         yield TemplateError(exc.message or "error", part=part, line=exc.lineno)
         return
