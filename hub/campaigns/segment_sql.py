@@ -296,17 +296,20 @@ async def members(
     """
     where = membership(node, now or utcnow())
     last = 0
-    while True:
-        query = (
-            select(contacts.c.id)
-            .where(where, contacts.c.id > last)
-            .order_by(contacts.c.id)
-            .limit(page_size)
-        )
-        async with engine.connect() as conn:
+    # One connection for the walk, not one per page (on SQLite each would be a new
+    # connection with its pragmas and a cold page cache). Pages are separate statements:
+    # a contact added meanwhile above the last id seen is included, as it should be.
+    async with engine.connect() as conn:
+        while True:
+            query = (
+                select(contacts.c.id)
+                .where(where, contacts.c.id > last)
+                .order_by(contacts.c.id)
+                .limit(page_size)
+            )
             page = [int(i) for i in (await conn.execute(query)).scalars()]
-        for contact_id in page:
-            yield contact_id
-        if len(page) < page_size:
-            return
-        last = page[-1]
+            for contact_id in page:
+                yield contact_id
+            if len(page) < page_size:
+                return
+            last = page[-1]
