@@ -34,7 +34,6 @@ from jinja2 import StrictUndefined, nodes, pass_context
 from jinja2.filters import FILTERS, make_attrgetter
 from jinja2.runtime import Context, LoopContext, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
 
 #: Text produced by one part's render, in characters (1 MiB of ASCII).
 MAX_OUTPUT_CHARS = 1 << 20
@@ -352,7 +351,6 @@ __all__ = [
     "MAX_VALUE_CHARS",
     "Budget",
     "LimitExceeded",
-    "Markup",
     "Running",
     "SandboxEnvironment",
     "instrument",
