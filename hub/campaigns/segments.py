@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from hub.errors import ValidationError
@@ -91,7 +92,7 @@ class FieldSpec:
 
 #: The whitelist: field name → kind and operators. ``custom.KEY`` and ``opted_out.CHANNEL``
 #: are families (see `CUSTOM_PREFIX`, `OPT_OUT_CHANNELS`).
-FIELDS: Mapping[str, FieldSpec] = {
+FIELDS: Mapping[str, FieldSpec] = MappingProxyType({
     "name": FieldSpec(Kind.TEXT, _TEXT_OPS),
     "region": FieldSpec(Kind.TEXT, _TEXT_OPS),
     "city": FieldSpec(Kind.TEXT, _TEXT_OPS),
@@ -109,12 +110,12 @@ FIELDS: Mapping[str, FieldSpec] = {
     "has_email": FieldSpec(Kind.FLAG, frozenset({Op.EQ})),
     "has_mobile": FieldSpec(Kind.FLAG, frozenset({Op.EQ})),
     "is_lead": FieldSpec(Kind.FLAG, frozenset({Op.EQ})),
-}
+})
 CUSTOM_PREFIX = "custom."
 CUSTOM_SPEC = FieldSpec(Kind.CUSTOM, frozenset({Op.EQ, Op.NE, Op.CONTAINS, Op.IS_EMPTY}))
 OPT_OUT_PREFIX = "opted_out."
 #: Channels whose opt-out a filter can test, and the identity kind their addresses are.
-OPT_OUT_CHANNELS: Mapping[str, str] = {"email": "email", "sms": "phone"}
+OPT_OUT_CHANNELS: Mapping[str, str] = MappingProxyType({"email": "email", "sms": "phone"})
 OPT_OUT_SPEC = FieldSpec(Kind.FLAG, frozenset({Op.EQ}))
 #: E.164 prefixes of mobile numbers: Russia (+7 9xx) and Kazakhstan (+7 7xx).
 MOBILE_PREFIXES = ("+79", "+77")
@@ -162,16 +163,22 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class All:
+    """Every item holds (no items: everyone)."""
+
     items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
+    """At least one item holds (no items: nobody)."""
+
     items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
+    """The item does not hold."""
+
     item: Node
 
 
