@@ -15,7 +15,8 @@
     │   └── NotFound                 a contact, employee, activity … that does not exist
     ├── ValidationError              input from a user that we refuse (names the field)
     │   ├── InvalidAddress           a phone number or e-mail address that cannot be normalised
-    │   └── Conflict                 clashes with what exists (an address owned by another contact)
+    │   ├── Conflict                 clashes with what exists (an address owned by another contact)
+    │   └── TemplateError            a message template that cannot be saved or rendered (part, line)
     ├── Unauthenticated              no credentials, or ones we don't know
     └── PermissionDenied             the caller may not see or change this
 
@@ -127,6 +128,19 @@ class Conflict(ValidationError):
     ) -> None:
         super().__init__(message, field=field)
         self.details = dict(details or {})
+
+
+class TemplateError(ValidationError):
+    """A template refused at save time or failing at render time; names the part and line."""
+
+    def __init__(self, message: str, *, part: str, line: int | None = None) -> None:
+        super().__init__(message, field=part)
+        self.part = part
+        self.line = line
+
+    def __str__(self) -> str:
+        where = self.part if self.line is None else f"{self.part}, line {self.line}"
+        return f"{where}: {super().__str__()}"
 
 
 class Unauthenticated(TouchhubError):

@@ -267,3 +267,68 @@ ROLLUP_COLUMNS = (
     "result",
     "meta",
 )
+
+# Segments, templates and what campaigns must not send to (migration 0004).
+
+contact_tags = Table(
+    "contact_tags",
+    metadata,
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(100), primary_key=True),
+    Index("ix_contact_tags_tag", "tag"),
+)
+
+#: An address a channel must not send to (unsubscribed, bounced, complained); lifted when
+#: the person opts in again. `address` is normalised like `identities.value`.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    _id(),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("lifted_at", UTCDateTime()),
+    Index("ix_suppressions_channel_address", "channel", "address"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("name"),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("name"),
+)
+
+#: Every saved text of a template; a campaign pins one version, so editing never
+#: changes what a running campaign sends.
+template_versions = Table(
+    "template_versions",
+    metadata,
+    _id(),
+    Column("template_id", Id, ForeignKey("templates.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("subject", Text),
+    Column("html", Text),
+    Column("text", Text),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("template_id", "version", name="uq_template_versions_template_version"),
+)

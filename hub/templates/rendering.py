@@ -1,0 +1,274 @@
+"""Checking a template when it is saved and rendering it for one recipient.
+
+`validate` refuses at save time what would fail at send time: syntax errors, variables
+that do not exist in `VARIABLE_MODEL` (``{{ contact.nmae }}``), internals
+(``__class__``), tags that reach outside the template (``include``, ``import``,
+``extends``) or switch escaping off. `compile_template` checks and compiles once;
+`CompiledTemplate.render` fills it for one recipient inside the sandbox's budget and
+never prints a blank for a missing value: it raises a `TemplateError` naming the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from types import TracebackType
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import Template as JinjaTemplate
+from jinja2.exceptions import SecurityError
+
+from hub.errors import TemplateError
+from hub.templates.html_text import html_to_text
+from hub.templates.sandbox import (
+    MAX_OUTPUT_CHARS,
+    MAX_SOURCE_CHARS,
+    LimitExceeded,
+    Running,
+    SandboxEnvironment,
+    instrument,
+)
+from hub.templates.template import (
+    EmailTemplate,
+    Part,
+    Rendered,
+    RenderedEmail,
+    RenderedSms,
+    SmsTemplate,
+    Template,
+)
+from hub.templates.variables import CUSTOM, VARIABLE_MODEL, TemplateVariables
+
+#: Names a template may use besides the variable model.
+GLOBALS = frozenset({"range"})
+#: Tags refused: they reach other templates or switch autoescaping off.
+_REFUSED_NODES: tuple[tuple[type[nodes.Node], str], ...] = (
+    (nodes.Extends, "extends"),
+    (nodes.Include, "include"),
+    (nodes.Import, "import"),
+    (nodes.FromImport, "from … import"),
+    (nodes.Block, "block"),
+    (nodes.ScopedEvalContextModifier, "autoescape"),
+    (nodes.EvalContextModifier, "autoescape"),
+)
+
+_HTML_ENV = SandboxEnvironment(autoescape=True)
+_TEXT_ENV = SandboxEnvironment(autoescape=False)
+
+
+def _environment(part: Part) -> SandboxEnvironment:
+    return _HTML_ENV if part is Part.HTML else _TEXT_ENV
+
+
+def _filename(part: Part) -> str:
+    return f"<template {part.value}>"
+
+
+def _refusals(part: Part, tree: nodes.Template) -> Iterator[TemplateError]:
+    """What the parsed part uses that it may not, in source order."""
+    for kind, tag in _REFUSED_NODES:
+        for node in tree.find_all(kind):
+            yield TemplateError(f"the {tag!r} tag is not allowed", part=part, line=node.lineno)
+    for name in tree.find_all(nodes.Name):
+        if name.ctx in ("store", "param") and (name.name in VARIABLE_MODEL or name.name in GLOBALS):
+            yield TemplateError(f"{name.name!r} cannot be assigned", part=part, line=name.lineno)
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        if node.name.startswith("_"):
+            yield TemplateError(f"no filter or test {node.name!r}", part=part, line=node.lineno)
+    try:
+        # `self` (the template object) is always declared by Jinja; nothing here needs it.
+        undeclared = (meta.find_undeclared_variables(tree) | {"self"}) - GLOBALS
+    except TemplateSyntaxError as exc:  # an unknown filter or test, found by the code generator
+        yield TemplateError(exc.message or "error", part=part, line=exc.lineno)
+        return
+    for name in tree.find_all(nodes.Name):
+        if name.ctx == "load" and name.name in undeclared and name.name not in VARIABLE_MODEL:
+            known = ", ".join(sorted(VARIABLE_MODEL))
+            yield TemplateError(
+                f"unknown variable {name.name!r} (known: {known})", part=part, line=name.lineno
+            )
+            undeclared.discard(name.name)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr | nodes.Getitem):
+            yield from _member_problems(part, node)
+
+
+def _member(node: nodes.Getattr | nodes.Getitem) -> str | None:
+    """The name read by ``x.name`` or ``x['name']`` (None for a computed key)."""
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return node.arg.value
+    return None
+
+
+def _member_problems(part: Part, node: nodes.Getattr | nodes.Getitem) -> Iterator[TemplateError]:
+    member = _member(node)
+    if member is None:
+        return
+    if member.startswith("_"):
+        yield TemplateError(f"{member!r}: internals are not accessible", part=part, line=node.lineno)
+        return
+    owner = node.node
+    if isinstance(owner, nodes.Name) and owner.name in VARIABLE_MODEL:
+        allowed = VARIABLE_MODEL[owner.name]
+        if member not in allowed:
+            yield TemplateError(
+                f"{owner.name}.{member} does not exist (known: {', '.join(sorted(allowed))})",
+                part=part,
+                line=node.lineno,
+            )
+
+
+def check_part(part: Part, source: str) -> list[TemplateError]:
+    """Every problem of one part (empty when it may be saved)."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return [TemplateError(f"longer than {MAX_SOURCE_CHARS} characters", part=part)]
+    env = _environment(part)
+    try:
+        tree = env.parse(source, filename=_filename(part))
+    except TemplateSyntaxError as exc:
+        return [TemplateError(exc.message or "syntax error", part=part, line=exc.lineno)]
+    problems = list(_refusals(part, tree))
+    if not problems:
+        try:
+            env.compile(instrument(tree), filename=_filename(part))
+        except TemplateSyntaxError as exc:
+            problems.append(TemplateError(exc.message or "error", part=part, line=exc.lineno))
+    return problems
+
+
+def check(template: Template) -> list[TemplateError]:
+    """Every problem of every part of `template`."""
+    found: list[TemplateError] = []
+    if isinstance(template, EmailTemplate) and not template.subject.strip():
+        found.append(TemplateError("a letter needs a subject", part=Part.SUBJECT))
+    for part, source in template.parts():
+        found.extend(check_part(part, source))
+    return found
+
+
+def validate(template: Template) -> None:
+    """Raise the first problem of `template` as a `TemplateError` (at save time)."""
+    problems = check(template)
+    if problems:
+        raise problems[0]
+
+
+class _Values(dict[str, Any]):
+    """A variable's attributes; a missing one is a StrictUndefined that says which."""
+
+    def __init__(self, label: str, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.label = label
+
+    def __missing__(self, key: str) -> StrictUndefined:
+        return StrictUndefined(hint=f"{self.label}.{key} has no value for this recipient", name=key)
+
+
+def _context(variables: TemplateVariables) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for name in VARIABLE_MODEL:
+        value = getattr(variables, name)
+        if value is None:
+            context[name] = StrictUndefined(hint=f"this recipient has no {name}", name=name)
+            continue
+        present: dict[str, Any] = {}
+        for f in fields(value):
+            item = getattr(value, f.name)
+            if f.name == CUSTOM:
+                item = _Values(f"{name}.{CUSTOM}", item)
+            if item is not None:
+                present[f.name] = item
+        context[name] = _Values(name, present)
+    return context
+
+
+def _line(tb: TracebackType | None, filename: str) -> int | None:
+    """The template line of the innermost frame of `filename` in a traceback."""
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, UndefinedError):
+        return exc.message or "a value is missing"
+    if isinstance(exc, LimitExceeded):
+        return str(exc)
+    if isinstance(exc, SecurityError):
+        return f"not allowed: {exc}"
+    if isinstance(exc, RecursionError):
+        return "macros call each other too deeply"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledPart:
+    part: Part
+    template: JinjaTemplate
+
+    def render(self, context: dict[str, Any]) -> str:
+        """The part filled with `context`, within the budget."""
+        chunks: list[str] = []
+        size = 0
+        try:
+            with Running():
+                for chunk in self.template.generate(context):
+                    size += len(chunk)
+                    if size > MAX_OUTPUT_CHARS:
+                        raise LimitExceeded(
+                            f"the text is longer than {MAX_OUTPUT_CHARS} characters"
+                        )
+                    chunks.append(chunk)
+        except TemplateError:
+            raise
+        except Exception as exc:  # any failure of a user's template is that template's error
+            line = _line(exc.__traceback__, _filename(self.part))
+            raise TemplateError(_message(exc), part=self.part, line=line) from exc
+        return "".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTemplate:
+    """A checked template, compiled once, rendered for many recipients."""
+
+    source: Template
+    parts: Mapping[Part, _CompiledPart]
+
+    def render(self, variables: TemplateVariables) -> Rendered:
+        """The message for one recipient; a missing value raises `TemplateError`."""
+        context = _context(variables)
+        texts = {part: compiled.render(context) for part, compiled in self.parts.items()}
+        if isinstance(self.source, SmsTemplate):
+            return RenderedSms(text=texts[Part.TEXT])
+        html = texts[Part.HTML]
+        text = texts[Part.TEXT] if Part.TEXT in texts else html_to_text(html)
+        # One line: a value with a line break must not start a new mail header.
+        subject = " ".join(texts[Part.SUBJECT].split())
+        return RenderedEmail(subject=subject, html=html, text=text)
+
+
+@lru_cache(maxsize=256)
+def compile_template(template: Template) -> CompiledTemplate:
+    """Check `template` (raising its first problem) and compile every part."""
+    validate(template)
+    compiled: dict[Part, _CompiledPart] = {}
+    for part, source in template.parts():
+        env = _environment(part)
+        tree = instrument(env.parse(source, filename=_filename(part)))
+        code = env.compile(tree, filename=_filename(part))
+        compiled[part] = _CompiledPart(
+            part, env.template_class.from_code(env, code, env.make_globals(None))
+        )
+    return CompiledTemplate(template, compiled)
+
+
+def render(template: Template, variables: TemplateVariables) -> Rendered:
+    """Render `template` for one recipient (compiled once per distinct template)."""
+    return compile_template(template).render(variables)

@@ -1,0 +1,61 @@
+"""Message templates as values: an e-mail (subject, HTML, text) or an SMS (one text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Part(StrEnum):
+    """A part of a template; errors name it."""
+
+    SUBJECT = "subject"
+    HTML = "html"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailTemplate:
+    """A letter: `text` is derived from the rendered HTML when None."""
+
+    subject: str
+    html: str
+    text: str | None = None
+
+    def parts(self) -> tuple[tuple[Part, str], ...]:
+        """The parts present, in render order."""
+        found = ((Part.SUBJECT, self.subject), (Part.HTML, self.html))
+        return found if self.text is None else (*found, (Part.TEXT, self.text))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmsTemplate:
+    """A short message: one text part."""
+
+    text: str
+
+    def parts(self) -> tuple[tuple[Part, str], ...]:
+        """The one text part."""
+        return ((Part.TEXT, self.text),)
+
+
+Template = EmailTemplate | SmsTemplate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderedEmail:
+    """A rendered letter, ready for the sender."""
+
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderedSms:
+    """A rendered short message."""
+
+    text: str
+
+
+Rendered = RenderedEmail | RenderedSms
