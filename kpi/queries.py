@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.activity.dialect import custom_text
 from hub.activity.plans_store import (
     PlanRow,
     kpi_closed_months,
@@ -453,7 +454,7 @@ def _filled(name: str, as_of: datetime) -> ColumnElement[bool]:
             )
         )
     if kind == "custom":
-        value = C.custom[name.removeprefix("custom.")].as_string()
+        value = custom_text(C.custom, name.removeprefix("custom."))
         return and_(value.is_not(None), value != "")
     if name == "organization":
         return C.organization_id.is_not(None)

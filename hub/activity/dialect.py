@@ -1,4 +1,5 @@
-"""The statements SQLite and PostgreSQL spell differently: insert-or-skip, upsert, `IN`."""
+"""The statements SQLite and PostgreSQL spell differently: insert-or-skip, upsert, `IN`,
+reading a JSON key."""
 
 from __future__ import annotations
 
@@ -6,10 +7,23 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, String, Table, any_, bindparam, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def _insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -60,3 +74,32 @@ def one_of(
         items = func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
         return column.in_(select(items.table_valued("value").c.value))
     return column.in_(list(values))
+
+
+class CustomText(FunctionElement[str]):
+    """A key of a JSON document column as text (NULL when absent).
+
+    SQLite's ``json_extract`` path does not match keys stored \\u-escaped (how the JSON
+    type writes non-ASCII, e.g. ``инн``) on the versions we meet, so SQLite reads the key
+    through ``json_each``, which decodes it; PostgreSQL's ``->>`` decodes anyway.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(CustomText, "sqlite")
+def _custom_sqlite(element: CustomText, compiler: SQLCompiler, **kw: Any) -> str:
+    document, key = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(SELECT value FROM json_each({document}) WHERE key = {key})"
+
+
+@compiles(CustomText, "postgresql")
+def _custom_postgresql(element: CustomText, compiler: SQLCompiler, **kw: Any) -> str:
+    document, key = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({document} ->> {key})"
+
+
+def custom_text(document: ColumnElement[Any], key: str) -> CustomText:
+    """`document[key]` as text, for contacts' custom fields, whatever letters the key has."""
+    return CustomText(document, literal(key, String()))

@@ -17,12 +17,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    String,
     and_,
     exists,
     false,
     func,
-    literal,
     not_,
     or_,
     select,
@@ -33,6 +31,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from hub.activity.dialect import custom_text
 from hub.activity.schema import (
     activities,
     contact_tags,
@@ -88,30 +87,6 @@ def _position_sqlite(element: _Position, compiler: SQLCompiler, **kw: Any) -> st
 @compiles(_Position, "postgresql")
 def _position_postgresql(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
     return f"strpos({compiler.process(element.clauses, **kw)})"
-
-
-class _CustomText(FunctionElement[str]):
-    """A custom field of a contact as text (NULL when absent).
-
-    SQLite's ``json_extract`` path does not match keys stored \\u-escaped (how the JSON
-    type writes non-ASCII, e.g. ``инн``) on the versions we meet, so SQLite reads the key
-    through ``json_each``, which decodes it; PostgreSQL's ``->>`` decodes anyway.
-    """
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(_CustomText, "sqlite")
-def _custom_sqlite(element: _CustomText, compiler: SQLCompiler, **kw: Any) -> str:
-    document, key = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(SELECT value FROM json_each({document}) WHERE key = {key})"
-
-
-@compiles(_CustomText, "postgresql")
-def _custom_postgresql(element: _CustomText, compiler: SQLCompiler, **kw: Any) -> str:
-    document, key = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({document} ->> {key})"
 
 
 def _touch(contact_id: Any) -> ColumnElement[bool]:
@@ -224,7 +199,7 @@ def _condition(node: Condition, now: datetime) -> ColumnElement[bool]:
         return _text(_text_column(field.name), op, value)
     if kind is Kind.CUSTOM:
         assert field.key is not None
-        return _text(_CustomText(contacts.c.custom, literal(field.key, String())), op, value)
+        return _text(custom_text(contacts.c.custom, field.key), op, value)
     if kind is Kind.TAGS:
         return _tags(op, value)
     if kind is Kind.EMPLOYEE:
