@@ -1,4 +1,8 @@
-"""Fixtures shared by every test: the store on SQLite and on a real PostgreSQL server."""
+"""Fixtures shared by every test: the store on SQLite and on a real PostgreSQL server, Dovecot.
+
+Servers are started once per session and only when a test asks for them; each test gets
+its own part of the server (a database, a set of mailboxes), so tests stay independent.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.activity import ActivityStore
+from tests.helpers.dovecot import Dovecot, DovecotServer, running_dovecot_server
 from tests.helpers.postgres import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +31,21 @@ def postgres_server() -> Iterator[PostgresServer]:
 def pg_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty PostgreSQL database."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[DovecotServer]:
+    """One Dovecot for the whole session; each test gets its own users (see `dovecot`)."""
+    with running_dovecot_server() as server:
+        yield server
+
+
+@pytest.fixture
+def dovecot(dovecot_server: DovecotServer) -> Iterator[Dovecot]:
+    """Users ivan and petr with empty INBOX and SPECIAL-USE Sent, fresh for this test."""
+    dovecot_server.ensure_running()
+    yield dovecot_server.mailboxes({"ivan": "ivanpw", "petr": "petrpw"})
+    dovecot_server.ensure_running()  # a test that stopped the server leaves it up for the next
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
