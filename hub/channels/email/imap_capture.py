@@ -131,6 +131,9 @@ class ImapCapture:
         self.sent_folder = sent_folder
         self.extra_folders = tuple(extra_folders)
         self.ssl_context = ssl_context
+        #: INBOX's UIDNEXT as the last sync saw it: a letter that lands between that
+        #: sync's search and the IDLE that follows must not wait for the next poll.
+        self._inbox_uidnext: int | None = None
         self.progress: Progress | None = None
         self._folders: list[str] | None = None
         self.sent_name: str | None = None
@@ -194,7 +197,10 @@ class ImapCapture:
         """IDLE on INBOX until news or the poll interval; plain sleep without IDLE."""
         interval = self.settings.poll_interval_s
         if "IDLE" in conn.capabilities:
-            await conn.examine("INBOX")
+            info = await conn.examine("INBOX")
+            seen = self._inbox_uidnext
+            if seen is not None and info.uidnext is not None and info.uidnext > seen:
+                return  # arrived after the sync's search, before IDLE: sync again now
             await conn.wait_for_news(min(interval, self.settings.idle_renew_s))
         else:
             await asyncio.sleep(interval)
@@ -250,6 +256,8 @@ class ImapCapture:
     async def _plan(self, conn: ImapConnection, sink: Sink, folder: str) -> _FolderPlan:
         """Which UIDs of `folder` are new since its checkpoint (or within the horizon)."""
         info = await conn.examine(folder)
+        if folder == "INBOX":
+            self._inbox_uidnext = info.uidnext
         saved = FolderCheckpoint.load(await sink.load_checkpoint(self.name, folder))
         if saved is not None and saved.uidvalidity == info.uidvalidity:
             last = saved.last_uid
