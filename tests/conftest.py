@@ -6,10 +6,14 @@ its own part of the server (a database, a set of mailboxes), so tests stay indep
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from hub.activity import ActivityStore
 from tests.helpers.dovecot import Dovecot, DovecotServer, running_dovecot_server
@@ -18,6 +22,17 @@ from tests.helpers.postgres import PostgresServer, running_postgres
 ROOT = Path(__file__).resolve().parents[1]
 #: The shared folder (recordings, seeds) sits beside the project root.
 SHARED = ROOT.parent / "shared"
+
+#: Hypothesis keeps what it stores (failing examples, caches) out of the working tree.
+HYPOTHESIS_HOME = Path(
+    os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "touchhub" / "hypothesis"
+)
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
+settings.register_profile("dev", database=DirectoryBasedExampleDatabase(HYPOTHESIS_HOME / "examples"))
+#: CI (scripts/test.sh) keeps nothing between runs and prints how to reproduce a failure.
+settings.register_profile("ci", database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(scope="session")
