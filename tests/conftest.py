@@ -16,7 +16,12 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from hub.activity import ActivityStore
-from tests.helpers.dovecot import Dovecot, DovecotServer, running_dovecot_server
+from tests.helpers.dovecot import (
+    DEFAULT_USERS,
+    Dovecot,
+    DovecotServer,
+    running_dovecot_server,
+)
 from tests.helpers.postgres import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +64,7 @@ def dovecot_server() -> Iterator[DovecotServer]:
 def dovecot(dovecot_server: DovecotServer) -> Iterator[Dovecot]:
     """Users ivan and petr with empty INBOX and SPECIAL-USE Sent, fresh for this test."""
     dovecot_server.ensure_running()
-    yield dovecot_server.mailboxes({"ivan": "ivanpw", "petr": "petrpw"})
+    yield dovecot_server.mailboxes(DEFAULT_USERS)
     dovecot_server.ensure_running()  # a test that stopped the server leaves it up for the next
 
 
