@@ -12,12 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hub.errors import ChannelAuthError, ChannelConnectError, ChannelTimeout, ConfigError
-from hub.telephony.ami_client import (
-    DEFAULT_EVENT_FILTERS,
-    AmiActionError,
-    AmiClient,
-    AmiEndpoint,
-)
+from hub.telephony.ami_client import AmiActionError, AmiClient, AmiEndpoint
 from hub.telephony.ami_protocol import AmiGarbage, AmiItem, AmiMessage
 from tests.helpers.ami_server import BANNER, FakeAmiServer, ServerPlan, refused_port
 
@@ -25,6 +20,8 @@ pytestmark = pytest.mark.timeout(30)
 
 #: Every wait in these tests is bounded by this.
 STEP_S = 5.0
+#: `Action: Filter` expressions a client is asked to install after login.
+FILTERS = ("Event: (Newchannel|Hangup|FullyBooted)", "Variable: MIXMONITOR_FILENAME")
 
 
 def event(name: str, **headers: str) -> bytes:
@@ -39,11 +36,13 @@ def client_for(
     ping_interval: float = 20.0,
     ping_timeout: float = 10.0,
     wanted_events: frozenset[str] | None = None,
+    event_filters: tuple[str, ...] = (),
 ) -> AmiClient:
     """A client for `server` (its secret unless told otherwise), MD5 login."""
     endpoint = AmiEndpoint.from_url(server.url, server.secret if secret is None else secret)
     return AmiClient(
         endpoint,
+        event_filters=event_filters,
         ping_interval=ping_interval,
         ping_timeout=ping_timeout,
         wanted_events=wanted_events,
@@ -105,12 +104,13 @@ async def test_plain_login_asks_for_the_event_classes_and_installs_the_filters(
     server: FakeAmiServer,
 ) -> None:
     endpoint = AmiEndpoint.from_url(server.url, server.secret, auth="plain")
-    async with AmiClient(endpoint, event_mask="call,system") as client:
+    async with AmiClient(endpoint, event_mask="call,system", event_filters=FILTERS) as client:
         assert client.connected
     (login,) = server.actions_named("Login")
     assert (login["Username"], login["Secret"], login["Events"]) == ("hub", "s3cret", "call,system")
     assert server.actions_named("Challenge") == []
-    assert [f["Filter"] for f in server.actions_named("Filter")] == list(DEFAULT_EVENT_FILTERS)
+    filters = server.actions_named("Filter")
+    assert [(f["Operation"], f["Filter"]) for f in filters] == [("Add", x) for x in FILTERS]
     assert server.actions_named("Logoff"), "close() logs off"
 
 
@@ -138,7 +138,7 @@ async def test_nobody_listening_is_a_connect_error() -> None:
 
 async def test_refused_filter_leaves_every_event_coming(server: FakeAmiServer) -> None:
     server.plan = ServerPlan(filter_allowed=False, streams=[event("Newchannel", Uniqueid="1.1")])
-    async with client_for(server) as client:
+    async with client_for(server, event_filters=FILTERS) as client:
         assert client.connected
         names = [getattr(e, "event", None) for e in await events_until(client, "Newchannel")]
     assert names == ["FullyBooted", "Newchannel"]
