@@ -7,7 +7,9 @@
     │   ├── ChannelAuthError         the peer refused our credentials; retrying won't help
     │   ├── ChannelTimeout           the peer did not answer in time; retry later
     │   ├── RateLimited              the peer asked us to slow down (`retry_after` seconds)
+    │   ├── CallRefused              the employee's own phone refused a click-to-call (`kind`)
     │   └── ProtocolError            the peer said something we cannot understand
+    │       └── MalformedPdu         an SMPP PDU that cannot be decoded (status to answer it)
     ├── StoreError                   the activity store failed
     │   ├── StoreUnavailable         the database cannot be reached or opened
     │   └── NotFound                 a contact, employee, activity … that does not exist
@@ -80,6 +82,15 @@ class RateLimited(ChannelError):
         self.retry_after = retry_after
 
 
+class CallRefused(ChannelError):
+    """The employee's own phone refused a click-to-call: `kind` is "busy", "no_answer",
+    "rejected" or "unreachable". Not a fault of the PBX; the caller may try again later."""
+
+    def __init__(self, message: str, *, kind: str, channel: str | None = None) -> None:
+        super().__init__(message, channel=channel)
+        self.kind = kind
+
+
 class ProtocolError(ChannelError):
     """The peer sent something that does not follow its protocol."""
 
@@ -124,3 +135,20 @@ class Unauthenticated(TouchhubError):
 
 class PermissionDenied(TouchhubError):
     """The caller may not see or change this."""
+
+
+class MalformedPdu(ProtocolError):
+    """A binary protocol unit (an SMPP PDU) we cannot decode; `command_status` answers it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command_status: int,
+        sequence_number: int | None = None,
+        channel: str | None = None,
+        external_id: str | None = None,
+    ) -> None:
+        super().__init__(message, channel=channel, external_id=external_id)
+        self.command_status = command_status
+        self.sequence_number = sequence_number

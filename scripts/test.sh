@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(dovecot-imapd dovecot-lmtpd kannel kannel-extras postgresql chromium chromium-driver openssl)
+DEBS=(dovecot-imapd dovecot-lmtpd kannel kannel-extras postgresql chromium chromium-driver openssl nodejs)
+# The SMPP tests run an SMSC on Node (npm `smpp`, installed by their fixture); NodeSource's nodejs bundles npm.
+command -v npm >/dev/null || DEBS+=(npm)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,0 +1,1 @@
+"""SMS gateways: text encoding and segments, the SMPP 3.4 codec and client, Kannel mapping."""

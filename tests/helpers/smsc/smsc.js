@@ -1,0 +1,123 @@
+// A scriptable SMPP 3.4 SMSC for tests, built on the npm `smpp` package (an independent
+// implementation of the protocol). Scenario: one JSON object as argv[2]. Commands: JSON lines
+// on stdin. Everything it sees: JSON lines on stdout.
+//
+// Scenario keys: system_id, password, id_base (first message id number), id_format
+// ("hex"|"decimal", form of submit_sm_resp message_id), receipt_id_format ("same"|"hex"|
+// "decimal", form of the id in the receipt text), receipt_tlvs (send receipted_message_id and
+// message_state, default true), receipt_stat ("DELIVRD"), receipt_before_resp, statuses
+// (command_status for the 1st, 2nd, ... submit_sm; then 0), resp_delay_ms, drop_on_submit
+// (close the connection when the Nth submit_sm arrives, unanswered), nack_submits (numbers
+// of the submit_sm PDUs answered with generic_nack ESME_RINVCMDLEN instead).
+// Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"},
+// {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU),
+// {"cmd":"mo_long","from":..,"to":..,"text":..,"per_part":N,"ref":R,"order":[..]} (an incoming
+// long SMS in parts of N characters behind a concatenation UDH, sent in the given order).
+'use strict';
+const smpp = require('smpp');
+const readline = require('readline');
+
+const cfg = Object.assign({
+  system_id: 'hub', password: 'secret', id_base: 0x1a2b0, id_format: 'hex',
+  receipt_id_format: 'same', receipt_tlvs: true, receipt_stat: 'DELIVRD',
+  receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0, nack_submits: [],
+}, JSON.parse(process.argv[2] || '{}'));
+const emit = (event, data) => process.stdout.write(JSON.stringify(Object.assign({event}, data)) + '\n');
+const sessions = new Set();
+const parts = new Map();
+let nextId = cfg.id_base, submits = 0, outstanding = 0, maxOutstanding = 0;
+
+function receiptId(n) {
+  const form = cfg.receipt_id_format === 'same' ? cfg.id_format : cfg.receipt_id_format;
+  return form === 'hex' ? n.toString(16) : String(n);
+}
+
+function reassemble(pdu, text) {
+  const udh = (pdu.short_message.udh || []).find((ie) => ie[0] === 0x00);
+  if (!udh) return emit('message', {from: pdu.source_addr, to: pdu.destination_addr, parts: 1, text});
+  const key = `${pdu.source_addr}|${pdu.destination_addr}|${udh[2]}`;
+  const got = parts.get(key) || new Map();
+  got.set(udh[4], text);
+  parts.set(key, got);
+  if (got.size === udh[3]) {
+    const ordered = [...got.keys()].sort((a, b) => a - b).map((k) => got.get(k));
+    parts.delete(key);
+    emit('message', {from: pdu.source_addr, to: pdu.destination_addr, parts: udh[3], ref: udh[2], text: ordered.join('')});
+  }
+}
+
+function onSubmit(session, pdu) {
+  submits += 1;
+  outstanding += 1;
+  maxOutstanding = Math.max(maxOutstanding, outstanding);
+  const status = cfg.statuses[submits - 1] || 0;
+  const text = pdu.short_message.message;
+  const udh = (pdu.short_message.udh || []).map((ie) => [...ie]);
+  emit('submit', {n: submits, seq: pdu.sequence_number, to: pdu.destination_addr, data_coding: pdu.data_coding,
+    esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery, text, udh, status, outstanding});
+  if (cfg.drop_on_submit && submits === cfg.drop_on_submit) { emit('dropped', {outstanding}); session.destroy(); return; }
+  if (cfg.nack_submits.includes(submits)) {
+    outstanding -= 1;
+    session.send(new smpp.PDU('generic_nack', {sequence_number: pdu.sequence_number, command_status: smpp.ESME_RINVCMDLEN}));
+    return;
+  }
+  const n = nextId++;
+  const messageId = cfg.id_format === 'hex' ? n.toString(16) : String(n);
+  const receipt = () => {
+    if (!(pdu.registered_delivery & 1) || status !== 0) return;
+    const fields = {source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 0x04,
+      short_message: `id:${receiptId(n)} sub:001 dlvrd:001 submit date:2612061530 done date:2612061531 stat:${cfg.receipt_stat} err:000 text:`};
+    if (cfg.receipt_tlvs) Object.assign(fields, {receipted_message_id: messageId, message_state: cfg.receipt_stat === 'DELIVRD' ? 2 : 5});
+    session.deliver_sm(fields, (resp) => emit('deliver_sm_resp', {kind: 'receipt', status: resp.command_status, message_id: messageId}));
+  };
+  const respond = () => {
+    outstanding -= 1;
+    if (status === 0) reassemble(pdu, text);
+    session.send(pdu.response(status === 0 ? {message_id: messageId} : {command_status: status}));
+  };
+  if (cfg.receipt_before_resp) { receipt(); setTimeout(respond, cfg.resp_delay_ms + 50); return; }
+  setTimeout(() => { respond(); setTimeout(receipt, 10); }, cfg.resp_delay_ms);
+}
+
+const server = smpp.createServer((session) => {
+  sessions.add(session);
+  session.on('error', (e) => emit('error', {message: String(e)}));
+  session.on('close', () => { sessions.delete(session); emit('close', {max_outstanding: maxOutstanding}); });
+  session.on('bind_transceiver', (pdu) => {
+    const ok = pdu.system_id === cfg.system_id && pdu.password === cfg.password;
+    emit('bind', {system_id: pdu.system_id, ok});
+    session.send(pdu.response(ok ? {system_id: 'TESTSMSC'} : {command_status: smpp.ESME_RBINDFAIL}));
+  });
+  session.on('submit_sm', (pdu) => onSubmit(session, pdu));
+  session.on('enquire_link', (pdu) => { emit('enquire_link', {}); session.send(pdu.response()); });
+  session.on('generic_nack', (pdu) => emit('generic_nack', {seq: pdu.sequence_number, status: pdu.command_status}));
+  session.on('enquire_link_resp', (pdu) => emit('answered_enquire_link', {seq: pdu.sequence_number}));
+  session.on('unbind', (pdu) => { emit('unbind', {}); session.send(pdu.response()); session.close(); });
+});
+
+readline.createInterface({input: process.stdin}).on('line', (line) => {
+  const cmd = JSON.parse(line);
+  for (const session of sessions) {
+    if (cmd.cmd === 'mo') {
+      session.deliver_sm({source_addr: cmd.from, destination_addr: cmd.to, short_message: cmd.text},
+        (resp) => emit('deliver_sm_resp', {kind: 'mo', status: resp.command_status}));
+    } else if (cmd.cmd === 'enquire_link') {
+      session.enquire_link({}, (resp) => emit('enquire_link_resp', {status: resp.command_status}));
+    } else if (cmd.cmd === 'mo_long') {
+      const chunks = [];
+      for (let i = 0; i < cmd.text.length; i += cmd.per_part) chunks.push(cmd.text.slice(i, i + cmd.per_part));
+      for (const n of cmd.order || chunks.map((_, i) => i + 1)) {
+        const udh = Buffer.from([0x05, 0x00, 0x03, cmd.ref, chunks.length, n]);
+        session.deliver_sm({source_addr: cmd.from, destination_addr: cmd.to, data_coding: 8,
+          short_message: {udh, message: chunks[n - 1]}},
+          (resp) => emit('deliver_sm_resp', {kind: 'mo_part', part: n, status: resp.command_status}));
+      }
+    } else if (cmd.cmd === 'raw') {
+      session.socket.write(Buffer.from(cmd.hex, 'hex'));
+    } else if (cmd.cmd === 'drop') {
+      session.destroy();
+    }
+  }
+}).on('close', () => process.exit(0));
+
+server.listen(0, '127.0.0.1', () => emit('listening', {port: server.address().port}));
