@@ -32,4 +32,5 @@ source scripts/bootstrap.sh
 
 .venv/bin/ruff check .
 .venv/bin/mypy
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"  # no example database kept (tests/conftest.py)
 exec .venv/bin/pytest -p no:cacheprovider "$@"

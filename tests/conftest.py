@@ -1,18 +1,43 @@
-"""Fixtures shared by every test: the store on SQLite and on a real PostgreSQL server."""
+"""Fixtures shared by every test: the store on SQLite and on a real PostgreSQL server, Dovecot.
+
+Servers are started once per session and only when a test asks for them; each test gets
+its own part of the server (a database, a set of mailboxes), so tests stay independent.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from hub.activity import ActivityStore
+from tests.helpers.dovecot import (
+    DEFAULT_USERS,
+    Dovecot,
+    DovecotServer,
+    running_dovecot_server,
+)
 from tests.helpers.postgres import PostgresServer, running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The shared folder (recordings, seeds) sits beside the project root.
 SHARED = ROOT.parent / "shared"
+
+#: Hypothesis keeps what it stores (failing examples, caches) out of the working tree.
+HYPOTHESIS_HOME = Path(
+    os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "touchhub" / "hypothesis"
+)
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
+settings.register_profile("dev", database=DirectoryBasedExampleDatabase(HYPOTHESIS_HOME / "examples"))
+#: CI (scripts/test.sh) keeps nothing between runs and prints how to reproduce a failure.
+settings.register_profile("ci", database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +51,21 @@ def postgres_server() -> Iterator[PostgresServer]:
 def pg_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty PostgreSQL database."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[DovecotServer]:
+    """One Dovecot for the whole session; each test gets its own users (see `dovecot`)."""
+    with running_dovecot_server() as server:
+        yield server
+
+
+@pytest.fixture
+def dovecot(dovecot_server: DovecotServer) -> Iterator[Dovecot]:
+    """Users ivan and petr with empty INBOX and SPECIAL-USE Sent, fresh for this test."""
+    dovecot_server.ensure_running()
+    yield dovecot_server.mailboxes(DEFAULT_USERS)
+    dovecot_server.ensure_running()  # a test that stopped the server leaves it up for the next
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

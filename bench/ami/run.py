@@ -1,6 +1,6 @@
 """AMI ingest benchmark: parser + call assembler against the `bytes.split` limit, and memory.
 
-Run from the project root: `.venv/bin/python bench/ami/run.py [--events N]`. The recorded
+Run from the project root: `.venv/bin/python -m bench.ami.run [--events N]`. The recorded
 scenarios in shared/ami are repeated with fresh ids and interleaved 50 calls at a time, cut
 into 64 KiB socket-sized chunks before timing starts.
 """
@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from hub.telephony.ami_protocol import AmiMessage, AmiParser  # noqa: E402
-from hub.telephony.call_assembler import (  # noqa: E402
+from hub.telephony.ami_protocol import AmiMessage, AmiParser
+from hub.telephony.call_assembler import (
     ASSEMBLER_EVENTS,
     AssemblerConfig,
     CallAssembler,
 )
-from tests.helpers.ami_server import (  # noqa: E402
+from tests.helpers.ami_server import (
     LOCAL_TRUNK_PATTERN,
     PJSIP_TRUNK_PATTERN,
     RECORDED_INTERNAL_PATTERN,

@@ -1,6 +1,6 @@
 """E-mail benchmarks with their baselines in the same run: IMAP first sync and SMTP sending.
 
-    .venv/bin/python bench/email/run.py [--letters 10000] [--baseline-letters 2000] [--send 5000]
+    .venv/bin/python -m bench.email.run [--letters 10000] [--baseline-letters 2000] [--send 5000]
                                         [--rounds 5] [--only imap|smtp]
 
 (a) First sync of N letters from a loopback Dovecot through `ImapCapture` (batched
@@ -21,18 +21,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+import aiosmtplib
 
-import aiosmtplib  # noqa: E402
-
-from hub.channels.email.factory import build_capture, build_sender  # noqa: E402
-from hub.channels.email.settings import DEFAULT_FETCH_BATCH, EmailSettings  # noqa: E402
-from hub.model import Address, AddressKind, Channel, OutgoingMessage, SinkItem, Touch  # noqa: E402
-from tests.helpers import mail_samples as S  # noqa: E402
-from tests.helpers.dovecot import free_port, running_dovecot  # noqa: E402
+from hub.channels.email.factory import build_capture, build_sender
+from hub.channels.email.settings import DEFAULT_FETCH_BATCH, EmailSettings
+from hub.model import Address, AddressKind, Channel, OutgoingMessage, SinkItem, Touch
+from tests.helpers import mail_samples as S
+from tests.helpers.dovecot import free_port, running_dovecot
 
 SMTP_WORKERS = 4  # connections, for the Sender's pool and both baselines alike
 SEND_CONCURRENCY = 64  # letters in flight at once in the Sender run

@@ -1,6 +1,6 @@
 """Ingest benchmark: touches/s through the real record path vs a naive baseline and the raw limit.
 
-    .venv/bin/python bench/ingest/run.py [--touches 100000] [--naive 3000] [--backend sqlite|postgresql|both]
+    .venv/bin/python -m bench.ingest.run [--touches 100000] [--naive 3000] [--backend sqlite|postgresql|both]
 
 Three producers push touches (10% repeats of earlier keys) into the store's batching
 writer; in the same run we measure (a) a naive baseline committing each touch on its
@@ -15,20 +15,17 @@ import argparse
 import asyncio
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from hub.activity import ActivityStore  # noqa: E402
-from hub.activity.resolve import normalise_touch  # noqa: E402
-from hub.activity.store import touch_row  # noqa: E402
-from hub.model import Address, AddressKind, Channel, Direction, Status, Touch, utcnow  # noqa: E402
+from hub.activity import ActivityStore
+from hub.activity.resolve import normalise_touch
+from hub.activity.store import touch_row
+from hub.model import Address, AddressKind, Channel, Direction, Status, Touch, utcnow
+from tests.helpers.postgres import running_postgres
 
 PRODUCERS = 3
 REPEAT_SHARE = 0.10
@@ -188,9 +185,6 @@ async def bench_sqlite(touches: list[Touch], naive_n: int, tmp: Path) -> dict[st
 
 
 async def bench_postgres(touches: list[Touch], naive_n: int) -> dict[str, float]:
-    sys.path.insert(0, str(ROOT))
-    from tests.helpers.postgres import running_postgres
-
     with running_postgres(durable=True) as server:
         real = await through_writer(server.create_database(), touches)
         base = await naive(server.create_database(), touches[:naive_n])

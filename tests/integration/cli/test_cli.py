@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hub.cli import cli
+from hub.config import load_settings
+from tests.helpers.cli import Touchhub
 
 CSV = (
     "name,organization,phone,email,segment\n"
@@ -21,64 +20,50 @@ CSV = (
 
 
 @pytest.fixture
-def runner_db(tmp_path: Path) -> tuple[CliRunner, list[str]]:
-    return CliRunner(), ["--db", f"sqlite:///{tmp_path}/cli.db"]
+def touchhub(tmp_path: Path) -> Touchhub:
+    return Touchhub.sqlite(tmp_path / "cli.db")
 
 
-def invoke(runner_db: tuple[CliRunner, list[str]], *args: str) -> str:
-    runner, base = runner_db
-    result = runner.invoke(cli, [*base, *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def test_import_contacts_twice_changes_nothing(
-    runner_db: tuple[CliRunner, list[str]], tmp_path: Path
-) -> None:
+def test_import_contacts_twice_changes_nothing(touchhub: Touchhub, tmp_path: Path) -> None:
     file = tmp_path / "c.csv"
     file.write_text(CSV, encoding="utf-8")
-    first = json.loads(invoke(runner_db, "import", "contacts", str(file), "--json"))
+    first = json.loads(touchhub.ok("import", "contacts", str(file), "--json"))
     assert (first["created"], first["updated"], first["rejected"]) == (2, 0, 1)
     assert first["rejects"][0]["line"] == 4 and "phone" in first["rejects"][0]["reason"]
-    again = json.loads(invoke(runner_db, "import", "contacts", str(file), "--json"))
+    again = json.loads(touchhub.ok("import", "contacts", str(file), "--json"))
     assert (again["created"], again["updated"], again["rejected"]) == (0, 0, 1)
-    assert "created 0, updated 0, rejected 1" in invoke(runner_db, "import", "contacts", str(file))
-    listed = json.loads(invoke(runner_db, "contacts", "list", "--json"))
+    assert "created 0, updated 0, rejected 1" in touchhub.ok("import", "contacts", str(file))
+    listed = json.loads(touchhub.ok("contacts", "list", "--json"))
     assert sorted(c["name"] for c in listed) == ["Anna", "Ivan Petrov"]
 
 
-def test_import_cp1251_updates_a_lead_found_by_phone(
-    runner_db: tuple[CliRunner, list[str]], tmp_path: Path
-) -> None:
+def test_import_cp1251_updates_a_lead_found_by_phone(touchhub: Touchhub, tmp_path: Path) -> None:
     file = tmp_path / "a.csv"
     file.write_text("name,phone\n+79161112233,+79161112233\n", encoding="utf-8")
-    invoke(runner_db, "import", "contacts", str(file))
+    touchhub.ok("import", "contacts", str(file))
     ru = tmp_path / "ru.csv"
     ru.write_bytes("ФИО;Телефон;Город\nАнна Смирнова;8 916 111-22-33;Тверь\n".encode("cp1251"))
-    report = json.loads(invoke(runner_db, "import", "contacts", str(ru), "--json"))
+    report = json.loads(touchhub.ok("import", "contacts", str(ru), "--json"))
     assert (report["created"], report["updated"]) == (0, 1)
     (contact,) = json.loads(
-        invoke(runner_db, "contacts", "list", "--json", "-q", "+7 916 111 22 33")
+        touchhub.ok("contacts", "list", "--json", "-q", "+7 916 111 22 33")
     )
     assert contact["name"] == "Анна Смирнова" and contact["city"] == "Тверь"
 
 
-def test_employees_interactions_activities_and_tokens(
-    runner_db: tuple[CliRunner, list[str]], tmp_path: Path
-) -> None:
+def test_employees_interactions_activities_and_tokens(touchhub: Touchhub, tmp_path: Path) -> None:
     staff = tmp_path / "staff.csv"
     staff.write_text(
         "name,position,head,extension,email\nPetr,Manager,Olga,101,petr@acme.ru\n"
         "Olga,Head of sales,,100,olga@acme.ru\nLost,Manager,Nobody,102,\n",
         encoding="utf-8",
     )
-    report = json.loads(invoke(runner_db, "employees", "import", str(staff), "--json"))
+    report = json.loads(touchhub.ok("employees", "import", str(staff), "--json"))
     assert (report["created"], report["rejected"]) == (2, 1)
-    people = {e["name"]: e for e in json.loads(invoke(runner_db, "employees", "list", "--json"))}
+    people = {e["name"]: e for e in json.loads(touchhub.ok("employees", "list", "--json"))}
     assert people["Petr"]["head_id"] == people["Olga"]["id"]
     added = json.loads(
-        invoke(
-            runner_db,
+        touchhub.ok(
             "interaction",
             "add",
             "--kind",
@@ -94,35 +79,26 @@ def test_employees_interactions_activities_and_tokens(
     )
     assert added["status"] == "planned" and added["employee_id"] == people["Petr"]["id"]
     done = json.loads(
-        invoke(runner_db, "interaction", "complete", str(added["id"]), "--result", "ok", "--json")
+        touchhub.ok("interaction", "complete", str(added["id"]), "--result", "ok", "--json")
     )
     assert done["status"] == "completed"
-    listed = json.loads(invoke(runner_db, "activities", "list", "--employee", "Petr", "--json"))
+    listed = json.loads(touchhub.ok("activities", "list", "--employee", "Petr", "--json"))
     assert [a["id"] for a in listed["items"]] == [added["id"]]
-    token = invoke(runner_db, "token", "create", "--role", "head", "--employee", "Olga").strip()
+    token = touchhub.ok("token", "create", "--role", "head", "--employee", "Olga").strip()
     assert token.startswith("th_")
 
 
-def test_errors_are_clear_and_exit_non_zero(runner_db: tuple[CliRunner, list[str]]) -> None:
-    runner, base = runner_db
-    result = runner.invoke(cli, [*base, "contacts", "show", "424242"])
-    assert result.exit_code != 0 and "contact #424242 does not exist" in result.output
-    result = runner.invoke(cli, ["--db", "postgresql://u:pw@127.0.0.1:1/x", "contacts", "list"])
-    assert (
-        result.exit_code != 0
-        and "cannot open the store" in result.output
-        and "pw" not in result.output
-    )
-    result = runner.invoke(cli, [*base, "employees", "add", "X", "--extension", "10 1"])
-    assert result.exit_code != 0 and "not an extension" in result.output
+def test_errors_are_clear_and_exit_non_zero(touchhub: Touchhub) -> None:
+    assert "contact #424242 does not exist" in touchhub.fails("contacts", "show", "424242").output
+    result = Touchhub(db="postgresql://u:pw@127.0.0.1:1/x").fails("contacts", "list")
+    assert "cannot open the store" in result.output and "pw" not in result.output
+    result = touchhub.fails("employees", "add", "X", "--extension", "10 1")
+    assert "not an extension" in result.output
 
 
 def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
     config = tmp_path / "touchhub.toml"
-    result = CliRunner().invoke(
-        cli, ["--config", str(config), "--db", f"sqlite:///{tmp_path}/i.db", "init"]
-    )
-    assert result.exit_code == 0, result.output
+    Touchhub.sqlite(tmp_path / "i.db", config=config).ok("init")
     text = config.read_text()
     for section in (
         "[store]",
@@ -132,42 +108,29 @@ def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
         "[kpi]",
     ):
         assert section in text
-    from hub.config import load_settings
-
     assert load_settings(config).store.default_region == "RU"
 
 
 def test_bad_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[store]\nurl = "env:TOUCHHUB_TEST_MISSING"\n')
-    result = CliRunner().invoke(cli, ["--config", str(config), "contacts", "list"])
-    assert result.exit_code != 0 and "TOUCHHUB_TEST_MISSING" in result.output
+    touchhub = Touchhub(config=config)
+    assert "TOUCHHUB_TEST_MISSING" in touchhub.fails("contacts", "list").output
     config.write_text("[store]\nbatch_size = -1\n")
-    result = CliRunner().invoke(cli, ["--config", str(config), "contacts", "list"])
-    assert result.exit_code != 0 and "store.batch_size" in result.output
+    assert "store.batch_size" in touchhub.fails("contacts", "list").output
 
 
 def test_console_entry_point_runs(tmp_path: Path) -> None:
-    exe = Path(sys.executable).with_name("touchhub")
-    out = subprocess.run(
-        [str(exe), "--db", f"sqlite:///{tmp_path}/e.db", "contacts", "list", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert json.loads(out.stdout) == []
+    result = Touchhub.sqlite(tmp_path / "e.db").run_process("contacts", "list", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
 
 
-def test_kpi_rebuild_restores_the_same_numbers(
-    runner_db: tuple[CliRunner, list[str]], tmp_path: Path
-) -> None:
+def test_kpi_rebuild_restores_the_same_numbers(touchhub: Touchhub, tmp_path: Path) -> None:
     """A store whose client-base deltas are gone (as before migration 0003) gets them back
     from `kpi rebuild`, which names the steps and gives the same table."""
-    import sqlite3
-
-    invoke(runner_db, "demo", "seed", "--activities", "2000")
-    before = json.loads(invoke(runner_db, "kpi", "--json"))
+    touchhub.ok("demo", "seed", "--activities", "2000")
+    before = json.loads(touchhub.ok("kpi", "--json"))
     db = sqlite3.connect(tmp_path / "cli.db")
     owned = db.execute(
         "SELECT count(*) FROM contacts WHERE owner_employee_id IS NOT NULL"
@@ -177,21 +140,20 @@ def test_kpi_rebuild_restores_the_same_numbers(
         db.execute(f"DELETE FROM {table}")
     db.commit()
     db.close()
-    scanned = json.loads(invoke(runner_db, "kpi", "--json"))
+    scanned = json.loads(touchhub.ok("kpi", "--json"))
     # a scan gives the same facts; only the deltas know last month's client base (arrows)
     assert [(c["employee"], c["indicator"], c["fact"], c["records"]) for c in scanned] == [
         (c["employee"], c["indicator"], c["fact"], c["records"]) for c in before
     ]
-    runner, base = runner_db
-    result = runner.invoke(cli, [*base, "kpi", "rebuild"], catch_exceptions=False)
+    result = touchhub.run("kpi", "rebuild")
     assert result.exit_code == 0, result.output
     assert "rebuilding roll-ups" in result.stderr and "rebuilding client base" in result.stderr
     assert f"client base: {owned} owned clients (forgotten after 30 days)" in result.stdout
-    assert json.loads(invoke(runner_db, "kpi", "--json")) == before
+    assert json.loads(touchhub.ok("kpi", "--json")) == before
 
 
 def test_reimport_of_an_unchanged_file_creates_and_updates_nothing(
-    runner_db: tuple[CliRunner, list[str]], tmp_path: Path
+    touchhub: Touchhub, tmp_path: Path
 ) -> None:
     """A row with only a name, and two rows sharing a number, are no-ops the second time."""
     file = tmp_path / "same.csv"
@@ -203,11 +165,11 @@ def test_reimport_of_an_unchanged_file_creates_and_updates_nothing(
         "Olga,,,olga@acme.ru\n",
         encoding="utf-8",
     )
-    first = json.loads(invoke(runner_db, "import", "contacts", str(file), "--json"))
+    first = json.loads(touchhub.ok("import", "contacts", str(file), "--json"))
     assert (first["created"], first["updated"]) == (3, 0)
     assert first["rejects"] == [{"line": 4, "reason": "phone +74951234567 is already on line 3"}]
     for _ in range(2):
-        again = json.loads(invoke(runner_db, "import", "contacts", str(file), "--json"))
+        again = json.loads(touchhub.ok("import", "contacts", str(file), "--json"))
         assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
-    names = sorted(c["name"] for c in json.loads(invoke(runner_db, "contacts", "list", "--json")))
+    names = sorted(c["name"] for c in json.loads(touchhub.ok("contacts", "list", "--json")))
     assert names == ["Ivan", "Nameless Corp contact", "Olga"]

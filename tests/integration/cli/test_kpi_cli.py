@@ -22,11 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
 
-from hub.cli import cli
+from tests.helpers.cli import CliResult, Touchhub
 
-Runner = tuple[CliRunner, list[str]]
+Runner = Touchhub
 Cell = dict[str, Any]
 
 #: The documented defaults ([kpi] timezone, weekends): Moscow time, Monday–Friday.
@@ -115,25 +114,16 @@ def _working_days(start: date, end: date) -> int:
 
 
 def _runner(db: Path) -> Runner:
-    return CliRunner(), ["--db", f"sqlite:///{db}"]
+    return Touchhub.sqlite(db)
 
 
 def invoke(runner_db: Runner, *args: str, color: bool = False) -> str:
-    runner, base = runner_db
-    result = runner.invoke(cli, [*base, *args], catch_exceptions=False, color=color)
-    assert result.exit_code == 0, result.output
-    return result.stdout
+    return runner_db.ok(*args, color=color)
 
 
-def fails(runner_db: Runner, *args: str) -> Result:
+def fails(runner_db: Runner, *args: str) -> CliResult:
     """Run a command that must be refused: non-zero exit, an error line, no traceback."""
-    runner, base = runner_db
-    result = runner.invoke(cli, [*base, *args])
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    assert "Error" in result.output, result.output
-    return result
+    return runner_db.fails(*args)
 
 
 def table(runner_db: Runner, period: str, *extra: str) -> list[Cell]:
@@ -146,7 +136,8 @@ def only(*indicators: str) -> list[str]:
 
 
 def store_file(runner_db: Runner) -> Path:
-    return Path(runner_db[1][1].removeprefix("sqlite:///"))
+    assert runner_db.db is not None
+    return Path(runner_db.db.removeprefix("sqlite:///"))
 
 
 def by_key(cells: Sequence[Cell]) -> dict[tuple[int, str], Cell]:
@@ -790,11 +781,7 @@ def test_csv_and_xlsx_hold_the_json_numbers(db: Runner, world: World, tmp_path: 
     _plan(db, "meetings_held", 3, "--group", str(world.head))
     expected = table(db, _key(MONTH))
     csv_file, xlsx_file = tmp_path / "kpi.csv", tmp_path / "kpi.xlsx"
-    runner, base = db
-    result = runner.invoke(
-        cli,
-        [*base, "kpi", "--period", _key(MONTH), "--csv", str(csv_file), "--xlsx", str(xlsx_file)],
-    )
+    result = db.run("kpi", "--period", _key(MONTH), "--csv", str(csv_file), "--xlsx", str(xlsx_file))
     assert result.exit_code == 0, result.output
     assert f"wrote {len(expected)} rows for {_key(MONTH)}" in result.stderr
 

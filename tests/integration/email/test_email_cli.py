@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import mail_samples as S
+from tests.helpers.cli import Touchhub
 from tests.helpers.dovecot import Dovecot
 from tests.helpers.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.timeout(150)
 
-TOUCHHUB = str(Path(sys.executable).with_name("touchhub"))
 LETTERS = 2000
 KILL_AFTER = 300  # letters committed before the kill
 RUN_TIMEOUT_S = 90.0
@@ -49,8 +46,9 @@ def write_config(
     return config
 
 
-def env() -> dict[str, str]:
-    return {**os.environ, "TOUCHHUB_TEST_IVAN_PW": "ivanpw"}
+def touchhub(config: Path) -> Touchhub:
+    """The CLI with `config` and ivan's password where the config says to find it."""
+    return Touchhub(config=config, env={"TOUCHHUB_TEST_IVAN_PW": "ivanpw"})
 
 
 def email_rows(db: Path) -> tuple[int, int]:
@@ -71,15 +69,14 @@ def test_kill_9_in_the_middle_of_a_first_sync_then_restart_every_letter_once(
     dovecot: Dovecot, tmp_path: Path
 ) -> None:
     dovecot.preload("ivan", (S.numbered(i) for i in range(LETTERS)))
-    config = write_config(tmp_path, dovecot=dovecot)
+    hub = touchhub(write_config(tmp_path, dovecot=dovecot))
     db = tmp_path / "touchhub.db"
-    command = [TOUCHHUB, "--config", str(config), "sync", "--once"]
 
-    first = subprocess.Popen(command, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = hub.start("sync", "--once")
     deadline = time.monotonic() + RUN_TIMEOUT_S
     try:
         while email_rows(db)[0] < KILL_AFTER:
-            assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+            assert first.poll() is None, first.stderr.read() if first.stderr else ""
             assert time.monotonic() < deadline, "the first sync made no progress"
             time.sleep(0.02)
     finally:
@@ -88,8 +85,8 @@ def test_kill_9_in_the_middle_of_a_first_sync_then_restart_every_letter_once(
     interrupted, _ = email_rows(db)
     assert KILL_AFTER <= interrupted < LETTERS, "the kill should land in the middle"
 
-    second = subprocess.run(command, env=env(), capture_output=True, timeout=RUN_TIMEOUT_S)
-    assert second.returncode == 0, second.stderr.decode()
+    second = hub.run_process("sync", "--once", timeout=RUN_TIMEOUT_S)
+    assert second.exit_code == 0, second.output
     assert email_rows(db) == (LETTERS, LETTERS)
 
 
@@ -97,33 +94,15 @@ def test_email_send_prints_results_and_records_the_touch(
     smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     smtp_server.handler.rcpt_script["nobody@example.com"] = ["550 5.1.1 User unknown"]
-    config = write_config(tmp_path, smtp=smtp_server)
+    hub = touchhub(write_config(tmp_path, smtp=smtp_server))
     body = tmp_path / "body.txt"
     body.write_text("Добрый день! Счёт во вложении.", encoding="utf-8")
-    result = subprocess.run(
-        [
-            TOUCHHUB,
-            "--config",
-            str(config),
-            "email",
-            "send",
-            "--from",
-            "ivan",
-            "--to",
-            S.CLIENT,
-            "--to",
-            "nobody@example.com",
-            "--subject",
-            "Счёт",
-            "--body-file",
-            str(body),
-        ],
-        env=env(),
-        capture_output=True,
+    result = hub.run_process(
+        *("email", "send", "--from", "ivan", "--to", S.CLIENT, "--to", "nobody@example.com"),
+        *("--subject", "Счёт", "--body-file", str(body)),
         timeout=RUN_TIMEOUT_S,
-        text=True,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     assert f"{S.CLIENT}: sent 250" in result.stdout
     assert "nobody@example.com: permanent_failure 550 5.1.1 User unknown" in result.stdout
     assert email_rows(tmp_path / "touchhub.db") == (1, 1)

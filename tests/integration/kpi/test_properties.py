@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -212,7 +213,8 @@ async def _raw_count(service: KpiService, code: str, employee: int, period: str)
         return await queries.count_activities(conn, predicate, employee)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world_plan())
 def test_drill_count_equals_fact_and_rollup_equals_rebuild(
     plan: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]], list[int]],

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -19,6 +16,7 @@ from hub.config import load_settings
 from hub.model import Channel
 from hub.runtime import Hub
 from tests.helpers.ami_server import FakeAmiServer, ServerPlan, events_only, recordings
+from tests.helpers.cli import Touchhub
 from tests.helpers.postgres import free_port
 
 WAIT_S = 20
@@ -100,13 +98,8 @@ def test_touchhub_serve_starts_with_demo_data_and_stops_on_sigterm(tmp_path: Pat
     port = free_port()
     config = tmp_path / "touchhub.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/serve.db"\n[web]\nport = {port}\n')
-    exe = Path(sys.executable).with_name("touchhub")
-    proc = subprocess.Popen(
-        [str(exe), "--config", str(config), "serve"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    touchhub = Touchhub(config=config)
+    proc = touchhub.start("serve")
     try:
         deadline = time.monotonic() + 120
         health = None
@@ -132,13 +125,8 @@ def test_touchhub_serve_starts_with_demo_data_and_stops_on_sigterm(tmp_path: Pat
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    out = subprocess.run(
-        [str(exe), "--config", str(config), "activities", "list", "--json", "--limit", "5"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    out = touchhub.run_process("activities", "list", "--json", "--limit", "5")
+    assert out.exit_code == 0, out.output
     assert len(json.loads(out.stdout)["items"]) == 5
 
 
