@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity import bulk
@@ -152,7 +152,17 @@ async def create_leads(
     if written == len(identity_rows):
         # every address is ours: nobody raced us to one of them, nothing to read back
         return {key: row["contact_id"] for key, row in zip(wanted, identity_rows, strict=True)}
-    return await contacts_for(conn, wanted)
+    final = await contacts_for(conn, wanted)
+    # Another writer took some of these addresses first: the leads we made for them hold
+    # no identity and nothing else yet, so they go, or searching a number finds two.
+    lost = [
+        made[f"{kind}:{value}"]
+        for kind, value in wanted
+        if final.get((kind, value)) != made[f"{kind}:{value}"]
+    ]
+    for chunk in _chunks(lost):
+        await conn.execute(delete(contacts).where(contacts.c.id.in_(chunk)))
+    return final
 
 
 async def _leads_by_origin(

@@ -116,3 +116,5 @@ async def test_writers_racing_for_the_same_new_addresses_share_one_contact_each(
         by_number.setdefault(row["counterpart"], set()).add(row["contact_id"])
     assert len(by_number) == len(shared)
     assert all(len(ids) == 1 for ids in by_number.values())
+    # the loser's leads for the addresses it lost are gone, not left without an identity
+    assert await store.contacts.count() == len(shared)
