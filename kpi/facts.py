@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity import client_base
-from hub.activity.rollup import MISSED_STATUSES
+from hub.activity.rollups import client_base, client_state
+from hub.activity.rollups.rules import MISSED_STATUSES
 from kpi import queries
 from kpi.catalogue import Aggregate, DateField, Filter, Indicator, Source
 from kpi.periods import Period, PeriodKind, local_day, local_midnight
@@ -190,7 +190,7 @@ async def kept_as_deltas(conn: AsyncConnection, indicator: Indicator) -> bool:
     its state as of any day is a cheap read), rather than needing a scan of the clients."""
     kept = await client_base.maintained(conn)
     if indicator.aggregate is Aggregate.FILLED_SHARE:
-        return kept.fields and set(indicator.fields) <= set(client_base.FIELDS)
+        return kept.fields and set(indicator.fields) <= set(client_state.FIELDS)
     if indicator.aggregate is Aggregate.FORGOTTEN:
         return indicator.days in kept.forgotten_days
     return False
@@ -209,12 +209,12 @@ async def _contact_facts(
     day = local_day(window.as_of, tz)
     if indicator.aggregate is Aggregate.FILLED_SHARE:
         if deltas:
-            filled_measures = [client_base.filled_measure(f) for f in indicator.fields]
+            filled_measures = [client_state.filled_measure(f) for f in indicator.fields]
             counts = await client_base.owner_counts(
-                conn, [client_base.CONTACTS, *filled_measures], day, employee_ids
+                conn, [client_state.CONTACTS, *filled_measures], day, employee_ids
             )
             quality = {
-                emp: (c[client_base.CONTACTS], sum(c[m] for m in filled_measures))
+                emp: (c[client_state.CONTACTS], sum(c[m] for m in filled_measures))
                 for emp, c in counts.items()
             }
         else:
@@ -228,7 +228,7 @@ async def _contact_facts(
                 result[(emp, indicator.code)] = Fact(value=share, records=count)
     else:
         if deltas:
-            measure = client_base.forgotten_measure(indicator.days)
+            measure = client_state.forgotten_measure(indicator.days)
             counts = await client_base.owner_counts(conn, [measure], day, employee_ids)
             forgotten = {emp: c[measure] for emp, c in counts.items()}
         else:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import client_base, rollup
+from hub.activity.rollups import client_base, rebuild
 from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import facts as fact_engine
@@ -578,7 +578,7 @@ class KpiService:
         step = on_step or (lambda _: None)
         async with self.engine.begin() as conn:
             step("roll-ups")
-            rows = await rollup.rebuild(conn, self.tz)
+            rows = await rebuild.rebuild(conn, self.tz)
             step("client base")
             clients = await client_base.rebuild(conn, self.tz, days or None)
             kept = await client_base.maintained(conn)

@@ -1,7 +1,7 @@
 """KPI's own tables: plans with their history, closed months and their frozen facts.
 
 They hang on the activity store's `metadata` so one migration chain creates everything;
-migration 0002 creates them (with the roll-up tables of `hub.activity.rollup`).
+migration 0002 creates them (with the roll-up tables of `hub.activity.rollups.tables`).
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.dialect import insert_ignore, one_of
+from hub.activity.rollups.rules import CALLBACK_SOURCE
 from hub.activity.schema import ROLLUP_COLUMNS, activities, employee_addresses, employees
 from hub.model import AddressKind, Channel, Direction, Status
 
 if TYPE_CHECKING:
     from hub.activity.store import ActivityStore
 
-CALLBACK_SOURCE = "callback"
 UNANSWERED = {Status.MISSED.value, Status.BUSY.value}
 
 

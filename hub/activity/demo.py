@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Index, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import client_base, rollup
+from hub.activity.rollups import client_base, rebuild
+from hub.activity.rollups.rules import CALLBACK_SOURCE
 from hub.activity.schema import activities, contacts, employees
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 DEMO_SOURCE = "demo"
-CALLBACK_SOURCE = "callback"
 DAYS = 365
 CHUNK = 20_000
 WEEKEND_WEIGHT = 0.15
@@ -622,7 +622,7 @@ async def seed(
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             await conn.execute(text("ANALYZE"))
-        rows = await rollup.rebuild(conn, tz)
+        rows = await rebuild.rebuild(conn, tz)
         await client_base.rebuild(conn, tz)
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
