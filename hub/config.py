@@ -10,15 +10,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 from pydantic import ValidationError as PydanticValidationError
 
-from hub.channels.email.settings import EmailSettings
+from hub.channels.plugin import ChannelPlugin
+from hub.channels.registry import load_plugins
 from hub.errors import ConfigError
-from hub.telephony.settings import TelephonySettings
 from kpi.settings import KpiSettings
 
 DEFAULT_CONFIG_FILE = "touchhub.toml"
@@ -68,8 +67,8 @@ class SupervisorSettings(BaseModel):
     backoff_max_s: float = 60.0
 
 
-class Settings(BaseModel):
-    """Everything touchhub can be told."""
+class CoreSettings(BaseModel):
+    """Everything touchhub can be told that is not a channel's own section."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -77,8 +76,6 @@ class Settings(BaseModel):
     web: WebSettings = Field(default_factory=WebSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
-    telephony: TelephonySettings = Field(default_factory=TelephonySettings)
-    email: EmailSettings = Field(default_factory=EmailSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
     demo_on_empty: bool = True
     source_path: Path | None = Field(default=None, exclude=True)
@@ -86,6 +83,31 @@ class Settings(BaseModel):
     @property
     def store_url(self) -> str:
         return self.store.url.get_secret_value()
+
+
+def settings_model(plugins: tuple[ChannelPlugin[Any], ...]) -> type[CoreSettings]:
+    """`CoreSettings` plus one field per channel: its section, validated by its own model."""
+    clash = [p.section for p in plugins if p.section in CoreSettings.model_fields]
+    if clash:
+        raise ConfigError(f"channel section(s) {', '.join(clash)} clash with core settings")
+    sections: dict[str, Any] = {
+        p.section: (p.settings_model, Field(default_factory=p.settings_model)) for p in plugins
+    }
+    return create_model(
+        "Settings",
+        __base__=CoreSettings,
+        __module__=__name__,
+        __doc__="Everything touchhub can be told: the core sections and one per channel.",
+        **sections,
+    )
+
+
+if TYPE_CHECKING:
+    #: To mypy the channel sections are unknown: channel code reads its own section,
+    #: typed, with `plugin.settings_of(settings)`.
+    Settings = CoreSettings
+else:
+    Settings = settings_model(load_plugins())
 
 
 def resolve_env(value: Any, environ: Mapping[str, str], where: str = "") -> Any:
@@ -135,16 +157,3 @@ def load_settings(
         raise ConfigError(f"{file}: {problems}") from exc
     settings.source_path = file if file.exists() else None
     return settings
-
-
-def mask_url(url: str) -> str:
-    """Return `url` with any password replaced by ``***``, for logs and messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable url>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))

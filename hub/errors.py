@@ -7,6 +7,7 @@
     │   ├── ChannelAuthError         the peer refused our credentials; retrying won't help
     │   ├── ChannelTimeout           the peer did not answer in time; retry later
     │   ├── RateLimited              the peer asked us to slow down (`retry_after` seconds)
+    │   ├── CallRefused              the employee's own phone refused a click-to-call (`kind`)
     │   └── ProtocolError            the peer said something we cannot understand
     ├── StoreError                   the activity store failed
     │   ├── StoreUnavailable         the database cannot be reached or opened
@@ -78,6 +79,15 @@ class RateLimited(ChannelError):
     ) -> None:
         super().__init__(message, channel=channel, external_id=external_id)
         self.retry_after = retry_after
+
+
+class CallRefused(ChannelError):
+    """The employee's own phone refused a click-to-call: `kind` is "busy", "no_answer",
+    "rejected" or "unreachable". Not a fault of the PBX; the caller may try again later."""
+
+    def __init__(self, message: str, *, kind: str, channel: str | None = None) -> None:
+        super().__init__(message, channel=channel)
+        self.kind = kind
 
 
 class ProtocolError(ChannelError):

@@ -81,6 +81,7 @@ class Flag(StrEnum):
     DELIVERY_REPORT = "delivery_report"
     UNCLOSED = "unclosed"  # a call whose end was never seen, closed by timeout
     RECONCILED = "reconciled"  # a call rebuilt after a reconnect from what was known
+    BACKFILLED = "backfilled"  # a call taken from the PBX's own records (CDR) after an outage
 
 
 #: Flags that mean "recorded, but not a touch with a client".
@@ -283,6 +284,35 @@ class AdapterHealth:
 
     def count(self, counter: str, n: int = 1) -> None:
         self.counters[counter] = self.counters.get(counter, 0) + n
+
+    # The only writers of `state`: the supervisor, `sync_once` and adapters all call these.
+
+    def starting(self) -> None:
+        """Connecting or logging in; not serving yet."""
+        self.state = AdapterState.STARTING
+
+    def running(self) -> None:
+        """Connected and capturing."""
+        self.state = AdapterState.RUNNING
+
+    def backoff(self, error: BaseException) -> None:
+        """Failed for a reason that may pass; waiting to try again (counts a restart)."""
+        self._error(error)
+        self.state = AdapterState.BACKOFF
+        self.restarts += 1
+
+    def failed(self, error: BaseException) -> None:
+        """Stopped for good (e.g. a refused password) until the config changes."""
+        self._error(error)
+        self.state = AdapterState.FAILED
+
+    def stopped(self) -> None:
+        """Finished or cancelled on purpose."""
+        self.state = AdapterState.STOPPED
+
+    def _error(self, error: BaseException) -> None:
+        self.last_error = f"{type(error).__name__}: {error}"
+        self.last_error_at = utcnow()
 
     def as_dict(self) -> dict[str, Any]:
         return {

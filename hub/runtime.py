@@ -1,8 +1,10 @@
 """Wiring: which adapters run, under a supervisor, beside the web app and the scheduler.
 
 `Hub` owns the long-lived parts of `touchhub serve`: the store and its batch writer,
-every configured capture adapter (restarted with exponential backoff and jitter, a
-wrong password stops it for good), an APScheduler scheduler and the aiohttp app.
+every registered channel's capture adapters (restarted with exponential backoff and
+jitter, a wrong password stops them for good), senders and services, an APScheduler
+scheduler and the aiohttp app. Channels come from `hub.channels.registry`; optional
+features are found by capability (`hub.channels.capabilities`), never by class.
 `stop()` stops the adapters first, then drains the writer so nothing queued is lost.
 """
 
@@ -10,48 +12,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-import random
 import signal
-import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.activity import ActivityStore, BatchWriter
-from hub.config import Settings, SupervisorSettings, mask_url
+from hub.backoff import BackoffPolicy
+from hub.channels.capabilities import ClickToCall, LiveCallState, live_calls_over, originate_over
+from hub.channels.plugin import ChannelContext, ChannelPlugin, Service
+from hub.channels.registry import load_plugins
+from hub.config import Settings, SupervisorSettings
 from hub.errors import ChannelAuthError, ConfigError
-from hub.model import AdapterState, CaptureAdapter, Sink, utcnow
+from hub.model import CaptureAdapter, Sender, Sink, utcnow
+from hub.urls import mask_url
+from hub.web.app import create_app
+from hub.web.keys import LIVE_CALLS, ORIGINATE
 
 logger = logging.getLogger(__name__)
 
-#: (settings section, "module:function") of each channel's adapter factory.
-ADAPTER_FACTORIES: tuple[tuple[str, str], ...] = (
-    ("telephony", "hub.telephony.factory:build_adapters"),
-    ("email", "hub.channels.email.factory:build_adapters"),
-)
 #: An adapter that ran this long without failing is healthy again: backoff restarts small.
 HEALTHY_AFTER_S = 60.0
 STOP_TIMEOUT_S = 10.0
 REMINDER_INTERVAL = timedelta(minutes=5)
 
+Plugins = Sequence[ChannelPlugin[Any]]
 
-def build_adapters(settings: Settings) -> list[CaptureAdapter]:
-    """Every configured capture adapter, from each channel's factory."""
-    adapters: list[CaptureAdapter] = []
-    for section, target in ADAPTER_FACTORIES:
-        module_name, func_name = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        factory: Callable[[Any], list[CaptureAdapter]] = getattr(module, func_name)
-        adapters.extend(factory(getattr(settings, section)))
+
+def build_adapters(settings: Settings, plugins: Plugins | None = None) -> list[CaptureAdapter]:
+    """Every configured capture adapter of every registered channel, in registry order."""
+    plugins = load_plugins() if plugins is None else plugins
+    adapters = [adapter for plugin in plugins for adapter in plugin.adapters(settings)]
     names = [a.name for a in adapters]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -59,14 +54,36 @@ def build_adapters(settings: Settings) -> list[CaptureAdapter]:
     return adapters
 
 
-def backoff_delays(initial: float, maximum: float) -> Callable[[int], float]:
-    """Exponential backoff with ±20% jitter: attempt n waits about initial·2ⁿ, at most maximum."""
+def build_senders(
+    settings: Settings, sink: Sink | None, plugins: Plugins | None = None
+) -> dict[str, Sender]:
+    """Every configured sender of every registered channel, keyed ``"{channel}:{key}"``."""
+    plugins = load_plugins() if plugins is None else plugins
+    senders: dict[str, Sender] = {}
+    for plugin in plugins:
+        senders.update(plugin.senders(settings, sink))
+    return senders
 
-    def delay(attempt: int) -> float:
-        base = min(initial * (2 ** min(attempt, 30)), maximum)
-        return float(base * random.uniform(0.8, 1.2))
 
-    return delay
+async def close_senders(senders: Mapping[str, Sender]) -> None:
+    """Close every sender (its connection pool); one failing does not keep the others open."""
+    for key, sender in senders.items():
+        try:
+            await sender.close()
+        except Exception:
+            logger.exception("%s: closing the sender failed", key)
+
+
+def close_senders_with_app(
+    senders: Mapping[str, Sender],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A `cleanup_ctx` that closes `senders` when the app shuts down."""
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await close_senders(senders)
+
+    return lifecycle
 
 
 class Supervisor:
@@ -77,7 +94,11 @@ class Supervisor:
     ) -> None:
         self.adapters = adapters
         self.sink = sink
-        self.delay = backoff_delays(settings.backoff_initial_s, settings.backoff_max_s)
+        self.restarts = BackoffPolicy(
+            initial_s=settings.backoff_initial_s,
+            max_s=settings.backoff_max_s,
+            healthy_after_s=HEALTHY_AFTER_S,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -88,18 +109,17 @@ class Supervisor:
 
     async def _supervise(self, adapter: CaptureAdapter) -> None:
         health = adapter.health
-        attempt = 0
+        backoff = self.restarts.start()
         while True:
-            health.state = AdapterState.RUNNING
-            started = time.monotonic()
+            health.running()
+            backoff.healthy()
             try:
                 await adapter.run(self.sink)
             except asyncio.CancelledError:
-                health.state = AdapterState.STOPPED
+                health.stopped()
                 raise
             except ChannelAuthError as exc:
-                health.state = AdapterState.FAILED
-                health.last_error, health.last_error_at = str(exc), utcnow()
+                health.failed(exc)
                 logger.error(
                     "%s: credentials refused, not retrying until the config changes: %s",
                     adapter.name,
@@ -107,17 +127,12 @@ class Supervisor:
                 )
                 return
             except Exception as exc:
-                health.last_error, health.last_error_at = f"{type(exc).__name__}: {exc}", utcnow()
-                if time.monotonic() - started > HEALTHY_AFTER_S:
-                    attempt = 0
-                wait = self.delay(attempt)
-                attempt += 1
-                health.restarts += 1
-                health.state = AdapterState.BACKOFF
+                health.backoff(exc)
+                wait = backoff.next_delay()
                 logger.warning("%s failed (%s); restarting in %.1fs", adapter.name, exc, wait)
                 await asyncio.sleep(wait)
                 continue
-            health.state = AdapterState.STOPPED
+            health.stopped()
             logger.info("%s finished", adapter.name)
             return
 
@@ -136,26 +151,28 @@ class Supervisor:
 class Hub:
     """Everything `touchhub serve` runs, started and stopped in the right order."""
 
-    def __init__(self, settings: Settings, store: ActivityStore) -> None:
+    def __init__(
+        self, settings: Settings, store: ActivityStore, *, plugins: Plugins | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
-        self.writer: BatchWriter = store.writer(
-            batch_size=settings.store.batch_size,
-            window_ms=settings.store.batch_window_ms,
-            queue_size=settings.store.queue_size,
-        )
-        self.adapters = build_adapters(settings)
+        self.writer: BatchWriter = store.writer()
+        #: The channels wired in: the registry's, unless a caller (a test) gives its own.
+        self.plugins = load_plugins() if plugins is None else plugins
+        self.adapters = build_adapters(settings, self.plugins)
+        #: Every channel's senders, recording into the writer: for the API and campaigns.
+        self.senders: Mapping[str, Sender] = build_senders(settings, self.writer, self.plugins)
         self.supervisor = Supervisor(self.adapters, self.writer, settings.supervisor)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self._runner: Any = None
-        self._agi: list[Any] = []
+        self._runner: web.AppRunner | None = None
+        self._services: list[Service] = []
         self.url: str | None = None
 
     async def start(self) -> None:
-        """Start writer, adapters, scheduler, FastAGI routers and web app (in that order)."""
+        """Start writer, adapters, channel services, scheduler and web app (in that order)."""
         await self.writer.start()
         self.supervisor.start()
-        await self._start_agi()
+        await self._start_services()
         self.scheduler.add_job(
             self.remind_overdue,
             "interval",
@@ -168,45 +185,47 @@ class Hub:
         await self._start_web()
 
     async def _start_web(self) -> None:
-        from aiohttp import web
-
-        from hub.telephony.ami_adapter import AmiAdapter, live_calls_of, originate_with
-        from hub.web.app import create_app
-        from hub.web.keys import LIVE_CALLS, ORIGINATE
-
-        app = create_app(self.store, self.settings, health=self.health)
-        pbxs = {a.pbx: a for a in self.adapters if isinstance(a, AmiAdapter)}
-        if pbxs:
-            app[ORIGINATE] = originate_with(pbxs)
-            app[LIVE_CALLS] = live_calls_of(pbxs)
+        app = create_app(
+            self.store,
+            self.settings,
+            health=self.health,
+            sink=self.writer,
+            senders=self.senders,
+            plugins=self.plugins,
+        )
+        app.cleanup_ctx.append(close_senders_with_app(self.senders))
+        callers = [a for a in self.adapters if isinstance(a, ClickToCall)]
+        if callers:
+            app[ORIGINATE] = originate_over(callers)
+        live = [a for a in self.adapters if isinstance(a, LiveCallState)]
+        if live:
+            app[LIVE_CALLS] = live_calls_over(live)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
         await site.start()
         self.url = f"http://{self.settings.web.host}:{self.settings.web.port}/"
 
-    async def _start_agi(self) -> None:
-        """A FastAGI router per PBX that asks for one: caller's number → responsible extension."""
-        from hub.telephony.agi_router import AgiRouter
-
-        for name, pbx in self.settings.telephony.pbx.items():
-            if not (pbx.enabled and pbx.agi_listen):
-                continue
-            host, _, port = pbx.agi_listen.rpartition(":")
-            if not host or not port.isdigit():
-                raise ConfigError(
-                    f"telephony.pbx.{name}.agi_listen: {pbx.agi_listen!r} is not HOST:PORT"
-                )
-            router = AgiRouter(self.store.contacts.responsible_extension, host=host, port=int(port))
-            await router.start()
-            self._agi.append(router)
+    async def _start_services(self) -> None:
+        """Every channel's long-lived services (e.g. FastAGI routers), started in order."""
+        context = ChannelContext(
+            sink=self.writer, responsible_extension=self.store.contacts.responsible_extension
+        )
+        for plugin in self.plugins:
+            for service in plugin.services(self.settings, context):
+                await service.start()
+                self._services.append(service)
 
     async def stop(self) -> None:
         """Stop taking new input, then drain the writer so every queued touch is written."""
-        for router in self._agi:
-            await router.stop()
+        for service in reversed(self._services):
+            await service.stop()
+        self._services.clear()
         if self._runner is not None:
-            await self._runner.cleanup()
+            await self._runner.cleanup()  # closes the senders (cleanup_ctx)
+            self._runner = None
+        else:
+            await close_senders(self.senders)
         await self.supervisor.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -259,19 +278,18 @@ async def sync_once(
     store: ActivityStore,
     only: str | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    *,
+    plugins: Plugins | None = None,
 ) -> list[dict[str, Any]]:
     """Run capture adapters until caught up, then return their health."""
-    adapters = build_adapters(settings)
+    configured = build_adapters(settings, plugins)
+    adapters = configured
     if only is not None:
-        adapters = [a for a in adapters if a.name == only]
+        adapters = [a for a in configured if a.name == only]
         if not adapters:
-            names = ", ".join(a.name for a in build_adapters(settings)) or "none configured"
+            names = ", ".join(a.name for a in configured) or "none configured"
             raise ConfigError(f"no adapter named {only!r} (adapters: {names})")
-    writer = store.writer(
-        batch_size=settings.store.batch_size,
-        window_ms=settings.store.batch_window_ms,
-        queue_size=settings.store.queue_size,
-    )
+    writer = store.writer()
     async with writer:
         for adapter in adapters:
             if progress is not None and hasattr(adapter, "progress"):
@@ -285,13 +303,12 @@ async def sync_once(
                     _report(_n, done, total)
 
                 setattr(adapter, "progress", adapter_progress)  # noqa: B010 - optional hook
-            adapter.health.state = AdapterState.RUNNING
+            adapter.health.running()
             try:
                 await adapter.sync_once(writer)
             except Exception as exc:
-                adapter.health.state = AdapterState.FAILED
-                adapter.health.last_error = f"{type(exc).__name__}: {exc}"
+                adapter.health.failed(exc)
                 logger.error("%s: sync failed: %s", adapter.name, exc)
             else:
-                adapter.health.state = AdapterState.STOPPED
+                adapter.health.stopped()
     return [a.health.as_dict() for a in adapters]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.activity.cursor import decode_id, decode_time_id, encode_id, encode_time_id
 from hub.activity.rollups import client_base, rebuild
 from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
@@ -57,27 +58,6 @@ def _engine(source: AsyncEngine | HasEngine) -> AsyncEngine:
 
 def _period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else Period.parse(value)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _bad_cursor(cursor: str) -> ValidationError:
-    return ValidationError(f"cursor {cursor!r} is not one this API gave out", field="cursor")
-
-
-def _parse_cursor(cursor: str | None, parts: int) -> tuple[int, ...] | None:
-    """A drill-down cursor as this API hands them out: "ID" (`parts` 1) or
-    "MICROSECONDS.ID" (`parts` 2)."""
-    if not cursor:
-        return None
-    try:
-        values = tuple(int(p) for p in cursor.split("."))
-    except ValueError:
-        raise _bad_cursor(cursor) from None
-    if len(values) != parts or any(v < 0 for v in values):
-        raise _bad_cursor(cursor)
-    return values
 
 
 #: Aggregates whose value over no records is undefined rather than zero.
@@ -316,13 +296,8 @@ class KpiService:
         activity_kind = (
             ind.source is Source.ACTIVITIES and fact_engine.missed_rollup_filter(ind) is None
         )
-        keyset = _parse_cursor(cursor, 2 if activity_kind else 1)
-        before = keyset[0] if keyset is not None and not activity_kind else None
-        after = (
-            (_EPOCH + timedelta(microseconds=keyset[0]), keyset[1])
-            if keyset is not None and activity_kind
-            else None
-        )
+        before = decode_id(cursor) if cursor and not activity_kind else None
+        after = decode_time_id(cursor) if cursor and activity_kind else None
         window = fact_engine.Window.of(period, self.tz, self.clock())
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
@@ -398,9 +373,7 @@ class KpiService:
         if more:
             last = items[-1]
             next_cursor = (
-                f"{(last[ind.date] - _EPOCH) // timedelta(microseconds=1)}.{last['id']}"
-                if activity_kind
-                else str(last["id"])
+                encode_time_id(last[ind.date], last["id"]) if activity_kind else encode_id(last["id"])
             )
         return DrillPage(
             indicator=ind.code,

@@ -6,22 +6,15 @@ Plans may be set only by an admin or by a head for someone strictly below them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from hub.activity.principal import Role
+from hub.activity.visibility import Hierarchy as EmployeeHierarchy
 from hub.errors import PermissionDenied, ValidationError
 from kpi.queries import EmployeeRow
 
-
-class Role(StrEnum):
-    """API user roles (the `api_users.role` values)."""
-
-    ADMIN = "admin"
-    HEAD = "head"
-    EMPLOYEE = "employee"
-    MARKETER = "marketer"
+__all__ = ["Hierarchy", "Role", "Viewer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +42,19 @@ class Viewer:
 
 
 class Hierarchy:
-    """Employees and who reports to whom; answers subtree questions without more SQL."""
+    """Employees and who reports to whom; answers subtree questions without more SQL.
+
+    Who may see whom is the store's one rule (`hub.activity.visibility`); KPI adds only
+    that a non-admin who is no known employee sees no KPI at all.
+    """
 
     def __init__(self, rows: Iterable[EmployeeRow]) -> None:
         self.by_id: dict[int, EmployeeRow] = {r.id: r for r in rows}
-        self.children: dict[int, list[int]] = defaultdict(list)
-        for row in self.by_id.values():
-            if row.head_id is not None and row.head_id != row.id:
-                self.children[row.head_id].append(row.id)
+        self.rule = EmployeeHierarchy((r.id, r.head_id) for r in self.by_id.values())
 
     def subtree(self, root: int) -> list[int]:
         """`root` and everyone below it (cycles in bad data are cut)."""
-        seen: set[int] = set()
-        order: list[int] = []
-        stack = [root]
-        while stack:
-            current = stack.pop()
-            if current in seen or current not in self.by_id:
-                continue
-            seen.add(current)
-            order.append(current)
-            stack.extend(reversed(self.children.get(current, [])))
-        return order
+        return self.rule.subtree(root)
 
     def subordinates(self, head: int) -> list[int]:
         """Everyone strictly below `head`."""
@@ -78,15 +62,12 @@ class Hierarchy:
 
     def visible(self, viewer: Viewer) -> list[int]:
         """The employee ids `viewer` may see, in hierarchy order."""
-        if viewer.role is Role.ADMIN and viewer.employee_id is None:
-            return sorted(self.by_id)
-        if viewer.role is Role.ADMIN:
-            return sorted(self.by_id)
-        if viewer.employee_id is None or viewer.employee_id not in self.by_id:
+        if viewer.role is not Role.ADMIN and (
+            viewer.employee_id is None or viewer.employee_id not in self.by_id
+        ):
             raise PermissionDenied(f"{viewer.role} without a known employee sees no KPI")
-        if viewer.role is Role.HEAD:
-            return self.subtree(viewer.employee_id)
-        return [viewer.employee_id]
+        found = self.rule.visible(viewer.role, viewer.employee_id)
+        return sorted(self.by_id) if found is None else found
 
     def require_visible(self, viewer: Viewer, employee_id: int) -> None:
         """Raise `PermissionDenied` unless `viewer` may see `employee_id`."""

@@ -48,7 +48,7 @@ CONFIG = AssemblerConfig(
 
 def build_stream(min_events: int) -> tuple[list[bytes], int, int]:
     """Socket-sized chunks holding at least `min_events` events; (chunks, events, calls)."""
-    bases = [events_only(r.read()) for r in recordings()]
+    bases = [events_only(r.read()) for r in recordings() if not r.is_outage]
     per_set = sum(len(frames(b)) for b in bases)
     copies = -(-min_events // per_set)
     streams = [renumber(base, c) for c in range(copies) for base in bases]
@@ -96,7 +96,7 @@ def run_full(chunks: list[bytes], *, skip: bool) -> tuple[float, int]:
 
 def memory_in_flight(calls: int) -> tuple[int, int, int]:
     """Peak and held bytes (tracemalloc) with `calls` calls up at once; (peak, current, open)."""
-    bases = [events_only(r.read()) for r in recordings()]
+    bases = [events_only(r.read()) for r in recordings() if not r.is_outage]
     heads = []
     for c in range(calls):
         frs = frames(renumber(bases[c % len(bases)], 1_000 + c))

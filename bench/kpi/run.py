@@ -3,7 +3,7 @@ PostgreSQL, against a naive baseline that loads the month's activities into Pyth
 
     .venv/bin/python -m bench.kpi.run --activities 1000000 [--backend sqlite|postgresql|both]
 
-Seeds each store once with `hub.activity.demo.seed` (reused if the SQLite file exists),
+Seeds each store once with `hub.demo.seed` (reused if the SQLite file exists),
 then reports the median of `--repeat` runs. PostgreSQL runs on its own server started
 on a free loopback port (fsync on, as for any benchmark).
 """
@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.activity.demo import seed
 from hub.activity.engine import create_engine, migrate
 from hub.activity.schema import activities
+from hub.demo import seed
 from kpi import facts, queries
 from kpi.catalogue import Indicator
 from kpi.periods import Period

@@ -1,12 +1,28 @@
 """The activity store: contacts, employees, identities and every recorded touch.
 
-Open it with `ActivityStore.open(url)`; adapters write through `store.writer()`, a
-batching `Sink`; people and the API use `store.contacts`, `store.employees`,
-`store.activities` and `store.tokens`.
+Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write through
+`store.writer()`, a batching `Sink`; people and the API use `store.contacts`,
+`store.employees`, `store.activities` and `store.tokens`.
 """
 
-from hub.activity.repos import ActivityFilter, Page, Principal
+from hub.activity.options import CallbackPolicy, StoreOptions, WriterOptions
+from hub.activity.principal import ADMIN, ROLES, Principal, Role
+from hub.activity.repos import ActivityFilter, MergeResult, Page
 from hub.activity.store import ActivityStore, ApplyResult
 from hub.activity.writer import BatchWriter
 
-__all__ = ["ActivityFilter", "ActivityStore", "ApplyResult", "BatchWriter", "Page", "Principal"]
+__all__ = [
+    "ADMIN",
+    "ROLES",
+    "ActivityFilter",
+    "ActivityStore",
+    "ApplyResult",
+    "BatchWriter",
+    "CallbackPolicy",
+    "MergeResult",
+    "Page",
+    "Principal",
+    "Role",
+    "StoreOptions",
+    "WriterOptions",
+]

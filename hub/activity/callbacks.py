@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.dialect import insert_ignore, one_of
+from hub.activity.options import CallbackPolicy
 from hub.activity.rollups.rules import CALLBACK_SOURCE
 from hub.activity.schema import ROLLUP_COLUMNS, activities, employee_addresses, employees
 from hub.model import AddressKind, Channel, Direction, Status
-
-if TYPE_CHECKING:
-    from hub.activity.store import ActivityStore
 
 UNANSWERED = {Status.MISSED.value, Status.BUSY.value}
 
@@ -67,7 +65,7 @@ RowChanges = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 async def on_calls_written(
-    conn: AsyncConnection, store: ActivityStore, rows: Sequence[dict[str, Any]], now: datetime
+    conn: AsyncConnection, policy: CallbackPolicy, rows: Sequence[dict[str, Any]], now: datetime
 ) -> RowChanges:
     """Raise callback tasks for missed inbound calls; complete them on answered calls.
 
@@ -95,7 +93,7 @@ async def on_calls_written(
                 "direction": Direction.OUT.value,
                 "status": Status.PLANNED.value,
                 "occurred_at": row["occurred_at"],
-                "due_at": row["occurred_at"] + store.callback_due,
+                "due_at": row["occurred_at"] + policy.due,
                 "contact_id": row["contact_id"],
                 "employee_id": _responsible(row, owners),
                 "counterpart": row["counterpart"],
@@ -121,14 +119,14 @@ async def on_calls_written(
         if row["status"] == Status.ANSWERED.value and row["direction"] != Direction.INTERNAL.value
     ]
     if answered:
-        done_old, done_new = await _complete(conn, store, answered, now)
+        done_old, done_new = await _complete(conn, policy.window, answered, now)
         removed += done_old
         added += done_new
     return removed, added
 
 
 async def _complete(
-    conn: AsyncConnection, store: ActivityStore, calls: Sequence[dict[str, Any]], now: datetime
+    conn: AsyncConnection, window: timedelta, calls: Sequence[dict[str, Any]], now: datetime
 ) -> RowChanges:
     """Complete open callback tasks of these clients raised before (and within the window of) an answered call."""
     contact_ids = sorted({c["contact_id"] for c in calls if c["contact_id"] is not None})
@@ -166,7 +164,7 @@ async def _complete(
     new_rows: list[dict[str, Any]] = []
     for task in open_tasks:
         candidates = by_contact.get(task["contact_id"], []) + by_number.get(task["counterpart"], [])
-        closer = _first_closing_call(task, candidates, store.callback_window)
+        closer = _first_closing_call(task, candidates, window)
         if closer is None:
             continue
         when: datetime = closer["answered_at"] or closer["occurred_at"]

@@ -13,14 +13,12 @@ import io
 import quopri
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hub.activity.addresses import normalize, split_multi
+from hub.activity.repos import ContactRepo
 from hub.errors import InvalidAddress, ValidationError
 from hub.model import Address, AddressKind
-
-if TYPE_CHECKING:
-    from hub.activity.store import ActivityStore
 
 #: Column header (case-folded) → field. Russian headers are those 1C and Excel users write.
 HEADERS: dict[str, str] = {
@@ -280,13 +278,13 @@ def parse_file(
 
 
 async def import_contacts(
-    store: ActivityStore, rows: list[ImportRow], rejects: list[Reject], progress: Any = None
+    contacts: ContactRepo, rows: list[ImportRow], rejects: list[Reject], progress: Any = None
 ) -> ImportReport:
     """Create or update contacts; an address owned by two different contacts is a reject."""
     report = ImportReport(rejects=list(rejects))
     for row in rows:
         try:
-            owners = set((await store.contacts.owners(row.addresses)).values())
+            owners = set((await contacts.owners(row.addresses)).values())
             if len(owners) > 1:
                 ids = ", ".join(f"#{o}" for o in sorted(owners))
                 report.rejects.append(
@@ -296,7 +294,7 @@ async def import_contacts(
                 fields: dict[str, Any] = dict(row.fields)
                 if row.name_given:
                     fields.update(name=row.name, is_lead=False)
-                changed = await store.contacts.update(
+                changed = await contacts.update(
                     owners.pop(),
                     add_addresses=row.addresses,
                     organization=row.organization,
@@ -307,7 +305,7 @@ async def import_contacts(
                 else:
                     report.unchanged += 1
             else:
-                await store.contacts.create(
+                await contacts.create(
                     row.name, addresses=row.addresses, organization=row.organization, **row.fields
                 )
                 report.created += 1

@@ -15,11 +15,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,6 +27,8 @@ from hub.activity import bulk, callbacks
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
+from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
+from hub.activity.repos import ActivityRepo, ContactRepo, EmployeeRepo, TokenRepo
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
 from hub.activity.resolve import (
     Key,
@@ -46,6 +48,7 @@ from hub.activity.schema import (
     status_history,
 )
 from hub.activity.unit_of_work import UnitOfWork, writing
+from hub.activity.writer import BatchWriter
 from hub.errors import StoreUnavailable
 from hub.model import (
     Checkpoint,
@@ -56,13 +59,9 @@ from hub.model import (
     Touch,
     utcnow,
 )
-
-if TYPE_CHECKING:
-    from hub.activity.writer import BatchWriter
+from hub.urls import mask_url
 
 logger = logging.getLogger(__name__)
-
-UnknownPolicy = Literal["lead", "unlinked"]
 
 #: Columns of an activity that a later record of the same key may change.
 CHANGEABLE = (
@@ -227,36 +226,22 @@ class ActivityStore:
     """Records touches idempotently and gives access to contacts, employees and activities."""
 
     def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        region: str = "RU",
-        unknown_counterparty: UnknownPolicy = "lead",
-        timezone: str = "Europe/Moscow",
-        callback_due: timedelta = timedelta(minutes=30),
-        callback_window: timedelta = timedelta(hours=24),
-        url_for_messages: str = "",
+        self, engine: AsyncEngine, options: StoreOptions | None = None, *, url_for_messages: str = ""
     ) -> None:
-        from hub.activity.repos import ActivityRepo, ContactRepo, EmployeeRepo, TokenRepo
-
         self.engine = engine
-        self.region = region
-        self.unknown_counterparty: UnknownPolicy = unknown_counterparty
-        self.tz = ZoneInfo(timezone)
-        self.callback_due = callback_due
-        self.callback_window = callback_window
+        self.options = options if options is not None else StoreOptions()
         self.url_for_messages = url_for_messages
-        self.projections = Projections.declared(self.tz)
-        self.contacts = ContactRepo(self)
-        self.employees = EmployeeRepo(self)
-        self.activities = ActivityRepo(self)
-        self.tokens = TokenRepo(self)
+        self.projections = Projections.declared(self.options.tz)
+        self.contacts = ContactRepo(engine, self.options)
+        self.employees = EmployeeRepo(engine, self.options)
+        self.activities = ActivityRepo(engine, self.options)
+        self.tokens = TokenRepo(engine, self.options)
 
     @classmethod
-    async def open(cls, url: str, *, run_migrations: bool = True, **options: Any) -> ActivityStore:
+    async def open(
+        cls, url: str, options: StoreOptions | None = None, *, run_migrations: bool = True
+    ) -> ActivityStore:
         """Open the store at `url` and migrate it; `StoreUnavailable` when it can't be reached."""
-        from hub.config import mask_url
-
         masked = mask_url(url)
         try:
             engine = create_engine(url)
@@ -272,15 +257,28 @@ class ActivityStore:
             await engine.dispose()
             reason = getattr(exc, "orig", None) or exc
             raise StoreUnavailable(f"cannot open the store at {masked}: {reason}") from exc
-        return cls(engine, url_for_messages=masked, **options)
+        return cls(engine, options, url_for_messages=masked)
+
+    @property
+    def region(self) -> str:
+        """Region for phone numbers written without a country code."""
+        return self.options.region
+
+    @property
+    def unknown_counterparty(self) -> UnknownPolicy:
+        """Whether an unknown counterpart becomes a lead or stays unlinked."""
+        return self.options.unknown_counterparty
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The local time zone of roll-up and client-base days."""
+        return self.options.tz
 
     async def close(self) -> None:
         await self.engine.dispose()
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
-        from sqlalchemy import text
-
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -292,11 +290,10 @@ class ActivityStore:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def writer(self, **options: Any) -> BatchWriter:
-        """A batching `Sink` in front of this store (see `hub.activity.writer`)."""
-        from hub.activity.writer import BatchWriter
-
-        return BatchWriter(self, **options)
+    def writer(self, options: WriterOptions | None = None) -> BatchWriter:
+        """A batching `Sink` in front of this store (see `hub.activity.writer`); batching as
+        in the store's options unless `options` says otherwise."""
+        return BatchWriter(self, options if options is not None else self.options.writer)
 
     # -- writing -----------------------------------------------------------------
 
@@ -489,7 +486,7 @@ class ActivityStore:
             await bulk.executemany(conn, "status_history", lambda: insert(status_history), history)
         added = inserts + new_rows
         task_old, task_new = await callbacks.on_calls_written(
-            conn, self, [r for r in added if r["channel"] == "call"], now
+            conn, self.options.callbacks, [r for r in added if r["channel"] == "call"], now
         )
         # the touches and the callback tasks they raised or closed
         work.activities_changed(old_rows + task_old, added + task_new)

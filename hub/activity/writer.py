@@ -2,7 +2,7 @@
 
 Producers `put` items; a full queue makes them wait (back-pressure, nothing dropped).
 The writer takes up to `batch_size` items or whatever arrived within `window_ms` of the
-first, and writes them with `ActivityStore.apply` in one transaction, so an adapter's
+first, and writes them with the store's `apply` in one transaction, so an adapter's
 checkpoint lands together with the touches before it. Status updates (delivery reports,
 read receipts, bounces) share the queue and the batch: `apply` writes a batch's touches
 first, then all its status updates with set-based statements. A database outage is retried
@@ -19,34 +19,51 @@ import dataclasses
 import gc
 import json
 import logging
-import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.activity.options import WriterOptions
+from hub.activity.resolve import Normalised
+from hub.backoff import BackoffPolicy
 from hub.errors import StoreUnavailable
 from hub.model import Quarantined, SinkItem, StatusUpdate, Touch, utcnow
 
-if TYPE_CHECKING:
-    from hub.activity.resolve import Normalised
-    from hub.activity.store import ActivityStore
-
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 5000
-DEFAULT_WINDOW_MS = 50
-DEFAULT_QUEUE_SIZE = 10_000
 RETRY_INITIAL_S = 0.5
 RETRY_MAX_S = 30.0
+#: While the database is unreachable the batch is held and retried on this policy.
+RETRY = BackoffPolicy(initial_s=RETRY_INITIAL_S, max_s=RETRY_MAX_S)
 TRANSIENT = (OperationalError, InterfaceError, OSError, StoreUnavailable)
 
 
 #: A queued item with its addresses normalised in advance (touches only).
-_Entry = tuple[SinkItem, "Normalised | None"]
+_Entry = tuple[SinkItem, Normalised | None]
+
+
+class WriteTarget(Protocol):
+    """What the writer needs of the store: its engine, normalising, one batch's write and
+    reading a resume point back (`ActivityStore` is one)."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    def prepare(self, touch: Touch) -> Normalised: ...
+
+    async def apply(
+        self,
+        items: Sequence[SinkItem],
+        prepared: Sequence[Normalised | None] | None = None,
+        *,
+        conn: AsyncConnection | None = None,
+    ) -> object: ...
+
+    async def get_checkpoint(self, source: str, key: str) -> str | None: ...
 
 
 @dataclass(slots=True)
@@ -116,16 +133,19 @@ class BatchWriter:
 
     def __init__(
         self,
-        store: ActivityStore,
+        store: WriteTarget,
+        options: WriterOptions | None = None,
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        window_ms: int = DEFAULT_WINDOW_MS,
-        queue_size: int = DEFAULT_QUEUE_SIZE,
+        retry: BackoffPolicy = RETRY,
     ) -> None:
+        options = options if options is not None else WriterOptions()
         self.store = store
-        self.batch_size = batch_size
-        self.window = window_ms / 1000
-        self._queue: asyncio.Queue[_Entry | _Flush | None] = asyncio.Queue(maxsize=queue_size)
+        self.retry = retry
+        self.batch_size = options.batch_size
+        self.window = options.window_ms / 1000
+        self._queue: asyncio.Queue[_Entry | _Flush | None] = asyncio.Queue(
+            maxsize=options.queue_size
+        )
         self._task: asyncio.Task[None] | None = None
         self._conn: AsyncConnection | None = None
         self._closing = False
@@ -241,7 +261,7 @@ class BatchWriter:
                 return
 
     async def _write(self, entries: list[_Entry]) -> None:
-        delay = RETRY_INITIAL_S
+        backoff = self.retry.start()
         items = [item for item, _ in entries]
         while True:
             try:
@@ -252,11 +272,11 @@ class BatchWriter:
                 await self._drop_connection()
                 self.stats.retries += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                delay = backoff.next_delay()
                 logger.error(
                     "store write failed (%s); retrying %d items in %.1fs", exc, len(items), delay
                 )
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, RETRY_MAX_S)
+                await asyncio.sleep(delay)
                 continue
             except Exception as exc:  # a bad item: find it, keep the rest
                 if len(items) == 1:

@@ -12,6 +12,7 @@ import click
 
 from hub.errors import ConfigError, ValidationError
 from hub.model import AddressKind
+from hub.telephony.plugin import PLUGIN as TELEPHONY
 from hub.telephony.settings import (
     DEFAULT_INTERNAL_PATTERN,
     DEFAULT_TRUNK_PATTERN,
@@ -38,7 +39,16 @@ def _pattern(value: str) -> str:
 
 
 @ami.command("replay")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--cdr",
+    "cdr_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Asterisk's Master.csv: calls that ended between two FILES come from it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines (the default output).")
 @click.option("--record", is_flag=True, help="Also store the calls (idempotent backfill).")
 @click.option("--pbx", default=None, help="Take patterns and source from [telephony.pbx.NAME].")
@@ -58,7 +68,8 @@ def _pattern(value: str) -> str:
 @click.pass_context
 def replay_cmd(
     ctx: click.Context,
-    file: Path,
+    files: tuple[Path, ...],
+    cdr_file: Path | None,
     as_json: bool,
     record: bool,
     pbx: str | None,
@@ -66,12 +77,16 @@ def replay_cmd(
     trunk_pattern: str | None,
     charset: str | None,
 ) -> None:
-    """Print, one JSON object per line in the order calls end, the calls FILE holds.
+    """Print, one JSON object per line in the order calls end, the calls FILES hold.
 
-    FILE holds raw AMI bytes exactly as read from the socket.
+    Each FILE holds raw AMI bytes exactly as read from one connection's socket. Several
+    FILES are successive connections to one PBX: each reconnect is reconciled with its
+    CoreShowChannels answer, and with --cdr the calls that ended in between are taken
+    from Asterisk's own records, merged with what was seen by Linkedid.
     """
     from hub.telephony.call_assembler import AssemblerConfig
-    from hub.telephony.replay import ReplayStats, chunked, replay
+    from hub.telephony.cdr import CdrReadStats, read_cdr
+    from hub.telephony.replay import ReplayStats, chunked, replay, replay_sessions
 
     pbx_settings = _pbx(ctx, pbx) if (pbx or record) else None
     config = AssemblerConfig(
@@ -84,7 +99,24 @@ def replay_cmd(
     encoding = charset or (pbx_settings.charset if pbx_settings else "cp1251")
     stats = ReplayStats()
     calls = []
-    for call in replay(chunked(file.read_bytes()), config, fallback_encoding=encoding, stats=stats):
+    if len(files) == 1 and cdr_file is None:
+        found = replay(
+            chunked(files[0].read_bytes()), config, fallback_encoding=encoding, stats=stats
+        )
+    else:
+        cdr_stats = CdrReadStats()
+        records = (
+            read_cdr(cdr_file.read_text(encoding="utf-8", errors="replace"), config, cdr_stats)
+            if cdr_file is not None
+            else []
+        )
+        for line, why in cdr_stats.refused:
+            click.echo(f"{cdr_file}:{line}: skipped: {why}", err=True)
+        sessions = [chunked(f.read_bytes()) for f in files]
+        found = replay_sessions(
+            sessions, config, records=records, fallback_encoding=encoding, stats=stats
+        )
+    for call in found:
         calls.append(call)
         click.echo(json.dumps(call.as_replay_dict(), ensure_ascii=False))
     if stats.garbage or stats.refused:
@@ -129,7 +161,7 @@ def _pbx_name(ctx: click.Context, name: str | None) -> str:
         return name
     from hub.cli.common import settings_of
 
-    configured = list(settings_of(ctx).telephony.pbx)
+    configured = list(TELEPHONY.settings_of(settings_of(ctx)).pbx)
     if len(configured) == 1:
         return configured[0]
     if not configured:
@@ -140,7 +172,7 @@ def _pbx_name(ctx: click.Context, name: str | None) -> str:
 def _pbx(ctx: click.Context, name: str | None) -> PbxSettings | None:
     from hub.cli.common import settings_of
 
-    pbxs = settings_of(ctx).telephony.pbx
+    pbxs = TELEPHONY.settings_of(settings_of(ctx)).pbx
     if name is None:
         return next(iter(pbxs.values())) if len(pbxs) == 1 else None
     if name not in pbxs:
@@ -165,7 +197,7 @@ def call(ctx: click.Context, target: str, extension: str, pbx: str | None, as_js
 
     settings = settings_of(ctx)
     name = _pbx_name(ctx, pbx)
-    pbx_settings = settings.telephony.pbx.get(name)
+    pbx_settings = TELEPHONY.settings_of(settings).pbx.get(name)
     if pbx_settings is None:
         raise ConfigError("no [telephony.pbx.NAME] configured: click-to-call needs a PBX")
 

@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 import click
 
-from hub.activity import ActivityStore
+from hub.activity import ActivityStore, CallbackPolicy, StoreOptions, WriterOptions
 from hub.config import Settings, load_settings
 from hub.logging_setup import setup_logging
+from hub.telephony.plugin import PLUGIN as TELEPHONY
 
 T = TypeVar("T")
 
@@ -35,20 +36,28 @@ def settings_of(ctx: click.Context) -> Settings:
     return settings
 
 
-def store_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments of `ActivityStore.open` taken from the settings."""
-    return {
-        "region": settings.store.default_region,
-        "unknown_counterparty": settings.store.unknown_counterparty,
-        "timezone": settings.kpi.timezone,
-        "callback_due": timedelta(minutes=settings.telephony.callback_due_minutes),
-        "callback_window": timedelta(hours=settings.telephony.callback_window_hours),
-    }
+def store_options(settings: Settings) -> StoreOptions:
+    """The store's options taken from the settings."""
+    telephony = TELEPHONY.settings_of(settings)
+    return StoreOptions(
+        region=settings.store.default_region,
+        unknown_counterparty=settings.store.unknown_counterparty,
+        timezone=settings.kpi.timezone,
+        callbacks=CallbackPolicy(
+            due=timedelta(minutes=telephony.callback_due_minutes),
+            window=timedelta(hours=telephony.callback_window_hours),
+        ),
+        writer=WriterOptions(
+            batch_size=settings.store.batch_size,
+            window_ms=settings.store.batch_window_ms,
+            queue_size=settings.store.queue_size,
+        ),
+    )
 
 
 async def open_store_from(settings: Settings) -> ActivityStore:
     """Open and migrate the store the settings point at."""
-    return await ActivityStore.open(settings.store_url, **store_options(settings))
+    return await ActivityStore.open(settings.store_url, store_options(settings))
 
 
 @asynccontextmanager

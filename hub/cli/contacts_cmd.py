@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from hub.activity.repos import MergeResult
+from hub.activity import MergeResult
 from hub.cli.common import emit_json, json_option, open_store, run, table
 
 

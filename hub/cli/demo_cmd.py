@@ -6,8 +6,8 @@ import time
 
 import click
 
-from hub.activity.demo import default_sizes, seed
 from hub.cli.common import Progress, emit_json, open_store, run, settings_of
+from hub.demo import default_sizes, seed
 
 
 @click.group()

@@ -6,6 +6,7 @@ from typing import IO, Any
 
 import click
 
+from hub.channels.email.plugin import PLUGIN as EMAIL
 from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
 from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendResult
 
@@ -33,8 +34,6 @@ def send(
     as_json: bool,
 ) -> None:
     """Send one letter and record it as an outgoing touch (bounced recipients marked)."""
-    from hub.channels.email.factory import build_sender
-
     settings = settings_of(ctx)
     message = OutgoingMessage(
         channel=Channel.EMAIL,
@@ -47,7 +46,7 @@ def send(
         store = await open_store_from(settings)
         try:
             async with store.writer() as writer:
-                sender = build_sender(settings.email, account, sink=writer)
+                sender = EMAIL.sender(settings, account, writer)
                 try:
                     return await sender.send(message)
                 finally:

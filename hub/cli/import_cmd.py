@@ -27,7 +27,7 @@ def contacts(ctx: click.Context, file: Path, as_json: bool) -> None:
     async def main() -> ImportReport:
         async with open_store(ctx) as store:
             with Progress(f"importing {file.name}", len(rows)) as bar:
-                return await import_contacts(store, rows, rejects, bar.advance)
+                return await import_contacts(store.contacts, rows, rejects, bar.advance)
 
     report = run(main())
     if as_json:

@@ -26,7 +26,7 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
         return False
     if await store.activities.count() or await store.contacts.count():
         return False
-    from hub.activity.demo import seed
+    from hub.demo import seed
 
     click.echo(f"empty store: loading demo data ({DEMO_ACTIVITIES} activities)…", err=True)
     await seed(store.engine, activities=DEMO_ACTIVITIES)
@@ -146,7 +146,7 @@ def health(ctx: click.Context, url: str | None, as_json: bool) -> None:
 
 async def _offline_health(settings: Settings) -> dict[str, Any]:
     """Health when no hub is running: can the store be opened, how big is it."""
-    from hub.config import mask_url
+    from hub.urls import mask_url
 
     try:
         store = await asyncio.wait_for(open_store_from(settings), HEALTH_TIMEOUT_S * 4)

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from hub.cli.common import open_store_from, run
-from hub.config import DEFAULT_CONFIG_FILE, load_settings, mask_url
+from hub.config import DEFAULT_CONFIG_FILE, load_settings
+from hub.urls import mask_url
 
 
 def config_template() -> str:

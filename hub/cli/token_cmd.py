@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hub.activity.repos import ROLES
+from hub.activity import ROLES
 from hub.cli.common import open_store, run
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from hub.errors import ChannelAuthError, ChannelConnectError, ChannelError
+from hub.backoff import Backoff, BackoffPolicy
+from hub.errors import CallRefused, ChannelAuthError, ChannelConnectError, ChannelError
 from hub.model import (
     AdapterHealth,
-    AdapterState,
     Address,
     AddressKind,
     Channel,
+    Checkpoint,
     Direction,
     Flag,
     Quarantined,
@@ -29,15 +30,17 @@ from hub.model import (
     Touch,
     utcnow,
 )
-from hub.telephony.ami_client import DEFAULT_EVENT_FILTERS, AmiClient, AmiEndpoint
+from hub.telephony.ami_client import AmiClient, AmiEndpoint, event_filters_for
 from hub.telephony.ami_protocol import AmiGarbage, AmiMessage
+from hub.telephony.backfill import close_gap
 from hub.telephony.call_assembler import (
     ASSEMBLER_EVENTS,
     AssemblerConfig,
     CallAssembler,
     FinishedCall,
 )
-from hub.telephony.click_to_call import OriginateResult, click_to_call
+from hub.telephony.cdr_source import CdrSource, cdr_source
+from hub.telephony.click_to_call import OriginateError, OriginateResult, click_to_call
 from hub.telephony.settings import PbxSettings
 
 logger = logging.getLogger(__name__)
@@ -48,14 +51,23 @@ BACKOFF_MAX_S = 30.0
 STABLE_SESSION_S = 60.0
 #: How often calls without events are checked for expiry.
 EXPIRE_CHECK_S = 30.0
-
-
-def backoff_delay(
-    attempt: int, *, initial: float = BACKOFF_INITIAL_S, cap: float = BACKOFF_MAX_S
-) -> float:
-    """Exponential backoff with jitter: half to all of min(cap, initial·2^attempt)."""
-    ceiling = min(cap, initial * (2 ** min(attempt, 30)))
-    return random.uniform(ceiling / 2, ceiling)
+#: Checkpoint key: the PBX time of the last event whose calls are logged (a backfill's start).
+COVERED_UNTIL = "covered_until"
+#: How long click-to-call waits for a PBX connection that is being (re)established.
+ORIGINATE_READY_TIMEOUT_S = 5.0
+#: After a refused Originate, how long to wait for the employee leg's Hangup cause.
+REFUSAL_CAUSE_WAIT_S = 1.0
+#: Q.850 causes of a refused employee leg → what the caller is told, and a stable code.
+REFUSAL_CAUSES: dict[str, tuple[str, str]] = {
+    "17": ("busy", "the employee's phone is busy"),
+    "18": ("no_answer", "the employee's phone did not answer"),
+    "19": ("no_answer", "the employee's phone did not answer"),
+    "21": ("rejected", "the employee's phone rejected the call"),
+    "20": ("unreachable", "the employee's phone is not registered or unreachable"),
+    "1": ("unreachable", "no such extension"),
+    "3": ("unreachable", "the employee's phone is not registered or unreachable"),
+    "27": ("unreachable", "the employee's phone is not registered or unreachable"),
+}
 
 
 def call_to_touch(call: FinishedCall, source: str) -> Touch:
@@ -73,6 +85,8 @@ def call_to_touch(call: FinishedCall, source: str) -> Touch:
         flags.add(Flag.UNCLOSED)
     if call.reconciled:
         flags.add(Flag.RECONCILED)
+    if call.backfilled:
+        flags.add(Flag.BACKFILLED)
     started = call.started_at or call.answered_at or call.ended_at or utcnow()
     duration = None
     if call.ended_at is not None and call.started_at is not None:
@@ -83,6 +97,8 @@ def call_to_touch(call: FinishedCall, source: str) -> Touch:
         "queue_wait_seconds": call.queue_wait_seconds,
         "recording": call.recording,
     }
+    if call.notes:
+        metadata["notes"] = list(call.notes)
     return Touch(
         source=source,
         external_id=call.linkedid,
@@ -135,11 +151,20 @@ class AmiAdapter:
         self.endpoint = AmiEndpoint.from_url(
             settings.ami, settings.password.get_secret_value(), auth=settings.auth
         )
-        self.assembler = CallAssembler(assembler_config(settings))
+        config = assembler_config(settings)
+        self.assembler = CallAssembler(config)
+        self.cdr: CdrSource | None = (
+            cdr_source(settings.cdr, config, where=f"telephony.pbx.{pbx}.cdr")
+            if settings.cdr
+            else None
+        )
+        #: PBX time (epoch) of the last event handled: where the next gap begins.
+        self._covered_until: float | None = None
         self._clock = clock
         self._ping_interval = ping_interval
-        self._backoff_initial = backoff_initial
-        self._backoff_max = backoff_max
+        self._reconnect = BackoffPolicy(
+            initial_s=backoff_initial, max_s=backoff_max, healthy_after_s=STABLE_SESSION_S
+        )
         self._expire_check = expire_check
         self._client: AmiClient | None = None
         self._ready = asyncio.Event()
@@ -162,8 +187,60 @@ class AmiAdapter:
             self._ready.clear()
 
     def live_state(self) -> dict[str, str]:
-        """Extension → "ringing" or "talking", for the API."""
+        """Extension → "ringing" or "talking", for the API (the `LiveCallState` capability)."""
         return self.assembler.live_state()
+
+    async def originate(
+        self, extension: str, number: str, caller_name: str | None = None
+    ) -> OriginateResult:
+        """Click-to-call over the running session (the `ClickToCall` capability).
+
+        The client sees the configured company caller ID, else `caller_name` and the
+        extension. A refusal by the employee's own phone raises `CallRefused` saying why.
+        """
+        try:
+            client = await asyncio.wait_for(self.wait_ready(), ORIGINATE_READY_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ChannelConnectError(
+                f"PBX {self.pbx} is not connected", channel=self.name
+            ) from exc
+        settings = self.settings
+        mark = self.assembler.hangup_mark
+        try:
+            return await click_to_call(
+                client,
+                extension,
+                number,
+                channel_template=settings.originate_channel,
+                context=settings.originate_context,
+                ring_timeout_s=settings.originate_timeout_s,
+                callerid=settings.originate_callerid,
+                caller_name=caller_name,
+            )
+        except OriginateError as exc:
+            if exc.reason != "0":
+                raise
+            refusal = await self._refusal(settings.originate_channel.format(extension=extension), mark)
+            if refusal is None:
+                raise
+            kind, words = refusal
+            raise CallRefused(
+                f"call {extension} → {number} failed: {words}", kind=kind, channel=self.name
+            ) from exc
+
+    async def _refusal(self, leg: str, mark: int) -> tuple[str, str] | None:
+        """Asterisk says Reason 0 both for a busy phone and a missing one; the leg's Hangup
+        cause, a moment later, tells them apart."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REFUSAL_CAUSE_WAIT_S
+        while loop.time() < deadline:
+            cause = self.assembler.hangup_cause_since(leg, mark)
+            if cause is not None:
+                return REFUSAL_CAUSES.get(
+                    cause, ("rejected", f"the employee's phone refused the call (cause {cause})")
+                )
+            await asyncio.sleep(0.05)
+        return None
 
     def new_client(self) -> AmiClient:
         """A client for this PBX (not yet connected)."""
@@ -174,29 +251,26 @@ class AmiAdapter:
             self.endpoint,
             name=self.name,
             fallback_encoding=self.settings.charset,
-            event_filters=DEFAULT_EVENT_FILTERS if self.settings.event_filter else (),
+            event_filters=event_filters_for(ASSEMBLER_EVENTS) if self.settings.event_filter else (),
             wanted_events=ASSEMBLER_EVENTS,
             **kwargs,
         )
 
     async def run(self, sink: Sink) -> None:
         """Capture until cancelled, reconnecting with backoff; a refused login raises."""
-        attempt = 0
-        self.health.state = AdapterState.STARTING
+        backoff = self._reconnect.start(clock=self._clock)
+        self.health.starting()
         while True:
-            began = self._clock()
             try:
-                await self._session(sink)
+                await self._session(sink, backoff)
             except ChannelAuthError as exc:
-                self._error(exc, AdapterState.FAILED)
+                self.health.failed(exc)
+                logger.warning("%s: %s", self.name, exc)
                 raise
             except (ChannelError, OSError) as exc:
-                self._error(exc, AdapterState.BACKOFF)
-            if self._clock() - began >= STABLE_SESSION_S:
-                attempt = 0
-            delay = backoff_delay(attempt, initial=self._backoff_initial, cap=self._backoff_max)
-            attempt += 1
-            self.health.restarts += 1
+                self.health.backoff(exc)
+                logger.warning("%s: %s", self.name, exc)
+            delay = backoff.next_delay()
             logger.info("%s: reconnecting in %.1fs", self.name, delay)
             await asyncio.sleep(delay)
 
@@ -214,14 +288,15 @@ class AmiAdapter:
 
     # -------------------------------------------------------------- internals
 
-    async def _session(self, sink: Sink) -> None:
+    async def _session(self, sink: Sink, backoff: Backoff) -> None:
         client = self.new_client()
         await client.connect()
         self._client = client
         expiry = asyncio.create_task(self._expire_loop(sink), name=f"{self.name}:expire")
         try:
             await self._reconcile(client, sink)
-            self.health.state = AdapterState.RUNNING
+            self.health.running()
+            backoff.healthy()
             self._ready.set()
             while True:
                 item = await client.next_event()
@@ -259,13 +334,42 @@ class AmiAdapter:
             )
             return
         self.health.last_event_at = utcnow()
+        stamp = item.get("Timestamp")
+        self._covered_until = float(stamp) if stamp else now
         for call in finished:
             await self._emit(call, sink)
 
     async def _reconcile(self, client: AmiClient, sink: Sink) -> None:
+        """Close what ended while we were away: from the channel list, then the CDR."""
         snapshot = await client.list_action("CoreShowChannels")
-        for call in self.assembler.reconcile(snapshot, self._clock()):
+        held = self.assembler.reconcile(snapshot, self._clock())
+        calls = held
+        if self.cdr is not None:
+            since = await self._gap_start(sink)
+            if since is not None:
+                try:
+                    records = await self.cdr.calls_since(since)
+                except Exception as exc:  # the capture goes on without the backfill
+                    logger.warning("%s: CDR backfill skipped: %s", self.name, exc)
+                    self.health.count("backfill_errors")
+                    records = []
+                calls = close_gap(
+                    held, records, known=self.assembler.knows, since=since, until=None
+                )
+                self.health.count("backfilled", sum(1 for c in calls if c.backfilled))
+        for call in calls:
             await self._emit(call, sink)
+
+    async def _gap_start(self, sink: Sink) -> datetime | None:
+        """Where the gap began: the last event of this process, else of the previous one."""
+        covered = self._covered_until
+        if covered is None:
+            saved = await sink.load_checkpoint(self.name, COVERED_UNTIL)
+            try:
+                covered = float(saved) if saved else None
+            except ValueError:
+                covered = None
+        return None if covered is None else datetime.fromtimestamp(covered, UTC)
 
     async def _expire_loop(self, sink: Sink) -> None:
         while True:
@@ -276,54 +380,8 @@ class AmiAdapter:
     async def _emit(self, call: FinishedCall, sink: Sink) -> None:
         self.health.count("calls")
         await sink.put(call_to_touch(call, self.name))
-
-    def _error(self, exc: BaseException, state: AdapterState) -> None:
-        self.health.state = state
-        self.health.last_error = str(exc)
-        self.health.last_error_at = utcnow()
-        logger.warning("%s: %s", self.name, exc)
-
-
-#: How long click-to-call waits for a PBX connection that is being (re)established.
-ORIGINATE_READY_TIMEOUT_S = 5.0
-
-
-def originate_with(
-    adapters: Mapping[str, AmiAdapter],
-) -> Callable[..., Awaitable[OriginateResult]]:
-    """Click-to-call over the running adapters' connections (for the web app's ORIGINATE)."""
-
-    async def originate(*, extension: str, number: str, pbx: str | None = None) -> OriginateResult:
-        if not adapters:
-            raise ChannelConnectError("no PBX configured for click-to-call")
-        adapter = adapters[pbx] if pbx is not None else next(iter(adapters.values()))
-        try:
-            client = await asyncio.wait_for(adapter.wait_ready(), ORIGINATE_READY_TIMEOUT_S)
-        except TimeoutError as exc:
-            raise ChannelConnectError(
-                f"PBX {adapter.pbx} is not connected", channel=adapter.name
-            ) from exc
-        settings = adapter.settings
-        return await click_to_call(
-            client,
-            extension,
-            number,
-            channel_template=settings.originate_channel,
-            context=settings.originate_context,
-            ring_timeout_s=settings.originate_timeout_s,
-        )
-
-    return originate
-
-
-def live_calls_of(adapters: Mapping[str, AmiAdapter]) -> Callable[[str], str | None]:
-    """Extension → "ringing"/"talking" across every PBX (for the web app's LIVE_CALLS)."""
-
-    def lookup(extension: str) -> str | None:
-        for adapter in adapters.values():
-            state = adapter.live_state().get(extension)
-            if state is not None:
-                return state
-        return None
-
-    return lookup
+        if self.cdr is not None and self._covered_until is not None:
+            # Committed with the call: after a crash, the backfill starts where this left off.
+            await sink.put(
+                Checkpoint(source=self.name, key=COVERED_UNTIL, value=f"{self._covered_until:.6f}")
+            )

@@ -12,7 +12,8 @@ import contextlib
 import hashlib
 import itertools
 import logging
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -51,15 +52,26 @@ EVENT_QUEUE_SIZE = 10_000
 #: Event classes asked for at login: calls, queues, VarSet (MixMonitor file), restarts.
 DEFAULT_EVENT_MASK = "call,agent,dialplan,system"
 #: Whitelist filters sent with `Action: Filter` so Newexten/VarSet noise stays on the PBX.
-DEFAULT_EVENT_FILTERS: tuple[str, ...] = (
-    "Event: (Newchannel|Newstate|NewCallerid|NewConnectedLine|Hangup|DialBegin|DialEnd"
-    "|BridgeEnter|BridgeLeave|BlindTransfer|AttendedTransfer|Rename|QueueCallerJoin"
-    "|QueueCallerLeave|QueueCallerAbandon|AgentConnect|FullyBooted|Shutdown|Reload)",
-    "Variable: MIXMONITOR_FILENAME",
-)
-
 #: Events the client itself passes on even when the consumer asked for a subset.
 CLIENT_EVENTS = frozenset({"FullyBooted", "Shutdown", "Reload"})
+
+#: The header whose value a `VarSet` filter keys on (only MixMonitor's file name is read).
+VARSET_FILTER = "Variable: MIXMONITOR_FILENAME"
+
+
+def event_filters_for(events: Iterable[str]) -> tuple[str, ...]:
+    """AMI `Filter` whitelist that lets `events` (and the client's own) through.
+
+    Derived from the handlers that read events, so a feature that waits for an event
+    (click-to-call's `OriginateResponse`) cannot be filtered away by a hand-kept list.
+    `VarSet` is asked for by its variable only: a PBX sends thousands of others.
+    """
+    names = sorted((set(events) | CLIENT_EVENTS) - {"VarSet"})
+    filters = [f"Event: ({'|'.join(re.escape(n) for n in names)})"]
+    if "VarSet" in events:
+        filters.append(VARSET_FILTER)
+    return tuple(filters)
+
 
 AuthKind = Literal["md5", "plain"]
 
@@ -123,7 +135,7 @@ class AmiClient:
         *,
         name: str = "ami",
         event_mask: str = DEFAULT_EVENT_MASK,
-        event_filters: tuple[str, ...] = DEFAULT_EVENT_FILTERS,
+        event_filters: tuple[str, ...] = (),
         fallback_encoding: str = DEFAULT_FALLBACK_ENCODING,
         connect_timeout: float = CONNECT_TIMEOUT_S,
         action_timeout: float = ACTION_TIMEOUT_S,
@@ -411,10 +423,8 @@ class AmiClient:
                     collector.items.append(item)
                 return
             waiter = self._waiters.get(action_id)
-            if waiter is not None:
-                if not waiter.done():
-                    waiter.set_result(item)
-                return
+            if waiter is not None and not waiter.done():
+                waiter.set_result(item)  # and on to the stream: the calls need it too
         if is_event:
             await self._queue.put(item)
 

@@ -27,6 +27,8 @@ RECENTLY_FINISHED = 8_192
 #: Transfers kept per call (memory bound against a looping dialplan).
 MAX_TRANSFERS = 32
 
+#: What a client's number dialled by click-to-call looks like (an Originate's `Exten`).
+_PHONE_RE = re.compile(r"^\+?\d{5,20}$")
 UNKNOWN_VALUES = frozenset({"", "<unknown>", "unknown", "none", "<none>", "anonymous"})
 BLIND = "blind"
 ATTENDED = "attended"
@@ -104,6 +106,9 @@ class FinishedCall:
     transfers: tuple[Transfer, ...] = ()
     unclosed: bool = False
     reconciled: bool = False
+    backfilled: bool = False
+    #: What could not be known, in words (e.g. an answer time lost in an outage).
+    notes: tuple[str, ...] = ()
 
     def as_replay_dict(self) -> dict[str, Any]:
         """The line `touchhub ami replay` prints for this call."""
@@ -133,6 +138,10 @@ class FinishedCall:
             out["unclosed"] = True
         if self.reconciled:
             out["reconciled"] = True
+        if self.backfilled:
+            out["backfilled"] = True
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
 
@@ -175,6 +184,7 @@ class _Channel:
         "is_trunk",
         "linkedid",
         "name",
+        "originated",
         "state",
         "uniqueid",
     )
@@ -190,6 +200,7 @@ class _Channel:
         self.dialed = False
         self.dial_status: str | None = None
         self.bridge: str | None = None
+        self.originated = False
 
 
 @dataclass(slots=True)
@@ -224,6 +235,18 @@ class _Call:
     recording: str | None = None
     transfers: list[Transfer] = field(default_factory=list)
     reconciled: bool = False
+    #: Picked up into this Linkedid: the picker's own first Linkedid is not a call.
+    picked_into: str | None = None
+    #: A click-to-call (Originate) to this number, known from its OriginateResponse.
+    originate_number: str | None = None
+    #: Already running when we (re)connected: its answer time was not seen.
+    adopted: bool = False
+    #: Its channels vanished while we were disconnected: its end was not seen.
+    lost_end: bool = False
+    #: Start/answer/end from the PBX's own call record (`Event: Cdr`), whole seconds.
+    cdr_start: float | None = None
+    cdr_answer: float | None = None
+    cdr_end: float | None = None
 
 
 Handler = Callable[["CallAssembler", dict[str, str], "float | None"], None]
@@ -247,6 +270,10 @@ class CallAssembler:
         self._bridges: dict[str, dict[str, None]] = {}
         self._recent: dict[str, None] = {}
         self._finished: list[FinishedCall] = []
+        #: (tech, device) → (sequence, Q.850 cause) of its latest Hangup, for click-to-call
+        #: to tell a busy employee phone from a missing one (Asterisk says Reason 0 for both).
+        self._hangups: dict[tuple[str, str], tuple[int, str]] = {}
+        self._hangup_seq = 0
 
     # ------------------------------------------------------------------ public
 
@@ -289,11 +316,14 @@ class CallAssembler:
         done, self._finished = self._finished, []
         return done
 
-    def reconcile(self, live: Iterable[AmiMessage], now: float) -> list[FinishedCall]:
+    def reconcile(self, live: Iterable[AmiMessage], now: float | None) -> list[FinishedCall]:
         """Apply a `CoreShowChannels` snapshot taken after a reconnect.
 
-        Channels we track that are gone ended during the outage; live channels we do not
-        know started during it. Calls left without channels are finished, flagged.
+        Channels we track that are gone ended during the outage: their calls end at a time
+        we did not see (a CDR backfill can tell it). Live channels we do not know started
+        before we connected: their start comes from `Duration` (whole seconds), their
+        answer time is unknown unless the PBX's call record (`Event: Cdr`) tells it later.
+        `now` is None when replaying a stream without timestamps.
         """
         seen: dict[str, AmiMessage] = {}
         for msg in live:
@@ -304,29 +334,46 @@ class CallAssembler:
             if uid not in seen:
                 call = self._calls.get(gone.linkedid)
                 if call is not None:
-                    call.reconciled = True
-                self._drop_channel(gone, now)
+                    call.reconciled = call.lost_end = True
+                self._drop_channel(gone, None)
         for uid, msg in seen.items():
             if uid in self._channels:
                 continue
             h = msg.headers
-            started = now - _duration(h.get("Duration"))
+            started = None if now is None else now - _duration(h.get("Duration"))
             channel = self._channel(h, started)
             if channel is None:
                 continue
             call = self._calls[channel.linkedid]
-            call.reconciled = True
-            if call.started is None or started < call.started:
-                call.started = started
+            call.reconciled = call.adopted = True
             state = h.get("ChannelStateDesc", "")
             channel.state = state
+            if not channel.is_trunk and h.get("Application") == "AppDial":
+                channel.dialed = True  # a phone that was rung, not the one dialling
+                ext = self._ext(channel)
+                if ext is not None:
+                    call.rung[ext] = "ANSWER" if state == "Up" else None
             bridge = h.get("BridgeId") or h.get("BridgeID")
             if bridge:
-                self._enter_bridge(channel, bridge, started)
+                self._enter_bridge(channel, bridge, None)
             elif state == "Up" and channel is not call.origin and not channel.is_trunk:
-                self._mark_answer(call, channel, started)
+                self._mark_answer(call, channel, None)
         done, self._finished = self._finished, []
         return done
+
+    @property
+    def hangup_mark(self) -> int:
+        """A mark to pass to `hangup_cause_since` (the Hangups seen so far)."""
+        return self._hangup_seq
+
+    def hangup_cause_since(self, channel: str, mark: int) -> str | None:
+        """The Q.850 cause of the latest Hangup of `channel`'s device after `mark`, if any."""
+        seen = self._hangups.get((channel.partition("/")[0], device_of(channel)))
+        return seen[1] if seen is not None and seen[0] > mark else None
+
+    def knows(self, linkedid: str) -> bool:
+        """Whether a call is in flight or recently finished here (a backfill skips it)."""
+        return linkedid in self._calls or linkedid in self._recent
 
     def live_state(self) -> dict[str, str]:
         """Extension → "ringing" or "talking", from the channels up now."""
@@ -503,8 +550,11 @@ class CallAssembler:
 
     def _on_dial_begin(self, h: dict[str, str], t: float | None) -> None:
         dest = self._channel(h, t, "Dest")
-        if dest is None or "Channel" not in h:
-            return  # Originate's own leg: the caller's phone, not a phone that rang
+        if dest is None:
+            return
+        if "Channel" not in h:
+            dest.originated = True  # Originate's own leg: the caller's phone, not one that rang
+            return
         caller = self._channel(h, t)
         call = self._calls.get(dest.linkedid)
         if call is None:
@@ -561,6 +611,12 @@ class CallAssembler:
         channel = self._channel(h, t)
         if channel is None:
             return
+        self._hangup_seq += 1
+        key = (channel.name.partition("/")[0], device_of(channel.name))
+        self._hangups.pop(key, None)
+        self._hangups[key] = (self._hangup_seq, h.get("Cause", ""))
+        if len(self._hangups) > RECENTLY_FINISHED:
+            del self._hangups[next(iter(self._hangups))]
         call = self._calls.get(channel.linkedid)
         if call is not None and channel.dialed and channel.dial_status is None:
             fallback = _CAUSE_DIAL_STATUS.get(h.get("Cause", ""), "NOANSWER")
@@ -637,6 +693,57 @@ class CallAssembler:
         if call is not None and hold.isdigit():
             call.queue_hold = (call.queue_hold or 0.0) + float(hold)
 
+    def _on_pickup(self, h: dict[str, str], t: float | None) -> None:
+        """A phone picked up another's ringing call: its own Linkedid was never a call."""
+        picker = self._channel(h, t)
+        target = h.get("TargetLinkedid")
+        if picker is None or not target or target == picker.linkedid:
+            return
+        own = self._calls.get(picker.linkedid)
+        if own is not None:
+            own.picked_into = target
+
+    def _on_originate_response(self, h: dict[str, str], t: float | None) -> None:
+        """Click-to-call's outcome names the client's number (its `Exten`) for the call.
+
+        On success `Uniqueid` is the employee's leg; on failure it is `<unknown>` and
+        `Channel` is the bare device (`PJSIP/101`), so the newest Originate leg of that
+        device still in flight is the call.
+        """
+        number = _known(h.get("Exten"))
+        if number is None or not _PHONE_RE.match(number) or self._internal.search(number):
+            return  # an Originate into the dialplan (a test harness, an IVR), not a client
+        leg = self._channels.get(h.get("Uniqueid") or "")
+        if leg is None:
+            name = h.get("Channel", "")
+            tech = name.partition("/")[0]
+            device = device_of(name)
+            legs = [
+                c
+                for c in self._channels.values()
+                if c.originated and c.name.partition("/")[0] == tech and device_of(c.name) == device
+            ]
+            leg = legs[-1] if legs else None
+        call = self._calls.get(leg.linkedid) if leg is not None else None
+        if call is not None and call.originate_number is None:
+            call.originate_number = number
+
+    def _on_cdr(self, h: dict[str, str], t: float | None) -> None:
+        """The PBX's own record of a call (cdr_manager): times for what we did not see."""
+        channel = self._channels.get(h.get("UniqueID") or h.get("Uniqueid") or "")
+        call = self._calls.get(channel.linkedid) if channel is not None else None
+        if call is None:
+            return
+        start, answer, end = (
+            _cdr_time(h.get(k)) for k in ("StartTime", "AnswerTime", "EndTime")
+        )
+        if start is not None and (call.cdr_start is None or start < call.cdr_start):
+            call.cdr_start = start
+        if answer is not None and (call.cdr_answer is None or answer < call.cdr_answer):
+            call.cdr_answer = answer
+        if end is not None and (call.cdr_end is None or end > call.cdr_end):
+            call.cdr_end = end
+
     def _on_varset(self, h: dict[str, str], t: float | None) -> None:
         if h.get("Variable") != "MIXMONITOR_FILENAME":
             return
@@ -658,6 +765,8 @@ class CallAssembler:
             if channel is not None:
                 self._leave_bridge(channel)
         call.channels.clear()
+        if call.picked_into is not None:
+            return  # the picker's dialling of the pickup code, now part of the picked call
         self._finished.append(self._summarise(call, unclosed))
 
     def _summarise(self, call: _Call, unclosed: bool) -> FinishedCall:
@@ -665,8 +774,8 @@ class CallAssembler:
         rung = tuple(sorted(call.rung))
         if origin is not None and origin.is_trunk:
             direction = Direction.IN
-        elif call.has_trunk:
-            direction = Direction.OUT
+        elif call.has_trunk or call.originate_number is not None:
+            direction = Direction.OUT  # a click-to-call is outbound even if it never left
         else:
             direction = Direction.INTERNAL
         caller_ext = call.caller_ext or (self._ext(origin) if origin is not None else None)
@@ -699,7 +808,7 @@ class CallAssembler:
             answered_at = _first(
                 (call.answered_trunk, call.answered_trunk_at), (call.paired, call.paired_at)
             )
-            counterpart = call.out_number
+            counterpart = call.out_number or call.originate_number
             employee = call.talk_ext or caller_ext
             if answered:
                 status = Status.ANSWERED
@@ -722,6 +831,28 @@ class CallAssembler:
                     status = Status.NO_ANSWER
         ended = call.ended if call.ended is not None else call.last_seen
         started = call.started
+        notes: list[str] = []
+        if call.adopted:
+            if call.cdr_start is not None:
+                started = call.cdr_start
+            if answered and answered_at is None:
+                answered_at = call.cdr_answer
+                if answered_at is None:
+                    notes.append(
+                        "already talking when the PBX connection was (re)established: "
+                        "answer time unknown"
+                    )
+        if call.lost_end:
+            if call.cdr_end is not None:
+                ended = call.cdr_end
+            else:
+                seen = _iso(_dt(call.last_seen))
+                notes.append(
+                    "ended while the PBX connection was down"
+                    + (f", after {seen}" if seen else "")
+                    + ": end time unknown"
+                )
+                ended = None
         ring = talk = None
         if started is not None:
             if answered and answered_at is not None:
@@ -753,6 +884,7 @@ class CallAssembler:
             transfers=tuple(call.transfers),
             unclosed=unclosed,
             reconciled=call.reconciled,
+            notes=tuple(notes),
         )
 
 
@@ -778,6 +910,16 @@ def _duration(value: str | None) -> float:
     for part in parts:
         seconds = seconds * 60 + part
     return float(seconds)
+
+
+def _cdr_time(value: str | None) -> float | None:
+    """`YYYY-MM-DD HH:MM:SS` of a CDR (UTC, as `usegmtime` writes it) as epoch seconds."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _dialled_number(dial_string: str) -> str | None:
@@ -810,5 +952,8 @@ _HANDLERS: dict[str, Handler] = {
     "QueueCallerAbandon": CallAssembler._on_queue_leave,
     "AgentConnect": CallAssembler._on_agent_connect,
     "VarSet": CallAssembler._on_varset,
+    "Pickup": CallAssembler._on_pickup,
+    "OriginateResponse": CallAssembler._on_originate_response,
+    "Cdr": CallAssembler._on_cdr,
 }
 ASSEMBLER_EVENTS = frozenset(_HANDLERS)

@@ -89,8 +89,15 @@ def originate_fields(
     channel_template: str = DEFAULT_ORIGINATE_CHANNEL,
     context: str = DEFAULT_ORIGINATE_CONTEXT,
     ring_timeout_s: int = DEFAULT_ORIGINATE_TIMEOUT_S,
+    callerid: str | None = None,
+    caller_name: str | None = None,
 ) -> dict[str, str | list[str]]:
-    """The Originate fields: ring `extension`'s phone, then run `number` in the dialplan."""
+    """The Originate fields: ring `extension`'s phone, then run `number` in the dialplan.
+
+    The caller ID is what the client sees once the dialplan dials out: the configured
+    company ID, else the employee's own name and extension, as a call dialled from that
+    phone shows; never the client's own number.
+    """
     if not _EXTENSION_RE.match(extension):
         raise ValidationError(f"not an extension: {extension!r}", field="employee")
     number = clean_number(number)
@@ -99,11 +106,16 @@ def originate_fields(
         "Context": context,
         "Exten": number,
         "Priority": "1",
-        "CallerID": f'"{number}" <{extension}>',
+        "CallerID": callerid or _callerid(caller_name, extension),
         "Timeout": str(ring_timeout_s * 1000),
         "Async": "true",
         "Variable": [f"TOUCHHUB_CLICK_TO_CALL={number}"],
     }
+
+
+def _callerid(name: str | None, extension: str) -> str:
+    clean = re.sub(r'["<>\r\n]', "", name or "").strip()
+    return f'"{clean}" <{extension}>' if clean else f"<{extension}>"
 
 
 async def click_to_call(
@@ -114,6 +126,8 @@ async def click_to_call(
     channel_template: str = DEFAULT_ORIGINATE_CHANNEL,
     context: str = DEFAULT_ORIGINATE_CONTEXT,
     ring_timeout_s: int = DEFAULT_ORIGINATE_TIMEOUT_S,
+    callerid: str | None = None,
+    caller_name: str | None = None,
 ) -> OriginateResult:
     """Place a click-to-call and wait for its OriginateResponse; failures raise OriginateError."""
     fields = originate_fields(
@@ -122,6 +136,8 @@ async def click_to_call(
         channel_template=channel_template,
         context=context,
         ring_timeout_s=ring_timeout_s,
+        callerid=callerid,
+        caller_name=caller_name,
     )
     action_id = client.new_action_id()
     outcome = client.expect_event(action_id)

@@ -36,6 +36,16 @@ class PbxSettings(BaseModel):
     originate_channel: str = DEFAULT_ORIGINATE_CHANNEL
     originate_context: str = DEFAULT_ORIGINATE_CONTEXT
     originate_timeout_s: int = Field(default=DEFAULT_ORIGINATE_TIMEOUT_S, ge=1)
+    originate_callerid: str | None = Field(
+        default=None,
+        description='caller ID the client sees on click-to-call, e.g. "Acme" <+74950000000>; '
+        "default: the employee's name and extension",
+    )
+    cdr: str | None = Field(
+        default=None,
+        description="Asterisk's call records for outage backfill: csv:/var/log/asterisk/"
+        "cdr-csv/Master.csv",
+    )
     agi_listen: str | None = Field(default=None, description="HOST:PORT for the FastAGI router")
 
 

@@ -1,12 +1,11 @@
 """Click-to-call (`POST /api/v1/calls`) and an extension's live call state.
 
-The PBX side is injected by the runtime through `ORIGINATE` and `LIVE_CALLS`
-(`hub.telephony.ami_adapter.originate_with` / `live_calls_of`), so this module speaks no AMI.
+The PBX side is injected by the runtime through `ORIGINATE` and `LIVE_CALLS`, built over
+every adapter with the `ClickToCall` / `LiveCallState` capability
+(`hub.channels.capabilities`), so this module speaks no AMI.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -71,7 +70,7 @@ async def _number_of_contact(request: web.Request, contact_id: int) -> str:
     response=CallStarted,
     status=201,
     roles=ACTIVITY_READERS,
-    errors=(502, 503, 504),
+    errors=(404, 409, 502, 503, 504),
 )
 async def create_call(request: web.Request) -> web.Response:
     """Starts a call for an extension the caller may act for; the PBX's answer is returned."""
@@ -89,7 +88,8 @@ async def create_call(request: web.Request) -> web.Response:
     if number is None:
         assert body.contact_id is not None
         number = await _number_of_contact(request, body.contact_id)
-    result: Any = await originate(extension=body.employee, number=number)
+    employee = await store.employees.get(employee_id)
+    result = await originate(body.employee, number, employee.get("name"))
     data = {
         "employee": result.extension,
         "number": result.number,

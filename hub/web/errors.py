@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from hub.errors import (
+    CallRefused,
     ChannelAuthError,
     ChannelError,
     ChannelTimeout,
@@ -60,6 +61,7 @@ ERROR_STATUS: Mapping[type[BaseException], tuple[int, str]] = {
     StoreUnavailable: (503, "store_unavailable"),
     StoreError: (503, "store_error"),
     RateLimited: (429, "rate_limited"),
+    CallRefused: (409, "call_refused"),
     ChannelTimeout: (504, "upstream_timeout"),
     ChannelAuthError: (502, "upstream_refused"),
     ChannelError: (502, "upstream_error"),

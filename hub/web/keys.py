@@ -1,8 +1,10 @@
 """Typed aiohttp state keys, so handlers get the store and settings without globals.
 
 Keys are open-ended: other modules may define their own `web.AppKey`s beside these;
-optional ones (`LIVE_CALLS`, `ORIGINATE`) are absent until the runtime sets them, so
-read them with `app.get(KEY)`.
+optional ones (`LIVE_CALLS`, `ORIGINATE`, `SINK`) are absent until the runtime sets them,
+so read them with `app.get(KEY)`. `SINK` is the store's batch writer: a channel's webhook
+parses, `await app[SINK].put(touch)` and answers. `SENDERS` holds every channel's senders
+keyed ``"{channel}:{key}"`` (``email:sales``), built by the runtime.
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ from typing import Any
 from aiohttp import web
 
 from hub.activity import ActivityStore, Principal
+from hub.channels.capabilities import LiveCalls, Originate
 from hub.config import Settings
+from hub.model import Sender, Sink
 
 #: Returns the health document (`{"status": "ok"|"degraded"|"down", ...}`).
 HealthProbe = Callable[[], Awaitable[Mapping[str, Any]]]
-#: Live state of one extension (e.g. "idle", "ringing", "talking"), None when unknown.
-LiveCalls = Callable[[str], str | None]
-#: Click-to-call: starts a call from an extension to a number; returns what the PBX said.
-Originate = Callable[..., Awaitable[Any]]
 
 STORE = web.AppKey("store", ActivityStore)
 SETTINGS = web.AppKey("settings", Settings)
 HEALTH = web.AppKey[HealthProbe]("health")
 LIVE_CALLS = web.AppKey[LiveCalls]("live_calls")
 ORIGINATE = web.AppKey[Originate]("originate")
+SINK = web.AppKey[Sink]("sink")
+SENDERS = web.AppKey[Mapping[str, Sender]]("senders")
 
 #: Who is calling; set by the auth middleware on every authenticated API request.
 PRINCIPAL = web.RequestKey("principal", Principal)

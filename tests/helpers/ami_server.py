@@ -15,12 +15,16 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from hub.activity.options import WriterOptions
 from hub.model import Checkpoint, Quarantined, SinkItem, StatusUpdate, Touch
+from hub.telephony.call_assembler import AssemblerConfig, FinishedCall
+from hub.telephony.cdr import read_cdr
+from hub.telephony.replay import ReplayStats, chunked, replay, replay_sessions
 
 BANNER = "Asterisk Call Manager/11.0.0"
 CRLF2 = b"\r\n\r\n"
@@ -44,16 +48,42 @@ def shared_ami_dir() -> Path:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Recording:
-    """One recorded AMI stream with its expected calls and the replay options it needs."""
+    """One recorded AMI stream with its expected calls and the replay options it needs.
+
+    An outage recording has several parts, one per connection (`NAME.before.raw`,
+    `NAME.after.raw`): the first was cut without Logoff, the next logged in again. Its
+    `cdr` file (Asterisk's Master.csv lines) is what a backfill reads for the gap.
+    """
 
     name: str
-    raw: Path
+    parts: tuple[Path, ...]
     expected: Path
     internal_pattern: str
     trunk_pattern: str
+    cdr: Path | None = None
+
+    @property
+    def raw(self) -> Path:
+        """The (first) raw file."""
+        return self.parts[0]
+
+    @property
+    def is_outage(self) -> bool:
+        return len(self.parts) > 1
 
     def read(self) -> bytes:
+        """The bytes of a one-connection recording."""
+        if self.is_outage:
+            raise ValueError(f"{self.name} is an outage recording: read its sessions()")
         return self.raw.read_bytes()
+
+    def sessions(self) -> list[bytes]:
+        """The bytes of each connection, in order."""
+        return [p.read_bytes() for p in self.parts]
+
+    def cut_short(self, part: Path) -> bool:
+        """Whether this part's connection was dropped (no Logoff at its end)."""
+        return self.is_outage and part != self.parts[-1]
 
     def expected_calls(self) -> list[dict[str, object]]:
         import json
@@ -62,24 +92,51 @@ class Recording:
         return [json.loads(line) for line in lines if line.strip()]
 
 
+_PART_ORDER = {"before": 0, "after": 1}
+
+
 def recordings() -> list[Recording]:
-    """Every `*.raw` recording under shared/ami (Local-channel office and `pjsip/`)."""
+    """Every recording under shared/ami (Local-channel office and `pjsip/`)."""
     base = shared_ami_dir()
     found = []
-    for raw in sorted(base.glob("*.raw")) + sorted((base / "pjsip").glob("*.raw")):
-        trunk = PJSIP_TRUNK_PATTERN if raw.parent.name == "pjsip" else LOCAL_TRUNK_PATTERN
-        found.append(
-            Recording(
-                name=raw.stem,
-                raw=raw,
-                expected=raw.with_name(raw.stem + ".expected.jsonl"),
-                internal_pattern=RECORDED_INTERNAL_PATTERN,
-                trunk_pattern=trunk,
+    for folder in (base, base / "pjsip"):
+        grouped: dict[str, list[Path]] = {}
+        for raw in sorted(folder.glob("*.raw")):
+            stem, _, part = raw.stem.rpartition(".")
+            key = stem if part in _PART_ORDER else raw.stem
+            grouped.setdefault(key, []).append(raw)
+        trunk = PJSIP_TRUNK_PATTERN if folder.name == "pjsip" else LOCAL_TRUNK_PATTERN
+        for name, parts in grouped.items():
+            parts.sort(key=lambda p: _PART_ORDER.get(p.stem.rpartition(".")[2], 0))
+            cdr = folder / f"{name}.cdr.csv"
+            found.append(
+                Recording(
+                    name=name,
+                    parts=tuple(parts),
+                    expected=folder / f"{name}.expected.jsonl",
+                    internal_pattern=RECORDED_INTERNAL_PATTERN,
+                    trunk_pattern=trunk,
+                    cdr=cdr if cdr.exists() else None,
+                )
             )
-        )
     if not found:
         raise FileNotFoundError(f"no *.raw recordings in {base}")
     return found
+
+
+def replay_recording(
+    rec: Recording,
+    config: AssemblerConfig,
+    chunk: int = 65_536,
+    transform: Callable[[bytes], bytes] = lambda raw: raw,
+    stats: ReplayStats | None = None,
+) -> list[FinishedCall]:
+    """The calls a recording gives: one stream as it is, an outage with its CDR backfill."""
+    if not rec.is_outage:
+        return list(replay(chunked(transform(rec.read()), chunk), config, stats=stats))
+    records = read_cdr(rec.cdr.read_text(encoding="utf-8"), config) if rec.cdr else []
+    sessions = [chunked(transform(raw), chunk) for raw in rec.sessions()]
+    return list(replay_sessions(sessions, config, records=records, stats=stats))
 
 
 def frames(raw: bytes) -> list[bytes]:
@@ -224,7 +281,7 @@ class StoreTap(MemorySink):
     def __init__(self, store: Any, *, put_delay: float = 0.0) -> None:
         super().__init__(put_delay=put_delay)
         self.store = store
-        self.writer = store.writer(batch_size=50, window_ms=10)
+        self.writer = store.writer(WriterOptions(batch_size=50, window_ms=10))
 
     async def put(self, item: SinkItem) -> None:
         await super().put(item)
@@ -268,8 +325,10 @@ class ServerPlan:
     originate_response: str = "Success"
     originate_reason: str = "4"
     originate_refuse: bool = False
-    #: bytes sent after a successful OriginateResponse (the call that follows)
+    #: bytes sent after the OriginateResponse (the call that follows, or its hangup)
     originate_stream: bytes = b""
+    #: bytes sent between "Originate successfully queued" and the OriginateResponse
+    originate_before_response: bytes = b""
 
 
 class FakeAmiServer:
@@ -287,6 +346,9 @@ class FakeAmiServer:
         self.logins = 0
         self.failed_logins = 0
         self.actions: list[tuple[int, list[tuple[str, str]]]] = []
+        #: `Filter` actions accepted, per connection: Asterisk sends an event only if it
+        #: matches a whitelist filter (when there is one) and no `!` blacklist filter.
+        self.filters: dict[int, list[str]] = {}
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -390,6 +452,7 @@ class FakeAmiServer:
                         )
                 elif name == "filter":
                     if plan.filter_allowed:
+                        self.filters.setdefault(conn, []).append(f.get("Filter", ""))
                         await _send(writer, _resp("Success", aid, "Message: Filter Added"))
                     else:
                         await _send(
@@ -403,7 +466,7 @@ class FakeAmiServer:
                     if plan.stream_after == "CoreShowChannels":
                         self._start_stream(conn, writer)
                 elif name == "originate":
-                    await self._originate(writer, f)
+                    await self._originate(conn, writer, f)
                 elif name == "logoff":
                     await _send(
                         writer,
@@ -432,8 +495,26 @@ class FakeAmiServer:
             return f.get("Key") == expected
         return f.get("Secret") == self.secret
 
+    def passes(self, conn: int, frame: bytes) -> bool:
+        """Whether Asterisk would send this event on connection `conn` under its filters."""
+        filters = self.filters.get(conn)
+        if not filters or not frame.startswith(b"Event: "):
+            return True
+        text = frame.decode("utf-8", "replace")
+        allow = [f for f in filters if not f.startswith("!")]
+        deny = [f[1:] for f in filters if f.startswith("!")]
+        if allow and not any(re.search(f, text) for f in allow):
+            return False
+        return not any(re.search(f, text) for f in deny)
+
+    def _filtered(self, conn: int, data: bytes) -> bytes:
+        if not self.filters.get(conn):
+            return data
+        return b"".join(f for f in frames(data) if self.passes(conn, f))
+
     def _start_stream(self, conn: int, writer: asyncio.StreamWriter) -> None:
         data = self.plan.streams[conn] if conn < len(self.plan.streams) else b""
+        data = self._filtered(conn, data)
         drop = conn < len(self.plan.drop_after_stream) and self.plan.drop_after_stream[conn]
         task = asyncio.create_task(self._stream(writer, data, drop))
         self._tasks.add(task)
@@ -472,8 +553,8 @@ class FakeAmiServer:
                 f"Uniqueid: {h['Uniqueid']}",
                 f"Linkedid: {h.get('Linkedid', h['Uniqueid'])}",
                 f"BridgeId: {h.get('BridgeId', '')}",
-                "Application: Dial",
-                "Duration: 00:00:07",
+                f"Application: {h.get('Application', 'Dial')}",
+                f"Duration: {h.get('Duration', '00:00:07')}",
             ]
             await _send(writer, "\r\n".join(lines))
         await _send(
@@ -482,7 +563,7 @@ class FakeAmiServer:
             f"ListItems: {len(chans)}",
         )
 
-    async def _originate(self, writer: asyncio.StreamWriter, f: dict[str, str]) -> None:
+    async def _originate(self, conn: int, writer: asyncio.StreamWriter, f: dict[str, str]) -> None:
         aid = f.get("ActionID", "")
         plan = self.plan
         if plan.originate_refuse:
@@ -494,9 +575,9 @@ class FakeAmiServer:
         )
         await asyncio.sleep(0.01)
         ok = plan.originate_response == "Success"
-        await _send(
-            writer,
-            "\r\n".join(
+        if plan.originate_before_response:
+            writer.write(self._filtered(conn, plan.originate_before_response))
+        event = "\r\n".join(
                 [
                     "Event: OriginateResponse",
                     "Privilege: call,all",
@@ -510,10 +591,11 @@ class FakeAmiServer:
                     "CallerIDNum: <unknown>",
                     "CallerIDName: <unknown>",
                 ]
-            ),
-        )
-        if ok and plan.originate_stream:
-            writer.write(plan.originate_stream)
+            )
+        if self.passes(conn, (event + "\r\n\r\n").encode()):
+            await _send(writer, event)
+        if plan.originate_stream:
+            writer.write(self._filtered(conn, plan.originate_stream))
             await writer.drain()
 
 
@@ -543,3 +625,26 @@ def refused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def outage_plan(rec: Recording) -> ServerPlan:
+    """A server that plays an outage recording: the first connection's events, then a drop;
+    the second answers CoreShowChannels as recorded and plays the rest."""
+    before, after = rec.sessions()
+    listed = [
+        f
+        for f in frames(after)
+        if b"ActionID: b-chans-list" in f or f.startswith(b"Response: Success\r\nActionID: rec")
+    ]
+    channels = []
+    for frame in listed:
+        if frame.startswith(b"Event: CoreShowChannel\r\n"):
+            text = frame.decode("utf-8").strip()
+            channels.append(dict(line.split(": ", 1) for line in text.split("\r\n") if ": " in line))
+    rest = b"".join(f for f in frames(events_only(after)) if f not in listed)
+    return ServerPlan(
+        streams=[events_only(before), rest],
+        channels=[[], channels],
+        drop_after_stream=[True, False],
+        stream_after="CoreShowChannels",
+    )

@@ -7,8 +7,9 @@ import logging
 
 import pytest
 
-from hub.config import LoggingSettings, load_settings, mask_url
+from hub.config import LoggingSettings, load_settings
 from hub.logging_setup import scrub, setup_logging
+from hub.urls import mask_url
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def _account(settings: EmailSettings, name: str) -> AccountSettings:
         raise ConfigError(f"no [email.accounts.{name}] (configured: {known})") from None
 
 
-def build_sender(settings: EmailSettings, account: str, *, sink: Sink | None = None) -> SmtpSender:
+def build_sender(settings: EmailSettings, account: str, sink: Sink | None = None) -> SmtpSender:
     """The SMTP sender of `account`; with `sink`, it records its touches and bounces there."""
     conf = _account(settings, account)
     if not conf.smtp:
@@ -96,6 +96,11 @@ def build_sender(settings: EmailSettings, account: str, *, sink: Sink | None = N
         sink=sink,
         sent_copy=sent_copy,
     )
+
+
+def sender_accounts(settings: EmailSettings) -> list[str]:
+    """The accounts the runtime builds a sender for: enabled ones that have `smtp`."""
+    return [name for name, account in settings.accounts.items() if account.enabled and account.smtp]
 
 
 def _sent_copy(settings: EmailSettings, name: str, account: AccountSettings) -> SentCopy:

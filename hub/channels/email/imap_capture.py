@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
 import re
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -23,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from hub.backoff import BackoffPolicy
 from hub.channels.email.imap_connection import ImapConnection
 from hub.channels.email.imap_protocol import (
     FetchedMessage,
@@ -48,7 +48,6 @@ from hub.channels.email.settings import EmailSettings
 from hub.errors import ChannelAuthError, ChannelError
 from hub.model import (
     AdapterHealth,
-    AdapterState,
     Checkpoint,
     Quarantined,
     Sink,
@@ -64,8 +63,6 @@ FULL_FETCH_MAX_BYTES = 5 * 1024 * 1024
 SENT_NAMES: tuple[str, ...] = ("Sent", "Sent Items", "Sent Messages", "INBOX.Sent", "Отправленные")
 #: Items fetched for every letter in the first pass.
 HEADER_ITEMS = "(UID RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER])"
-#: Jitter added to reconnect delays (fraction of the delay).
-BACKOFF_JITTER = 0.2
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
@@ -131,6 +128,9 @@ class ImapCapture:
         self.sent_folder = sent_folder
         self.extra_folders = tuple(extra_folders)
         self.ssl_context = ssl_context
+        #: INBOX's UIDNEXT as the last sync saw it: a letter that lands between that
+        #: sync's search and the IDLE that follows must not wait for the next poll.
+        self._inbox_uidnext: int | None = None
         self.progress: Progress | None = None
         self._folders: list[str] | None = None
         self.sent_name: str | None = None
@@ -150,51 +150,48 @@ class ImapCapture:
         conn = self._connection()
         try:
             await conn.open()
-            self.health.state = AdapterState.RUNNING
+            self.health.running()
             await self._sync_all(conn, sink)
             await sink.flush()
         except ChannelError as exc:
-            self._failed(exc)
+            self.health.failed(exc)
             raise
         finally:
             await conn.close()
 
     async def run(self, sink: Sink) -> None:
         """Sync, then wait for news (IDLE or polling), forever; reconnect with backoff."""
-        delay = self.settings.reconnect_initial_s
+        backoff = BackoffPolicy(
+            initial_s=self.settings.reconnect_initial_s, max_s=self.settings.reconnect_max_s
+        ).start()
         while True:
             conn = self._connection()
             try:
                 await conn.open()
-                self.health.state = AdapterState.RUNNING
-                delay = self.settings.reconnect_initial_s
+                self.health.running()
+                backoff.healthy()
                 while True:
                     await self._sync_all(conn, sink)
                     await self._wait_for_news(conn)
             except ChannelAuthError as exc:
-                self._failed(exc)
-                self.health.state = AdapterState.FAILED
+                self.health.failed(exc)
                 raise
             except ChannelError as exc:
-                self._failed(exc)
-                self.health.state = AdapterState.BACKOFF
-                self.health.restarts += 1
-                pause = delay * (1 + random.uniform(-BACKOFF_JITTER, BACKOFF_JITTER))
+                self.health.backoff(exc)
+                pause = backoff.next_delay()
                 logger.warning("%s: %s; reconnecting in %.1f s", self.name, exc, pause)
                 await asyncio.sleep(pause)
-                delay = min(delay * 2, self.settings.reconnect_max_s)
             finally:
                 await conn.close()
-
-    def _failed(self, exc: Exception) -> None:
-        self.health.last_error = str(exc)
-        self.health.last_error_at = utcnow()
 
     async def _wait_for_news(self, conn: ImapConnection) -> None:
         """IDLE on INBOX until news or the poll interval; plain sleep without IDLE."""
         interval = self.settings.poll_interval_s
         if "IDLE" in conn.capabilities:
-            await conn.examine("INBOX")
+            info = await conn.examine("INBOX")
+            seen = self._inbox_uidnext
+            if seen is not None and info.uidnext is not None and info.uidnext > seen:
+                return  # arrived after the sync's search, before IDLE: sync again now
             await conn.wait_for_news(min(interval, self.settings.idle_renew_s))
         else:
             await asyncio.sleep(interval)
@@ -250,6 +247,8 @@ class ImapCapture:
     async def _plan(self, conn: ImapConnection, sink: Sink, folder: str) -> _FolderPlan:
         """Which UIDs of `folder` are new since its checkpoint (or within the horizon)."""
         info = await conn.examine(folder)
+        if folder == "INBOX":
+            self._inbox_uidnext = info.uidnext
         saved = FolderCheckpoint.load(await sink.load_checkpoint(self.name, folder))
         if saved is not None and saved.uidvalidity == info.uidvalidity:
             last = saved.last_uid

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import aiosmtplib
 
+from hub.backoff import BackoffPolicy
 from hub.channels.email.letter_builder import build_letter, letter_of, new_message_id
 from hub.channels.email.letter_parser import ParsedLetter, normalize_message_id
 from hub.channels.email.meaning import SOURCE, Mailbox, interpret, verp_address
@@ -54,6 +55,8 @@ LINK_ERRORS: tuple[type[BaseException], ...] = (
 
 #: Reason prefix of a refusal at MAIL FROM or DATA: about the letter, not the address.
 LETTER_REFUSED = "letter refused: "
+#: The longest wait between two tries of a letter that got a 4xx (greylisting clears in minutes).
+RETRY_MAX_S = 120.0
 
 SentCopy = Callable[[bytes], Awaitable[None]]
 
@@ -148,6 +151,7 @@ class SmtpSender:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s
+        self.retry = BackoffPolicy(initial_s=retry_base_s, max_s=RETRY_MAX_S)
         self.message_id_domain = message_id_domain or from_address.rpartition("@")[2]
         self.bounce_address = bounce_address
         self.ssl_context = ssl_context
@@ -297,9 +301,10 @@ class SmtpSender:
         results: dict[str, RecipientResult] = {}
         pending = list(by_address)
         attempts = 0
+        backoff = self.retry.start()
         while pending and attempts < self.max_attempts:
             if attempts:
-                await asyncio.sleep(self.retry_base_s * 2 ** (attempts - 1))
+                await asyncio.sleep(backoff.next_delay())
             attempts += 1
             for rcpt, code, reason in await self._attempt(envelope_from, pending, raw):
                 results[rcpt] = RecipientResult(

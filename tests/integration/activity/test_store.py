@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from hub.activity import ActivityFilter, ActivityStore
+from hub.activity import (
+    ActivityFilter,
+    ActivityStore,
+    CallbackPolicy,
+    StoreOptions,
+    WriterOptions,
+)
 from hub.activity.schema import activities, contacts, status_history
 from hub.errors import NotFound, StoreUnavailable, ValidationError
 from hub.model import (
@@ -101,7 +107,7 @@ async def test_unknown_counterparty_becomes_a_lead(store: ActivityStore) -> None
 
 
 async def test_unlinked_policy_creates_no_contact(store_url: str) -> None:
-    store = await ActivityStore.open(store_url, unknown_counterparty="unlinked")
+    store = await ActivityStore.open(store_url, StoreOptions(unknown_counterparty="unlinked"))
     try:
         await store.record([call("u-1", "+7 916 000 11 22")])
         assert await count(store, contacts) == 0
@@ -276,7 +282,7 @@ async def test_quarantine_keeps_raw_bytes_once(store: ActivityStore) -> None:
 async def test_writer_batches_and_survives_a_bad_item(store: ActivityStore) -> None:
     bad = call("w-bad")
     object.__setattr__(bad, "metadata", {"x": object()})
-    async with store.writer(batch_size=100, window_ms=20, queue_size=50) as writer:
+    async with store.writer(WriterOptions(batch_size=100, window_ms=20, queue_size=50)) as writer:
         for i in range(500):
             await writer.put(call(f"w-{i % 450}", number=f"+7916{i % 450:07d}"))
             if i == 250:
@@ -301,7 +307,7 @@ async def test_writer_finds_a_bad_item_by_halving_not_one_by_one(store: Activity
         return await apply(*args, **kwargs)
 
     store.apply = counting  # type: ignore[method-assign]
-    writer = store.writer(batch_size=256, window_ms=1000, queue_size=300)
+    writer = store.writer(WriterOptions(batch_size=256, window_ms=1000, queue_size=300))
     for i in range(255):
         await writer.put(call(f"h-{i}"))
         if i == 100:
@@ -317,7 +323,7 @@ async def test_writer_finds_a_bad_item_by_halving_not_one_by_one(store: Activity
 
 
 async def test_full_queue_slows_producers_instead_of_dropping(store: ActivityStore) -> None:
-    writer = store.writer(batch_size=10, window_ms=5, queue_size=5)
+    writer = store.writer(WriterOptions(batch_size=10, window_ms=5, queue_size=5))
     put = asyncio.gather(*(writer.put(call(f"q-{i}")) for i in range(20)))
     await asyncio.sleep(0.05)
     assert not put.done()  # blocked: the writer is not running yet and the queue holds 5
@@ -342,6 +348,31 @@ async def test_missed_call_raises_a_callback_task_closed_by_a_later_answered_cal
     # recording the missed call again raises no second task
     await store.record([call("m-1", status=Status.MISSED, metadata={"extensions_rung": ["101"]})])
     assert len((await store.activities.list(ActivityFilter(channel=Channel.TASK))).items) == 1
+
+
+async def test_callback_policy_and_region_come_from_the_options(store_url: str) -> None:
+    options = StoreOptions(
+        region="DE", callbacks=CallbackPolicy(due=timedelta(minutes=5), window=timedelta(hours=1))
+    )
+    store = await ActivityStore.open(store_url, options)
+    try:
+        await store.record([call("p-1", "030 1234567", status=Status.MISSED)])
+        task = (await store.activities.list(ActivityFilter(channel=Channel.TASK))).items[0]
+        assert task["counterpart"] == "+49301234567"  # a local number read as German
+        assert datetime.fromisoformat(task["due_at"]) == NOW + timedelta(minutes=5)
+        # an answered call two hours later is outside the one-hour window
+        await store.record(
+            [
+                call(
+                    "p-2", "030 1234567", status=Status.ANSWERED, direction=Direction.OUT, at_min=120
+                )
+            ]
+        )
+        task = (await store.activities.list(ActivityFilter(channel=Channel.TASK))).items[0]
+        assert task["status"] == "planned"
+        assert (await store.contacts.search("030 1234567"))[0]["id"] == task["contact_id"]
+    finally:
+        await store.close()
 
 
 async def test_missed_group_call_goes_to_the_groups_head(store: ActivityStore) -> None:

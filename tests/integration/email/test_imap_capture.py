@@ -288,3 +288,24 @@ async def test_idle_brings_new_mail_and_survives_a_server_restart(dovecot: Dovec
         await sink.wait_for(lambda: len(sink.touches) == 3, STEP_S)
     assert capture.health.restarts >= 1
     assert capture.health.last_error is not None
+
+
+async def test_a_letter_landing_between_the_sync_and_idle_is_not_left_for_the_poll(
+    dovecot: Dovecot,
+) -> None:
+    await put(dovecot, "ivan", [S.numbered(0)])
+    capture = build_capture(settings_for(dovecot, poll_interval_s=30.0), "ivan")
+    sink = EmailSink()
+    conn = capture._connection()
+    await conn.open()
+    try:
+        await capture._sync_all(conn, sink)
+        assert len(sink.touches) == 1
+        await put(dovecot, "ivan", [S.numbered(1)])  # after the search, before IDLE
+        started = time.monotonic()
+        await asyncio.wait_for(capture._wait_for_news(conn), STEP_S)
+        assert time.monotonic() - started < 5  # not the 30 s poll
+        await capture._sync_all(conn, sink)
+        assert len(sink.touches) == 2
+    finally:
+        await conn.close()

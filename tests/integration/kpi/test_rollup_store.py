@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.activity import ActivityStore
-from hub.activity.demo import seed
 from hub.activity.rollups import rebuild, tables
+from hub.demo import seed
 from hub.model import Address, AddressKind, Channel, Direction, Status, Touch
 from kpi.service import KpiService
 from kpi.settings import KpiSettings

@@ -19,8 +19,9 @@ def test_replay_prints_expected_lines(rec: object) -> None:
     args = [
         "ami",
         "replay",
-        str(rec.raw),
-        "--json",  # type: ignore[attr-defined]
+        *[str(p) for p in rec.parts],  # type: ignore[attr-defined]
+        *(["--cdr", str(rec.cdr)] if rec.is_outage and rec.cdr else []),  # type: ignore[attr-defined]
+        "--json",
         "--internal-pattern",
         rec.internal_pattern,  # type: ignore[attr-defined]
         "--trunk-pattern",

@@ -1,34 +1,31 @@
 """Demo data: a two-level team, a client base and a year of touches across every channel.
 
 Fast enough for 10 million activities: rows are generated day by day in time order and
-bulk-loaded (raw `sqlite3.executemany` in one transaction, asyncpg `COPY` on
-PostgreSQL) with the activity indexes dropped and rebuilt around the load of an empty
-table; the KPI roll-ups are then rebuilt once. Distributions are plain constants below.
+written through the store's bulk load (`hub.activity.bulk_load`: raw executemany on
+SQLite, COPY on PostgreSQL, indexes and roll-ups rebuilt once), with column lists
+checked against the schema. Distributions are plain constants below.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
-import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Index, func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.activity.rollups import client_base, rebuild
+from hub.activity import schema
+from hub.activity.bulk_load import Batch, Progress, columns, load, next_ids
+from hub.activity.options import DEFAULT_CALLBACK_DUE
 from hub.activity.rollups.rules import CALLBACK_SOURCE
-from hub.activity.schema import activities, contacts, employees
+from hub.activity.schema import activities, contacts, employee_addresses, employees, identities
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 DEMO_SOURCE = "demo"
 DAYS = 365
@@ -182,7 +179,8 @@ class _Team:
 class _Generator:
     """Produces activity rows (column order `COLUMNS`) day by day, in time order."""
 
-    COLUMNS = (
+    COLUMNS = columns(
+        activities,
         "id",
         "source",
         "external_id",
@@ -337,7 +335,7 @@ class _Generator:
             task_id = self.next_id
             self.next_id += 1
             done = rnd.random() < CALLBACK_DONE_SHARE
-            task_due = at + timedelta(minutes=30)
+            task_due = at + DEFAULT_CALLBACK_DUE
             task_done = at + timedelta(minutes=rnd.randint(5, 240)) if done else None
             out.append(
                 (
@@ -435,9 +433,10 @@ def _people(
     return emp_rows, addr_rows, contact_rows, ident_rows, team
 
 
-EMP_COLS = ("id", "name", "position", "head_id", "active", "created_at")
-ADDR_COLS = ("employee_id", "kind", "value")
-CONTACT_COLS = (
+EMP_COLS = columns(employees, "id", "name", "position", "head_id", "active", "created_at")
+ADDR_COLS = columns(employee_addresses, "employee_id", "kind", "value")
+CONTACT_COLS = columns(
+    contacts,
     "id",
     "name",
     "position",
@@ -451,115 +450,7 @@ CONTACT_COLS = (
     "created_at",
     "updated_at",
 )
-IDENT_COLS = ("contact_id", "kind", "value", "created_at")
-
-
-def _activity_indexes() -> list[Index]:
-    return [ix for ix in activities.indexes if not ix.unique]
-
-
-async def _start_ids(conn: AsyncConnection) -> tuple[int, int, int, int]:
-    values = []
-    for table in (employees, contacts, activities):
-        values.append(
-            int(await conn.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
-        )
-    existing = int(await conn.scalar(select(func.count()).select_from(activities)) or 0)
-    return values[0], values[1], values[2], existing
-
-
-def _sql_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat(" ", "microseconds")
-    return value
-
-
-def _load_sqlite(
-    path: str,
-    batches: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]],
-    generator: _Generator,
-    progress: Progress | None,
-    total: int,
-) -> int:
-    """Everything in one SQLite transaction through the stdlib driver (the fastest path)."""
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.execute("PRAGMA synchronous=OFF")
-        db.execute("PRAGMA cache_size=-262144")
-        db.execute("BEGIN")
-        for table, (cols, rows) in batches.items():
-            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            db.executemany(sql, [tuple(_sql_value(v) for v in r) for r in rows])
-        sql = (
-            f"INSERT INTO activities ({', '.join(generator.COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(generator.COLUMNS))})"
-        )
-        written = 0
-        for chunk in generator.rows():
-            db.executemany(
-                sql,
-                [
-                    (
-                        r[0],
-                        r[1],
-                        r[2],
-                        r[3],
-                        r[4],
-                        r[5],
-                        r[6].isoformat(" ", "microseconds"),
-                        r[7],
-                        r[8],
-                        r[9],
-                        r[10],
-                        r[11],
-                        r[12],
-                        None if r[13] is None else r[13].isoformat(" ", "microseconds"),
-                        None if r[14] is None else r[14].isoformat(" ", "microseconds"),
-                        r[15],
-                        r[16],
-                        r[17],
-                        r[18],
-                        r[19].isoformat(" ", "microseconds"),
-                        r[20].isoformat(" ", "microseconds"),
-                    )
-                    for r in chunk
-                ],
-            )
-            written += len(chunk)
-            if progress is not None:
-                progress(min(written, total), total)
-        db.execute("COMMIT")
-        return written
-    finally:
-        db.close()
-
-
-async def _load_postgres(
-    conn: AsyncConnection,
-    batches: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]],
-    generator: _Generator,
-    progress: Progress | None,
-    total: int,
-) -> int:
-    """COPY through the asyncpg connection underneath SQLAlchemy."""
-    raw = await conn.get_raw_connection()
-    apg: Any = raw.driver_connection
-    for table, (cols, rows) in batches.items():
-        if rows:
-            await apg.copy_records_to_table(table, records=rows, columns=list(cols))
-    written = 0
-    for chunk in generator.rows():
-        await apg.copy_records_to_table(
-            "activities", records=chunk, columns=list(generator.COLUMNS)
-        )
-        written += len(chunk)
-        if progress is not None:
-            progress(min(written, total), total)
-    for table in ("employees", "contacts", "activities"):
-        await apg.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-        )
-    return written
+IDENT_COLS = columns(identities, "contact_id", "kind", "value", "created_at")
 
 
 async def seed(
@@ -582,50 +473,36 @@ async def seed(
     n_emp = employees or default_emp
     n_contacts = contacts or default_contacts
     rnd = random.Random(seed)
-    async with engine.connect() as conn:
-        first_emp, first_contact, first_activity, existing = await _start_ids(conn)
+    first = await next_ids(engine)
+    first_emp = first.employee
     emp_rows, addr_rows, contact_rows, ident_rows, team = _people(
-        n_emp, n_contacts, rnd, first_emp, first_contact, now
+        n_emp, n_contacts, rnd, first_emp, first.contact, now
     )
     if first_emp > 1:  # keep demo addresses unique next to earlier demo data
         addr_rows = [
             (e, k, f"{v}.{first_emp}" if k == "email" else f"{v}{first_emp}")
             for e, k, v in addr_rows
         ]
-    batches: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]] = {
-        "employees": (EMP_COLS, emp_rows),
-        "employee_addresses": (ADDR_COLS, addr_rows),
-        "contacts": (CONTACT_COLS, contact_rows),
-        "identities": (IDENT_COLS, ident_rows),
-    }
-    generator = _Generator(team, activities, first_activity, now, tz, rnd)
-    bulk = existing == 0 and activities >= 100_000
-    indexes = _activity_indexes() if bulk else []
-    if indexes:
-        async with engine.begin() as conn:
-            for index in indexes:
-                await conn.run_sync(index.drop)
-    try:
-        if engine.dialect.name == "sqlite":
-            path = engine.url.database or ""
-            written = await asyncio.to_thread(
-                _load_sqlite, path, batches, generator, progress, activities
-            )
-        else:
-            async with engine.begin() as conn:
-                written = await _load_postgres(conn, batches, generator, progress, activities)
-    finally:
-        if indexes:
-            async with engine.begin() as conn:
-                for index in indexes:
-                    await conn.run_sync(index.create, checkfirst=True)
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text("ANALYZE"))
-        rows = await rebuild.rebuild(conn, tz)
-        await client_base.rebuild(conn, tz)
-    if engine.dialect.name == "sqlite":
-        async with engine.connect() as conn:
-            await conn.execute(text("ANALYZE"))
-    logger.info("demo: %d employees, %d contacts, %d activities", n_emp, n_contacts, written)
-    return SeedResult(employees=n_emp, contacts=n_contacts, activities=written, rollup_rows=rows)
+    generator = _Generator(team, activities, first.activity, now, tz, rnd)
+    loaded = await load(
+        engine,
+        [
+            Batch(schema.employees, EMP_COLS, [emp_rows]),
+            Batch(schema.employee_addresses, ADDR_COLS, [addr_rows]),
+            Batch(schema.contacts, CONTACT_COLS, [contact_rows]),
+            Batch(schema.identities, IDENT_COLS, [ident_rows]),
+            Batch(schema.activities, _Generator.COLUMNS, generator.rows()),
+        ],
+        tz=tz,
+        expected_activities=activities,
+        progress=progress,
+    )
+    logger.info(
+        "demo: %d employees, %d contacts, %d activities", n_emp, n_contacts, loaded.activities
+    )
+    return SeedResult(
+        employees=n_emp,
+        contacts=n_contacts,
+        activities=loaded.activities,
+        rollup_rows=loaded.rollup_rows,
+    )

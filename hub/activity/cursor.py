@@ -1,0 +1,61 @@
+"""Page cursors, one format for every listing: "ID" or "MICROSECONDS.ID".
+
+A listing continues after a key: an id (newest id first) or a time and an id (newest
+first, ties broken by id). The cursor is that key written out: the time as microseconds
+since the Unix epoch, a dot, the id. Anything else is a `ValidationError` on `cursor`,
+which the API answers with 400.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hub.errors import ValidationError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MAX_ID = 2**63
+
+
+def bad_cursor(cursor: str) -> ValidationError:
+    """The one error for a cursor this API did not give out."""
+    return ValidationError(f"cursor {cursor!r} is not one this API gave out", field="cursor")
+
+
+def encode_id(row_id: int) -> str:
+    """The cursor of a listing ordered by id alone."""
+    return str(row_id)
+
+
+def encode_time_id(at: datetime, row_id: int) -> str:
+    """The cursor of a listing ordered by (time, id); `at` must be aware."""
+    if at.tzinfo is None:
+        raise ValueError("a cursor time must be aware")
+    return f"{(at - EPOCH) // _MICROSECOND}.{row_id}"
+
+
+def _id(text: str, cursor: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise bad_cursor(cursor)
+    value = int(text)
+    if value >= _MAX_ID:
+        raise bad_cursor(cursor)
+    return value
+
+
+def decode_id(cursor: str) -> int:
+    """The id an id-ordered cursor points after."""
+    return _id(cursor, cursor)
+
+
+def decode_time_id(cursor: str) -> tuple[datetime, int]:
+    """The (aware UTC time, id) a (time, id)-ordered cursor points after."""
+    micros, dot, row_id = cursor.partition(".")
+    digits = micros[1:] if micros.startswith("-") else micros
+    if not dot or not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        raise bad_cursor(cursor)
+    try:
+        at = EPOCH + int(micros) * _MICROSECOND
+    except OverflowError:
+        raise bad_cursor(cursor) from None
+    return at, _id(row_id, cursor)

@@ -1,0 +1,24 @@
+"""Repositories: named queries over the schema for what people do by hand or through the API.
+
+Each takes the engine and the store's options, never the store: the store's record path
+owns idempotent writes of touches, these own contacts, employees, activities and tokens.
+"""
+
+from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
+from hub.activity.repos.base import MAX_PAGE
+from hub.activity.repos.contacts import CONTACT_FIELDS, ContactRepo, MergeResult
+from hub.activity.repos.employees import EmployeeRepo
+from hub.activity.repos.tokens import TokenRepo, hash_token
+
+__all__ = [
+    "CONTACT_FIELDS",
+    "MAX_PAGE",
+    "ActivityFilter",
+    "ActivityRepo",
+    "ContactRepo",
+    "EmployeeRepo",
+    "MergeResult",
+    "Page",
+    "TokenRepo",
+    "hash_token",
+]

@@ -1,0 +1,455 @@
+"""Client contacts and organisations; identities keep them unique per address."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.activity import client_base, rollup
+from hub.activity.addresses import normalize
+from hub.activity.repos.base import MAX_PAGE, Repo, fold, jsonable
+from hub.activity.schema import (
+    ROLLUP_COLUMNS,
+    activities,
+    activity_participants,
+    contact_merges,
+    contacts,
+    employee_addresses,
+    identities,
+    organizations,
+)
+from hub.errors import Conflict, NotFound, ValidationError
+from hub.model import CONTACT_KINDS, Address, AddressKind, utcnow
+
+#: Contact fields that may be set by hand, the import and the API.
+CONTACT_FIELDS = (
+    "name",
+    "position",
+    "region",
+    "city",
+    "importance",
+    "segment",
+    "is_lead",
+    "owner_employee_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """What a merge moved."""
+
+    target_id: int
+    source_id: int
+    identities_moved: int
+    activities_moved: int
+    fields_filled: list[str] = field(default_factory=list)
+
+
+class ContactRepo(Repo):
+    """Client contacts and organisations; identities keep them unique per address."""
+
+    async def _organization(self, conn: AsyncConnection, name: str | None) -> int | None:
+        if not name or not name.strip():
+            return None
+        name = name.strip()
+        found = await conn.scalar(select(organizations.c.id).where(organizations.c.name == name))
+        if found is not None:
+            return int(found)
+        return int(
+            (
+                await conn.execute(
+                    insert(organizations).returning(organizations.c.id),
+                    {"name": name, "created_at": utcnow()},
+                )
+            ).scalar_one()
+        )
+
+    def _normalise(self, addresses: Sequence[Address]) -> list[tuple[str, str]]:
+        keys = []
+        for address in addresses:
+            if address.kind not in CONTACT_KINDS:
+                raise ValidationError(
+                    f"{address.kind.value} is not a contact address", field=address.kind.value
+                )
+            key = (address.kind.value, normalize(address.kind, address.value, self.options.region))
+            if key not in keys:
+                keys.append(key)
+        return keys
+
+    async def owners(self, addresses: Sequence[Address]) -> dict[tuple[str, str], int]:
+        """Which contact already owns each of these addresses (normalised key → id)."""
+        keys = self._normalise(addresses)
+        found: dict[tuple[str, str], int] = {}
+        async with self.read() as conn:
+            for kind, value in keys:
+                cid = await conn.scalar(
+                    select(identities.c.contact_id).where(
+                        and_(identities.c.kind == kind, identities.c.value == value)
+                    )
+                )
+                if cid is not None:
+                    found[(kind, value)] = int(cid)
+        return found
+
+    async def create(
+        self,
+        name: str,
+        *,
+        addresses: Sequence[Address] = (),
+        organization: str | None = None,
+        custom: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> int:
+        """Create a contact with its identities; an address already owned is refused."""
+        if not name or not name.strip():
+            raise ValidationError("contact name is empty", field="name")
+        unknown = set(fields) - set(CONTACT_FIELDS)
+        if unknown:
+            raise ValidationError(
+                f"unknown contact field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+            )
+        keys = self._normalise(addresses)
+        now = utcnow()
+        async with self.tx() as conn:
+            for kind, value in keys:
+                owner = await conn.scalar(
+                    select(identities.c.contact_id).where(
+                        and_(identities.c.kind == kind, identities.c.value == value)
+                    )
+                )
+                if owner is not None:
+                    raise Conflict(
+                        f"{kind} {value} already belongs to contact #{owner}",
+                        field=kind,
+                        details={"owner_contact_id": owner, "kind": kind, "value": value},
+                    )
+            row = {
+                "name": name.strip(),
+                "organization_id": await self._organization(conn, organization),
+                "custom": custom or {},
+                "is_lead": False,
+                "created_at": now,
+                "updated_at": now,
+                **fields,
+            }
+            contact_id = int(
+                (await conn.execute(insert(contacts).returning(contacts.c.id), row)).scalar_one()
+            )
+            if keys:
+                await conn.execute(
+                    insert(identities),
+                    [
+                        {"contact_id": contact_id, "kind": k, "value": v, "created_at": now}
+                        for k, v in keys
+                    ],
+                )
+            await client_base.refresh(conn, [contact_id], self.options.tz)
+        return contact_id
+
+    async def update(
+        self,
+        contact_id: int,
+        *,
+        add_addresses: Sequence[Address] = (),
+        organization: str | None = None,
+        custom: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Update fields and add identities; returns whether anything changed."""
+        unknown = set(fields) - set(CONTACT_FIELDS)
+        if unknown:
+            raise ValidationError(
+                f"unknown contact field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+            )
+        keys = self._normalise(add_addresses)
+        now = utcnow()
+        changed = False
+        async with self.tx() as conn:
+            current = (
+                (await conn.execute(select(contacts).where(contacts.c.id == contact_id)))
+                .mappings()
+                .first()
+            )
+            if current is None:
+                raise NotFound(f"contact #{contact_id} does not exist")
+            values = {k: v for k, v in fields.items() if v is not None and current[k] != v}
+            if organization is not None:
+                org = await self._organization(conn, organization)
+                if org != current["organization_id"]:
+                    values["organization_id"] = org
+            if custom:
+                merged = {**(current["custom"] or {}), **custom}
+                if merged != current["custom"]:
+                    values["custom"] = merged
+            for kind, value in keys:
+                owner = await conn.scalar(
+                    select(identities.c.contact_id).where(
+                        and_(identities.c.kind == kind, identities.c.value == value)
+                    )
+                )
+                if owner is None:
+                    await conn.execute(
+                        insert(identities),
+                        {"contact_id": contact_id, "kind": kind, "value": value, "created_at": now},
+                    )
+                    changed = True
+                elif owner != contact_id:
+                    raise Conflict(
+                        f"{kind} {value} already belongs to contact #{owner}",
+                        field=kind,
+                        details={"owner_contact_id": owner, "kind": kind, "value": value},
+                    )
+            if values:
+                values["updated_at"] = now
+                await conn.execute(
+                    update(contacts).where(contacts.c.id == contact_id).values(**values)
+                )
+                changed = True
+            if changed:
+                await client_base.refresh(conn, [contact_id], self.options.tz)
+        return changed
+
+    async def get(self, contact_id: int) -> dict[str, Any]:
+        """A contact with its identities and organisation; a merged id leads to its target."""
+        async with self.read() as conn:
+            for _ in range(10):
+                row = (
+                    (
+                        await conn.execute(
+                            select(contacts, organizations.c.name.label("organization"))
+                            .select_from(
+                                contacts.outerjoin(
+                                    organizations, organizations.c.id == contacts.c.organization_id
+                                )
+                            )
+                            .where(contacts.c.id == contact_id)
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+                if row is None:
+                    raise NotFound(f"contact #{contact_id} does not exist")
+                if row["merged_into_id"] is None:
+                    break
+                contact_id = row["merged_into_id"]
+            ids = (
+                await conn.execute(
+                    select(identities.c.kind, identities.c.value, identities.c.bouncing_at).where(
+                        identities.c.contact_id == contact_id
+                    )
+                )
+            ).all()
+        if row is None:  # unreachable: the loop raises or breaks with a row
+            raise NotFound(f"contact #{contact_id} does not exist")
+        result = jsonable(dict(row))
+        result["identities"] = [
+            {"kind": k, "value": v, **({"bouncing_since": b.isoformat()} if b else {})}
+            for k, v, b in ids
+        ]
+        return result
+
+    async def search(
+        self,
+        query: str | None = None,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        include_merged: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Contacts whose name contains `query`, or whose phone/e-mail matches it."""
+        limit = max(1, min(limit, MAX_PAGE))
+        stmt = select(contacts.c.id).order_by(contacts.c.id).limit(limit).offset(offset)
+        if not include_merged:
+            stmt = stmt.where(contacts.c.merged_into_id.is_(None))
+        if query:
+            conditions = [
+                fold(self.dialect, contacts.c.name).contains(
+                    query.casefold(), autoescape=True
+                )
+            ]
+            for kind in (AddressKind.PHONE, AddressKind.EMAIL):
+                try:
+                    value = normalize(kind, query, self.options.region)
+                except ValidationError:
+                    continue
+                conditions.append(
+                    contacts.c.id.in_(
+                        select(identities.c.contact_id).where(
+                            and_(identities.c.kind == kind.value, identities.c.value == value)
+                        )
+                    )
+                )
+            stmt = stmt.where(or_(*conditions))
+        async with self.read() as conn:
+            ids = (await conn.execute(stmt)).scalars().all()
+        return [await self.get(int(i)) for i in ids]
+
+    async def merge(self, source_id: int, target_id: int) -> MergeResult:
+        """Merge `source_id` into `target_id`: identities and activities move, nothing is lost."""
+        if source_id == target_id:
+            raise ValidationError("cannot merge a contact into itself", field="contact")
+        now = utcnow()
+        async with self.tx() as conn:
+            rows = {
+                r["id"]: dict(r)
+                for r in (
+                    await conn.execute(
+                        select(contacts).where(contacts.c.id.in_([source_id, target_id]))
+                    )
+                ).mappings()
+            }
+            for cid in (source_id, target_id):
+                if cid not in rows:
+                    raise NotFound(f"contact #{cid} does not exist")
+                if rows[cid]["merged_into_id"] is not None:
+                    raise ValidationError(
+                        f"contact #{cid} was already merged into #{rows[cid]['merged_into_id']}",
+                        field="contact",
+                    )
+            source, target = rows[source_id], rows[target_id]
+            filled = {
+                name: source[name]
+                for name in (
+                    "position",
+                    "region",
+                    "city",
+                    "importance",
+                    "segment",
+                    "organization_id",
+                    "owner_employee_id",
+                )
+                if target[name] in (None, "") and source[name] not in (None, "")
+            }
+            custom = {**(source["custom"] or {}), **(target["custom"] or {})}
+            moved_ids = (
+                await conn.execute(
+                    update(identities)
+                    .where(identities.c.contact_id == source_id)
+                    .values(contact_id=target_id)
+                    .returning(identities.c.id)
+                )
+            ).all()
+            cols = [activities.c[n] for n in ROLLUP_COLUMNS]
+            old_rows = [
+                dict(r)
+                for r in (
+                    await conn.execute(select(*cols).where(activities.c.contact_id == source_id))
+                ).mappings()
+            ]
+            await conn.execute(
+                update(activities)
+                .where(activities.c.contact_id == source_id)
+                .values(contact_id=target_id, updated_at=now)
+            )
+            # (the client-base state is refreshed below, once both contacts are final)
+            await rollup.adjust(
+                conn, old_rows, [{**r, "contact_id": target_id} for r in old_rows], self.options.tz
+            )
+            # participants: move, dropping pairs the target already has
+            parts = (
+                (
+                    await conn.execute(
+                        select(activity_participants.c.activity_id).where(
+                            activity_participants.c.contact_id == source_id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            await conn.execute(
+                delete(activity_participants).where(activity_participants.c.contact_id == source_id)
+            )
+            if parts:
+                have = set(
+                    (
+                        await conn.execute(
+                            select(activity_participants.c.activity_id).where(
+                                and_(
+                                    activity_participants.c.contact_id == target_id,
+                                    activity_participants.c.activity_id.in_(list(parts)),
+                                )
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                new = [{"activity_id": a, "contact_id": target_id} for a in parts if a not in have]
+                if new:
+                    await conn.execute(insert(activity_participants), new)
+            is_lead = bool(source["is_lead"] and target["is_lead"])
+            await conn.execute(
+                update(contacts)
+                .where(contacts.c.id == target_id)
+                .values(**filled, custom=custom, is_lead=is_lead, updated_at=now)
+            )
+            await conn.execute(
+                update(contacts)
+                .where(contacts.c.id == source_id)
+                .values(merged_into_id=target_id, updated_at=now)
+            )
+            await conn.execute(
+                update(contacts)
+                .where(contacts.c.merged_into_id == source_id)
+                .values(merged_into_id=target_id)
+            )
+            detail = {
+                "source": jsonable(source),
+                "identities_moved": len(moved_ids),
+                "activities_moved": len(old_rows),
+                "fields_filled": sorted(filled),
+            }
+            await conn.execute(
+                insert(contact_merges),
+                {
+                    "source_contact_id": source_id,
+                    "target_contact_id": target_id,
+                    "merged_at": now,
+                    "detail": detail,
+                },
+            )
+            await client_base.refresh(conn, [source_id, target_id], self.options.tz)
+        return MergeResult(
+            target_id=target_id,
+            source_id=source_id,
+            identities_moved=len(moved_ids),
+            activities_moved=len(old_rows),
+            fields_filled=sorted(filled),
+        )
+
+    async def count(self) -> int:
+        async with self.read() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(contacts)) or 0)
+
+    async def responsible_extension(self, phone: str) -> str | None:
+        """The extension of the employee responsible for the client calling from `phone`."""
+        try:
+            value = normalize(AddressKind.PHONE, phone, self.options.region)
+        except ValidationError:
+            return None
+        async with self.read() as conn:
+            found = await conn.scalar(
+                select(employee_addresses.c.value)
+                .select_from(
+                    identities.join(contacts, contacts.c.id == identities.c.contact_id).join(
+                        employee_addresses,
+                        employee_addresses.c.employee_id == contacts.c.owner_employee_id,
+                    )
+                )
+                .where(
+                    and_(
+                        identities.c.kind == AddressKind.PHONE.value,
+                        identities.c.value == value,
+                        employee_addresses.c.kind == AddressKind.EXTENSION.value,
+                    )
+                )
+                .order_by(employee_addresses.c.id)
+                .limit(1)
+            )
+        return None if found is None else str(found)
