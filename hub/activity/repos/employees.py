@@ -40,7 +40,8 @@ class EmployeeRepo(Repo):
         """Add an employee; an address already taken is a `ValidationError` naming it."""
         if not name.strip():
             raise ValidationError("employee name is empty", field="name")
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             if head_id is not None:
                 await self._must_exist(conn, head_id)
             employee_id = int(
@@ -61,7 +62,8 @@ class EmployeeRepo(Repo):
         return employee_id
 
     async def add_addresses(self, employee_id: int, addresses: Sequence[Address]) -> None:
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             await self._must_exist(conn, employee_id)
             await self._add_addresses(conn, employee_id, addresses)
 
