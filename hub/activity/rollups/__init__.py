@@ -2,7 +2,8 @@
 
 Each is a projection (`projections.py`): it declares how a transaction's activity and
 contact changes move it and how to rebuild it from the activities. The store runs every
-declared projection on every write path, in the same transaction (`unit_of_work.py`).
+declared projection on every write path, in the same transaction, through its unit of
+work (`hub/activity/unit_of_work.py`).
 
 - `tables.py`: the roll-up tables; `rules.py`: each KPI rule in Python and in SQL;
   `localtime.py`: company-local days and months, in Python and in SQL.
