@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hub.activity import client_base
+from hub.activity.rollups import client_state
 from hub.errors import ValidationError
 from hub.model import Channel, Direction, Status
 
@@ -64,8 +64,8 @@ FILTER_KEYS = frozenset(_ENUM_KEYS) | ROLLUP_BOOL_KEYS | RAW_KEYS
 
 NUMERIC_FIELDS = frozenset({"duration_s", "talk_s"})
 #: Contact fields a client-base quality indicator may require.
-CONTACT_COLUMNS = frozenset(client_base.FIELD_COLUMNS)
-CONTACT_IDENTITIES = frozenset(client_base.FIELD_IDENTITIES)
+CONTACT_COLUMNS = frozenset(client_state.FIELD_COLUMNS)
+CONTACT_IDENTITIES = frozenset(client_state.FIELD_IDENTITIES)
 
 _INDICATOR_KEYS = frozenset(
     {

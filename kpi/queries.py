@@ -8,7 +8,7 @@ same predicate the fact was computed with, so a drill-down lists what was counte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,26 +40,29 @@ from hub.activity.plans_store import (
     kpi_plan_history,
     kpi_plans,
 )
-from hub.activity.rollup import (
-    NO_EMPLOYEE,
+from hub.activity.rollups.localtime import month_key
+from hub.activity.rollups.rules import (
     answered_later_clause,
     callback_done_clause,
+    has_result_clause,
+    late_clause,
+    open_missed_clause,
+    touch_clause,
+)
+from hub.activity.rollups.tables import (
+    NO_EMPLOYEE,
     kpi_contact_month,
     kpi_contact_touch,
     kpi_daily,
     kpi_employee_month,
     kpi_missed_calls,
     kpi_monthly,
-    month_key,
-    open_missed_clause,
-    touch_clause,
 )
 from hub.activity.schema import activities, contacts, employees, identities
 from hub.model import Status
 from kpi.catalogue import Filter, contact_field_kind
 from kpi.periods import local_day, local_midnight
 
-CALLBACK_SOURCE = "callback"
 A = activities.c
 
 # -- employees ------------------------------------------------------------------------
@@ -88,20 +91,12 @@ async def all_employees(conn: AsyncConnection) -> list[EmployeeRow]:
 # -- activity predicates --------------------------------------------------------------
 
 
-def _has_result() -> ColumnElement[bool]:
-    return and_(A.result.is_not(None), A.result != "")
-
-
-def _late() -> ColumnElement[bool]:
-    return and_(A.completed_at.is_not(None), A.due_at.is_not(None), A.completed_at > A.due_at)
-
-
 def _overdue(today_start: datetime) -> ColumnElement[bool]:
     """Due, not cancelled, and done after the due time or still open past its due day."""
     return and_(
         A.due_at.is_not(None),
         A.status != Status.CANCELLED.value,
-        or_(_late(), and_(A.status == Status.PLANNED.value, A.due_at < today_start)),
+        or_(late_clause(), and_(A.status == Status.PLANNED.value, A.due_at < today_start)),
     )
 
 
@@ -119,10 +114,10 @@ def filter_clause(flt: Filter, today_start: datetime) -> list[ColumnElement[bool
     ]
     if flt.sources is not None:
         clauses.append(A.source.in_(sorted(flt.sources)))
-    builders = {
+    builders: dict[str, Callable[[], ColumnElement[bool]]] = {
         "is_client": lambda: A.is_client.is_(True),
-        "has_result": _has_result,
-        "late": _late,
+        "has_result": has_result_clause,
+        "late": late_clause,
         "touch": touch_clause,
         "overdue": lambda: _overdue(today_start),
         "not_called_back": _not_called_back,

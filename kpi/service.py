@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import client_base, plans_store, rollup
+from hub.activity import plans_store
 from hub.activity.cursor import decode_id, decode_time_id, encode_id, encode_time_id
 from hub.activity.plans_store import FrozenFact, PlanRow
+from hub.activity.rollups import client_base, rebuild
 from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import queries, sources
@@ -530,7 +531,7 @@ class KpiService:
         step = on_step or (lambda _: None)
         async with self.engine.begin() as conn:
             step("roll-ups")
-            rows = await rollup.rebuild(conn, self.tz)
+            rows = await rebuild.rebuild(conn, self.tz)
             step("client base")
             clients = await client_base.rebuild(conn, self.tz, days or None)
             kept = await client_base.maintained(conn)

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity import client_base
-from hub.activity.rollup import MISSED_STATUSES
+from hub.activity.rollups import client_base, client_state
+from hub.activity.rollups.rules import MISSED_STATUSES
 from kpi import queries
 from kpi.catalogue import Aggregate, DateField, Filter, Indicator, Source
 from kpi.periods import Period, PeriodKind, local_day, local_midnight
@@ -114,7 +114,7 @@ async def kept_as_deltas(conn: AsyncConnection, indicator: Indicator) -> bool:
     its state as of any day is a cheap read), rather than needing a scan of the clients."""
     kept = await client_base.maintained(conn)
     if indicator.aggregate is Aggregate.FILLED_SHARE:
-        return kept.fields and set(indicator.fields) <= set(client_base.FIELDS)
+        return kept.fields and set(indicator.fields) <= set(client_state.FIELDS)
     if indicator.aggregate is Aggregate.FORGOTTEN:
         return indicator.days in kept.forgotten_days
     return False
@@ -441,12 +441,12 @@ class ClientBaseQuality:
         as_of = reading.window.as_of
         for indicator in indicators:
             if await kept_as_deltas(conn, indicator):
-                measures = [client_base.filled_measure(f) for f in indicator.fields]
+                measures = [client_state.filled_measure(f) for f in indicator.fields]
                 counts = await client_base.owner_counts(
-                    conn, [client_base.CONTACTS, *measures], local_day(as_of, reading.tz), employee_ids
+                    conn, [client_state.CONTACTS, *measures], local_day(as_of, reading.tz), employee_ids
                 )
                 quality = {
-                    emp: (c[client_base.CONTACTS], sum(c[m] for m in measures))
+                    emp: (c[client_state.CONTACTS], sum(c[m] for m in measures))
                     for emp, c in counts.items()
                 }
             else:
@@ -491,7 +491,7 @@ class ForgottenClients:
         as_of = reading.window.as_of
         for indicator in indicators:
             if await kept_as_deltas(conn, indicator):
-                measure = client_base.forgotten_measure(indicator.days)
+                measure = client_state.forgotten_measure(indicator.days)
                 counts = await client_base.owner_counts(
                     conn, [measure], local_day(as_of, reading.tz), employee_ids
                 )

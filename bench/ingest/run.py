@@ -1,12 +1,14 @@
 """Ingest benchmark: touches/s through the real record path vs a naive baseline and the raw limit.
 
-    .venv/bin/python -m bench.ingest.run [--touches 100000] [--naive 3000] [--backend sqlite|postgresql|both]
+    .venv/bin/python -m bench.ingest.run [--touches 100000] [--naive 3000] [--updates 100000] [--backend sqlite|postgresql|both]
 
 Three producers push touches (10% repeats of earlier keys) into the store's batching
 writer; in the same run we measure (a) a naive baseline committing each touch on its
 own through `ActivityStore.record`, (b) the limit: the same activity rows inserted with
 the raw driver's executemany in one transaction (sqlite3 / asyncpg) into the same
-schema. Prints touches/s and the ratios.
+schema. Prints touches/s and the ratios. Then, on a store holding those touches, (c)
+status updates/s: delivery reports, read receipts and failures for the letters and SMS
+(10% repeated reports, 5% for messages the store never saw) through the same writer.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ from typing import Any
 from hub.activity import ActivityStore
 from hub.activity.resolve import normalise_touch
 from hub.activity.store import touch_row
-from hub.model import Address, AddressKind, Channel, Direction, Status, Touch, utcnow
+from hub.model import (
+    Address,
+    AddressKind,
+    Channel,
+    Direction,
+    Status,
+    StatusUpdate,
+    Touch,
+    utcnow,
+)
 from tests.helpers.postgres import running_postgres
 
 PRODUCERS = 3
@@ -94,6 +105,49 @@ async def through_writer(url: str, touches: list[Touch]) -> float:
     elapsed = time.perf_counter() - start
     await store.close()
     return len(touches) / elapsed
+
+
+def make_updates(touches: list[Touch], n: int, seed: int = 2) -> list[StatusUpdate]:
+    """n status updates for the letters and SMS among `touches`: delivered, read, failed and
+    late "sent" reports in random order, 10% repeats of an earlier report, 5% unknown ids."""
+    rng = random.Random(seed)
+    messages = [t for t in touches if t.channel in (Channel.EMAIL, Channel.SMS)]
+    statuses = [Status.DELIVERED, Status.DELIVERED, Status.READ, Status.SENT, Status.FAILED]
+    updates: list[StatusUpdate] = []
+    for i in range(n):
+        if updates and rng.random() < REPEAT_SHARE:
+            updates.append(updates[rng.randrange(len(updates))])
+            continue
+        if rng.random() < 0.05:
+            updates.append(StatusUpdate(source="sms:kannel", external_id=f"gone{i}", status=Status.DELIVERED,
+                                        at=utcnow()))
+            continue
+        msg = messages[rng.randrange(len(messages))]
+        updates.append(StatusUpdate(source=msg.source, external_id=msg.external_id, status=rng.choice(statuses),
+                                    at=msg.occurred_at + timedelta(seconds=rng.randrange(1, 3600)),
+                                    detail="550 no such user" if rng.random() < 0.02 else None))
+    return updates
+
+
+async def updates_through_writer(url: str, touches: list[Touch], updates: list[StatusUpdate]) -> float:
+    """Status updates through the writer (3 producers) on a store holding `touches`."""
+    store = await fresh_store(url)
+    async with store.writer() as writer:
+        for touch in touches:
+            await writer.put(touch)
+    chunks = [updates[i::PRODUCERS] for i in range(PRODUCERS)]
+    writer = store.writer()
+    start = time.perf_counter()
+    async with writer:
+
+        async def produce(chunk: list[StatusUpdate]) -> None:
+            for update in chunk:
+                await writer.put(update)
+
+        await asyncio.gather(*(produce(c) for c in chunks))
+    elapsed = time.perf_counter() - start
+    await store.close()
+    return len(updates) / elapsed
 
 
 async def naive(url: str, touches: list[Touch]) -> float:
@@ -177,19 +231,26 @@ async def raw_limit_postgres(url: str, touches: list[Touch]) -> float:
     return len(touches) / elapsed
 
 
-async def bench_sqlite(touches: list[Touch], naive_n: int, tmp: Path) -> dict[str, float]:
+async def bench_sqlite(touches: list[Touch], naive_n: int, updates: list[StatusUpdate],
+                       tmp: Path) -> dict[str, float]:
     real = await through_writer(f"sqlite:///{tmp}/real.db", touches)
     base = await naive(f"sqlite:///{tmp}/naive.db", touches[:naive_n])
     limit = await raw_limit_sqlite(tmp / "raw.db", touches)
-    return {"real": real, "naive": base, "limit": limit}
+    figures = {"real": real, "naive": base, "limit": limit}
+    if updates:
+        figures["updates"] = await updates_through_writer(f"sqlite:///{tmp}/updates.db", touches, updates)
+    return figures
 
 
-async def bench_postgres(touches: list[Touch], naive_n: int) -> dict[str, float]:
+async def bench_postgres(touches: list[Touch], naive_n: int, updates: list[StatusUpdate]) -> dict[str, float]:
     with running_postgres(durable=True) as server:
         real = await through_writer(server.create_database(), touches)
         base = await naive(server.create_database(), touches[:naive_n])
         limit = await raw_limit_postgres(server.create_database(), touches)
-    return {"real": real, "naive": base, "limit": limit}
+        figures = {"real": real, "naive": base, "limit": limit}
+        if updates:
+            figures["updates"] = await updates_through_writer(server.create_database(), touches, updates)
+    return figures
 
 
 def report(name: str, figures: dict[str, float]) -> None:
@@ -199,21 +260,28 @@ def report(name: str, figures: dict[str, float]) -> None:
           f"   ratio {figures['real'] / figures['naive']:.1f}x (goal >= 30x)")
     print(f"  limit, raw executemany, one tx    : {figures['limit']:>10,.0f} rows/s"
           f"   ratio {figures['real'] / figures['limit']:.0%} of the limit (goal >= 50% on SQLite)")
+    if "updates" in figures:
+        print(f"  status updates via writer         : {figures['updates']:>10,.0f} updates/s"
+              f"   {figures['updates'] / figures['real']:.1f}x the touch rate (goal >= 1x)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--touches", type=int, default=100_000)
     parser.add_argument("--naive", type=int, default=3_000, help="touches for the naive baseline (it is slow)")
+    parser.add_argument("--updates", type=int, default=100_000, help="status updates after the touches (0: none)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     touches = make_touches(args.touches)
-    print(f"{len(touches):,} touches ({REPEAT_SHARE:.0%} repeats), {PRODUCERS} producers")
+    updates = make_updates(touches, args.updates) if args.updates else []
+    print(f"{len(touches):,} touches ({REPEAT_SHARE:.0%} repeats), {PRODUCERS} producers; "
+          f"{len(updates):,} status updates")
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
-            report("SQLite (WAL, synchronous=NORMAL)", asyncio.run(bench_sqlite(touches, args.naive, Path(tmp))))
+            report("SQLite (WAL, synchronous=NORMAL)",
+                   asyncio.run(bench_sqlite(touches, args.naive, updates, Path(tmp))))
     if args.backend in ("postgresql", "both"):
-        report("PostgreSQL (asyncpg, fsync on)", asyncio.run(bench_postgres(touches, args.naive)))
+        report("PostgreSQL (asyncpg, fsync on)", asyncio.run(bench_postgres(touches, args.naive, updates)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, DateTime, Index, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import client_base, rollup
+from hub.activity.rollups import client_base, rebuild
 from hub.activity.schema import UTCDateTime, activities, contacts, employees
 
 #: Called with (activities written, activities to write).
@@ -222,7 +222,7 @@ async def load(
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             await conn.execute(text("ANALYZE"))
-        rows = await rollup.rebuild(conn, tz)
+        rows = await rebuild.rebuild(conn, tz)
         await client_base.rebuild(conn, tz)
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:

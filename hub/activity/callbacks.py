@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.dialect import insert_ignore, one_of
 from hub.activity.options import CallbackPolicy
+from hub.activity.rollups.rules import CALLBACK_SOURCE
 from hub.activity.schema import ROLLUP_COLUMNS, activities, employee_addresses, employees
 from hub.model import AddressKind, Channel, Direction, Status
 
-CALLBACK_SOURCE = "callback"
 UNANSWERED = {Status.MISSED.value, Status.BUSY.value}
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +23,8 @@ from hub.errors import InvalidAddress
 from hub.model import CONTACT_KINDS, Address, AddressKind
 
 Key = tuple[str, str]  # (kind, normalised value)
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -184,6 +186,6 @@ async def _leads_by_origin(
 CHUNK = 2000  # values per lookup: well under SQLite's 32,766 variables
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
+def _chunks(values: list[T]) -> Iterable[list[T]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]

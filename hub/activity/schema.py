@@ -248,8 +248,8 @@ api_tokens = Table(
     UniqueConstraint("token_hash"),
 )
 
-#: The activity columns the roll-ups read: what any code that changes activities
-#: outside `ActivityStore.apply` must fetch before handing rows to `rollup.adjust`.
+#: The activity columns the projections read: what a write path reports to its unit of
+#: work (`ActivityStore.writing`) for every activity it changes, as it was and as it is.
 ROLLUP_COLUMNS = (
     "id",
     "channel",

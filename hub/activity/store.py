@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +23,7 @@ from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, client_base, delivery, rollup, threads
+from hub.activity import bulk, callbacks, delivery, threads
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
@@ -36,6 +38,7 @@ from hub.activity.resolve import (
     employees_for,
     normalise_touch,
 )
+from hub.activity.rollups.projections import Projections
 from hub.activity.schema import (
     activities,
     activity_participants,
@@ -44,6 +47,7 @@ from hub.activity.schema import (
     quarantine,
     status_history,
 )
+from hub.activity.unit_of_work import UnitOfWork, writing
 from hub.activity.writer import BatchWriter
 from hub.errors import StoreUnavailable
 from hub.model import (
@@ -198,6 +202,36 @@ async def bulk_update(conn: AsyncConnection, updates: Sequence[tuple[int, dict[s
         await bulk.executemany(conn, ("activities.update", columns), build, params)
 
 
+def status_change(
+    row: Mapping[str, Any], upd: StatusUpdate, now: datetime
+) -> dict[str, Any] | None:
+    """What a status update changes in an activity row, or None when it changes nothing
+    (the same status again, or a late earlier stage: a "sent" never hides "delivered").
+
+    A bounce of one recipient of a letter to several marks that recipient in the meta;
+    the letter itself bounces only when every recipient has.
+    """
+    if upd.status is Status.BOUNCED and upd.address is not None:
+        meta, whole = delivery.with_bounce(dict(row["meta"] or {}), upd.address.value)
+        if not whole:  # delivered to the others: the letter stays, the recipient is marked
+            return {"meta": meta, "updated_at": now}
+    current = Status(row["status"])
+    if (
+        current in _MESSAGE_STAGE
+        and upd.status in _MESSAGE_STAGE
+        and _MESSAGE_STAGE[upd.status] < _MESSAGE_STAGE[current]
+    ):
+        return None
+    if upd.status is current:
+        return None
+    meta = dict(row["meta"] or {})
+    if upd.status is Status.BOUNCED and upd.address is not None:
+        meta, _whole = delivery.with_bounce(meta, upd.address.value)
+    if upd.detail:
+        meta[f"{upd.status.value}_detail"] = upd.detail
+    return {"status": upd.status.value, "meta": meta, "updated_at": now}
+
+
 class ActivityStore:
     """Records touches idempotently and gives access to contacts, employees and activities."""
 
@@ -207,6 +241,7 @@ class ActivityStore:
         self.engine = engine
         self.options = options if options is not None else StoreOptions()
         self.url_for_messages = url_for_messages
+        self.projections = Projections.declared(self.options.tz)
         self.contacts = ContactRepo(engine, self.options)
         self.employees = EmployeeRepo(engine, self.options)
         self.activities = ActivityRepo(engine, self.options)
@@ -272,6 +307,16 @@ class ActivityStore:
 
     # -- writing -----------------------------------------------------------------
 
+    @asynccontextmanager
+    async def writing(self, conn: AsyncConnection | None = None) -> AsyncIterator[UnitOfWork]:
+        """The one way to write: a transaction whose activity and contact changes reach
+        every declared projection (roll-ups, client base) before it commits.
+
+        `conn` is an open connection not in a transaction (the writer's); by default a new
+        one is taken from the engine."""
+        async with writing(self.projections, self.engine, conn) as work:
+            yield work
+
     async def record(
         self, touches: Sequence[Touch], *, resume_points: Sequence[Checkpoint] = ()
     ) -> ApplyResult:
@@ -318,12 +363,8 @@ class ActivityStore:
                 cps[(item.source, item.key)] = item
             else:
                 bad.append(item)
-        if conn is None:
-            async with self.engine.begin() as own:
-                counts = await self._write_all(own, list(touches.values()), updates, cps, bad)
-        else:
-            async with conn.begin():
-                counts = await self._write_all(conn, list(touches.values()), updates, cps, bad)
+        async with self.writing(conn) as work:
+            counts = await self._write_all(work, list(touches.values()), updates, cps, bad)
         created, updated, unchanged, created_ids, applied, unmatched = counts
         return ApplyResult(
             created=created,
@@ -338,24 +379,25 @@ class ActivityStore:
 
     async def _write_all(
         self,
-        conn: AsyncConnection,
+        work: UnitOfWork,
         prepared: list[tuple[Touch, Normalised]],
         updates: list[StatusUpdate],
         cps: dict[tuple[str, str], Checkpoint],
         bad: list[Quarantined],
     ) -> tuple[int, int, int, list[int], int, int]:
         """Everything one `apply` writes, in the caller's transaction."""
-        created, updated, unchanged, created_ids = await self._write_touches(conn, prepared)
-        applied, unmatched = await self._apply_updates(conn, updates)
-        await self._write_checkpoints(conn, list(cps.values()))
-        await self._write_quarantine(conn, bad)
+        created, updated, unchanged, created_ids = await self._write_touches(work, prepared)
+        applied, unmatched = await self._apply_updates(work, updates)
+        await self._write_checkpoints(work.conn, list(cps.values()))
+        await self._write_quarantine(work.conn, bad)
         return created, updated, unchanged, created_ids, applied, unmatched
 
     async def _write_touches(
-        self, conn: AsyncConnection, prepared: list[tuple[Touch, Normalised]]
+        self, work: UnitOfWork, prepared: list[tuple[Touch, Normalised]]
     ) -> tuple[int, int, int, list[int]]:
         if not prepared:
             return 0, 0, 0, []
+        conn = work.conn
         now = utcnow()
         touches = [touch for touch, _ in prepared]
         norms = [norm for _, norm in prepared]
@@ -462,9 +504,8 @@ class ActivityStore:
         task_old, task_new = await callbacks.on_calls_written(
             conn, self.options.callbacks, [r for r in added if r["channel"] == "call"], now
         )
-        # one roll-up adjustment per transaction: the touches and the tasks they raised or closed
-        await rollup.adjust(conn, old_rows + task_old, added + task_new, self.tz)
-        await client_base.adjust(conn, old_rows, added, self.tz)
+        # the touches and the callback tasks they raised or closed
+        work.activities_changed(old_rows + task_old, added + task_new)
         return len(inserts), len(new_rows), unchanged, created_ids
 
     async def _inserted_ids(
@@ -506,79 +547,106 @@ class ActivityStore:
         return found
 
     async def _apply_updates(
-        self, conn: AsyncConnection, updates: list[StatusUpdate]
+        self, work: UnitOfWork, updates: Sequence[StatusUpdate]
     ) -> tuple[int, int]:
+        """Apply a batch of status updates with set-based statements; (matched, unmatched).
+
+        Each update is judged against its activity as the updates before it in the batch
+        left it (`status_change`); then the new history rows are one executemany, the
+        changed activities one bulk UPDATE, and the projections see each activity's first
+        and last state once. An update for an activity the store does not hold is counted
+        and logged, not kept. A report already in the history adds nothing.
+        """
         if not updates:
             return 0, 0
+        conn = work.conn
+        await self._mark_addresses(conn, updates)
         existing = await self._existing(conn, [(u.source, u.external_id) for u in updates])
-        applied = unmatched = 0
-        before: list[dict[str, Any]] = []
-        after: list[dict[str, Any]] = []
+        now = utcnow()
+        unmatched = 0
+        reports: list[dict[str, Any]] = []
+        originals: dict[int, dict[str, Any]] = {}
+        current: dict[int, dict[str, Any]] = {}
         for upd in updates:
             old = existing.get((upd.source, upd.external_id))
-            if upd.address is not None:
-                await self._mark_address(conn, upd)
             if old is None:
                 unmatched += 1
                 logger.info(
                     "status update for unknown %s/%s: %s", upd.source, upd.external_id, upd.status
                 )
                 continue
-            applied += 1
-            await conn.execute(
-                insert(status_history),
-                [
-                    {
-                        "activity_id": old["id"],
-                        "status": upd.status.value,
-                        "at": upd.at,
-                        "detail": upd.detail,
-                    }
-                ],
+            aid = int(old["id"])
+            reports.append(
+                {"activity_id": aid, "status": upd.status.value, "at": upd.at, "detail": upd.detail}
             )
-            meta = dict(old["meta"] or {})
-            if upd.status is Status.BOUNCED and upd.address is not None:
-                meta, whole = delivery.with_bounce(meta, upd.address.value)
-                if not whole:  # delivered to the others: the letter stays, the recipient is marked
-                    await conn.execute(
-                        update(activities).where(activities.c.id == old["id"]).values(meta=meta)
-                    )
-                    old["meta"] = meta
-                    continue
-            current = Status(old["status"])
-            if (
-                current in _MESSAGE_STAGE
-                and upd.status in _MESSAGE_STAGE
-                and (_MESSAGE_STAGE[upd.status] < _MESSAGE_STAGE[current])
-            ):
-                continue  # a late "sent" never hides "delivered"
-            if upd.status is current:
-                continue
-            if upd.detail:
-                meta[f"{upd.status.value}_detail"] = upd.detail
-            changes = {"status": upd.status.value, "meta": meta, "updated_at": utcnow()}
-            await conn.execute(
-                update(activities).where(activities.c.id == old["id"]).values(**changes)
-            )
-            new = {**old, **changes}
-            await rollup.adjust(conn, [old], [new], self.tz)
-            before.append(dict(old))
-            after.append(new)
-            old.update(changes)
-        await client_base.adjust(conn, before, after, self.tz)
-        return applied, unmatched
+            row = current.get(aid, old)
+            changes = status_change(row, upd, now)
+            if changes is not None:
+                originals.setdefault(aid, old)
+                current[aid] = {**row, **changes}
+        await self._write_history(conn, reports)
+        changed = [
+            (aid, row)
+            for aid, row in current.items()
+            if (row["status"], row["meta"]) != (originals[aid]["status"], originals[aid]["meta"])
+        ]
+        await bulk_update(
+            conn,
+            [
+                (aid, {"status": r["status"], "meta": r["meta"], "updated_at": now})
+                for aid, r in changed
+            ],
+        )
+        work.activities_changed([originals[aid] for aid, _ in changed], [row for _, row in changed])
+        return len(reports), unmatched
 
-    async def _mark_address(self, conn: AsyncConnection, upd: StatusUpdate) -> None:
-        """A bounce marks the address as bouncing so campaigns suppress it."""
-        if upd.status is not Status.BOUNCED or upd.address is None:
+    async def _write_history(self, conn: AsyncConnection, reports: list[dict[str, Any]]) -> None:
+        """Status history rows for reports not recorded before (a repeated report adds none)."""
+        if not reports:
             return
-        value = try_normalize(upd.address.kind, upd.address.value, self.region)
-        if value is None:
+        h = status_history.c
+        ids = sorted({r["activity_id"] for r in reports})
+        seen: set[tuple[Any, ...]] = set()
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            result = await conn.execute(
+                select(h.activity_id, h.status, h.at, h.detail).where(
+                    one_of(conn, h.activity_id, ids[start : start + LOOKUP_CHUNK])
+                )
+            )
+            seen.update(tuple(r) for r in result)
+        fresh: list[dict[str, Any]] = []
+        for report in reports:
+            key = (report["activity_id"], report["status"], report["at"], report["detail"])
+            if key not in seen:
+                seen.add(key)
+                fresh.append(report)
+        if fresh:
+            await bulk.executemany(conn, "status_history", lambda: insert(status_history), fresh)
+
+    async def _mark_addresses(self, conn: AsyncConnection, updates: Sequence[StatusUpdate]) -> None:
+        """A bounce marks its address as bouncing so campaigns suppress it (in report order)."""
+        marks: list[dict[str, Any]] = []
+        for upd in updates:
+            if upd.status is not Status.BOUNCED or upd.address is None:
+                continue
+            value = try_normalize(upd.address.kind, upd.address.value, self.region)
+            if value is not None:
+                marks.append(
+                    {
+                        "k_kind": upd.address.kind.value,
+                        "k_value": value,
+                        "v_at": upd.at,
+                        "v_detail": upd.detail,
+                    }
+                )
+        if not marks:
             return
+        i = identities.c
         await conn.execute(
             update(identities)
-            .where(and_(identities.c.kind == upd.address.kind.value, identities.c.value == value))
-            .values(bouncing_at=upd.at, bounce_detail=upd.detail)
+            .where(and_(i.kind == bindparam("k_kind"), i.value == bindparam("k_value")))
+            .values(bouncing_at=bindparam("v_at"), bounce_detail=bindparam("v_detail")),
+            marks,
         )
 
     async def _write_checkpoints(self, conn: AsyncConnection, cps: list[Checkpoint]) -> None:

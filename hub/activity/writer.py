@@ -3,7 +3,9 @@
 Producers `put` items; a full queue makes them wait (back-pressure, nothing dropped).
 The writer takes up to `batch_size` items or whatever arrived within `window_ms` of the
 first, and writes them with the store's `apply` in one transaction, so an adapter's
-checkpoint lands together with the touches before it. A database outage is retried
+checkpoint lands together with the touches before it. Status updates (delivery reports,
+read receipts, bounces) share the queue and the batch: `apply` writes a batch's touches
+first, then all its status updates with set-based statements. A database outage is retried
 with backoff, holding the batch; an item the database refuses is split out (the batch
 is halved until the refused item stands alone) and quarantined, and the rest of its
 batch is written, in order.
@@ -29,7 +31,7 @@ from hub.activity.options import WriterOptions
 from hub.activity.resolve import Normalised
 from hub.backoff import BackoffPolicy
 from hub.errors import StoreUnavailable
-from hub.model import Quarantined, SinkItem, Touch, utcnow
+from hub.model import Quarantined, SinkItem, StatusUpdate, Touch, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -296,7 +298,7 @@ class BatchWriter:
         reason = f"store refused {type(item).__name__}: {type(exc).__name__}: {exc}"
         logger.error(reason)
         self.stats.quarantined += 1
-        external_id = item.external_id if isinstance(item, Touch) else None
+        external_id = item.external_id if isinstance(item, (Touch, StatusUpdate)) else None
         bad = Quarantined(
             source=getattr(item, "source", "store"),
             reason=reason[:2000],

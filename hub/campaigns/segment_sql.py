@@ -32,6 +32,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from hub.activity.dialect import custom_text
+from hub.activity.rollups.rules import touch_clause
 from hub.activity.schema import (
     activities,
     contact_tags,
@@ -53,19 +54,8 @@ from hub.campaigns.segments import (
     Op,
     TouchedBy,
 )
-from hub.model import Channel, Status, utcnow
+from hub.model import utcnow
 
-#: What counts as a client touch: the rule of `hub.activity.rollup.is_touch` (a test
-#: holds the two equal) — a call, letter, SMS, messenger message or meeting, in or out,
-#: with a client, that happened.
-TOUCH_CHANNELS = (Channel.CALL, Channel.EMAIL, Channel.SMS, Channel.MESSENGER, Channel.MEETING)
-NOT_A_TOUCH_STATUSES = (
-    Status.PLANNED,
-    Status.CANCELLED,
-    Status.QUEUED,
-    Status.FAILED,
-    Status.BOUNCED,
-)
 #: Contact ids fetched per page by `members`.
 PAGE_SIZE = 5000
 
@@ -90,13 +80,8 @@ def _position_postgresql(element: _Position, compiler: SQLCompiler, **kw: Any) -
 
 
 def _touch(contact_id: Any) -> ColumnElement[bool]:
-    return and_(
-        activities.c.contact_id == contact_id,
-        activities.c.is_client.is_(True),
-        activities.c.channel.in_([c.value for c in TOUCH_CHANNELS]),
-        activities.c.direction.in_(["in", "out"]),
-        activities.c.status.not_in([s.value for s in NOT_A_TOUCH_STATUSES]),
-    )
+    """A client touch with this contact: the store's one touch rule (`rules.touch_clause`)."""
+    return and_(activities.c.contact_id == contact_id, touch_clause(activities))
 
 
 def _text_column(name: str) -> ColumnElement[Any]:

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.activity import schema
 from hub.activity.bulk_load import Batch, Progress, columns, load, next_ids
-from hub.activity.callbacks import CALLBACK_SOURCE
 from hub.activity.options import DEFAULT_CALLBACK_DUE
+from hub.activity.rollups.rules import CALLBACK_SOURCE
 from hub.activity.schema import activities, contacts, employee_addresses, employees, identities
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.activity.rollup import is_touch
+from hub.activity.rollups.rules import is_touch
 from hub.activity.schema import (
     activities,
     contact_tags,

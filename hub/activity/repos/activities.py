@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
-from hub.activity import client_base, interaction_rules, rollup
+from hub.activity import interaction_rules
 from hub.activity.cursor import decode_time_id, encode_time_id
 from hub.activity.principal import ADMIN, Principal
 from hub.activity.repos.base import MAX_PAGE, Repo, jsonable
@@ -193,7 +193,8 @@ class ActivityRepo(Repo):
             "created_at": now,
             "updated_at": now,
         }
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             if (
                 contact_id is not None
                 and await conn.scalar(select(contacts.c.id).where(contacts.c.id == contact_id))
@@ -211,8 +212,7 @@ class ActivityRepo(Repo):
                     await conn.execute(insert(activities).returning(activities.c.id), row)
                 ).scalar_one()
             )
-            await rollup.adjust(conn, [], [row], self.options.tz)
-            await client_base.adjust(conn, [], [row], self.options.tz)
+            work.activities_changed([], [row])
         return int(row["id"])
 
     async def complete(
@@ -221,7 +221,8 @@ class ActivityRepo(Repo):
         """Complete a planned interaction with its result."""
         result = interaction_rules.result(result)
         at = interaction_rules.moment(at, field="at", now=utcnow()) or utcnow()
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             old = (
                 (await conn.execute(select(activities).where(activities.c.id == activity_id)))
                 .mappings()
@@ -249,8 +250,7 @@ class ActivityRepo(Repo):
                 {"activity_id": activity_id, "status": "completed", "at": at, "detail": result},
             )
             before, after = [dict(old)], [{**dict(old), **changes}]
-            await rollup.adjust(conn, before, after, self.options.tz)
-            await client_base.adjust(conn, before, after, self.options.tz)
+            work.activities_changed(before, after)
         return await self.get(activity_id)
 
     async def count(self) -> int:

@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity.options import StoreOptions
+from hub.activity.rollups.projections import Projections
+from hub.activity.unit_of_work import UnitOfWork, writing
 from hub.errors import Conflict, StoreUnavailable
 
 #: The longest page any listing hands out.
@@ -47,16 +49,19 @@ class Repo:
     def __init__(self, engine: AsyncEngine, options: StoreOptions) -> None:
         self.engine = engine
         self.options = options
+        self.projections = Projections.declared(options.tz)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def tx(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction; database errors come out as touchhub errors."""
-        async with translated(), self.engine.begin() as conn:
-            yield conn
+    async def tx(self) -> AsyncIterator[UnitOfWork]:
+        """A write transaction, as a unit of work: the activities and contacts reported
+        changed on it reach every projection before it commits; database errors come out
+        as touchhub errors."""
+        async with translated(), writing(self.projections, self.engine) as work:
+            yield work
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

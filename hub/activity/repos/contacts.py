@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity import client_base, rollup
 from hub.activity.addresses import normalize
 from hub.activity.repos.base import MAX_PAGE, Repo, fold, jsonable
 from hub.activity.schema import (
@@ -114,7 +113,8 @@ class ContactRepo(Repo):
             )
         keys = self._normalise(addresses)
         now = utcnow()
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             for kind, value in keys:
                 owner = await conn.scalar(
                     select(identities.c.contact_id).where(
@@ -147,7 +147,7 @@ class ContactRepo(Repo):
                         for k, v in keys
                     ],
                 )
-            await client_base.refresh(conn, [contact_id], self.options.tz)
+            work.contacts_changed([contact_id])
         return contact_id
 
     async def update(
@@ -168,7 +168,8 @@ class ContactRepo(Repo):
         keys = self._normalise(add_addresses)
         now = utcnow()
         changed = False
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             current = (
                 (await conn.execute(select(contacts).where(contacts.c.id == contact_id)))
                 .mappings()
@@ -210,7 +211,7 @@ class ContactRepo(Repo):
                 )
                 changed = True
             if changed:
-                await client_base.refresh(conn, [contact_id], self.options.tz)
+                work.contacts_changed([contact_id])
         return changed
 
     async def get(self, contact_id: int) -> dict[str, Any]:
@@ -294,7 +295,8 @@ class ContactRepo(Repo):
         if source_id == target_id:
             raise ValidationError("cannot merge a contact into itself", field="contact")
         now = utcnow()
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             rows = {
                 r["id"]: dict(r)
                 for r in (
@@ -346,10 +348,7 @@ class ContactRepo(Repo):
                 .where(activities.c.contact_id == source_id)
                 .values(contact_id=target_id, updated_at=now)
             )
-            # (the client-base state is refreshed below, once both contacts are final)
-            await rollup.adjust(
-                conn, old_rows, [{**r, "contact_id": target_id} for r in old_rows], self.options.tz
-            )
+            work.activities_changed(old_rows, [{**r, "contact_id": target_id} for r in old_rows])
             # participants: move, dropping pairs the target already has
             parts = (
                 (
@@ -414,7 +413,7 @@ class ContactRepo(Repo):
                     "detail": detail,
                 },
             )
-            await client_base.refresh(conn, [source_id, target_id], self.options.tz)
+            work.contacts_changed([source_id, target_id])
         return MergeResult(
             target_id=target_id,
             source_id=source_id,

@@ -49,7 +49,8 @@ class EmployeeRepo(Repo):
                 raise ValidationError(
                     f"employee {what} is longer than {MAX_EMPLOYEE_TEXT} characters", field=what
                 )
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             if head_id is not None:
                 await self._must_exist(conn, head_id)
             employee_id = int(
@@ -70,7 +71,8 @@ class EmployeeRepo(Repo):
         return employee_id
 
     async def add_addresses(self, employee_id: int, addresses: Sequence[Address]) -> None:
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             await self._must_exist(conn, employee_id)
             await self._add_addresses(conn, employee_id, addresses)
 

@@ -40,7 +40,8 @@ class TokenRepo(Repo):
             )
         token = "th_" + secrets.token_urlsafe(TOKEN_BYTES)
         now = utcnow()
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             if (
                 employee_id is not None
                 and await conn.scalar(select(employees.c.id).where(employees.c.id == employee_id))
@@ -87,7 +88,8 @@ class TokenRepo(Repo):
 
     async def authenticate(self, token: str) -> Principal | None:
         """The principal a bearer token belongs to, or None."""
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             row = (
                 (
                     await conn.execute(
@@ -126,7 +128,8 @@ class TokenRepo(Repo):
         )
 
     async def revoke(self, prefix: str) -> int:
-        async with self.tx() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             result = await conn.execute(
                 update(api_tokens)
                 .where(and_(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None)))

@@ -1,21 +1,25 @@
-"""The per-owner client-base deltas agree with a scan of the contacts, whatever the writes.
+"""The projections agree with a rebuild and the client-base deltas with a scan, whatever the writes.
 
-Contacts, owners, identities, merges, touches and status changes go through the real
-store; the maintained counts are then compared with the scanning queries as of many
-days, and a rebuild from scratch must leave exactly the same state behind.
+Contacts, owners, identities, merges, touches (with the callback tasks they raise and
+close), status updates and interactions go through the real store; after every write
+path every projection (KPI roll-ups, client base) must equal a rebuild from scratch, and
+the maintained client-base counts equal the scanning queries as of many days.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
 
-from hub.activity import ActivityStore, client_base
-from hub.activity.client_base import (
+from hub.activity import ActivityStore
+from hub.activity.rollups import client_base, client_state
+from hub.activity.rollups.projections import Changes
+from hub.activity.rollups.tables import (
     kpi_client_base_meta,
     kpi_client_state,
     kpi_owner_day,
@@ -28,6 +32,7 @@ from kpi.periods import local_midnight
 from kpi.service import KpiService
 from kpi.settings import KpiSettings
 from kpi.viewer import Viewer
+from tests.helpers.projections import assert_projections_equal_a_rebuild
 
 NOW = datetime.now(UTC)
 QUALITY_FIELDS = (["city", "email", "phone"], ["name", "organization", "telegram"])
@@ -37,8 +42,16 @@ def _phone(i: int) -> str:
     return f"+7916{i:07d}"
 
 
-async def _world(store: ActivityStore, rnd: random.Random) -> list[int]:
-    """Three owners, eighteen clients created over the last 200 days, random touches."""
+Check = Callable[[str], Awaitable[None]]
+
+
+async def _nothing(after: str) -> None:
+    return None
+
+
+async def _world(store: ActivityStore, rnd: random.Random, check: Check = _nothing) -> list[int]:
+    """Three owners, eighteen clients created over the last 200 days, random touches,
+    status updates and interactions; `check` runs after each write path."""
     emps = [
         await store.employees.add(
             f"E{i}", addresses=[Address(kind=AddressKind.EXTENSION, value=str(100 + i))]
@@ -71,7 +84,7 @@ async def _world(store: ActivityStore, rnd: random.Random) -> list[int]:
                 .where(identities.c.contact_id == cid)
                 .values(created_at=created + timedelta(days=rnd.uniform(-3, 60)))
             )
-        await client_base.refresh(conn, ids, store.tz)
+        await store.projections.apply(conn, Changes(contacts=frozenset(ids)))
     touches = []
     for n in range(160):
         i = rnd.randrange(len(ids))
@@ -87,8 +100,26 @@ async def _world(store: ActivityStore, rnd: random.Random) -> list[int]:
                 employee=Address(kind=AddressKind.EXTENSION, value=str(100 + rnd.randrange(3))),
             )
         )
+    await check("contact create")
     for start in range(0, len(touches), 40):  # several transactions, out of time order
         await store.record(touches[start : start + 40])
+    await check("touch batches")
+    # replays: missed calls answered after all (callback tasks close), statuses change
+    replays = [
+        Touch(
+            source=t.source,
+            external_id=t.external_id,
+            channel=t.channel,
+            direction=t.direction,
+            status=rnd.choice([Status.ANSWERED, Status.MISSED]),
+            occurred_at=t.occurred_at,
+            counterparts=t.counterparts,
+            employee=t.employee,
+        )
+        for t in touches[::7]
+    ]
+    await store.record(replays)
+    await check("replayed touches")
     # a touch taken back, another made one, by status updates
     await store.apply(
         [
@@ -96,13 +127,74 @@ async def _world(store: ActivityStore, rnd: random.Random) -> list[int]:
             for n, s in ((3, Status.FAILED), (7, Status.DELIVERED), (11, Status.CANCELLED))
         ]
     )
+    await check("status updates")
+    # a batch of reports: stages in and out of order, repeats, unknown ids
+    reports = [
+        StatusUpdate(
+            source="test",
+            external_id=f"t{rnd.randrange(len(touches) + 5)}",
+            status=rnd.choice([Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED]),
+            at=NOW - timedelta(minutes=rnd.randrange(3)),
+        )
+        for _ in range(60)
+    ]
+    await store.apply(reports + reports[:10])
+    await check("a batch of status updates")
+    # touches and updates of the very same touches in one batch
+    fresh = [
+        Touch(
+            source="test",
+            external_id=f"f{n}",
+            channel=Channel.CALL,
+            direction=Direction.IN,
+            status=Status.MISSED,
+            occurred_at=NOW - timedelta(days=rnd.uniform(0, 30)),
+            counterparts=(Address(kind=AddressKind.PHONE, value=_phone(rnd.randrange(18))),),
+        )
+        for n in range(6)
+    ]
+    await store.apply(
+        [
+            *fresh,
+            *(
+                StatusUpdate(source="test", external_id=f"f{n}", status=s, at=NOW)
+                for n, s in ((0, Status.ANSWERED), (1, Status.BUSY), (2, Status.ANSWERED))
+            ),
+        ]
+    )
+    await check("touches updated in their own batch")
+    # interactions entered by hand: added done, added planned, then completed
+    done = await store.activities.add_interaction(
+        channel=Channel.MEETING,
+        employee_id=emps[0],
+        contact_id=ids[8],
+        subject="Visit",
+        occurred_at=NOW - timedelta(days=rnd.uniform(1, 90)),
+    )
+    planned = [
+        await store.activities.add_interaction(
+            channel=channel,
+            employee_id=emps[1],
+            contact_id=ids[9 + n],
+            subject="Plan",
+            due_at=NOW - timedelta(days=rnd.uniform(-5, 40)),
+        )
+        for n, channel in enumerate((Channel.MEETING, Channel.TASK))
+    ]
+    assert done and planned
+    await check("interactions added")
+    for activity_id in planned:
+        await store.activities.complete(activity_id, result="agreed", at=NOW)
+    await check("interactions completed")
     # owners change, fields fill in, identities arrive, two clients merge
     await store.contacts.update(ids[0], owner_employee_id=emps[1], city="Omsk")
     await store.contacts.update(
         ids[1], add_addresses=[Address(kind=AddressKind.TELEGRAM, value="@c1")]
     )
     await store.contacts.update(ids[2], owner_employee_id=emps[2])
+    await check("contact updates")
     await store.contacts.merge(ids[3], ids[4])
+    await check("a merge")
     return ids
 
 
@@ -125,19 +217,19 @@ async def _compare(store: ActivityStore, rnd: random.Random, forgotten: list[int
         for day in _as_of_days(rnd):
             as_of = local_midnight(day, store.tz)
             for fields in QUALITY_FIELDS:
-                measures = [client_base.filled_measure(f) for f in fields]
+                measures = [client_state.filled_measure(f) for f in fields]
                 counts = await client_base.owner_counts(
-                    conn, [client_base.CONTACTS, *measures], day, None
+                    conn, [client_state.CONTACTS, *measures], day, None
                 )
                 kept_quality = {
-                    e: (c[client_base.CONTACTS], sum(c[m] for m in measures))
+                    e: (c[client_state.CONTACTS], sum(c[m] for m in measures))
                     for e, c in counts.items()
-                    if c[client_base.CONTACTS]
+                    if c[client_state.CONTACTS]
                 }
                 scanned = await queries.contact_quality(conn, fields, as_of, None)
                 assert kept_quality == scanned, (day, fields)
             for days in forgotten:
-                measure = client_base.forgotten_measure(days)
+                measure = client_state.forgotten_measure(days)
                 counts = await client_base.owner_counts(conn, [measure], day, None)
                 kept_forgotten = {e: c[measure] for e, c in counts.items() if c[measure]}
                 scanned_forgotten = await queries.forgotten_clients(
@@ -149,7 +241,7 @@ async def _compare(store: ActivityStore, rnd: random.Random, forgotten: list[int
 async def _tables(store: ActivityStore) -> dict[str, Any]:
     async with store.engine.connect() as conn:
         states = {
-            cid: (owner, client_base.ClientState.load(owner, text))
+            cid: (owner, client_state.ClientState.load(owner, text))
             for cid, owner, text in await conn.execute(select(kpi_client_state))
         }
         sums: dict[str, dict[tuple[Any, ...], int]] = {}
@@ -164,7 +256,11 @@ async def test_maintained_counts_equal_the_scan_and_a_rebuild(
     store: ActivityStore, seed: int
 ) -> None:
     rnd = random.Random(seed)
-    ids = await _world(store, rnd)
+
+    async def check(after: str) -> None:
+        await assert_projections_equal_a_rebuild(store, after)
+
+    ids = await _world(store, rnd, check)
     await _compare(store, rnd, [30])
     kept = await _tables(store)
     async with store.engine.begin() as conn:
@@ -175,41 +271,7 @@ async def test_maintained_counts_equal_the_scan_and_a_rebuild(
         await client_base.rebuild(conn, store.tz, [7, 30])
     await store.contacts.merge(ids[5], ids[6])
     await _compare(store, rnd, [7, 30])
-
-
-def test_a_touch_day_splits_only_the_gap_it_falls_in() -> None:
-    state = client_base.build_state(
-        1, created=100, filled={}, touch_days=[140, 150, 200], shortest=30
-    )
-    assert state.gaps == [(100, 140), (150, 200)] and state.last == 200
-    state.add_touch(170, 30)  # 150..170..200: both halves short
-    assert state.gaps == [(100, 140)]
-    state.add_touch(90, 30)  # before the client existed: ignored
-    state.add_touch(140, 30)  # a day already touched: nothing
-    assert state.gaps == [(100, 140)]
-    events = state.events([30])
-    # forgotten from day 131 until the touch on 140 (counts from 141 off), and from 231 on
-    assert events[("forgotten:30", 131)] == 1 and events[("forgotten:30", 141)] == -1
-    assert events[("forgotten:30", 231)] == 1
-    assert events[("contacts", 101)] == 1
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_forgotten_on_agrees_with_the_summed_events(seed: int) -> None:
-    rnd = random.Random(seed)
-    days = rnd.choice([1, 7, 30])
-    state = client_base.build_state(
-        1,
-        created=1000,
-        filled={},
-        touch_days=[rnd.randrange(990, 1200) for _ in range(rnd.randrange(0, 12))],
-        shortest=days,
-    )
-    events = state.events([days])
-    running = 0
-    for day in range(990, 1300):
-        running += events.get((client_base.forgotten_measure(days), day), 0)
-        assert state.forgotten_on(day, days) == (running > 0), (day, state)
+    await check("a merge after a rebuild")
 
 
 async def test_a_store_without_the_deltas_scans_and_agrees(store: ActivityStore) -> None:

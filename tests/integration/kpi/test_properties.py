@@ -1,7 +1,7 @@
 """Property: on random activity sets, every drill-down lists exactly what its fact counted,
 every count read from a roll-up equals its definition over raw rows (missed calls not
-called back, forgotten clients, …), and every roll-up kept by `adjust` equals a `rebuild`
-from raw rows (also after updates)."""
+called back, forgotten clients, …), and every projection kept through the unit of work
+(KPI roll-ups, client base) equals a `rebuild` from raw rows (also after updates)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 import hub.activity.plans_store  # noqa: F401  (registers KPI tables on the metadata)
-from hub.activity import rollup
 from hub.activity.engine import create_engine
+from hub.activity.rollups import client_base
 from hub.activity.schema import metadata
 from kpi import queries, sources
 from kpi.catalogue import Aggregate, Source
@@ -28,6 +26,7 @@ from kpi.periods import Period
 from kpi.service import KpiService
 from kpi.settings import KpiSettings
 from kpi.viewer import Viewer
+from tests.helpers.projections import projected_rows
 from tests.integration.kpi.world import World
 
 BERLIN = ZoneInfo("Europe/Berlin")  # has DST (Oct 25, 2026), unlike Moscow
@@ -111,21 +110,6 @@ def world_plan(
     )
 
 
-async def _rollup_rows(engine: AsyncEngine) -> list[list[Any]]:
-    """Every roll-up table's rows (sums rounded; rows counting nothing left out)."""
-    result: list[list[Any]] = []
-    async with engine.connect() as conn:
-        for table in rollup.ROLLUP_TABLES:
-            rows = (await conn.execute(select(table))).mappings().all()
-            kept = []
-            for row in rows:
-                if row.get("n", 1) == 0 or row.get("contacts", 1) == 0:
-                    continue
-                kept.append(tuple(round(v, 3) if isinstance(v, float) else v for v in row.values()))
-            result.append(sorted(kept, key=repr))
-    return result
-
-
 async def _check(
     plan: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]], list[int]],
 ) -> None:
@@ -134,6 +118,7 @@ async def _check(
         engine = create_engine(f"sqlite:///{Path(folder) / 'p.db'}")
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            await client_base.rebuild(conn, BERLIN)  # keep the client base from the start
         try:
             world = World(engine, BERLIN)
             heads = [await world.employee("E1")]
@@ -185,10 +170,10 @@ async def _check(
                         service, cell.indicator, cell.employee, period
                     ), ("raw", period, cell.indicator, cell.employee)
 
-            kept = await _rollup_rows(engine)
+            kept = await projected_rows(engine)
             async with engine.begin() as conn:
-                await rollup.rebuild(conn, BERLIN)
-            assert await _rollup_rows(engine) == kept
+                await world.projections.rebuild(conn)
+            assert await projected_rows(engine) == kept
         finally:
             await engine.dispose()
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.activity import client_base
+from hub.activity.rollups.projections import Changes, Projections
 from hub.activity.schema import identities
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from kpi.service import KpiService
@@ -389,7 +389,7 @@ async def test_client_base_arrows_compare_with_the_state_at_last_months_end(
                 "created_at": msk(2026, 11, 5),
             },
         )
-        await client_base.refresh(conn, [never], MSK)
+        await Projections.declared(MSK).apply(conn, Changes(contacts=frozenset({never})))
     svc = service(engine)
     table = await svc.table(ADMIN, "2026-11", employee=anna)
     forgotten = table.cell(anna, "forgotten_clients")

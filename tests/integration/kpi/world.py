@@ -1,5 +1,5 @@
-"""A tiny world builder for KPI tests: rows straight into the tables, roll-ups and
-client-base state kept as the store does."""
+"""A tiny world builder for KPI tests: rows straight into the tables, every write through
+a unit of work running the store's declared projections, as the store does."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.activity import client_base, rollup
+from hub.activity.rollups.projections import Projections
 from hub.activity.schema import activities, contacts, employees, identities
+from hub.activity.unit_of_work import writing
 
 MSK = ZoneInfo("Europe/Moscow")
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -42,6 +43,7 @@ class World:
     def __init__(self, engine: AsyncEngine, tz: ZoneInfo = MSK) -> None:
         self.engine = engine
         self.tz = tz
+        self.projections = Projections.declared(tz)
         self._ext = itertools.count(1)
 
     async def employee(self, name: str, head: int | None = None, *, active: bool = True) -> int:
@@ -62,7 +64,8 @@ class World:
         phone: str | None = None,
         created_at: datetime = LONG_AGO,
     ) -> int:
-        async with self.engine.begin() as conn:
+        async with writing(self.projections, self.engine) as work:
+            conn = work.conn
             result = await conn.execute(
                 insert(contacts).returning(contacts.c.id),
                 {
@@ -82,21 +85,20 @@ class World:
                         insert(identities),
                         {"contact_id": cid, "kind": kind, "value": value, "created_at": created_at},
                     )
-            await client_base.refresh(conn, [cid], self.tz)
+            work.contacts_changed([cid])
             return cid
 
     async def activities(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert activity rows (defaults filled in) and adjust the roll-ups in one transaction."""
         full = [self._row(r) for r in rows]
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
+        async with writing(self.projections, self.engine) as work:
+            result = await work.conn.execute(
                 insert(activities).returning(activities.c.id, sort_by_parameter_order=True), full
             )
             ids = [int(r[0]) for r in result]
             for row, aid in zip(full, ids, strict=True):
                 row["id"] = aid
-            await rollup.adjust(conn, [], full, self.tz)
-            await client_base.adjust(conn, [], full, self.tz)
+            work.activities_changed([], full)
         return ids
 
     async def activity(self, **row: Any) -> int:
@@ -104,7 +106,8 @@ class World:
 
     async def change(self, activity_id: int, **changes: Any) -> None:
         """Update an activity as the store does: old row out of the roll-ups, new row in."""
-        async with self.engine.begin() as conn:
+        async with writing(self.projections, self.engine) as work:
+            conn = work.conn
             old = dict(
                 (
                     await conn.execute(
@@ -119,8 +122,7 @@ class World:
             await conn.execute(
                 update(activities).where(activities.c.id == activity_id).values(**changes)
             )
-            await rollup.adjust(conn, [old], [{**old, **changes}], self.tz)
-            await client_base.adjust(conn, [old], [{**old, **changes}], self.tz)
+            work.activities_changed([old], [{**old, **changes}])
 
     def _row(self, row: dict[str, Any]) -> dict[str, Any]:
         ext = next(self._ext)

@@ -7,9 +7,6 @@ from typing import Any
 
 import pytest
 
-from hub.activity.rollup import NOT_A_TOUCH_STATUSES
-from hub.activity.rollup import TOUCH_CHANNELS as ROLLUP_TOUCH_CHANNELS
-from hub.campaigns import segment_sql
 from hub.campaigns.segments import (
     All,
     AnyOf,
@@ -116,8 +113,3 @@ def test_depth_and_size_are_bounded() -> None:
     wide = {"any": [{"field": "city", "op": "eq", "value": str(i)} for i in range(201)]}
     with pytest.raises(ValidationError, match="more than 200 conditions"):
         parse(wide)
-
-
-def test_the_sql_touch_rule_is_the_roll_ups_rule() -> None:
-    assert set(segment_sql.TOUCH_CHANNELS) == set(ROLLUP_TOUCH_CHANNELS)
-    assert set(segment_sql.NOT_A_TOUCH_STATUSES) == set(NOT_A_TOUCH_STATUSES)

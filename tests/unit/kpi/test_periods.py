@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.activity.rollup import day_of, offset_intervals
+from hub.activity.rollups.localtime import day_of, offset_intervals
 from hub.errors import ValidationError
 from kpi.periods import Period, PeriodKind, WorkCalendar, parse_month
 

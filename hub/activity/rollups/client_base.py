@@ -2,7 +2,7 @@
 
 Client-base quality and forgotten clients are states "as of" a moment over every client
 an employee owns. Scanning 200,000 clients for each table costs ~0.5 s, so the state is
-kept as dated deltas instead:
+kept as dated deltas instead (the arithmetic is in `client_state.py`):
 
 - `kpi_client_state` holds, per owned client, what its contribution is made of: owner,
   local creation day, the day each required field became filled, the last touch day and
@@ -13,273 +13,63 @@ kept as dated deltas instead:
   dated D or earlier: months before D's month from the monthly table, the rest of D's
   month from the daily one (a few thousand rows, whatever the number of clients).
 
-A client is counted as of D when it was created before D; a field when it was filled
-before D (identities by their creation time, columns as they are now); it is forgotten
-as of D when it was created before D - days and had no client touch on the local days
-D - days … D - 1. With the touch days p₀ (creation) < p₁ < … < pₖ, the client is
-forgotten on [pᵢ + days + 1, pᵢ₊₁] and from pₖ + days + 1 on: a new touch day only
-splits the gap it falls in, which is how a batch of touches is applied without reading
-the client's activities. Anything else (an owner, field or identity change, a merge, a
-removed touch) recomputes the client from the store.
-
-`kpi_client_base_meta` names the maintained measures. A store created before these
-tables has none until `touchhub kpi rebuild`; KPI then falls back to scanning.
+New touch days are applied to the stored states without reading any activity; anything
+else (an owner, field or identity change, a merge, a removed touch) recomputes the
+client from the store (`refresh`). `kpi_client_base_meta` names the maintained
+measures. A store created before these tables has none until `touchhub kpi rebuild`;
+KPI then falls back to scanning.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Column,
-    Date,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.dialect import accumulate, one_of, upsert
-from hub.activity.rollup import (
-    day_of,
-    is_touch,
-    local_day_sql,
-    month_key,
-    offset_intervals,
-    touch_clause,
+from hub.activity.rollups.client_state import (
+    DEFAULT_FORGOTTEN_DAYS,
+    FIELD_COLUMNS,
+    FIELD_IDENTITIES,
+    FIELDS_MEASURE,
+    ClientState,
+    Deltas,
+    Maintained,
+    build_state,
+    delta_rows,
+    diff,
+    filled_columns,
+    forgotten_measure,
+    touch_plan,
 )
-from hub.activity.schema import Id, UTCDateTime, activities, contacts, identities, metadata
-from hub.model import AddressKind
-
-#: Contact columns a client-base quality indicator may require (the current value counts).
-FIELD_COLUMNS: tuple[str, ...] = (
-    "name",
-    "position",
-    "region",
-    "city",
-    "importance",
-    "segment",
-    "organization",
+from hub.activity.rollups.localtime import day_of, local_day_sql, month_key, offset_intervals
+from hub.activity.rollups.rules import is_touch, touch_clause
+from hub.activity.rollups.tables import (
+    CLIENT_BASE_TABLES,
+    kpi_client_base_meta,
+    kpi_client_state,
+    kpi_owner_day,
+    kpi_owner_month,
 )
-#: Identity kinds a quality indicator may require (counted from the identity's creation).
-FIELD_IDENTITIES: tuple[str, ...] = tuple(
-    kind.value for kind in AddressKind if kind is not AddressKind.EXTENSION
-)
-FIELDS: tuple[str, ...] = FIELD_COLUMNS + FIELD_IDENTITIES
-#: Meta row present when the contact and field measures are maintained.
-FIELDS_MEASURE = "fields"
-CONTACTS = "contacts"
-#: Forgotten periods maintained by a new, empty store.
-DEFAULT_FORGOTTEN_DAYS = (30,)
+from hub.activity.schema import activities, contacts, identities
 
-kpi_client_state = Table(
-    "kpi_client_state",
-    metadata,
-    Column("contact_id", Id, primary_key=True, autoincrement=False),
-    Column("employee_id", Id, nullable=False),
-    Column("state", Text, nullable=False),
-    Index("ix_kpi_client_state_employee", "employee_id"),
-)
-
-# Keyed measure first, then time: a read is one range per measure, whatever the owners.
-kpi_owner_day = Table(
-    "kpi_owner_day",
-    metadata,
-    Column("measure", String(40), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("employee_id", Id, primary_key=True, autoincrement=False),
-    Column("n", Integer, nullable=False),
-    sqlite_with_rowid=False,
-)
-
-kpi_owner_month = Table(
-    "kpi_owner_month",
-    metadata,
-    Column("measure", String(40), primary_key=True),
-    Column("month", String(7), primary_key=True),
-    Column("employee_id", Id, primary_key=True, autoincrement=False),
-    Column("n", Integer, nullable=False),
-    sqlite_with_rowid=False,
-)
-
-kpi_client_base_meta = Table(
-    "kpi_client_base_meta",
-    metadata,
-    Column("measure", String(40), primary_key=True),
-    Column("built_at", UTCDateTime(), nullable=False),
-)
-
-CLIENT_BASE_TABLES = (kpi_client_state, kpi_owner_day, kpi_owner_month)
-
-
-def forgotten_measure(days: int) -> str:
-    return f"forgotten:{days}"
-
-
-def filled_measure(name: str) -> str:
-    return f"filled:{name}"
-
-
-# -- one client's state ---------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ClientState:
-    """What one owned client contributes; days are `date.toordinal()` local days."""
-
-    owner: int
-    created: int
-    filled: dict[str, int] = field(default_factory=dict)
-    last: int = 0  # the last touch day, or the creation day
-    gaps: list[tuple[int, int]] = field(default_factory=list)  # (a, b), b - a > shortest
-
-    def __post_init__(self) -> None:
-        self.last = max(self.last, self.created)
-
-    def add_touch(self, day: int, shortest: int) -> None:
-        """A client touch on `day`: split the gap it falls into (days before creation don't count)."""
-        if day <= self.created or day == self.last:
-            return
-        if day > self.last:
-            if day - self.last > shortest:
-                self.gaps.append((self.last, day))
-            self.last = day
-            return
-        for i, (a, b) in enumerate(self.gaps):
-            if a < day < b:
-                parts = [(x, y) for x, y in ((a, day), (day, b)) if y - x > shortest]
-                self.gaps[i : i + 1] = parts
-                return
-
-    def events(self, forgotten_days: Iterable[int]) -> Counter[tuple[str, int]]:
-        """(measure, first day it counts) → +n/-n for this client."""
-        out: Counter[tuple[str, int]] = Counter()
-        out[(CONTACTS, self.created + 1)] += 1
-        for name, since in self.filled.items():
-            out[(filled_measure(name), max(since, self.created) + 1)] += 1
-        for days in forgotten_days:
-            measure = forgotten_measure(days)
-            for a, b in self.gaps:
-                if b - a > days:
-                    out[(measure, a + days + 1)] += 1
-                    out[(measure, b + 1)] -= 1
-            out[(measure, self.last + days + 1)] += 1
-        return out
-
-    def forgotten_on(self, day: int, days: int) -> bool:
-        """Whether the client counts as forgotten as of the start of `day` (what `events` sums to)."""
-        if day >= self.last + days + 1:
-            return True
-        return any(b - a > days and a + days + 1 <= day <= b for a, b in self.gaps)
-
-    def copy(self) -> ClientState:
-        return ClientState(self.owner, self.created, dict(self.filled), self.last, list(self.gaps))
-
-    def dump(self) -> str:
-        return json.dumps(
-            {"c": self.created, "f": self.filled, "l": self.last, "g": self.gaps},
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def load(cls, owner: int, text: str) -> ClientState:
-        data = json.loads(text)
-        return cls(
-            owner=owner,
-            created=data["c"],
-            filled=dict(data["f"]),
-            last=data["l"],
-            gaps=[(a, b) for a, b in data["g"]],
-        )
-
-
-def build_state(
-    owner: int,
-    created: int,
-    filled: Mapping[str, int],
-    touch_days: Iterable[int],
-    shortest: int,
-) -> ClientState:
-    """A client's state from its creation day, filled fields and touch days (any order)."""
-    state = ClientState(owner=owner, created=created, filled=dict(filled))
-    for day in sorted(set(touch_days)):
-        state.add_touch(day, shortest)
-    return state
-
-
-# -- what is maintained --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Maintained:
-    """The measures this store keeps; `fields` False means nothing is kept."""
-
-    fields: bool
-    forgotten_days: tuple[int, ...]
-
-    @property
-    def shortest(self) -> int:
-        return min(self.forgotten_days, default=10**6)
+_CHUNK = 2000
 
 
 async def maintained(conn: AsyncConnection) -> Maintained:
     """Read the meta table (one small query per writing transaction)."""
-    names = set((await conn.execute(select(kpi_client_base_meta.c.measure))).scalars())
-    days = sorted(int(name.split(":", 1)[1]) for name in names if name.startswith("forgotten:"))
-    return Maintained(FIELDS_MEASURE in names, tuple(days))
-
-
-# -- applying deltas ------------------------------------------------------------------
-
-Deltas = Counter[tuple[int, str, int]]  # (owner, measure, day ordinal) → n
-
-
-def _diff(
-    deltas: Deltas,
-    old: ClientState | None,
-    new: ClientState | None,
-    days: Sequence[int],
-) -> None:
-    if old is not None:
-        for (measure, day), n in old.events(days).items():
-            deltas[(old.owner, measure, day)] -= n
-    if new is not None:
-        for (measure, day), n in new.events(days).items():
-            deltas[(new.owner, measure, day)] += n
+    return Maintained.of((await conn.execute(select(kpi_client_base_meta.c.measure))).scalars())
 
 
 async def _write_deltas(conn: AsyncConnection, deltas: Deltas) -> None:
-    daily: list[dict[str, Any]] = []
-    monthly: Counter[tuple[int, str, str]] = Counter()
-    for (owner, measure, ordinal), n in sorted(deltas.items()):
-        if n:
-            day = date.fromordinal(ordinal)
-            daily.append({"employee_id": owner, "measure": measure, "day": day, "n": n})
-            monthly[(owner, measure, month_key(day))] += n
+    daily, monthly = delta_rows(deltas)
     await _add(conn, kpi_owner_day, ("measure", "day", "employee_id"), daily)
-    await _add(
-        conn,
-        kpi_owner_month,
-        ("measure", "month", "employee_id"),
-        [
-            {"employee_id": e, "measure": m, "month": month, "n": n}
-            for (e, m, month), n in sorted(monthly.items())
-            if n
-        ],
-    )
+    await _add(conn, kpi_owner_month, ("measure", "month", "employee_id"), monthly)
 
 
 async def _add(
@@ -294,8 +84,8 @@ async def _add(
 async def _load_states(conn: AsyncConnection, contact_ids: Sequence[int]) -> dict[int, ClientState]:
     s = kpi_client_state.c
     found: dict[int, ClientState] = {}
-    for start in range(0, len(contact_ids), 2000):
-        chunk = contact_ids[start : start + 2000]
+    for start in range(0, len(contact_ids), _CHUNK):
+        chunk = contact_ids[start : start + _CHUNK]
         rows = await conn.execute(
             select(s.contact_id, s.employee_id, s.state).where(one_of(conn, s.contact_id, chunk))
         )
@@ -312,9 +102,9 @@ async def _save_states(conn: AsyncConnection, states: Mapping[int, ClientState |
         if st is not None
     ]
     s = kpi_client_state.c
-    for start in range(0, len(gone), 2000):
+    for start in range(0, len(gone), _CHUNK):
         await conn.execute(
-            delete(kpi_client_state).where(one_of(conn, s.contact_id, gone[start : start + 2000]))
+            delete(kpi_client_state).where(one_of(conn, s.contact_id, gone[start : start + _CHUNK]))
         )
     if kept:
         await conn.execute(
@@ -351,21 +141,15 @@ async def adjust(
     kept = await maintained(conn)
     if not kept.fields:
         return
-    recompute = {contact for (contact, day), n in gone.items() if n > came.get((contact, day), 0)}
-    new_days: dict[int, set[int]] = defaultdict(set)
-    for (contact, day), n in came.items():
-        if n > gone.get((contact, day), 0) and contact not in recompute:
-            new_days[contact].add(day)
+    recompute, new_days = touch_plan(gone, came)
     if new_days:
         olds = await _load_states(conn, sorted(new_days))
         deltas: Deltas = Counter()
         changed: dict[int, ClientState | None] = {}
         for contact, old in olds.items():
-            new = old.copy()
-            for day in sorted(new_days[contact]):
-                new.add_touch(day, kept.shortest)
-            if new.last != old.last or new.gaps != old.gaps:
-                _diff(deltas, old, new, kept.forgotten_days)
+            new = old.with_touches(new_days[contact], kept.shortest)
+            if new is not None:
+                diff(deltas, old, new, kept.forgotten_days)
                 changed[contact] = new
         await _write_deltas(conn, deltas)
         await _save_states(conn, changed)
@@ -375,7 +159,7 @@ async def adjust(
 
 async def refresh(
     conn: AsyncConnection,
-    contact_ids: Iterable[int],
+    contact_ids: Iterable[int | None],
     tz: ZoneInfo,
     kept: Maintained | None = None,
 ) -> None:
@@ -389,23 +173,14 @@ async def refresh(
         return
     olds = await _load_states(conn, ids)
     news: dict[int, ClientState | None] = dict.fromkeys(ids)
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
         news.update(await _compute(conn, chunk, tz, kept.shortest))
     deltas: Deltas = Counter()
     for cid in ids:
-        _diff(deltas, olds.get(cid), news[cid], kept.forgotten_days)
+        diff(deltas, olds.get(cid), news[cid], kept.forgotten_days)
     await _write_deltas(conn, deltas)
     await _save_states(conn, news)
-
-
-def _filled_columns(row: Mapping[str, Any]) -> list[str]:
-    names = []
-    for name in FIELD_COLUMNS:
-        value = row["organization_id"] if name == "organization" else row[name]
-        if value is not None and value != "":
-            names.append(name)
-    return names
 
 
 _CONTACT_COLUMNS = (
@@ -461,7 +236,7 @@ async def _compute(
     result: dict[int, ClientState] = {}
     for cid, row in owned.items():
         created = day_of(row["created_at"], tz).toordinal()
-        filled = dict.fromkeys(_filled_columns(row), created)
+        filled = dict.fromkeys(filled_columns(row), created)
         filled.update(first_seen.get(cid, {}))
         result[cid] = build_state(
             int(row["owner_employee_id"]), created, filled, touch_days.get(cid, ()), shortest
@@ -510,8 +285,8 @@ async def rebuild(
     if not owned:
         return 0
     states: dict[int, ClientState] = {}
-    for start in range(0, len(owned), 2000):
-        states.update(await _compute(conn, owned[start : start + 2000], tz, kept.shortest, False))
+    for start in range(0, len(owned), _CHUNK):
+        states.update(await _compute(conn, owned[start : start + _CHUNK], tz, kept.shortest, False))
     async for cid, prev, day, last in _gap_ends(conn, tz, kept.shortest):
         state = states.get(cid)
         if state is None:
@@ -523,7 +298,7 @@ async def rebuild(
             state.last = day
     deltas: Deltas = Counter()
     for state in states.values():
-        _diff(deltas, None, state, days)
+        diff(deltas, None, state, days)
     await _write_deltas(conn, deltas)
     await _save_states(conn, dict(states))
     return len(states)
