@@ -145,11 +145,19 @@ async def ready(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 async def load(
-    base: str, token: str, routes: Sequence[str], clients: int, seconds: float, name: str
+    base: str,
+    token: str,
+    routes: Sequence[str],
+    clients: int,
+    seconds: float,
+    name: str,
+    *,
+    gzip: bool = True,
 ) -> Phase:
     """`clients` clients, each requesting `routes` in turn for `seconds`."""
     phase = Phase(name, seconds)
-    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
+    encoding = "gzip" if gzip else "identity"
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": encoding}
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(
@@ -189,8 +197,9 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
     with serving(url, port, args.workers) as proc:
         await ready(base, proc)
         await load(base, token, MIX, args.clients, 2.0, "warm-up")
-        health = await load(base, token, HEALTH, args.clients, args.seconds, "health only")
-        mix = await load(base, token, MIX, args.clients, args.seconds, "five-route mix")
+        gz = not args.no_gzip
+        health = await load(base, token, HEALTH, args.clients, args.seconds, "health only", gzip=gz)
+        mix = await load(base, token, MIX, args.clients, args.seconds, "five-route mix", gzip=gz)
         phases = [health, mix]
         ingest = None
         if args.ingest_rate:
@@ -209,7 +218,13 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
             await asyncio.sleep(1.0)
             phases.append(
                 await load(
-                    base, token, MIX, args.clients, args.seconds, f"mix + {args.ingest_rate}/s"
+                    base,
+                    token,
+                    MIX,
+                    args.clients,
+                    args.seconds,
+                    f"mix + {args.ingest_rate}/s",
+                    gzip=gz,
                 )
             )
             out, _ = await writer.communicate()
@@ -261,6 +276,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=None, help="passed to touchhub serve")
     parser.add_argument("--ingest-rate", type=int, default=0, help="touches/s written meanwhile")
+    parser.add_argument("--no-gzip", action="store_true", help="clients do not accept gzip")
     parser.add_argument("--fresh", action="store_true", help="re-seed the cached SQLite store")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
