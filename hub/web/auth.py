@@ -1,11 +1,18 @@
 """Bearer-token authentication and the role checks every API handler makes.
 
 Tokens are stored hashed by `TokenRepo`; the middleware only asks it who a token
-belongs to. Paths outside ``/api/`` (dashboard, static files, webhooks) and API
+belongs to, and remembers the answer for `TOKEN_CACHE_S` seconds (`TokenCache`), so a
+dashboard refreshing five routes costs one lookup, and a revoked token stops working
+within those seconds. Paths outside ``/api/`` (dashboard, static files, webhooks) and API
 routes documented as public (health, the OpenAPI document) need no token.
 """
 
 from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -27,6 +34,50 @@ CONTACT_WRITERS = (ADMIN, HEAD, MARKETER)
 ACTIVITY_READERS = (ADMIN, HEAD, EMPLOYEE)
 #: Longest token we bother to look up; ours are ~46 characters.
 MAX_TOKEN_LENGTH = 256
+#: How long a token's principal is remembered: the longest a revoked token still works.
+TOKEN_CACHE_S = 3.0
+#: Tokens remembered at most; past that, expired ones go, then all of them.
+MAX_CACHED_TOKENS = 10_000
+
+
+@dataclass
+class TokenCache:
+    """Principals of recently seen tokens, by the token's hash, for `ttl_s` seconds.
+
+    Only tokens that were found are kept: a new token works at once, and unknown ones
+    cannot fill the cache.
+    """
+
+    ttl_s: float = TOKEN_CACHE_S
+    clock: Callable[[], float] = time.monotonic
+    _known: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    @staticmethod
+    def key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str) -> Principal | None:
+        """The principal remembered for `token`, if still fresh."""
+        found = self._known.get(self.key(token))
+        if found is None:
+            return None
+        expires, who = found
+        if self.clock() >= expires:
+            del self._known[self.key(token)]
+            return None
+        return who
+
+    def put(self, token: str, who: Principal) -> None:
+        now = self.clock()
+        if len(self._known) >= MAX_CACHED_TOKENS:
+            self._known = {k: v for k, v in self._known.items() if v[0] > now}
+            if len(self._known) >= MAX_CACHED_TOKENS:
+                self._known.clear()
+        self._known[self.key(token)] = (now + self.ttl_s, who)
+
+
+#: The app's token cache (`create_app` sets one; without it every request looks up).
+TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
 
 
 def bearer_token(request: web.Request) -> str:
@@ -44,9 +95,14 @@ def bearer_token(request: web.Request) -> str:
 async def authenticate(request: web.Request) -> Principal:
     """The principal behind the request's bearer token."""
     token = bearer_token(request)
-    principal = None
-    if len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable():
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
+        raise Unauthenticated("the bearer token is unknown or revoked")
+    cache = request.app.get(TOKEN_CACHE)
+    principal = None if cache is None else cache.get(token)
+    if principal is None:
         principal = await request.app[STORE].tokens.authenticate(token)
+        if principal is not None and cache is not None:
+            cache.put(token, principal)
     if principal is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
     return principal

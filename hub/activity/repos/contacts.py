@@ -37,6 +37,28 @@ CONTACT_FIELDS = (
 )
 
 
+#: How many merges `get` follows from a merged id to the contact that remains.
+MAX_MERGE_HOPS = 10
+
+#: A contact row with its organisation's name, as every read shows it.
+_CONTACT_ROWS = select(contacts, organizations.c.name.label("organization")).select_from(
+    contacts.outerjoin(organizations, organizations.c.id == contacts.c.organization_id)
+)
+
+
+def _follow(by_id: dict[int, dict[str, Any]], contact_id: int) -> dict[str, Any] | None:
+    """The row `contact_id` leads to through merges (the last one read if the chain is long)."""
+    row = by_id.get(contact_id)
+    for _ in range(MAX_MERGE_HOPS):
+        if row is None or row["merged_into_id"] is None:
+            return row
+        following = by_id.get(int(row["merged_into_id"]))
+        if following is None:
+            return row
+        row = following
+    return row
+
+
 @dataclass(frozen=True, slots=True)
 class MergeResult:
     """What a merge moved."""
@@ -216,42 +238,72 @@ class ContactRepo(Repo):
 
     async def get(self, contact_id: int) -> dict[str, Any]:
         """A contact with its identities and organisation; a merged id leads to its target."""
-        async with self.read() as conn:
-            for _ in range(10):
-                row = (
-                    (
-                        await conn.execute(
-                            select(contacts, organizations.c.name.label("organization"))
-                            .select_from(
-                                contacts.outerjoin(
-                                    organizations, organizations.c.id == contacts.c.organization_id
-                                )
-                            )
-                            .where(contacts.c.id == contact_id)
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
-                if row is None:
-                    raise NotFound(f"contact #{contact_id} does not exist")
-                if row["merged_into_id"] is None:
-                    break
-                contact_id = row["merged_into_id"]
-            ids = (
-                await conn.execute(
-                    select(identities.c.kind, identities.c.value, identities.c.bouncing_at).where(
-                        identities.c.contact_id == contact_id
-                    )
-                )
-            ).all()
-        if row is None:  # unreachable: the loop raises or breaks with a row
+        found = await self.get_many([contact_id])
+        if not found:
             raise NotFound(f"contact #{contact_id} does not exist")
-        result = jsonable(dict(row))
-        result["identities"] = [
-            {"kind": k, "value": v, **({"bouncing_since": b.isoformat()} if b else {})}
-            for k, v, b in ids
-        ]
+        return found[0]
+
+    async def get_many(self, contact_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Contacts as `get` shows them, in the order asked, in a constant number of queries
+        (one per merge hop, at most `MAX_MERGE_HOPS`); ids that do not exist are left out."""
+        if not contact_ids:
+            return []
+        async with self.read() as conn:
+            return await self._shown(conn, await self._rows(conn, contact_ids))
+
+    async def _rows(
+        self, conn: AsyncConnection, contact_ids: Sequence[int]
+    ) -> list[dict[str, Any]]:
+        """Rows with their organisation name, each merged one replaced by the contact it joined."""
+        wanted = list(dict.fromkeys(contact_ids))
+        by_id: dict[int, dict[str, Any]] = {}
+        pending = wanted
+        for _ in range(MAX_MERGE_HOPS):
+            missing = [i for i in dict.fromkeys(pending) if i not in by_id]
+            if missing:
+                found = await conn.execute(
+                    _CONTACT_ROWS.where(contacts.c.id.in_(missing))
+                )
+                by_id.update((int(r["id"]), dict(r)) for r in found.mappings())
+            pending = [
+                int(by_id[i]["merged_into_id"])
+                for i in pending
+                if i in by_id and by_id[i]["merged_into_id"] is not None
+            ]
+            if not pending:
+                break
+        return [row for row in (_follow(by_id, i) for i in contact_ids) if row is not None]
+
+    async def _shown(
+        self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Rows as the API shows them, with every contact's identities read in one query."""
+        if not rows:
+            return []
+        owned: dict[int, list[dict[str, Any]]] = {int(r["id"]): [] for r in rows}
+        found = await conn.execute(
+            select(
+                identities.c.contact_id,
+                identities.c.kind,
+                identities.c.value,
+                identities.c.bouncing_at,
+            )
+            .where(identities.c.contact_id.in_(list(owned)))
+            .order_by(identities.c.id)
+        )
+        for cid, kind, value, bouncing in found:
+            owned[int(cid)].append(
+                {
+                    "kind": kind,
+                    "value": value,
+                    **({"bouncing_since": bouncing.isoformat()} if bouncing else {}),
+                }
+            )
+        result = []
+        for row in rows:
+            shown = jsonable(row)
+            shown["identities"] = list(owned[int(row["id"])])
+            result.append(shown)
         return result
 
     async def search(
@@ -264,7 +316,7 @@ class ContactRepo(Repo):
     ) -> list[dict[str, Any]]:
         """Contacts whose name contains `query`, or whose phone/e-mail matches it."""
         limit = max(1, min(limit, MAX_PAGE))
-        stmt = select(contacts.c.id).order_by(contacts.c.id).limit(limit).offset(offset)
+        stmt = _CONTACT_ROWS.order_by(contacts.c.id).limit(limit).offset(offset)
         if not include_merged:
             stmt = stmt.where(contacts.c.merged_into_id.is_(None))
         if query:
@@ -287,8 +339,10 @@ class ContactRepo(Repo):
                 )
             stmt = stmt.where(or_(*conditions))
         async with self.read() as conn:
-            ids = (await conn.execute(stmt)).scalars().all()
-        return [await self.get(int(i)) for i in ids]
+            page = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+            if any(r["merged_into_id"] is not None for r in page):
+                page = await self._rows(conn, [int(r["id"]) for r in page])
+            return await self._shown(conn, page)
 
     async def merge(self, source_id: int, target_id: int) -> MergeResult:
         """Merge `source_id` into `target_id`: identities and activities move, nothing is lost."""

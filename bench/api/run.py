@@ -1,0 +1,295 @@
+"""API under load: 50 clients refreshing a dashboard's five routes, against health alone.
+
+    .venv/bin/python -m bench.api.run [--backend sqlite|postgresql] [--postgresql-url URL]
+        [--activities 200000] [--clients 50] [--seconds 20] [--workers N] [--ingest-rate 1000]
+
+Seeds a demo store once (SQLite: cached as /tmp/touchhub-apibench/demo-N.db; PostgreSQL:
+the given database, seeded unless it has activities, or a server of the benchmark's
+own), starts `touchhub serve` on it as a subprocess, then runs, in one run and for
+`--seconds` each: `/api/v1/health` alone, and the five-route mix (each client requests
+activities, kpi, contacts, monitor and health in turn). With `--ingest-rate` the mix runs
+a second time while another process records that many touches a second, so what a write
+batch does to reads shows next to the quiet figure. Prints req/s, p50/p99, errors, and the
+mix's share of health-only throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from hub.activity import ActivityStore
+from hub.demo import seed
+
+MIX = (
+    "/api/v1/activities?limit=50",
+    "/api/v1/kpi",
+    "/api/v1/contacts?limit=50",
+    "/api/v1/kpi/monitor",
+    "/api/v1/health",
+)
+HEALTH = ("/api/v1/health",)
+#: The goals of the issue, checked on every run.
+GOAL_SHARE = 0.5
+GOAL_P99_S = 0.3
+CACHE = Path("/tmp/touchhub-apibench")
+READY_TIMEOUT_S = 120.0
+
+
+@dataclass
+class Phase:
+    """What one phase of load measured."""
+
+    name: str
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    by_route: dict[str, list[float]] = field(default_factory=dict)
+
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def quantile(self, q: float, values: Sequence[float] | None = None) -> float:
+        data = sorted(self.latencies if values is None else values)
+        if not data:
+            return float("nan")
+        return data[min(len(data) - 1, int(q * len(data)))]
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "phase": self.name,
+            "requests": len(self.latencies),
+            "req_per_s": round(self.rate(), 1),
+            "p50_ms": round(self.quantile(0.5) * 1000, 1),
+            "p99_ms": round(self.quantile(0.99) * 1000, 1),
+            "errors": self.errors,
+            "routes_p50_ms": {
+                route: round(statistics.median(v) * 1000, 1) for route, v in self.by_route.items()
+            },
+        }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def touchhub() -> list[str]:
+    """The touchhub command of this interpreter's environment."""
+    script = Path(sys.executable).with_name("touchhub")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hub.cli"]
+
+
+async def prepared(url: str, activities: int) -> str:
+    """Seed `url` unless it has activities; return an admin token for it."""
+    store = await ActivityStore.open(url)
+    try:
+        if not await store.activities.count():
+            print(f"seeding {activities} activities into the store…", file=sys.stderr, flush=True)
+            await seed(store.engine, activities=activities)
+        return await store.tokens.create("bench-api", "admin")
+    finally:
+        await store.close()
+
+
+@contextlib.contextmanager
+def serving(url: str, port: int, workers: int | None) -> Iterator[subprocess.Popen[bytes]]:
+    """`touchhub serve` on `url` and `port` until the block ends."""
+    cmd = [*touchhub(), "--db", url, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd.append("--no-demo")
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    log = open(CACHE / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+async def ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"touchhub serve exited with {proc.returncode}; see its log")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(base + "/api/v1/health") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+    raise RuntimeError("touchhub serve did not answer in time")
+
+
+async def load(
+    base: str,
+    token: str,
+    routes: Sequence[str],
+    clients: int,
+    seconds: float,
+    name: str,
+    *,
+    gzip: bool = True,
+) -> Phase:
+    """`clients` clients, each requesting `routes` in turn for `seconds`."""
+    phase = Phase(name, seconds)
+    encoding = "gzip" if gzip else "identity"
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": encoding}
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(
+        base, connector=connector, headers=headers, timeout=timeout
+    ) as session:
+        end = time.perf_counter() + seconds
+
+        async def client(start: int) -> None:
+            i = start
+            while (now := time.perf_counter()) < end:
+                route = routes[i % len(routes)]
+                i += 1
+                try:
+                    async with session.get(route) as resp:
+                        await resp.read()
+                        status = resp.status
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status = 0
+                    phase.errors[type(exc).__name__] = phase.errors.get(type(exc).__name__, 0) + 1
+                took = time.perf_counter() - now
+                if status != 200:
+                    key = f"{route} {status}"
+                    phase.errors[key] = phase.errors.get(key, 0) + 1
+                    continue
+                phase.latencies.append(took)
+                phase.by_route.setdefault(route.split("?")[0], []).append(took)
+
+        await asyncio.gather(*(client(n) for n in range(clients)))
+    return phase
+
+
+async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
+    token = await prepared(url, args.activities)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    results = []
+    with serving(url, port, args.workers) as proc:
+        await ready(base, proc)
+        await load(base, token, MIX, args.clients, 2.0, "warm-up")
+        gz = not args.no_gzip
+        health = await load(base, token, HEALTH, args.clients, args.seconds, "health only", gzip=gz)
+        mix = await load(base, token, MIX, args.clients, args.seconds, "five-route mix", gzip=gz)
+        phases = [health, mix]
+        ingest = None
+        if args.ingest_rate:
+            writer = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.api.ingest",
+                "--db",
+                url,
+                "--rate",
+                str(args.ingest_rate),
+                "--seconds",
+                str(args.seconds + 2),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            await asyncio.sleep(1.0)
+            phases.append(
+                await load(
+                    base,
+                    token,
+                    MIX,
+                    args.clients,
+                    args.seconds,
+                    f"mix + {args.ingest_rate}/s",
+                    gzip=gz,
+                )
+            )
+            out, _ = await writer.communicate()
+            ingest = json.loads(out.decode().strip().splitlines()[-1])
+    for phase in phases:
+        row = phase.summary()
+        row["share_of_health"] = round(phase.rate() / health.rate(), 3)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    if ingest is not None:
+        print(json.dumps({"ingest": ingest}), flush=True)
+        results.append({"ingest": ingest})
+    share = mix.rate() / health.rate()
+    p99 = mix.quantile(0.99)
+    print(
+        f"\nmix {mix.rate():.1f} req/s = {share:.0%} of health-only {health.rate():.1f} req/s "
+        f"(goal ≥ {GOAL_SHARE:.0%}: {'met' if share >= GOAL_SHARE else 'not met'}); "
+        f"mix p50 {mix.quantile(0.5) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
+        f"(goal < {GOAL_P99_S * 1000:.0f} ms: {'met' if p99 < GOAL_P99_S else 'not met'}); "
+        f"errors: {sum(mix.errors.values()) + sum(health.errors.values())}",
+        flush=True,
+    )
+    return results
+
+
+def sqlite_copy(activities: int, fresh: bool) -> str:
+    """A copy of the cached seeded SQLite store (seeded now if missing), so each run starts
+    from the same data even though the ingest phase writes."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    pristine = CACHE / f"demo-{activities}.seeded.db"
+    cached = CACHE / f"demo-{activities}.db"
+    if fresh or not pristine.exists():
+        for stale in (pristine, Path(f"{pristine}-wal")):
+            stale.unlink(missing_ok=True)
+        asyncio.run(prepared(f"sqlite:///{pristine}", activities))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{cached}{suffix}").unlink(missing_ok=True)
+        if suffix != "-shm" and Path(f"{pristine}{suffix}").exists():
+            shutil.copyfile(f"{pristine}{suffix}", f"{cached}{suffix}")
+    return f"sqlite:///{cached}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--postgresql-url", default=None)
+    parser.add_argument("--activities", type=int, default=200_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=None, help="passed to touchhub serve")
+    parser.add_argument("--ingest-rate", type=int, default=0, help="touches/s written meanwhile")
+    parser.add_argument("--no-gzip", action="store_true", help="clients do not accept gzip")
+    parser.add_argument("--fresh", action="store_true", help="re-seed the cached SQLite store")
+    args = parser.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if args.backend == "sqlite":
+        asyncio.run(bench(args, sqlite_copy(args.activities, args.fresh)))
+    elif args.postgresql_url:
+        asyncio.run(bench(args, args.postgresql_url))
+    else:
+        from tests.helpers.postgres import running_postgres
+
+        with running_postgres(durable=True) as server:
+            asyncio.run(bench(args, server.create_database()))
+
+
+if __name__ == "__main__":
+    main()
