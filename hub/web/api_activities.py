@@ -2,7 +2,8 @@
 
 Visibility: an admin sees everything, a head their subtree, an employee their own;
 marketers work with contacts only and get 403 here. An activity outside the caller's
-view is a 403, so it is never shown nor changed.
+view is a 403, so it is never shown nor changed. A contact named in a body must be one
+the caller may see (decision 0024); an unseen one is answered as a missing one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from hub.activity import ActivityFilter, ActivityStore, Principal
-from hub.errors import Conflict, PermissionDenied
+from hub.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from hub.model import Channel, Direction, Status
-from hub.web.auth import ACTIVITY_READERS, require, visible_employees
+from hub.web.auth import ACTIVITY_READERS, contact_access, require, visible_employees
 from hub.web.keys import STORE
 from hub.web.openapi import describe
 from hub.web.parsing import parse_query, path_id, read_json, respond
@@ -111,6 +112,15 @@ async def create_interaction(request: web.Request) -> web.Response:
     contact_id = None
     if body.contact_id is not None:
         contact_id = await referenced_contact(store, body.contact_id, "contact_id")
+        contact = await store.contacts.get(contact_id)
+        try:
+            (await contact_access(store, who)).check_read(
+                body.contact_id, contact["owner_employee_id"]
+            )
+        except NotFound as exc:
+            raise ValidationError(
+                f"contact_id: contact #{body.contact_id} does not exist", field="contact_id"
+            ) from exc
     activity_id = await store.activities.add_interaction(
         channel=Channel(body.channel),
         employee_id=employee_id,
