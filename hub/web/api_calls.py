@@ -100,13 +100,13 @@ async def create_call(request: web.Request) -> web.Response:
     visible = await visible_employees(store, who)
     if visible is not None and employee_id not in visible:
         raise PermissionDenied(f"you may not place calls for extension {body.employee}")
-    originate = request.app.get(ORIGINATE)
-    if originate is None:
-        raise ConfigError("click-to-call needs a connected PBX ([telephony.pbx.NAME])")
     number = body.number
     if number is None:
         assert body.contact_id is not None
         number = await _number_of_contact(request, who, body.contact_id)
+    originate = request.app.get(ORIGINATE)
+    if originate is None:
+        raise ConfigError("click-to-call needs a connected PBX ([telephony.pbx.NAME])")
     employee = await store.employees.get(employee_id)
     result = await originate(body.employee, number, employee.get("name"))
     data = {
