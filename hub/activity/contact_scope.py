@@ -3,10 +3,11 @@
 A contact belongs to the scope of its owner (`owner_employee_id`). An admin reads and
 changes every contact. A head reads and changes the clients of their subtree; an
 employee reads their own. Contacts without an owner (fresh leads) are read by every
-head and employee, so incoming leads get picked up, and a head may claim them by
-assigning an owner inside their subtree. A marketer reads every contact (segments need
-the whole base) and may edit its descriptive fields, but never sets an owner nor
-merges. Merges and their undo need both contacts inside the caller's edit scope.
+head and employee, so incoming leads get picked up: a head or employee claims one for
+themselves, and a head may also assign it to someone inside their subtree. A marketer
+reads every contact (segments need the whole base) and may edit its descriptive
+fields, but never sets an owner nor merges. Merges and their undo need both contacts
+inside the caller's edit scope.
 
 The rule is pure: `ContactAccess.of(principal, hierarchy)` is computed once per request
 (or command) and the API, the CLI and the repository filter all ask it.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from hub.activity.principal import Principal, Role
 from hub.activity.visibility import Hierarchy
-from hub.errors import NotFound, PermissionDenied
+from hub.errors import Conflict, NotFound, PermissionDenied
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,7 +81,9 @@ class ContactAccess:
                 who=who, read=EVERY_CONTACT, edit=EVERY_CONTACT, assign=EVERY_CONTACT, merge=True
             )
         if who.role == Role.MARKETER:
-            return cls(who=who, read=EVERY_CONTACT, edit=EVERY_CONTACT, assign=NO_CONTACT, merge=False)
+            return cls(
+                who=who, read=EVERY_CONTACT, edit=EVERY_CONTACT, assign=NO_CONTACT, merge=False
+            )
         if who.employee_id is None or who.employee_id not in hierarchy:
             return cls(who=who, read=NO_CONTACT, edit=NO_CONTACT, assign=NO_CONTACT, merge=False)
         if who.role == Role.HEAD:
@@ -126,6 +129,23 @@ class ContactAccess:
                 if not self.assign.empty
                 else f"role {self.who.role!r} may not assign clients to employees"
             )
+
+    def check_claim(self, contact_id: int, owner: int | None) -> int:
+        """The caller's employee id, if they may take this contact for themselves.
+
+        Heads and employees claim leads they see; a contact someone owns is not
+        claimable (`Conflict`), one the caller already owns is fine."""
+        self.check_read(contact_id, owner)
+        me = self.who.employee_id
+        if me is None or self.who.role not in (Role.HEAD, Role.EMPLOYEE):
+            raise PermissionDenied("only heads and employees claim clients for themselves")
+        if owner is not None and owner != me:
+            raise Conflict(
+                f"contact #{contact_id} already belongs to employee #{owner}",
+                field="owner_employee_id",
+                details={"owner_employee_id": owner},
+            )
+        return me
 
     def check_merge(self, contacts: Iterable[tuple[int, int | None]]) -> None:
         """`PermissionDenied`/`NotFound` unless the caller may merge these (id, owner) contacts."""

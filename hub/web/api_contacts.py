@@ -25,6 +25,7 @@ from hub.model import CONTACT_KINDS, Address, AddressKind
 from hub.web.auth import (
     ACTIVITY_READERS,
     ALL_ROLES,
+    CONTACT_CLAIMERS,
     CONTACT_MERGERS,
     CONTACT_WRITERS,
     contact_access,
@@ -261,6 +262,31 @@ async def update_contact(request: web.Request) -> web.Response:
         custom=body.custom or None,
         **fields,
     )
+    return respond(ContactOut, await store.contacts.get(target))
+
+
+@routes.post("/api/v1/contacts/{id}/claim")
+@describe(
+    "Take an unowned lead as one's own client",
+    tag=TAG,
+    response=ContactOut,
+    roles=CONTACT_CLAIMERS,
+    errors=(409,),
+)
+async def claim_contact(request: web.Request) -> web.Response:
+    """The caller becomes the owner of a lead; a client someone already owns is a 409."""
+    who = require(request, *CONTACT_CLAIMERS)
+    contact_id = path_id(request, what="contact")
+    store = request.app[STORE]
+    access = await contact_access(store, who)
+    contact = await store.contacts.get(contact_id)
+    target = int(contact["id"])
+    me = access.check_claim(contact_id, contact["owner_employee_id"])
+    if await store.contacts.claim(target, me) != me:
+        raise Conflict(
+            f"contact #{contact_id} was just claimed by someone else or merged",
+            field="owner_employee_id",
+        )
     return respond(ContactOut, await store.contacts.get(target))
 
 

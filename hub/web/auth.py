@@ -26,6 +26,8 @@ ALL_ROLES = (ADMIN, HEAD, EMPLOYEE, MARKETER)
 CONTACT_WRITERS = (ADMIN, HEAD, MARKETER)
 #: Roles that may merge contacts and undo merges (both contacts in their scope).
 CONTACT_MERGERS = (ADMIN, HEAD)
+#: Roles that may claim an unowned lead for themselves.
+CONTACT_CLAIMERS = (HEAD, EMPLOYEE)
 #: Roles that may see activities (each within its visibility).
 ACTIVITY_READERS = (ADMIN, HEAD, EMPLOYEE)
 #: Longest token we bother to look up; ours are ~46 characters.

@@ -524,6 +524,34 @@ class ContactRepo(Repo):
             fields_filled=sorted(filled),
         )
 
+    async def claim(self, contact_id: int, employee_id: int) -> int | None:
+        """Make `employee_id` the owner of an unowned contact, atomically.
+
+        Returns the owner the contact has afterwards: `employee_id` when the claim won
+        (or the contact was already theirs), someone else's id when another was first."""
+        async with self.tx() as conn:
+            claimed = (
+                await conn.execute(
+                    update(contacts)
+                    .where(
+                        and_(
+                            contacts.c.id == contact_id,
+                            contacts.c.owner_employee_id.is_(None),
+                            contacts.c.merged_into_id.is_(None),
+                        )
+                    )
+                    .values(owner_employee_id=employee_id, updated_at=utcnow())
+                    .returning(contacts.c.id)
+                )
+            ).first()
+            if claimed is not None:
+                await client_base.refresh(conn, [contact_id], self.options.tz)
+                return employee_id
+            owner = await conn.scalar(
+                select(contacts.c.owner_employee_id).where(contacts.c.id == contact_id)
+            )
+        return None if owner is None else int(owner)
+
     # -- undoing a merge ---------------------------------------------------------------
 
     async def merge_record(self, merge_id: int) -> MergeRecord:

@@ -127,7 +127,8 @@ async def _state(store: ActivityStore) -> dict[str, Any]:
                 )
             ),
             "activities": sorted(
-                tuple(r) for r in await conn.execute(select(activities.c.id, activities.c.contact_id))
+                tuple(r)
+                for r in await conn.execute(select(activities.c.id, activities.c.contact_id))
             ),
             "participants": sorted(
                 tuple(r) for r in await conn.execute(select(activity_participants))

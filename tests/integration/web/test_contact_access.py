@@ -8,6 +8,7 @@ written out here rather than computed by the code under test.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -152,6 +153,43 @@ async def _set_owner(api: ApiWorld, contact_id: int, owner: str | None) -> None:
         await conn.execute(
             update(contacts).where(contacts.c.id == contact_id).values(owner_employee_id=owner_id)
         )
+
+
+def claim_status(who: str, owner: str | None) -> int:
+    """Taking a client as one's own: people only, leads (or what is already theirs)."""
+    if who in ("admin", "marketer"):
+        return 403
+    if read_status(who, owner) == 404:
+        return 404
+    return 200 if owner in (None, who) else 409
+
+
+@pytest.mark.parametrize("who", HOLDERS)
+async def test_claim(api: ApiWorld, who: str) -> None:
+    clients = await seed_clients(api)
+    found = []
+    for owner, cid in clients.items():
+        resp = await api.post(f"/api/v1/contacts/{cid}/claim", who=who)
+        found.append(("claim", _key(owner), resp.status, claim_status(who, owner)))
+        if resp.status == 200:
+            assert (await resp.json())["owner_employee_id"] == api.employees[who]
+            await _set_owner(api, cid, owner)
+    check(found)
+
+
+async def test_two_claims_of_one_lead_make_one_owner(api: ApiWorld) -> None:
+    lead = (await seed_clients(api))[None]
+    answers = await asyncio.gather(
+        *(api.post(f"/api/v1/contacts/{lead}/claim", who=w) for w in ("alice", "bob", "carol"))
+    )
+    assert sorted(r.status for r in answers) == [200, 409, 409]
+    people = ("alice", "bob", "carol")
+    winner = next(w for w, r in zip(people, answers, strict=True) if r.status == 200)
+    assert (await api.store.contacts.get(lead))["owner_employee_id"] == api.employees[winner]
+    # the lead is now the winner's client: the others no longer see it
+    for who in ("alice", "bob", "carol"):
+        resp = await api.get(f"/api/v1/contacts/{lead}", who=who)
+        assert resp.status == (200 if who == winner else 404)
 
 
 @pytest.mark.parametrize("who", HOLDERS)
