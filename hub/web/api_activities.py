@@ -19,7 +19,7 @@ from hub.web.auth import ACTIVITY_READERS, contact_access, require, visible_empl
 from hub.web.keys import STORE
 from hub.web.openapi import describe
 from hub.web.parsing import parse_query, path_id, read_json, respond
-from hub.web.references import referenced_contact, referenced_employee
+from hub.web.references import referenced_employee
 from hub.web.schemas import (
     ActivityDetail,
     ActivityPage,
@@ -41,6 +41,20 @@ async def visible_activity(
     if visible is not None and row["employee_id"] not in visible:
         raise PermissionDenied(f"activity #{activity_id} belongs to someone you don't manage")
     return row
+
+
+async def readable_contact_ref(store: ActivityStore, who: Principal, contact_id: int) -> int:
+    """The id `contact_id` leads to (after merges) if the caller may see that contact.
+
+    One out of view is answered like a missing one: a 422 on `contact_id`."""
+    try:
+        contact = await store.contacts.get(contact_id)
+        (await contact_access(store, who)).check_read(contact_id, contact["owner_employee_id"])
+    except NotFound as exc:
+        raise ValidationError(
+            f"contact_id: contact #{contact_id} does not exist", field="contact_id"
+        ) from exc
+    return int(contact["id"])
 
 
 @routes.get("/api/v1/activities")
@@ -111,16 +125,7 @@ async def create_interaction(request: web.Request) -> web.Response:
         await referenced_employee(store, body.employee_id, "employee_id")
     contact_id = None
     if body.contact_id is not None:
-        contact_id = await referenced_contact(store, body.contact_id, "contact_id")
-        contact = await store.contacts.get(contact_id)
-        try:
-            (await contact_access(store, who)).check_read(
-                body.contact_id, contact["owner_employee_id"]
-            )
-        except NotFound as exc:
-            raise ValidationError(
-                f"contact_id: contact #{body.contact_id} does not exist", field="contact_id"
-            ) from exc
+        contact_id = await readable_contact_ref(store, who, body.contact_id)
     activity_id = await store.activities.add_interaction(
         channel=Channel(body.channel),
         employee_id=employee_id,

@@ -67,6 +67,8 @@ class MergeResult:
     merge_id: int | None = None
 
 
+#: Activity ids per statement when a merge is undone.
+UNDO_CHUNK = 2000
 #: Target fields a merge may fill from the source (and its undo restores).
 MERGE_FILLED = (
     "position",
@@ -492,7 +494,10 @@ class ContactRepo(Repo):
                 "activities_moved": len(old_rows),
                 "fields_filled": sorted(filled),
                 "undo": undo_record(
-                    target, filled, custom, is_lead,
+                    target,
+                    filled,
+                    custom,
+                    is_lead,
                     identity_ids=[int(r[0]) for r in moved_ids],
                     activity_ids=[int(r["id"]) for r in old_rows],
                     participants=[int(a) for a in parts],
@@ -632,25 +637,30 @@ class ContactRepo(Repo):
                 )
             ).all()
             cols = [activities.c[n] for n in ROLLUP_COLUMNS]
-            old_rows = [
-                dict(r)
-                for r in (
-                    await conn.execute(
-                        select(*cols).where(
-                            and_(
-                                activities.c.id.in_(undo["activity_ids"]),
-                                activities.c.contact_id == target_id,
+            old_rows: list[dict[str, Any]] = []
+            moved: list[int] = undo["activity_ids"]
+            for start in range(0, len(moved), UNDO_CHUNK):  # under SQLite's variable limit
+                chunk = moved[start : start + UNDO_CHUNK]
+                back = [
+                    dict(r)
+                    for r in (
+                        await conn.execute(
+                            select(*cols).where(
+                                and_(
+                                    activities.c.id.in_(chunk),
+                                    activities.c.contact_id == target_id,
+                                )
                             )
                         )
+                    ).mappings()
+                ]
+                if back:
+                    await conn.execute(
+                        update(activities)
+                        .where(activities.c.id.in_([r["id"] for r in back]))
+                        .values(contact_id=source_id, updated_at=now)
                     )
-                ).mappings()
-            ]
-            if old_rows:
-                await conn.execute(
-                    update(activities)
-                    .where(activities.c.id.in_([r["id"] for r in old_rows]))
-                    .values(contact_id=source_id, updated_at=now)
-                )
+                old_rows += back
             # (the client-base state is refreshed below, once both contacts are final)
             await rollup.adjust(
                 conn, old_rows, [{**r, "contact_id": source_id} for r in old_rows], self.options.tz

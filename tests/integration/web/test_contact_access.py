@@ -182,7 +182,10 @@ async def test_two_claims_of_one_lead_make_one_owner(api: ApiWorld) -> None:
     answers = await asyncio.gather(
         *(api.post(f"/api/v1/contacts/{lead}/claim", who=w) for w in ("alice", "bob", "carol"))
     )
-    assert sorted(r.status for r in answers) == [200, 409, 409]
+    # the losers get 409 when they read the lead before the winner's claim landed, and
+    # 404 after it (the lead is then someone else's client): never a second owner
+    statuses = sorted(r.status for r in answers)
+    assert statuses[0] == 200 and set(statuses[1:]) <= {404, 409}, statuses
     people = ("alice", "bob", "carol")
     winner = next(w for w, r in zip(people, answers, strict=True) if r.status == 200)
     assert (await api.store.contacts.get(lead))["owner_employee_id"] == api.employees[winner]
