@@ -7,7 +7,7 @@ Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write throug
 
 from hub.activity.options import CallbackPolicy, StoreOptions, WriterOptions
 from hub.activity.principal import ADMIN, ROLES, Principal, Role
-from hub.activity.repos import ActivityFilter, MergeResult, Page
+from hub.activity.repos import ActivityFilter, MergeResult, Page, UnmergeResult
 from hub.activity.store import ActivityStore, ApplyResult
 from hub.activity.writer import BatchWriter
 
@@ -24,5 +24,6 @@ __all__ = [
     "Principal",
     "Role",
     "StoreOptions",
+    "UnmergeResult",
     "WriterOptions",
 ]

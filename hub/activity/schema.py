@@ -144,6 +144,9 @@ contact_merges = Table(
     Column("target_contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
     Column("merged_at", UTCDateTime(), nullable=False),
     Column("detail", JSON, nullable=False),
+    Column("merged_by", String(200)),  # the principal's name; None before 0005
+    Column("undone_at", UTCDateTime()),
+    Column("undone_by", String(200)),
 )
 
 activities = Table(

@@ -1,4 +1,9 @@
-"""`touchhub contacts list|show|merge`."""
+"""`touchhub contacts list|show|merge|unmerge`.
+
+The command line acts as the local administrator (whoever can open the database may
+read it anyway); `--token` makes it act as that API user instead, through the same
+contact-access rule as the API (decision 0024).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,37 @@ from typing import Any
 
 import click
 
-from hub.activity import MergeResult
+from hub.activity import ADMIN, ActivityStore, MergeResult, Principal, UnmergeResult
+from hub.activity.contact_scope import ContactAccess
 from hub.activity.repos.base import MAX_PAGE
 from hub.cli.common import ID, AsciiInt, emit_json, json_option, open_store, run, table
+from hub.errors import NotFound, Unauthenticated
 
 
 @click.group()
-def contacts() -> None:
+@click.option(
+    "--token",
+    default=None,
+    metavar="TOKEN",
+    help="Act as the API user of this bearer token (default: the local administrator).",
+)
+@click.pass_context
+def contacts(ctx: click.Context, token: str | None) -> None:
     """Client contacts."""
+    ctx.ensure_object(dict)["contacts_token"] = token
+
+
+async def access_of(ctx: click.Context, store: ActivityStore) -> ContactAccess:
+    """The contact access of whoever runs the command: admin, or the `--token` user."""
+    obj = ctx.find_object(dict)
+    token: str | None = None if obj is None else obj.get("contacts_token")
+    who: Principal | None = ADMIN
+    if token is not None:
+        who = await store.tokens.authenticate(token)
+        if who is None:
+            raise Unauthenticated("the --token is unknown or revoked")
+    assert who is not None
+    return ContactAccess.of(who, await store.employees.hierarchy())
 
 
 @contacts.command(name="list")
@@ -28,7 +56,10 @@ def list_(ctx: click.Context, search: str | None, limit: int, offset: int, as_js
 
     async def main() -> list[dict[str, Any]]:
         async with open_store(ctx) as store:
-            return await store.contacts.search(search, limit=limit, offset=offset)
+            access = await access_of(ctx, store)
+            return await store.contacts.search(
+                search, limit=limit, offset=offset, scope=access.read
+            )
 
     found = run(main())
     if as_json:
@@ -49,7 +80,10 @@ def show(ctx: click.Context, contact_id: int, as_json: bool) -> None:
 
     async def main() -> dict[str, Any]:
         async with open_store(ctx) as store:
-            return await store.contacts.get(contact_id)
+            access = await access_of(ctx, store)
+            contact = await store.contacts.get(contact_id)
+            access.check_read(contact_id, contact["owner_employee_id"])
+            return contact
 
     contact = run(main())
     if as_json:
@@ -69,7 +103,13 @@ def merge(ctx: click.Context, source_id: int, target_id: int, as_json: bool) -> 
 
     async def main() -> MergeResult:
         async with open_store(ctx) as store:
-            return await store.contacts.merge(source_id, target_id)
+            access = await access_of(ctx, store)
+            source = await store.contacts.get(source_id)
+            target = await store.contacts.get(target_id)
+            access.check_merge(
+                [(source_id, source["owner_employee_id"]), (target_id, target["owner_employee_id"])]
+            )
+            return await store.contacts.merge(source_id, target_id, by=access.who.name)
 
     result = run(main())
     if as_json:
@@ -77,5 +117,39 @@ def merge(ctx: click.Context, source_id: int, target_id: int, as_json: bool) -> 
         return
     click.echo(
         f"merged #{source_id} into #{target_id}: {result.identities_moved} identities, "
-        f"{result.activities_moved} activities moved"
+        f"{result.activities_moved} activities moved (undo: touchhub contacts unmerge "
+        f"{result.merge_id})"
+    )
+
+
+@contacts.command()
+@click.argument("merge_id", type=int)
+@json_option
+@click.pass_context
+def unmerge(ctx: click.Context, merge_id: int, as_json: bool) -> None:
+    """Undo merge MERGE_ID: the joined contact gets back its identities and activities."""
+
+    async def main() -> UnmergeResult:
+        async with open_store(ctx) as store:
+            access = await access_of(ctx, store)
+            record = await store.contacts.merge_record(merge_id)
+            target = await store.contacts.get(record.target_id)
+            try:
+                access.check_merge(
+                    [
+                        (record.source_id, record.source_owner_id),
+                        (record.target_id, target["owner_employee_id"]),
+                    ]
+                )
+            except NotFound as exc:
+                raise NotFound(f"merge #{merge_id} does not exist") from exc
+            return await store.contacts.unmerge(merge_id, by=access.who.name)
+
+    result = run(main())
+    if as_json:
+        emit_json(asdict(result))
+        return
+    click.echo(
+        f"undid merge #{merge_id}: #{result.source_id} is back with "
+        f"{result.identities_restored} identities and {result.activities_restored} activities"
     )

@@ -2,7 +2,8 @@
 
 Visibility: an admin sees everything, a head their subtree, an employee their own;
 marketers work with contacts only and get 403 here. An activity outside the caller's
-view is a 403, so it is never shown nor changed.
+view is a 403, so it is never shown nor changed. A contact named in a body must be one
+the caller may see (decision 0024); an unseen one is answered as a missing one.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Any
 from aiohttp import web
 
 from hub.activity import ActivityFilter, ActivityStore, Principal
-from hub.errors import PermissionDenied
+from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.model import Channel, Direction
-from hub.web.auth import ACTIVITY_READERS, require, visible_employees
+from hub.web.auth import ACTIVITY_READERS, contact_access, require, visible_employees
 from hub.web.keys import STORE
 from hub.web.openapi import describe
 from hub.web.parsing import parse_query, path_id, read_json, respond
-from hub.web.references import referenced_contact, referenced_employee
+from hub.web.references import referenced_employee
 from hub.web.schemas import (
     ActivityDetail,
     ActivityPage,
@@ -40,6 +41,20 @@ async def visible_activity(
     if visible is not None and row["employee_id"] not in visible:
         raise PermissionDenied(f"activity #{activity_id} belongs to someone you don't manage")
     return row
+
+
+async def readable_contact_ref(store: ActivityStore, who: Principal, contact_id: int) -> int:
+    """The id `contact_id` leads to (after merges) if the caller may see that contact.
+
+    One out of view is answered like a missing one: a 422 on `contact_id`."""
+    try:
+        contact = await store.contacts.get(contact_id)
+        (await contact_access(store, who)).check_read(contact_id, contact["owner_employee_id"])
+    except NotFound as exc:
+        raise ValidationError(
+            f"contact_id: contact #{contact_id} does not exist", field="contact_id"
+        ) from exc
+    return int(contact["id"])
 
 
 @routes.get("/api/v1/activities")
@@ -110,7 +125,7 @@ async def create_interaction(request: web.Request) -> web.Response:
         await referenced_employee(store, body.employee_id, "employee_id")
     contact_id = None
     if body.contact_id is not None:
-        contact_id = await referenced_contact(store, body.contact_id, "contact_id")
+        contact_id = await readable_contact_ref(store, who, body.contact_id)
     activity_id = await store.activities.add_interaction(
         channel=Channel(body.channel),
         employee_id=employee_id,

@@ -10,9 +10,10 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hub.activity import ActivityStore, Principal
 from hub.errors import ConfigError, PermissionDenied, ValidationError
 from hub.model import AddressKind
-from hub.web.auth import ACTIVITY_READERS, require, visible_employees
+from hub.web.auth import ACTIVITY_READERS, contact_access, require, visible_employees
 from hub.web.keys import LIVE_CALLS, ORIGINATE, STORE
 from hub.web.openapi import describe
 from hub.web.parsing import read_json, respond
@@ -54,12 +55,30 @@ class LiveState(BaseModel):
     state: str
 
 
-async def _number_of_contact(request: web.Request, contact_id: int) -> str:
-    contact = await request.app[STORE].contacts.get(contact_id)
+async def _number_of_contact(request: web.Request, who: Principal, contact_id: int) -> str:
+    store = request.app[STORE]
+    contact = await store.contacts.get(contact_id)
+    (await contact_access(store, who)).check_read(contact_id, contact["owner_employee_id"])
     phones = [i["value"] for i in contact.get("identities", []) if i["kind"] == AddressKind.PHONE]
     if not phones:
         raise ValidationError(f"contact #{contact_id} has no phone number", field="contact_id")
     return str(phones[0])
+
+
+async def _check_extension(store: ActivityStore, who: Principal, extension: str) -> None:
+    """`PermissionDenied` unless the extension belongs to an employee the caller may see."""
+    visible = await visible_employees(store, who)
+    if visible is None:
+        return
+    people = await store.employees.list(ids=visible)
+    mine = {
+        a["value"]
+        for person in people
+        for a in person["addresses"]
+        if a["kind"] == AddressKind.EXTENSION.value
+    }
+    if extension not in mine:
+        raise PermissionDenied(f"extension {extension} is not one of the phones you may watch")
 
 
 @routes.post("/api/v1/calls")
@@ -81,13 +100,13 @@ async def create_call(request: web.Request) -> web.Response:
     visible = await visible_employees(store, who)
     if visible is not None and employee_id not in visible:
         raise PermissionDenied(f"you may not place calls for extension {body.employee}")
-    originate = request.app.get(ORIGINATE)
-    if originate is None:
-        raise ConfigError("click-to-call needs a connected PBX ([telephony.pbx.NAME])")
     number = body.number
     if number is None:
         assert body.contact_id is not None
-        number = await _number_of_contact(request, body.contact_id)
+        number = await _number_of_contact(request, who, body.contact_id)
+    originate = request.app.get(ORIGINATE)
+    if originate is None:
+        raise ConfigError("click-to-call needs a connected PBX ([telephony.pbx.NAME])")
     employee = await store.employees.get(employee_id)
     result = await originate(body.employee, number, employee.get("name"))
     data = {
@@ -102,9 +121,12 @@ async def create_call(request: web.Request) -> web.Response:
 @routes.get("/api/v1/calls/live/{extension}")
 @describe("What an extension is doing now", tag=TAG, response=LiveState, roles=ACTIVITY_READERS)
 async def live_state(request: web.Request) -> web.Response:
-    """ "ringing", "talking" or "idle", from the AMI adapters' live view."""
-    require(request, *ACTIVITY_READERS)
+    """ "ringing", "talking" or "idle", from the AMI adapters' live view.
+
+    An employee sees their own extensions, a head their subtree's, an admin every one."""
+    who = require(request, *ACTIVITY_READERS)
     extension = request.match_info["extension"]
+    await _check_extension(request.app[STORE], who, extension)
     lookup = request.app.get(LIVE_CALLS)
     state = (lookup(extension) if lookup is not None else None) or "idle"
     return respond(LiveState, {"extension": extension, "state": state})

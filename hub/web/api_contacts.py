@@ -1,4 +1,7 @@
-"""Contacts: create, change, search by name/phone/e-mail, merge, and a contact's timeline.
+"""Contacts: create, change, search by name/phone/e-mail, merge (and undo), a contact's timeline.
+
+Who may see and change which contact is decided by `ContactAccess` (decision 0024):
+a contact outside what the caller may read answers 404, as if it did not exist.
 
 Addresses are checked here before the store sees them, so an invalid phone or one
 that already belongs to another contact is answered with the exact field (e.g.
@@ -12,12 +15,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from hub.activity import ActivityFilter, ActivityStore
 from hub.activity.addresses import normalize
-from hub.errors import Conflict, InvalidAddress, ValidationError
+from hub.activity.contact_scope import ContactAccess
+from hub.errors import Conflict, InvalidAddress, NotFound, ValidationError
 from hub.model import CONTACT_KINDS, Address, AddressKind
-from hub.web.auth import ACTIVITY_READERS, ALL_ROLES, CONTACT_WRITERS, require, visible_employees
+from hub.web.auth import (
+    ACTIVITY_READERS,
+    ALL_ROLES,
+    CONTACT_CLAIMERS,
+    CONTACT_MERGERS,
+    CONTACT_WRITERS,
+    contact_access,
+    require,
+    visible_employees,
+)
 from hub.web.keys import STORE
 from hub.web.openapi import describe
 from hub.web.parsing import parse_query, path_id, read_json, respond
@@ -37,6 +51,28 @@ from hub.web.schemas import (
 
 routes = web.RouteTableDef()
 TAG = "contacts"
+
+
+class UnmergeOut(BaseModel):
+    """What undoing a merge gave back, and both contacts as they are now."""
+
+    merge_id: int
+    source_id: int
+    target_id: int
+    identities_restored: int
+    activities_restored: int
+    fields_restored: list[str]
+    source: ContactOut
+    target: ContactOut
+
+
+async def readable_contact(
+    store: ActivityStore, access: ContactAccess, contact_id: int
+) -> dict[str, Any]:
+    """The contact `contact_id` leads to, if the caller may see it; else `NotFound`."""
+    contact = await store.contacts.get(contact_id)
+    access.check_read(contact_id, contact["owner_employee_id"])
+    return contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +165,7 @@ def _fields(body: ContactCreate | ContactUpdate) -> dict[str, Any]:
 )
 async def create_contact(request: web.Request) -> web.Response:
     """Adds a client by hand; addresses are normalised and must not belong to anyone else."""
-    require(request, *CONTACT_WRITERS)
+    who = require(request, *CONTACT_WRITERS)
     body = await read_json(request, ContactCreate)
     store = request.app[STORE]
     entered = await checked_input(
@@ -139,6 +175,7 @@ async def create_contact(request: web.Request) -> web.Response:
         owner=body.owner_employee_id,
         contact_id=None,
     )
+    (await contact_access(store, who)).check_assign(None, body.owner_employee_id)
     contact_id = await store.contacts.create(
         body.name,
         addresses=[e.address for e in entered],
@@ -163,11 +200,15 @@ async def create_contact(request: web.Request) -> web.Response:
     roles=ALL_ROLES,
 )
 async def search_contacts(request: web.Request) -> web.Response:
-    """Finds a client however the caller spells the phone or e-mail; merged ones are hidden."""
-    require(request, *ALL_ROLES)
+    """Finds a client however the caller spells the phone or e-mail; merged ones are hidden.
+
+    Only the contacts the caller may see are searched (decision 0024)."""
+    who = require(request, *ALL_ROLES)
     query = parse_query(request, ContactQuery)
-    items = await request.app[STORE].contacts.search(
-        query.q, limit=query.limit, offset=query.offset
+    store = request.app[STORE]
+    access = await contact_access(store, who)
+    items = await store.contacts.search(
+        query.q, limit=query.limit, offset=query.offset, scope=access.read
     )
     next_offset = query.offset + len(items) if len(items) == query.limit else None
     return respond(ContactPage, {"items": items, "next_offset": next_offset})
@@ -177,9 +218,11 @@ async def search_contacts(request: web.Request) -> web.Response:
 @describe("Get a contact", tag=TAG, response=ContactOut, roles=ALL_ROLES)
 async def get_contact(request: web.Request) -> web.Response:
     """One contact with its identities; a merged contact's id leads to the one it joined."""
-    require(request, *ALL_ROLES)
+    who = require(request, *ALL_ROLES)
     contact_id = path_id(request, what="contact")
-    return respond(ContactOut, await request.app[STORE].contacts.get(contact_id))
+    store = request.app[STORE]
+    access = await contact_access(store, who)
+    return respond(ContactOut, await readable_contact(store, access, contact_id))
 
 
 @routes.patch("/api/v1/contacts/{id}")
@@ -193,11 +236,14 @@ async def get_contact(request: web.Request) -> web.Response:
 )
 async def update_contact(request: web.Request) -> web.Response:
     """Sets the given fields and adds addresses; absent or null fields stay as they are."""
-    require(request, *CONTACT_WRITERS)
+    who = require(request, *CONTACT_WRITERS)
     contact_id = path_id(request, what="contact")
     body = await read_json(request, ContactUpdate)
     store = request.app[STORE]
-    target = int((await store.contacts.get(contact_id))["id"])
+    access = await contact_access(store, who)
+    current = await store.contacts.get(contact_id)
+    target = int(current["id"])
+    access.check_edit(contact_id, current["owner_employee_id"])
     entered = await checked_input(
         store,
         (body.add_phones, body.add_emails, body.add_addresses),
@@ -205,6 +251,7 @@ async def update_contact(request: web.Request) -> web.Response:
         owner=body.owner_employee_id,
         contact_id=target,
     )
+    access.check_assign(current["owner_employee_id"], body.owner_employee_id)
     fields = {k: v for k, v in _fields(body).items() if v is not None}
     if body.name is not None:
         fields["name"] = body.name
@@ -218,21 +265,57 @@ async def update_contact(request: web.Request) -> web.Response:
     return respond(ContactOut, await store.contacts.get(target))
 
 
+@routes.post("/api/v1/contacts/{id}/claim")
+@describe(
+    "Take an unowned lead as one's own client",
+    tag=TAG,
+    response=ContactOut,
+    roles=CONTACT_CLAIMERS,
+    errors=(409,),
+)
+async def claim_contact(request: web.Request) -> web.Response:
+    """The caller becomes the owner of a lead; a client someone already owns is a 409."""
+    who = require(request, *CONTACT_CLAIMERS)
+    contact_id = path_id(request, what="contact")
+    store = request.app[STORE]
+    access = await contact_access(store, who)
+    contact = await store.contacts.get(contact_id)
+    target = int(contact["id"])
+    me = access.check_claim(contact_id, contact["owner_employee_id"])
+    if await store.contacts.claim(target, me) != me:
+        raise Conflict(
+            f"contact #{contact_id} was just claimed by someone else or merged",
+            field="owner_employee_id",
+        )
+    return respond(ContactOut, await store.contacts.get(target))
+
+
 @routes.post("/api/v1/contacts/{id}/merge")
 @describe(
     "Merge this contact into another",
     tag=TAG,
     body=MergeIn,
     response=MergeOut,
-    roles=CONTACT_WRITERS,
+    roles=CONTACT_MERGERS,
 )
 async def merge_contact(request: web.Request) -> web.Response:
-    """Joins duplicates: identities and activities move to `into`, nothing is lost."""
-    require(request, *CONTACT_WRITERS)
+    """Joins duplicates: identities and activities move to `into`, nothing is lost.
+
+    Both contacts must be ones the caller may change; `merge_id` undoes it."""
+    who = require(request, *CONTACT_MERGERS)
     source_id = path_id(request, what="contact")
     body = await read_json(request, MergeIn)
     store = request.app[STORE]
-    merged = await store.contacts.merge(source_id, body.into)
+    access = await contact_access(store, who)
+    source = await store.contacts.get(source_id)
+    target = await store.contacts.get(body.into)
+    access.check_merge(
+        [
+            (source_id, source["owner_employee_id"]),
+            (body.into, target["owner_employee_id"]),
+        ]
+    )
+    merged = await store.contacts.merge(source_id, body.into, by=who.name)
     return respond(
         MergeOut,
         {
@@ -242,6 +325,48 @@ async def merge_contact(request: web.Request) -> web.Response:
             "activities_moved": merged.activities_moved,
             "fields_filled": merged.fields_filled,
             "contact": await store.contacts.get(merged.target_id),
+            "merge_id": merged.merge_id,
+        },
+    )
+
+
+@routes.post("/api/v1/contacts/merges/{id}/undo")
+@describe(
+    "Undo a merge: the joined contact gets back its identities and activities",
+    tag=TAG,
+    response=UnmergeOut,
+    roles=CONTACT_MERGERS,
+    errors=(409,),
+)
+async def undo_merge(request: web.Request) -> web.Response:
+    """Gives back what merge `id` moved; allowed to whoever could make that merge now."""
+    who = require(request, *CONTACT_MERGERS)
+    merge_id = path_id(request, what="merge")
+    store = request.app[STORE]
+    access = await contact_access(store, who)
+    record = await store.contacts.merge_record(merge_id)
+    target = await store.contacts.get(record.target_id)
+    try:
+        access.check_merge(
+            [
+                (record.source_id, record.source_owner_id),
+                (record.target_id, target["owner_employee_id"]),
+            ]
+        )
+    except NotFound as exc:
+        raise NotFound(f"merge #{merge_id} does not exist") from exc
+    undone = await store.contacts.unmerge(merge_id, by=who.name)
+    return respond(
+        UnmergeOut,
+        {
+            "merge_id": undone.merge_id,
+            "source_id": undone.source_id,
+            "target_id": undone.target_id,
+            "identities_restored": undone.identities_restored,
+            "activities_restored": undone.activities_restored,
+            "fields_restored": undone.fields_restored,
+            "source": await store.contacts.get(undone.source_id),
+            "target": await store.contacts.get(undone.target_id),
         },
     )
 
@@ -260,7 +385,7 @@ async def contact_timeline(request: web.Request) -> web.Response:
     contact_id = path_id(request, what="contact")
     query = parse_query(request, PageQuery)
     store = request.app[STORE]
-    contact = await store.contacts.get(contact_id)
+    contact = await readable_contact(store, await contact_access(store, who), contact_id)
     visible = await visible_employees(store, who)
     page = await store.activities.list(
         ActivityFilter(contact_id=int(contact["id"]), employee_ids=visible),

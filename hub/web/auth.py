@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from hub.activity import ActivityStore, Principal
+from hub.activity.contact_scope import ContactAccess
 from hub.errors import PermissionDenied, Unauthenticated
 from hub.web.errors import API_PREFIX
 from hub.web.keys import PRINCIPAL, STORE
@@ -28,8 +29,12 @@ HEAD = "head"
 EMPLOYEE = "employee"
 MARKETER = "marketer"
 ALL_ROLES = (ADMIN, HEAD, EMPLOYEE, MARKETER)
-#: Roles that may create, change and merge contacts.
+#: Roles that may create and change contacts (each within its scope, decision 0024).
 CONTACT_WRITERS = (ADMIN, HEAD, MARKETER)
+#: Roles that may merge contacts and undo merges (both contacts in their scope).
+CONTACT_MERGERS = (ADMIN, HEAD)
+#: Roles that may claim an unowned lead for themselves.
+CONTACT_CLAIMERS = (HEAD, EMPLOYEE)
 #: Roles that may see activities (each within its visibility).
 ACTIVITY_READERS = (ADMIN, HEAD, EMPLOYEE)
 #: Longest token we bother to look up; ours are ~46 characters.
@@ -148,3 +153,8 @@ async def visible_employees(store: ActivityStore, who: Principal) -> frozenset[i
     """Employees whose activities `who` sees: None for all (admin), a head's subtree, or self."""
     visible = await store.employees.visible_to(who)
     return None if visible is None else frozenset(visible)
+
+
+async def contact_access(store: ActivityStore, who: Principal) -> ContactAccess:
+    """What `who` may do with contacts (decision 0024), computed once per request."""
+    return ContactAccess.of(who, await store.employees.hierarchy())

@@ -343,6 +343,7 @@ class MergeOut(Out):
     activities_moved: int
     fields_filled: list[str]
     contact: ContactOut
+    merge_id: int | None = None  # for POST /api/v1/contacts/merges/{id}/undo
 
 
 class ActivityOut(Out):

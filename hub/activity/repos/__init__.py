@@ -6,7 +6,13 @@ owns idempotent writes of touches, these own contacts, employees, activities and
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
 from hub.activity.repos.base import MAX_PAGE
-from hub.activity.repos.contacts import CONTACT_FIELDS, ContactRepo, MergeResult
+from hub.activity.repos.contacts import (
+    CONTACT_FIELDS,
+    ContactRepo,
+    MergeRecord,
+    MergeResult,
+    UnmergeResult,
+)
 from hub.activity.repos.employees import EmployeeRepo
 from hub.activity.repos.tokens import TokenRepo, hash_token
 
@@ -17,8 +23,10 @@ __all__ = [
     "ActivityRepo",
     "ContactRepo",
     "EmployeeRepo",
+    "MergeRecord",
     "MergeResult",
     "Page",
     "TokenRepo",
+    "UnmergeResult",
     "hash_token",
 ]

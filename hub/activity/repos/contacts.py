@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.addresses import normalize
+from hub.activity.contact_scope import EVERY_CONTACT, ContactScope
 from hub.activity.repos.base import MAX_PAGE, Repo, fold, jsonable
 from hub.activity.schema import (
     ROLLUP_COLUMNS,
@@ -59,6 +61,21 @@ def _follow(by_id: dict[int, dict[str, Any]], contact_id: int) -> dict[str, Any]
     return row
 
 
+def scope_clause(scope: ContactScope) -> ColumnElement[bool]:
+    """The SQL condition selecting the contacts of `scope`."""
+    if scope.everything:
+        return true()
+    owner = contacts.c.owner_employee_id
+    parts: list[ColumnElement[bool]] = []
+    if scope.owners is None:
+        parts.append(owner.is_not(None))
+    elif scope.owners:
+        parts.append(owner.in_(sorted(scope.owners)))
+    if scope.unowned:
+        parts.append(owner.is_(None))
+    return or_(*parts) if parts else false()
+
+
 @dataclass(frozen=True, slots=True)
 class MergeResult:
     """What a merge moved."""
@@ -68,6 +85,77 @@ class MergeResult:
     identities_moved: int
     activities_moved: int
     fields_filled: list[str] = field(default_factory=list)
+    merge_id: int | None = None
+
+
+#: Activity ids per statement when a merge is undone.
+UNDO_CHUNK = 2000
+#: Target fields a merge may fill from the source (and its undo restores).
+MERGE_FILLED = (
+    "position",
+    "region",
+    "city",
+    "importance",
+    "segment",
+    "organization_id",
+    "owner_employee_id",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeRecord:
+    """One row of `contact_merges`: who joined whom, who did it, whether it was undone."""
+
+    id: int
+    source_id: int
+    target_id: int
+    source_owner_id: int | None
+    merged_at: datetime
+    merged_by: str | None
+    undone_at: datetime | None
+    undoable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnmergeResult:
+    """What undoing a merge gave back to the source contact."""
+
+    merge_id: int
+    source_id: int
+    target_id: int
+    identities_restored: int
+    activities_restored: int
+    fields_restored: list[str] = field(default_factory=list)
+
+
+def undo_record(
+    target: Mapping[str, Any],
+    filled: Mapping[str, Any],
+    custom: dict[str, Any],
+    is_lead: bool,
+    *,
+    identity_ids: list[int],
+    activity_ids: list[int],
+    participants: list[int],
+    participants_added: list[int],
+    repointed: list[int],
+) -> dict[str, Any]:
+    """What a merge keeps so it can be undone: moved ids and the target's values before."""
+    return {
+        "identity_ids": identity_ids,
+        "activity_ids": activity_ids,
+        "participants": participants,
+        "participants_added": participants_added,
+        "repointed": repointed,
+        "target_before": jsonable(
+            {
+                **{name: target[name] for name in filled},
+                "custom": target["custom"] or {},
+                "is_lead": bool(target["is_lead"]),
+            }
+        ),
+        "target_after": jsonable({**filled, "custom": custom, "is_lead": is_lead}),
+    }
 
 
 class ContactRepo(Repo):
@@ -313,10 +401,12 @@ class ContactRepo(Repo):
         limit: int = 50,
         offset: int = 0,
         include_merged: bool = False,
+        scope: ContactScope = EVERY_CONTACT,
     ) -> list[dict[str, Any]]:
-        """Contacts whose name contains `query`, or whose phone/e-mail matches it."""
+        """Contacts whose name contains `query`, or whose phone/e-mail matches it, in `scope`."""
         limit = max(1, min(limit, MAX_PAGE))
         stmt = _CONTACT_ROWS.order_by(contacts.c.id).limit(limit).offset(offset)
+        stmt = stmt.where(scope_clause(scope))
         if not include_merged:
             stmt = stmt.where(contacts.c.merged_into_id.is_(None))
         if query:
@@ -344,8 +434,10 @@ class ContactRepo(Repo):
                 page = await self._rows(conn, [int(r["id"]) for r in page])
             return await self._shown(conn, page)
 
-    async def merge(self, source_id: int, target_id: int) -> MergeResult:
-        """Merge `source_id` into `target_id`: identities and activities move, nothing is lost."""
+    async def merge(self, source_id: int, target_id: int, *, by: str | None = None) -> MergeResult:
+        """Merge `source_id` into `target_id`: identities and activities move, nothing is lost.
+
+        The merge record keeps what `unmerge` needs to give everything back."""
         if source_id == target_id:
             raise ValidationError("cannot merge a contact into itself", field="contact")
         now = utcnow()
@@ -370,15 +462,7 @@ class ContactRepo(Repo):
             source, target = rows[source_id], rows[target_id]
             filled = {
                 name: source[name]
-                for name in (
-                    "position",
-                    "region",
-                    "city",
-                    "importance",
-                    "segment",
-                    "organization_id",
-                    "owner_employee_id",
-                )
+                for name in MERGE_FILLED
                 if target[name] in (None, "") and source[name] not in (None, "")
             }
             custom = {**(source["custom"] or {}), **(target["custom"] or {})}
@@ -436,6 +520,8 @@ class ContactRepo(Repo):
                 new = [{"activity_id": a, "contact_id": target_id} for a in parts if a not in have]
                 if new:
                     await conn.execute(insert(activity_participants), new)
+            else:
+                new = []
             is_lead = bool(source["is_lead"] and target["is_lead"])
             await conn.execute(
                 update(contacts)
@@ -447,33 +533,245 @@ class ContactRepo(Repo):
                 .where(contacts.c.id == source_id)
                 .values(merged_into_id=target_id, updated_at=now)
             )
-            await conn.execute(
-                update(contacts)
-                .where(contacts.c.merged_into_id == source_id)
-                .values(merged_into_id=target_id)
-            )
+            repointed = (
+                await conn.execute(
+                    update(contacts)
+                    .where(contacts.c.merged_into_id == source_id)
+                    .values(merged_into_id=target_id)
+                    .returning(contacts.c.id)
+                )
+            ).scalars().all()
             detail = {
                 "source": jsonable(source),
                 "identities_moved": len(moved_ids),
                 "activities_moved": len(old_rows),
                 "fields_filled": sorted(filled),
+                "undo": undo_record(
+                    target,
+                    filled,
+                    custom,
+                    is_lead,
+                    identity_ids=[int(r[0]) for r in moved_ids],
+                    activity_ids=[int(r["id"]) for r in old_rows],
+                    participants=[int(a) for a in parts],
+                    participants_added=[int(p["activity_id"]) for p in new],
+                    repointed=[int(c) for c in repointed],
+                ),
             }
-            await conn.execute(
-                insert(contact_merges),
-                {
-                    "source_contact_id": source_id,
-                    "target_contact_id": target_id,
-                    "merged_at": now,
-                    "detail": detail,
-                },
+            merge_id = int(
+                (
+                    await conn.execute(
+                        insert(contact_merges).returning(contact_merges.c.id),
+                        {
+                            "source_contact_id": source_id,
+                            "target_contact_id": target_id,
+                            "merged_at": now,
+                            "detail": detail,
+                            "merged_by": by,
+                        },
+                    )
+                ).scalar_one()
             )
             work.contacts_changed([source_id, target_id])
         return MergeResult(
             target_id=target_id,
             source_id=source_id,
+            merge_id=merge_id,
             identities_moved=len(moved_ids),
             activities_moved=len(old_rows),
             fields_filled=sorted(filled),
+        )
+
+    async def claim(self, contact_id: int, employee_id: int) -> int | None:
+        """Make `employee_id` the owner of an unowned contact, atomically.
+
+        Returns the owner the contact has afterwards: `employee_id` when the claim won
+        (or the contact was already theirs), someone else's id when another was first."""
+        async with self.tx() as work:
+            conn = work.conn
+            claimed = (
+                await conn.execute(
+                    update(contacts)
+                    .where(
+                        and_(
+                            contacts.c.id == contact_id,
+                            contacts.c.owner_employee_id.is_(None),
+                            contacts.c.merged_into_id.is_(None),
+                        )
+                    )
+                    .values(owner_employee_id=employee_id, updated_at=utcnow())
+                    .returning(contacts.c.id)
+                )
+            ).first()
+            if claimed is not None:
+                work.contacts_changed([contact_id])
+                return employee_id
+            owner = await conn.scalar(
+                select(contacts.c.owner_employee_id).where(contacts.c.id == contact_id)
+            )
+        return None if owner is None else int(owner)
+
+    # -- undoing a merge ---------------------------------------------------------------
+
+    async def merge_record(self, merge_id: int) -> MergeRecord:
+        """One merge as recorded; `NotFound` for an unknown id."""
+        async with self.read() as conn:
+            row = (
+                (await conn.execute(select(contact_merges).where(contact_merges.c.id == merge_id)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"merge #{merge_id} does not exist")
+        detail = row["detail"] or {}
+        owner = (detail.get("source") or {}).get("owner_employee_id")
+        return MergeRecord(
+            id=int(row["id"]),
+            source_id=int(row["source_contact_id"]),
+            target_id=int(row["target_contact_id"]),
+            source_owner_id=None if owner is None else int(owner),
+            merged_at=row["merged_at"],
+            merged_by=row["merged_by"],
+            undone_at=row["undone_at"],
+            undoable="undo" in detail,
+        )
+
+    async def unmerge(self, merge_id: int, *, by: str | None = None) -> UnmergeResult:
+        """Undo merge `merge_id`: the source contact gets back its identities and activities.
+
+        Only the last merge of a contact chain can be undone (the target must not have
+        been merged on since). Target fields the merge filled are restored unless they
+        were changed afterwards; activities recorded after the merge stay on the target."""
+        now = utcnow()
+        async with self.tx() as work:
+            conn = work.conn
+            record = (
+                (await conn.execute(select(contact_merges).where(contact_merges.c.id == merge_id)))
+                .mappings()
+                .first()
+            )
+            if record is None:
+                raise NotFound(f"merge #{merge_id} does not exist")
+            if record["undone_at"] is not None:
+                raise Conflict(f"merge #{merge_id} was already undone", field="id")
+            undo = (record["detail"] or {}).get("undo")
+            if undo is None:
+                raise Conflict(
+                    f"merge #{merge_id} was recorded before merges could be undone", field="id"
+                )
+            source_id = int(record["source_contact_id"])
+            target_id = int(record["target_contact_id"])
+            rows = {
+                r["id"]: dict(r)
+                for r in (
+                    await conn.execute(
+                        select(contacts).where(contacts.c.id.in_([source_id, target_id]))
+                    )
+                ).mappings()
+            }
+            if source_id not in rows or target_id not in rows:
+                raise Conflict(f"a contact of merge #{merge_id} no longer exists", field="id")
+            source, target = rows[source_id], rows[target_id]
+            if source["merged_into_id"] != target_id or target["merged_into_id"] is not None:
+                raise Conflict(
+                    f"contact #{target_id} was merged on after merge #{merge_id}; "
+                    "undo the later merge first",
+                    field="id",
+                )
+            identity_ids = (
+                await conn.execute(
+                    update(identities)
+                    .where(
+                        and_(
+                            identities.c.id.in_(undo["identity_ids"]),
+                            identities.c.contact_id == target_id,
+                        )
+                    )
+                    .values(contact_id=source_id)
+                    .returning(identities.c.id)
+                )
+            ).all()
+            cols = [activities.c[n] for n in ROLLUP_COLUMNS]
+            old_rows: list[dict[str, Any]] = []
+            moved: list[int] = undo["activity_ids"]
+            for start in range(0, len(moved), UNDO_CHUNK):  # under SQLite's variable limit
+                chunk = moved[start : start + UNDO_CHUNK]
+                back = [
+                    dict(r)
+                    for r in (
+                        await conn.execute(
+                            select(*cols).where(
+                                and_(
+                                    activities.c.id.in_(chunk),
+                                    activities.c.contact_id == target_id,
+                                )
+                            )
+                        )
+                    ).mappings()
+                ]
+                if back:
+                    await conn.execute(
+                        update(activities)
+                        .where(activities.c.id.in_([r["id"] for r in back]))
+                        .values(contact_id=source_id, updated_at=now)
+                    )
+                old_rows += back
+            work.activities_changed(old_rows, [{**r, "contact_id": source_id} for r in old_rows])
+            if undo["participants_added"]:
+                await conn.execute(
+                    delete(activity_participants).where(
+                        and_(
+                            activity_participants.c.contact_id == target_id,
+                            activity_participants.c.activity_id.in_(undo["participants_added"]),
+                        )
+                    )
+                )
+            if undo["participants"]:
+                await conn.execute(
+                    insert(activity_participants),
+                    [{"activity_id": a, "contact_id": source_id} for a in undo["participants"]],
+                )
+            before, after = undo["target_before"], undo["target_after"]
+            restored = {
+                name: before[name]
+                for name in (*MERGE_FILLED, "custom", "is_lead")
+                if name in before and jsonable({"v": target[name]})["v"] == after.get(name)
+            }
+            if restored:
+                await conn.execute(
+                    update(contacts)
+                    .where(contacts.c.id == target_id)
+                    .values(**restored, updated_at=now)
+                )
+            await conn.execute(
+                update(contacts)
+                .where(contacts.c.id == source_id)
+                .values(merged_into_id=None, updated_at=now)
+            )
+            if undo["repointed"]:
+                await conn.execute(
+                    update(contacts)
+                    .where(
+                        and_(
+                            contacts.c.id.in_(undo["repointed"]),
+                            contacts.c.merged_into_id == target_id,
+                        )
+                    )
+                    .values(merged_into_id=source_id)
+                )
+            await conn.execute(
+                update(contact_merges)
+                .where(contact_merges.c.id == merge_id)
+                .values(undone_at=now, undone_by=by)
+            )
+            work.contacts_changed([source_id, target_id])
+        return UnmergeResult(
+            merge_id=merge_id,
+            source_id=source_id,
+            target_id=target_id,
+            identities_restored=len(identity_ids),
+            activities_restored=len(old_rows),
+            fields_restored=sorted(n for n in restored if n in MERGE_FILLED),
         )
 
     async def count(self) -> int:
