@@ -25,6 +25,7 @@ from yarl import URL
 from hub.backoff import BackoffPolicy
 from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.kannel_protocol import (
+    DlrType,
     ReplyKind,
     SendsmsReply,
     SendsmsRequest,
@@ -58,6 +59,9 @@ logger = logging.getLogger(__name__)
 SENDSMS_PATH = "/cgi-bin/sendsms"
 #: Query parameter of our webhooks that carries the gateway's shared token.
 TOKEN_PARAM = "token"
+#: Reports asked for: delivered, failed, taken by the SMSC, refused by the SMSC. "Buffered"
+#: (4) is left out: it says nothing the queued touch does not already say.
+DLR_MASK = int(DlrType.DELIVERED | DlrType.FAILED | DlrType.SMSC_SUBMIT | DlrType.SMSC_REJECT)
 #: Kannel answers that mean "not taken, try again": retried with backoff.
 RETRIED = frozenset({ReplyKind.TEMPORARY})
 
@@ -201,6 +205,7 @@ class KannelSender:
             text=message.body,
             message_id=message_id,
             dlr_url=self.dlr_url,
+            dlr_mask=DLR_MASK,
             smsc=self.smsc,
         )
         try:
