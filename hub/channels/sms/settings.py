@@ -120,6 +120,8 @@ class SmsSettings(BaseModel):
             return name
         if self.default_gateway is not None:
             return self.default_gateway
+        if not self.gateways:
+            raise ValueError("no SMS gateway is configured ([sms.gateways.NAME])")
         if len(self.gateways) == 1:
             return next(iter(self.gateways))
         raise ValueError("several SMS gateways and no [sms] default_gateway: name one")
