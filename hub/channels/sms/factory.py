@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from hub.backoff import BackoffPolicy
+from hub.channels.sms.kannel_monitor import KannelMonitor
 from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelSender, dlr_url_of
 from hub.channels.sms.settings import GatewayKind, GatewaySettings, SmsSettings
 from hub.channels.sms.token_bucket import TokenBucket
@@ -18,8 +19,18 @@ def gateway_names(settings: SmsSettings) -> list[str]:
 
 
 def build_adapters(settings: SmsSettings) -> list[CaptureAdapter]:
-    """Kannel gateways report through webhooks, so there is nothing to poll."""
-    return []
+    """A health monitor per enabled Kannel gateway (reports and MO come by webhook)."""
+    return [
+        KannelMonitor(
+            gateway=name,
+            endpoint=kannel_endpoint(name, gateway),
+            interval_s=settings.probe_interval_s,
+            timeout_s=settings.timeout_s,
+            retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.probe_interval_s),
+        )
+        for name, gateway in settings.gateways.items()
+        if gateway.enabled and gateway.kind is GatewayKind.KANNEL
+    ]
 
 
 def _gateway(settings: SmsSettings, name: str) -> GatewaySettings:

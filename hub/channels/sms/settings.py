@@ -18,6 +18,7 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_RETRY_BASE_S = 1.0
 DEFAULT_RETRY_MAX_S = 30.0
 DEFAULT_BURST = 1
+DEFAULT_PROBE_INTERVAL_S = 60.0
 #: A webhook token: long, and nothing that needs escaping in a URL.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,}")
 #: URL schemes of each gateway kind.
@@ -97,6 +98,9 @@ class SmsSettings(BaseModel):
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=10)
     retry_base_s: float = Field(default=DEFAULT_RETRY_BASE_S, ge=0)
     retry_max_s: float = Field(default=DEFAULT_RETRY_MAX_S, ge=0)
+    probe_interval_s: float = Field(
+        default=DEFAULT_PROBE_INTERVAL_S, gt=0, description="how often health asks each gateway"
+    )
 
     @field_validator("public_url")
     @classmethod

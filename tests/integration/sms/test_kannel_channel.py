@@ -56,6 +56,8 @@ def hub_settings(tmp_path: Path, port: int, sendsms_port: int) -> CoreSettings:
                         "rate": 20,
                     }
                 },
+                "probe_interval_s": 0.5,
+                "retry_base_s": 0.1,
             },
         }
     )
@@ -81,6 +83,14 @@ async def test_send_reports_incoming_and_opt_out_through_real_kannel(tmp_path: P
     kannel_cm = running_kannel(get_url, (CLIENT, OUR_NUMBER, "Стоп"), sendsms_port=sendsms_port)
     await asyncio.to_thread(kannel_cm.__enter__)
     try:
+        # The gateway shows in the hub's health once Kannel answers.
+        async def gateway_up() -> bool:
+            async with aiohttp.ClientSession() as http, http.get(f"{base}/api/v1/health") as resp:
+                adapters = (await resp.json())["adapters"]
+            return [(a["name"], a["state"]) for a in adapters] == [("sms:main", "running")]
+
+        await _until(gateway_up)
+
         # The incoming opt-out: an inbound touch marked opted out, from a new lead.
         async def one_inbound() -> bool:
             return len(await _sms(store, Direction.IN)) == 1

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from hub.activity import ActivityFilter, ActivityStore
 from hub.cli import cli
+from hub.config import load_settings
 from hub.model import Channel
+from hub.runtime import sync_once
 from tests.helpers.postgres import free_port
 from tests.integration.sms.kannel_server import PASSWORD, USERNAME, running_kannel
 
@@ -20,6 +23,16 @@ async def _outgoing(db: str) -> list[dict[str, object]]:
     store = await ActivityStore.open(db)
     try:
         return list((await store.activities.list(ActivityFilter(channel=Channel.SMS))).items)
+    finally:
+        await store.close()
+
+
+async def _sync(config: Path, db: str) -> list[dict[str, Any]]:
+    """`sync --once`: every gateway probed once; their health."""
+    settings = load_settings(config, environ={"KANNEL_PW": PASSWORD})
+    store = await ActivityStore.open(db)
+    try:
+        return await sync_once(settings, store)
     finally:
         await store.close()
 
@@ -54,6 +67,11 @@ def test_send_records_the_sms_and_kannels_answer(tmp_path: Path) -> None:
             cli, [*base, "sms", "send", "--gateway", "other", "--to", "79001234567", "--text", "x"]
         )
         assert refused.exit_code == 1 and "Kannel refused user" in refused.output
+        health = asyncio.run(_sync(config, db))
+        assert {h["name"]: h["state"] for h in health} == {"sms:main": "stopped", "sms:other": "failed"}
+    down = asyncio.run(_sync(config, db))  # Kannel gone: the gateway is down, said so
+    assert {h["name"]: h["state"] for h in down} == {"sms:main": "failed", "sms:other": "failed"}
+    assert "does not answer" in str(down[0]["last_error"])
     by_id = {a["external_id"]: a for a in asyncio.run(_outgoing(db))}
     assert by_id[answer["message_id"]]["status"] == "sent"
     assert by_id[answer["message_id"]]["preview"] == "Код 4821"
