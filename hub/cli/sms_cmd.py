@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from hub.channels.sms.encoding import SegmentCount, count_segments
+from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.plugin import PLUGIN as SMS
 from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
 from hub.errors import ConfigError
@@ -67,23 +65,12 @@ def send(ctx: click.Context, to: str, text: str, gateway: str | None, as_json: b
         ctx.exit(1)
 
 
-def segments_dict(count: SegmentCount) -> dict[str, Any]:
-    """What a text costs: encoding, parts, units used, room per part and left in the last."""
-    return {
-        "encoding": count.encoding.value,
-        "parts": count.parts,
-        "units": count.units,
-        "per_part": count.per_part,
-        "left_in_last_part": count.left_in_last_part,
-    }
-
-
 @sms.command("segments")
 @click.argument("text")
 @json_option
 def segments(text: str, as_json: bool) -> None:
     """How TEXT goes on the wire: encoding, parts, and characters left in the last part."""
-    data = segments_dict(count_segments(text))
+    data = count_segments(text).as_dict()
     if as_json:
         emit_json(data)
     else:

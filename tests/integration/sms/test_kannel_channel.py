@@ -74,6 +74,10 @@ async def test_send_reports_incoming_and_opt_out_through_real_kannel(tmp_path: P
     port, sendsms_port = free_port(), free_port()
     settings = hub_settings(tmp_path, port, sendsms_port)
     store = await ActivityStore.open(f"sqlite:///{tmp_path}/hub.db")
+    employee_id = await store.employees.add(
+        "Petr", addresses=[Address(kind=AddressKind.EXTENSION, value="101")]
+    )
+    employee_token = await store.tokens.create("petr", "employee", employee_id=employee_id)
     hub = Hub(settings, store)
     sender = hub.senders["sms:main"]
     assert isinstance(sender, KannelSender) and sender.sink is hub.writer
@@ -133,6 +137,27 @@ async def test_send_reports_incoming_and_opt_out_through_real_kannel(tmp_path: P
         history = [h["status"] for h in (await store.activities.get(activity["id"]))["status_history"]]
         assert "sent" in history and "delivered" in history  # Kannel's answer, then the report
         assert activity["meta"]["encoding"] == "ucs2" and activity["meta"]["parts"] == 1
+
+        # The API: preview, and one SMS sent as the employee behind the token.
+        async with aiohttp.ClientSession() as http:
+            auth = {"Authorization": f"Bearer {employee_token}"}
+            async with http.post(
+                f"{base}/api/v1/sms/preview", json={"text": "Привет"}, headers=auth
+            ) as resp:
+                assert resp.status == 200
+                assert (await resp.json())["parts"] == 1
+            async with http.post(
+                f"{base}/api/v1/sms", json={"to": CLIENT, "text": "hi"}
+            ) as resp:
+                assert resp.status == 401
+            async with http.post(
+                f"{base}/api/v1/sms", json={"to": CLIENT, "text": "Call me back"}, headers=auth
+            ) as resp:
+                assert resp.status == 201, await resp.text()
+                answer = await resp.json()
+            assert answer["gateway"] == "main" and answer["outcome"] == "sent"
+        by_id = {a["external_id"]: a for a in await _sms(store, Direction.OUT)}
+        assert by_id[answer["message_id"]]["employee_id"] == employee_id
 
         # Forged and unsigned callbacks: refused, nothing recorded.
         count = await store.activities.count()
