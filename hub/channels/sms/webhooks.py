@@ -107,7 +107,7 @@ async def _verified(request: web.Request) -> tuple[HookedSender, dict[str, str]]
     return sender, params
 
 
-@routes.get("/hooks/sms/{gateway}/dlr")
+@routes.get("/hooks/sms/{gateway}/dlr", allow_head=False)
 @routes.post("/hooks/sms/{gateway}/dlr")
 async def delivery_report(request: web.Request) -> web.Response:
     """A delivery report on our dlr-url → the status update of our message."""
@@ -125,7 +125,7 @@ def opted_out(touch: Touch) -> Touch:
     return replace(touch, metadata={**touch.metadata, OPT_OUT_KEY: True})
 
 
-@routes.get("/hooks/sms/{gateway}/mo")
+@routes.get("/hooks/sms/{gateway}/mo", allow_head=False)
 @routes.post("/hooks/sms/{gateway}/mo")
 async def incoming(request: web.Request) -> web.Response:
     """An incoming SMS → an inbound touch; an opt-out word also gets one confirmation SMS."""

@@ -193,6 +193,10 @@ async def test_send_reports_incoming_and_opt_out_through_real_kannel(tmp_path: P
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             ) as resp:
                 assert resp.status == 413
+            async with http.head(
+                f"{base}/hooks/sms/main/dlr", params={"id": "order-4821", "type": "2", "token": TOKEN}
+            ) as resp:
+                assert resp.status == 405  # only GET and POST record
             # A repeated genuine report changes nothing: still delivered.
             async with http.get(
                 f"{base}/hooks/sms/main/dlr",
