@@ -11,7 +11,7 @@ Protocols in `hub/channels/capabilities.py` that adapters implement.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -22,6 +22,13 @@ from hub.errors import ConfigError
 from hub.model import CaptureAdapter, Sender, Sink
 
 S = TypeVar("S", bound=BaseModel)
+
+#: The store's batch writer, for channel webhooks (`app[SINK].put(touch)`); also
+#: `hub.web.keys.SINK`. Defined here so that channel packages reach it without importing
+#: the web app (which imports the config, which imports the channels).
+SINK = web.AppKey[Sink]("sink")
+#: Every channel's senders keyed ``"{channel}:{key}"``; also `hub.web.keys.SENDERS`.
+SENDERS = web.AppKey[Mapping[str, Sender]]("senders")
 
 #: Phone number (as seen on the wire) → the extension of the employee who owns that client.
 ResponsibleExtension = Callable[[str], Awaitable[str | None]]

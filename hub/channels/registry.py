@@ -19,6 +19,7 @@ from hub.errors import ConfigError
 CHANNELS: tuple[tuple[str, str], ...] = (
     ("telephony", "hub.telephony.plugin:PLUGIN"),
     ("email", "hub.channels.email.plugin:PLUGIN"),
+    ("sms", "hub.channels.sms.plugin:PLUGIN"),
 )
 
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "ami": "hub.cli.ami_cmd:ami",
     "call": "hub.cli.ami_cmd:call",
     "email": "hub.cli.email_cmd:email",
+    "sms": "hub.cli.sms_cmd:sms",
     "kpi": "hub.cli.kpi_cmd:kpi",
 }
 

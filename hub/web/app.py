@@ -43,6 +43,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_activities",
     "hub.web.api_employees",
     "hub.web.api_calls",
+    "hub.web.api_sms",
     "hub.web.api_kpi",
     "hub.web.dashboard",
 )

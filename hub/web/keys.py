@@ -16,8 +16,9 @@ from aiohttp import web
 
 from hub.activity import ActivityStore, Principal
 from hub.channels.capabilities import LiveCalls, Originate
+from hub.channels.plugin import SENDERS as SENDERS
+from hub.channels.plugin import SINK as SINK
 from hub.config import Settings
-from hub.model import Sender, Sink
 
 #: Returns the health document (`{"status": "ok"|"degraded"|"down", ...}`).
 HealthProbe = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -27,8 +28,6 @@ SETTINGS = web.AppKey("settings", Settings)
 HEALTH = web.AppKey[HealthProbe]("health")
 LIVE_CALLS = web.AppKey[LiveCalls]("live_calls")
 ORIGINATE = web.AppKey[Originate]("originate")
-SINK = web.AppKey[Sink]("sink")
-SENDERS = web.AppKey[Mapping[str, Sender]]("senders")
 
 #: Who is calling; set by the auth middleware on every authenticated API request.
 PRINCIPAL = web.RequestKey("principal", Principal)

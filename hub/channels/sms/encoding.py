@@ -81,6 +81,16 @@ class SegmentCount:
     used_in_last_part: int
     left_in_last_part: int
 
+    def as_dict(self) -> dict[str, str | int]:
+        """What a preview shows: encoding, parts, units, room per part and left in the last."""
+        return {
+            "encoding": self.encoding.value,
+            "parts": self.parts,
+            "units": self.units,
+            "per_part": self.per_part,
+            "left_in_last_part": self.left_in_last_part,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EncodedPart:

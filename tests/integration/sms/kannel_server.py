@@ -95,14 +95,16 @@ def _wait(predicate: object, what: str) -> None:
 
 
 @contextlib.contextmanager
-def running_kannel(get_url: str, mo: tuple[str, str, str]) -> Iterator[Kannel]:
+def running_kannel(
+    get_url: str, mo: tuple[str, str, str], *, sendsms_port: int | None = None
+) -> Iterator[Kannel]:
     """bearerbox, smsbox and a fakesmsc link that sends one incoming SMS (sender, receiver,
-    text) to `get_url` and then takes what we send."""
+    text) to `get_url` and then takes what we send; sendsms on `sendsms_port` if given."""
     for binary in ("bearerbox", "smsbox"):
         if shutil.which(binary) is None:
             raise RuntimeError(f"{binary} missing: scripts/test.sh installs the kannel package")
     directory = Path(tempfile.mkdtemp(prefix="touchhub-kannel-"))
-    ports = {"admin": _free_port(), "box": _free_port(), "smsc": _free_port(), "sendsms": _free_port()}
+    ports = {"admin": _free_port(), "box": _free_port(), "smsc": _free_port(), "sendsms": sendsms_port or _free_port()}
     config = directory / "kannel.conf"
     config.write_text(
         CONFIG.format(

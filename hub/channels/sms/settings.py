@@ -1,0 +1,131 @@
+"""Settings of the SMS channel: `[sms]` and one `[sms.gateways.NAME]` per gateway."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from hub.urls import mask_url
+
+#: Defaults, named so that the code and the docs say the same thing.
+DEFAULT_OPT_OUT_WORDS = ("STOP", "СТОП", "ОТПИСАТЬСЯ")
+DEFAULT_OPT_OUT_REPLY = "Вы отписаны от SMS-рассылки. You are unsubscribed."
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_RETRY_BASE_S = 1.0
+DEFAULT_RETRY_MAX_S = 30.0
+DEFAULT_BURST = 1
+DEFAULT_PROBE_INTERVAL_S = 60.0
+#: A webhook token: long, and nothing that needs escaping in a URL.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,}")
+#: URL schemes of each gateway kind.
+SCHEMES = {"kannel": "kannel", "smpp": "smpp"}
+
+
+class GatewayKind(StrEnum):
+    """How the hub talks to a gateway."""
+
+    KANNEL = "kannel"  # smsbox's sendsms HTTP interface; reports and MO come to our webhooks
+    SMPP = "smpp"  # one SMPP 3.4 transceiver bind
+
+
+class GatewaySettings(BaseModel):
+    """One gateway: where it is, who we are to it, how fast we may send, our webhook token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: GatewayKind
+    url: str = Field(description="kannel://USER@HOST:PORT (sendsms) or smpp://SYSTEM_ID@HOST:PORT")
+    password: SecretStr | None = None
+    sender: str = Field(min_length=1, description="source address (number or alphanumeric name)")
+    dlr_secret: SecretStr | None = Field(
+        default=None, description="shared token the gateway sends to our webhooks"
+    )
+    rate: float | None = Field(default=None, gt=0, description="messages per second; none = no limit")
+    burst: int = Field(default=DEFAULT_BURST, ge=1, description="messages sent at once before the rate applies")
+    smsc: str | None = Field(default=None, description="Kannel smsc-id to route through")
+    enabled: bool = True
+
+    @field_validator("dlr_secret")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The token rides in URLs that Kannel expands (`%d`, `%T`, …): no `%`, no escapes.
+        if value is not None and not TOKEN_SHAPE.fullmatch(value.get_secret_value()):
+            raise ValueError("dlr_secret must be 16 or more of A-Z a-z 0-9 . _ ~ -")
+        return value
+
+    @model_validator(mode="after")
+    def _url_matches_kind(self) -> GatewaySettings:
+        parts = urlsplit(self.url)
+        scheme = SCHEMES[self.kind.value]
+        if parts.scheme != scheme or not parts.hostname or not parts.username:
+            raise ValueError(
+                f"url {mask_url(self.url)} must look like {scheme}://USER@HOST:PORT for kind {self.kind}"
+            )
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"url {mask_url(self.url)} has a bad port") from exc
+        if port is None:
+            raise ValueError(f"url {mask_url(self.url)} needs a port")
+        return self
+
+    @property
+    def masked_url(self) -> str:
+        """The url as it may be printed."""
+        return mask_url(self.url)
+
+
+class SmsSettings(BaseModel):
+    """`[sms]`: the default gateway, opt-out words, where gateways reach our webhooks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_gateway: str | None = None
+    gateways: dict[str, GatewaySettings] = Field(default_factory=dict)
+    public_url: str | None = Field(
+        default=None,
+        description="base URL at which gateways reach this hub's webhooks (http://HOST:PORT)",
+    )
+    opt_out_words: list[str] = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_WORDS))
+    opt_out_reply: str | None = Field(
+        default=DEFAULT_OPT_OUT_REPLY, description="confirmation sent on opt-out; none = silent"
+    )
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=10)
+    retry_base_s: float = Field(default=DEFAULT_RETRY_BASE_S, ge=0)
+    retry_max_s: float = Field(default=DEFAULT_RETRY_MAX_S, ge=0)
+    probe_interval_s: float = Field(
+        default=DEFAULT_PROBE_INTERVAL_S, gt=0, description="how often health asks each gateway"
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("public_url must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _default_is_known(self) -> SmsSettings:
+        if self.default_gateway is not None and self.default_gateway not in self.gateways:
+            known = ", ".join(sorted(self.gateways)) or "none"
+            raise ValueError(
+                f"default_gateway {self.default_gateway!r} is not configured (gateways: {known})"
+            )
+        return self
+
+    def gateway_name(self, name: str | None) -> str:
+        """`name`, or the default gateway, or the only one; else a `ValueError` that says why."""
+        if name is not None:
+            return name
+        if self.default_gateway is not None:
+            return self.default_gateway
+        if not self.gateways:
+            raise ValueError("no SMS gateway is configured ([sms.gateways.NAME])")
+        if len(self.gateways) == 1:
+            return next(iter(self.gateways))
+        raise ValueError("several SMS gateways and no [sms] default_gateway: name one")

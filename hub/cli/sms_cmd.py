@@ -1,0 +1,80 @@
+"""`touchhub sms send` and `sms segments`: one SMS through a gateway, and how a text splits."""
+
+from __future__ import annotations
+
+import click
+
+from hub.channels.sms.encoding import count_segments
+from hub.channels.sms.plugin import PLUGIN as SMS
+from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
+from hub.errors import ConfigError
+from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendResult
+
+
+@click.group()
+def sms() -> None:
+    """SMS: send through a configured gateway, count a text's parts."""
+
+
+@sms.command("send")
+@click.option("--to", "to", required=True, help="Recipient's phone number.")
+@click.option("--text", required=True, help="The text (GSM 7-bit when it fits, else UCS-2).")
+@click.option("--gateway", default=None, help="Gateway name ([sms.gateways.NAME]); default: [sms] default_gateway.")
+@json_option
+@click.pass_context
+def send(ctx: click.Context, to: str, text: str, gateway: str | None, as_json: bool) -> None:
+    """Send one SMS and record it as an outgoing touch; reports update it later."""
+    settings = settings_of(ctx)
+    section = SMS.settings_of(settings)
+    try:
+        name = section.gateway_name(gateway)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    message = OutgoingMessage(
+        channel=Channel.SMS, to=(Address(kind=AddressKind.PHONE, value=to),), body=text
+    )
+
+    async def main() -> SendResult:
+        store = await open_store_from(settings)
+        try:
+            async with store.writer() as writer:
+                sender = SMS.sender(settings, name, writer)
+                try:
+                    return await sender.send(message)
+                finally:
+                    await sender.close()
+        finally:
+            await store.close()
+
+    result = run(main())
+    if as_json:
+        emit_json(
+            {
+                "outcome": result.outcome.value,
+                "message_id": result.external_id,
+                "gateway": name,
+                "code": result.code,
+                "reason": result.reason,
+                "attempts": result.attempts,
+            }
+        )
+    else:
+        click.echo(f"{to}: {result.outcome.value} {result.code or ''} {result.reason or ''}".rstrip())
+        click.echo(f"message id: {result.external_id}  gateway: {name}  attempts: {result.attempts}")
+    if not result.ok:
+        ctx.exit(1)
+
+
+@sms.command("segments")
+@click.argument("text")
+@json_option
+def segments(text: str, as_json: bool) -> None:
+    """How TEXT goes on the wire: encoding, parts, and characters left in the last part."""
+    data = count_segments(text).as_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(
+            f"{data['encoding']}: {data['parts']} part(s), {data['units']} units, "
+            f"{data['left_in_last_part']} left in the last part of {data['per_part']}"
+        )
