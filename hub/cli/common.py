@@ -21,6 +21,7 @@ import click
 from hub.activity import ActivityStore, CallbackPolicy, StoreOptions, WriterOptions
 from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
 from hub.logging_setup import setup_logging
+from hub.model import OutgoingMessage, Sender, SendResult, Sink
 from hub.telephony.plugin import PLUGIN as TELEPHONY
 from hub.text import MAX_INT64, ascii_int
 
@@ -74,6 +75,23 @@ async def open_store_from(settings: Settings) -> ActivityStore:
         )
         click.echo(f"touchhub: created a new empty store {file.absolute()} ({origin})", err=True)
     return store
+
+
+async def send_once(
+    settings: Settings, build: Callable[[Sink], Sender], message: OutgoingMessage
+) -> SendResult:
+    """Send one message with a sender `build` makes over a writer of the configured store,
+    so its touch and status are recorded as the running hub would; close both after."""
+    store = await open_store_from(settings)
+    try:
+        async with store.writer() as writer:
+            sender = build(writer)
+            try:
+                return await sender.send(message)
+            finally:
+                await sender.close()
+    finally:
+        await store.close()
 
 
 @asynccontextmanager

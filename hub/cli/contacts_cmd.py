@@ -16,7 +16,7 @@ from hub.activity import ADMIN, ActivityStore, MergeResult, Principal, UnmergeRe
 from hub.activity.contact_scope import ContactAccess
 from hub.activity.repos.base import MAX_PAGE
 from hub.cli.common import ID, AsciiInt, emit_json, json_option, open_store, run, table
-from hub.errors import NotFound, Unauthenticated
+from hub.errors import Unauthenticated
 
 
 @click.group()
@@ -132,18 +132,7 @@ def unmerge(ctx: click.Context, merge_id: int, as_json: bool) -> None:
     async def main() -> UnmergeResult:
         async with open_store(ctx) as store:
             access = await access_of(ctx, store)
-            record = await store.contacts.merge_record(merge_id)
-            target = await store.contacts.get(record.target_id)
-            try:
-                access.check_merge(
-                    [
-                        (record.source_id, record.source_owner_id),
-                        (record.target_id, target["owner_employee_id"]),
-                    ]
-                )
-            except NotFound as exc:
-                raise NotFound(f"merge #{merge_id} does not exist") from exc
-            return await store.contacts.unmerge(merge_id, by=access.who.name)
+            return await store.contacts.unmerge_as(access, merge_id)
 
     result = run(main())
     if as_json:

@@ -7,7 +7,7 @@ from typing import IO, Any
 import click
 
 from hub.channels.email.plugin import PLUGIN as EMAIL
-from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of, utf8_text
+from hub.cli.common import emit_json, json_option, run, send_once, settings_of, utf8_text
 from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendResult
 
 
@@ -42,19 +42,7 @@ def send(
         body=utf8_text(body_file.read(), "--body-file"),
     )
 
-    async def main() -> SendResult:
-        store = await open_store_from(settings)
-        try:
-            async with store.writer() as writer:
-                sender = EMAIL.sender(settings, account, writer)
-                try:
-                    return await sender.send(message)
-                finally:
-                    await sender.close()
-        finally:
-            await store.close()
-
-    result = run(main())
+    result = run(send_once(settings, lambda w: EMAIL.sender(settings, account, w), message))
     if as_json:
         emit_json(_as_dict(result))
     else:

@@ -6,9 +6,9 @@ import click
 
 from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.plugin import PLUGIN as SMS
-from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
+from hub.cli.common import emit_json, json_option, run, send_once, settings_of
 from hub.errors import ConfigError
-from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendResult
+from hub.model import Address, AddressKind, Channel, OutgoingMessage
 
 
 @click.group()
@@ -34,19 +34,7 @@ def send(ctx: click.Context, to: str, text: str, gateway: str | None, as_json: b
         channel=Channel.SMS, to=(Address(kind=AddressKind.PHONE, value=to),), body=text
     )
 
-    async def main() -> SendResult:
-        store = await open_store_from(settings)
-        try:
-            async with store.writer() as writer:
-                sender = SMS.sender(settings, name, writer)
-                try:
-                    return await sender.send(message)
-                finally:
-                    await sender.close()
-        finally:
-            await store.close()
-
-    result = run(main())
+    result = run(send_once(settings, lambda w: SMS.sender(settings, name, w), message))
     if as_json:
         emit_json(
             {

@@ -72,6 +72,28 @@ class AssemblerConfig:
     max_calls: int = DEFAULT_MAX_CALLS
 
 
+class ChannelKinds:
+    """Tells a trunk (the client's side) from an extension, by channel name and context:
+    the one rule live capture and the CDR reader share."""
+
+    def __init__(self, config: AssemblerConfig) -> None:
+        self.internal = re.compile(config.internal_pattern)
+        self._trunk = re.compile(config.trunk_pattern)
+        self._trunk_ctx = (
+            re.compile(config.trunk_context_pattern) if config.trunk_context_pattern else None
+        )
+
+    def is_trunk(self, name: str, context: str | None = None) -> bool:
+        """Whether channel `name` (in dialplan `context`) is the outside world's."""
+        if name and self._trunk.search(name):
+            return True
+        return bool(self._trunk_ctx and context and self._trunk_ctx.search(context))
+
+    def is_internal(self, number: str | None) -> bool:
+        """Whether `number` is one of our extensions."""
+        return bool(number) and self.internal.search(number or "") is not None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transfer:
     """One hand-over of the client from one extension to another (or outside)."""
@@ -259,13 +281,8 @@ class CallAssembler:
 
     def __init__(self, config: AssemblerConfig | None = None) -> None:
         self.config = config or AssemblerConfig()
-        self._internal = re.compile(self.config.internal_pattern)
-        self._trunk = re.compile(self.config.trunk_pattern)
-        self._trunk_ctx = (
-            re.compile(self.config.trunk_context_pattern)
-            if self.config.trunk_context_pattern
-            else None
-        )
+        self._kinds = ChannelKinds(self.config)
+        self._internal = self._kinds.internal
         self._calls: dict[str, _Call] = {}
         self._channels: dict[str, _Channel] = {}
         self._bridges: dict[str, dict[str, None]] = {}
@@ -393,9 +410,7 @@ class CallAssembler:
     # ----------------------------------------------------------- channel model
 
     def _is_trunk(self, name: str, context: str | None) -> bool:
-        if self._trunk.search(name):
-            return True
-        return bool(self._trunk_ctx and context and self._trunk_ctx.search(context))
+        return self._kinds.is_trunk(name, context)
 
     def _ext(self, channel: _Channel) -> str | None:
         """The extension a channel belongs to: a rung phone by its device name first,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from hub.telephony.call_assembler import (
     BLIND,
     MAX_TRANSFERS,
     AssemblerConfig,
+    ChannelKinds,
     FinishedCall,
     Transfer,
     device_of,
@@ -152,13 +152,8 @@ class CdrCalls:
 
     def __init__(self, config: AssemblerConfig | None = None) -> None:
         self.config = config or AssemblerConfig()
-        self._internal = re.compile(self.config.internal_pattern)
-        self._trunk = re.compile(self.config.trunk_pattern)
-        self._trunk_ctx = (
-            re.compile(self.config.trunk_context_pattern)
-            if self.config.trunk_context_pattern
-            else None
-        )
+        self._kinds = ChannelKinds(self.config)
+
 
     def calls(self, lines: Iterable[CdrLine]) -> list[FinishedCall]:
         """One call per Linkedid, in the order the calls started."""
@@ -172,15 +167,13 @@ class CdrCalls:
     # ------------------------------------------------------------------ rules
 
     def _is_trunk(self, channel: str, context: str = "") -> bool:
-        if channel and self._trunk.search(channel):
-            return True
-        return bool(self._trunk_ctx and context and self._trunk_ctx.search(context))
+        return self._kinds.is_trunk(channel, context)
 
     def _ext(self, channel: str) -> str | None:
         if not channel or self._is_trunk(channel):
             return None
         device = device_of(channel)
-        return device if self._internal.search(device) else None
+        return device if self._kinds.is_internal(device) else None
 
     def _dial_targets(self, line: CdrLine) -> list[str]:
         """Extensions a `Dial` rang: `PJSIP/101&PJSIP/102,30,t` → 101, 102."""
@@ -235,7 +228,7 @@ class CdrCalls:
                 employee = rung[0] if len(rung) == 1 else None
         else:
             caller = self._ext(origin.channel) or (
-                origin.src if self._internal.search(origin.src) else None
+                origin.src if self._kinds.is_internal(origin.src) else None
             )
             employee = caller
             rung = [ext for ext in rung if ext != caller]

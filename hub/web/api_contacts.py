@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from hub.activity import ActivityFilter, ActivityStore
 from hub.activity.addresses import normalize
 from hub.activity.contact_scope import ContactAccess
-from hub.errors import Conflict, InvalidAddress, NotFound, ValidationError
+from hub.errors import Conflict, InvalidAddress, ValidationError
 from hub.model import CONTACT_KINDS, Address, AddressKind
 from hub.web.auth import (
     ACTIVITY_READERS,
@@ -344,18 +344,7 @@ async def undo_merge(request: web.Request) -> web.Response:
     merge_id = path_id(request, what="merge")
     store = request.app[STORE]
     access = await contact_access(store, who)
-    record = await store.contacts.merge_record(merge_id)
-    target = await store.contacts.get(record.target_id)
-    try:
-        access.check_merge(
-            [
-                (record.source_id, record.source_owner_id),
-                (record.target_id, target["owner_employee_id"]),
-            ]
-        )
-    except NotFound as exc:
-        raise NotFound(f"merge #{merge_id} does not exist") from exc
-    undone = await store.contacts.unmerge(merge_id, by=who.name)
+    undone = await store.contacts.unmerge_as(access, merge_id)
     return respond(
         UnmergeOut,
         {

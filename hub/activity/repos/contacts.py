@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, se
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.addresses import normalize
-from hub.activity.contact_scope import EVERY_CONTACT, ContactScope
+from hub.activity.contact_scope import EVERY_CONTACT, ContactAccess, ContactScope
 from hub.activity.repos.base import MAX_PAGE, Repo, fold, jsonable
 from hub.activity.schema import (
     ROLLUP_COLUMNS,
@@ -612,6 +612,22 @@ class ContactRepo(Repo):
         return None if owner is None else int(owner)
 
     # -- undoing a merge ---------------------------------------------------------------
+
+    async def unmerge_as(self, access: ContactAccess, merge_id: int) -> UnmergeResult:
+        """Undo merge `merge_id` if `access` could make that merge now: the one rule the
+        API and the CLI share. A merge the caller may not see is a `NotFound`."""
+        record = await self.merge_record(merge_id)
+        target = await self.get(record.target_id)
+        try:
+            access.check_merge(
+                [
+                    (record.source_id, record.source_owner_id),
+                    (record.target_id, target["owner_employee_id"]),
+                ]
+            )
+        except NotFound as exc:
+            raise NotFound(f"merge #{merge_id} does not exist") from exc
+        return await self.unmerge(merge_id, by=access.who.name)
 
     async def merge_record(self, merge_id: int) -> MergeRecord:
         """One merge as recorded; `NotFound` for an unknown id."""
