@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.plugin import PLUGIN as SMS
-from hub.errors import ConfigError
+from hub.errors import ConfigError, ValidationError
 from hub.model import Address, AddressKind, Channel, OutgoingMessage
 from hub.web.auth import ACTIVITY_READERS, ALL_ROLES, require
 from hub.web.keys import SENDERS, SETTINGS, STORE
@@ -33,7 +33,13 @@ class SmsCreate(BaseModel):
 
     to: str = Field(min_length=1, max_length=32, description="recipient's phone number")
     text: str = Field(min_length=1, max_length=MAX_TEXT)
-    gateway: str | None = Field(default=None, description="[sms.gateways.NAME]; default gateway")
+    gateway: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="[sms.gateways.NAME]; default gateway",
+    )
 
 
 class SmsSent(BaseModel):
@@ -95,6 +101,8 @@ async def send_sms(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     sender = request.app[SENDERS].get(f"{SMS.name}:{name}")
+    if sender is None and body.gateway is not None:
+        raise ValidationError(f"no SMS gateway {name!r} is configured", field="gateway")
     if sender is None:
         raise ConfigError(f"no SMS gateway {name!r} can send ([sms.gateways.{name}])")
     employee = None
