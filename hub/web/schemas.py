@@ -88,7 +88,7 @@ _CLEAN = AfterValidator(_clean_text)
 
 
 #: An id in a query string or a body: a whole number, never a float, a bool or ``¹``.
-Id = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)]
 #: An id in a JSON body: a JSON integer and nothing else.
 BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
@@ -130,7 +130,7 @@ ResultText = Annotated[
 SearchText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=0, max_length=200), _CLEAN
 ]
-Limit = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_LIMIT)]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_whole_number)]
 Cursor = Annotated[str, StringConstraints(max_length=500)]
 CustomValue = (
     Annotated[str, StringConstraints(max_length=2000), _CLEAN]
@@ -254,7 +254,7 @@ class ContactQuery(Query):
 
     q: SearchText | None = Field(None, description="name part, or a phone/e-mail in any spelling")
     limit: Limit = DEFAULT_LIMIT
-    offset: Annotated[int, BeforeValidator(_whole_number), Field(ge=0, le=MAX_OFFSET)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), BeforeValidator(_whole_number)] = 0
 
 
 class PageQuery(Query):

@@ -72,3 +72,23 @@ async def test_operations_carry_params_security_and_errors(api: ApiWorld) -> Non
     assert health["security"] == []
     ids = [op["operationId"] for path in doc["paths"].values() for op in path.values()]
     assert len(ids) == len(set(ids))
+
+
+async def test_bounds_are_stated_in_json_schema_words(api: ApiWorld) -> None:
+    """Clients and fuzzers read `minimum`/`maximum`; pydantic's own `ge`/`le` mean nothing
+    to them, and a document carrying them promises that `?limit=0` is fine."""
+    doc = await document(api)
+
+    def stray(node: Any, where: str) -> list[str]:
+        if isinstance(node, dict):
+            found = [f"{where}.{k}" for k in ("ge", "le", "gt", "lt") if k in node]
+            for key, value in node.items():
+                found += stray(value, f"{where}.{key}")
+            return found
+        if isinstance(node, list):
+            return [f for i, item in enumerate(node) for f in stray(item, f"{where}[{i}]")]
+        return []
+
+    assert stray(doc, "$") == []
+    params = {p["name"]: p for p in doc["paths"]["/api/v1/contacts"]["get"]["parameters"]}
+    assert (params["limit"]["schema"]["minimum"], params["limit"]["schema"]["maximum"]) == (1, 500)
