@@ -28,7 +28,14 @@ from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
-from hub.activity.repos import ActivityRepo, ContactRepo, EmployeeRepo, TokenRepo
+from hub.activity.repos import (
+    ActivityRepo,
+    ContactRepo,
+    EmployeeRepo,
+    SegmentsRepo,
+    TemplatesRepo,
+    TokenRepo,
+)
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
 from hub.activity.resolve import (
     Key,
@@ -246,6 +253,8 @@ class ActivityStore:
         self.employees = EmployeeRepo(engine, self.options)
         self.activities = ActivityRepo(engine, self.options)
         self.tokens = TokenRepo(engine, self.options)
+        self.segments = SegmentsRepo(engine, self.options)
+        self.templates = TemplatesRepo(engine, self.options)
 
     @classmethod
     async def open(

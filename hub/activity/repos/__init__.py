@@ -1,7 +1,7 @@
 """Repositories: named queries over the schema for what people do by hand or through the API.
 
 Each takes the engine and the store's options, never the store: the store's record path
-owns idempotent writes of touches, these own contacts, employees, activities and tokens.
+owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved segments and templates.
 """
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
@@ -14,6 +14,8 @@ from hub.activity.repos.contacts import (
     UnmergeResult,
 )
 from hub.activity.repos.employees import EmployeeRepo
+from hub.activity.repos.segments import SavedSegment, SegmentsRepo
+from hub.activity.repos.templates import SavedTemplate, TemplatesRepo, TemplateVersion
 from hub.activity.repos.tokens import TokenRepo, hash_token
 
 __all__ = [
@@ -26,6 +28,11 @@ __all__ = [
     "MergeRecord",
     "MergeResult",
     "Page",
+    "SavedSegment",
+    "SavedTemplate",
+    "SegmentsRepo",
+    "TemplateVersion",
+    "TemplatesRepo",
     "TokenRepo",
     "UnmergeResult",
     "hash_token",

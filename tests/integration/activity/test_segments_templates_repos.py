@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 from hub.activity import ActivityStore
-from hub.activity.segments_repo import SegmentsRepo
-from hub.activity.templates_repo import TemplatesRepo
 from hub.errors import Conflict, NotFound
 
 MOSCOW = {"all": [{"field": "city", "op": "eq", "value": "Москва"}]}
 
 
 async def test_segments_are_saved_listed_changed_and_deleted(store: ActivityStore) -> None:
-    repo = SegmentsRepo(store.engine)
+    repo = store.segments
     saved = await repo.create(name="Москвичи", definition=MOSCOW, created_by="Анна")
     assert (await repo.get(saved.id)).definition == MOSCOW
     with pytest.raises(Conflict):
@@ -31,7 +29,7 @@ async def test_segments_are_saved_listed_changed_and_deleted(store: ActivityStor
 
 
 async def test_template_versions_are_numbered_and_pinned(store: ActivityStore) -> None:
-    repo = TemplatesRepo(store.engine)
+    repo = store.templates
     template = await repo.create(name="Приглашение", channel="email", created_by="Анна")
     with pytest.raises(Conflict):
         await repo.create(name="Приглашение", channel="sms", created_by="Анна")

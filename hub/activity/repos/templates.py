@@ -11,9 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.activity.repos.base import Repo
 from hub.activity.schema import template_versions, templates
 from hub.errors import Conflict, NotFound
 from hub.model import utcnow
@@ -57,16 +57,14 @@ def _version(row: RowMapping) -> TemplateVersion:
     )
 
 
-class TemplatesRepo:
+class TemplatesRepo(Repo):
     """Create templates, add versions, read a pinned or the newest version."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
 
     async def create(self, *, name: str, channel: str, created_by: str) -> SavedTemplate:
         """A new template without versions; a name already taken is a `Conflict`."""
         try:
-            async with self.engine.begin() as conn:
+            async with self.tx() as work:
+                conn = work.conn
                 row = (
                     await conn.execute(
                         insert(templates)
@@ -76,13 +74,13 @@ class TemplatesRepo:
                         .returning(*templates.c)
                     )
                 ).mappings().one()
-        except IntegrityError as exc:
+        except Conflict as exc:
             raise Conflict(f"a template named {name!r} exists", field="name") from exc
         return SavedTemplate(**dict(row))
 
     async def get(self, template_id: int) -> SavedTemplate:
         """The template with this id, or `NotFound`."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(select(templates).where(templates.c.id == template_id))
             ).mappings().first()
@@ -101,7 +99,8 @@ class TemplatesRepo:
     ) -> TemplateVersion:
         """Save the next version of a template (numbered from 1)."""
         try:
-            async with self.engine.begin() as conn:
+            async with self.tx() as work:
+                conn = work.conn
                 template = await self._template(conn, template_id)
                 newest = (
                     await conn.execute(
@@ -126,7 +125,7 @@ class TemplatesRepo:
                         .returning(*template_versions.c)
                     )
                 ).mappings().one()
-        except IntegrityError as exc:  # two saves at once: the loser tries again
+        except Conflict as exc:  # two saves at once: the loser tries again
             raise Conflict("the template was saved meanwhile; save again", field="version") from exc
         return _version(row)
 
@@ -137,7 +136,7 @@ class TemplatesRepo:
             query = query.order_by(template_versions.c.version.desc()).limit(1)
         else:
             query = query.where(template_versions.c.version == version)
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             raise NotFound(f"no version {version or 'at all'} of template {template_id}")

@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.activity.repos.base import Repo
 from hub.activity.schema import segments
 from hub.errors import Conflict, NotFound
 from hub.model import utcnow
@@ -44,11 +43,8 @@ def _segment(row: RowMapping) -> SavedSegment:
     )
 
 
-class SegmentsRepo:
+class SegmentsRepo(Repo):
     """Create, read, change and delete saved segments."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
 
     async def create(
         self, *, name: str, definition: Mapping[str, Any], created_by: str
@@ -56,7 +52,8 @@ class SegmentsRepo:
         """Save a new segment; a name already taken is a `Conflict`."""
         now = utcnow()
         try:
-            async with self.engine.begin() as conn:
+            async with self.tx() as work:
+                conn = work.conn
                 result = await conn.execute(
                     insert(segments)
                     .values(
@@ -69,12 +66,12 @@ class SegmentsRepo:
                     .returning(*segments.c)
                 )
                 return _segment(result.mappings().one())
-        except IntegrityError as exc:
+        except Conflict as exc:
             raise Conflict(f"a segment named {name!r} exists", field="name") from exc
 
     async def get(self, segment_id: int) -> SavedSegment:
         """The segment with this id, or `NotFound`."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(select(segments).where(segments.c.id == segment_id))
             ).mappings().first()
@@ -84,13 +81,14 @@ class SegmentsRepo:
 
     async def list(self) -> list[SavedSegment]:
         """Every saved segment, by name."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = (await conn.execute(select(segments).order_by(segments.c.name))).mappings()
             return [_segment(row) for row in rows]
 
     async def change(self, segment_id: int, *, definition: Mapping[str, Any]) -> SavedSegment:
         """Replace the definition of a segment."""
-        async with self.engine.begin() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             row = (
                 await conn.execute(
                     update(segments)
@@ -105,7 +103,8 @@ class SegmentsRepo:
 
     async def delete(self, segment_id: int) -> None:
         """Forget a segment (campaigns keep their own recipient snapshots)."""
-        async with self.engine.begin() as conn:
+        async with self.tx() as work:
+            conn = work.conn
             result = await conn.execute(delete(segments).where(segments.c.id == segment_id))
         if result.rowcount == 0:
             raise NotFound(f"no segment {segment_id}")
