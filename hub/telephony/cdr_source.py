@@ -31,9 +31,12 @@ class CdrSource(Protocol):
 class CsvCdrSource:
     """`cdr_csv`'s Master.csv on this machine (or a mount of the PBX's)."""
 
-    def __init__(self, path: Path, config: AssemblerConfig) -> None:
+    def __init__(
+        self, path: Path, config: AssemblerConfig, *, block_bytes: int = TAIL_BLOCK_BYTES
+    ) -> None:
         self.path = path
         self.config = config
+        self.block_bytes = block_bytes
         self.stats = CdrReadStats()
 
     async def calls_since(self, since: datetime) -> list[FinishedCall]:
@@ -50,20 +53,23 @@ class CsvCdrSource:
         except OSError as exc:
             raise ConfigError(f"cannot read the CDR file {self.path}: {exc}") from exc
         with handle:
-            size = handle.seek(0, os.SEEK_END)
+            end = handle.seek(0, os.SEEK_END)
             data = b""
-            position = size
-            while position > 0:
-                position = max(0, position - TAIL_BLOCK_BYTES)
-                handle.seek(position)
-                data = handle.read(TAIL_BLOCK_BYTES) + data
-                if position == 0:
+            while end > 0:
+                start = max(0, end - self.block_bytes)
+                handle.seek(start)
+                data = handle.read(end - start) + data
+                end = start
+                if start == 0:
                     break
-                first_line_end = data.find(b"\n")
-                whole = data[first_line_end + 1 :]
-                lines = parse_lines(whole.decode("utf-8", "replace"))
-                if lines and lines[0].start is not None and lines[0].start < oldest:
-                    data = whole
+                # the first whole line of what is read so far: old enough to stop?
+                first_end = data.find(b"\n")
+                second_end = data.find(b"\n", first_end + 1)
+                if first_end < 0 or second_end < 0:
+                    continue
+                first = parse_lines(data[first_end + 1 : second_end].decode("utf-8", "replace"))
+                if first and first[0].start is not None and first[0].start < oldest:
+                    data = data[first_end + 1 :]
                     break
             return data.decode("utf-8", "replace")
 

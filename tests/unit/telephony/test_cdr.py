@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from hub.model import Direction, Status
 from hub.telephony.call_assembler import AssemblerConfig
 from hub.telephony.cdr import CdrReadStats, parse_lines, read_cdr
+from hub.telephony.cdr_source import CsvCdrSource
 from tests.helpers.ami_server import Recording, recordings
 
 WITH_CDR = [r for r in recordings() if r.cdr is not None]
@@ -160,3 +162,32 @@ def test_bad_lines_are_refused_with_their_line_number_and_nothing_raises(text: s
 def test_garbage_times_give_no_time_rather_than_a_wrong_one() -> None:
     (call,) = read_cdr(_line(start="yesterday", end="", answer=""), CONFIG)
     assert call.started_at is None and call.ended_at is None and call.ring_seconds is None
+
+
+async def test_a_long_master_csv_is_read_from_its_end_once_and_only_as_far_as_needed(
+    tmp_path: Path,
+) -> None:
+    base = datetime(2026, 12, 1, tzinfo=UTC)
+    rows = []
+    for i in range(200):
+        start = (base + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S")
+        end = (base + timedelta(minutes=5 * i, seconds=30)).strftime("%Y-%m-%d %H:%M:%S")
+        rows.append(
+            _line(
+                start=start,
+                answer=start,
+                end=end,
+                disposition="ANSWERED",
+                uniqueid=f"{i}.1",
+                linkedid=f"{i}.1",
+                sequence=i,
+            )
+        )
+    master = tmp_path / "Master.csv"
+    master.write_text("".join(rows), encoding="utf-8")
+    source = CsvCdrSource(master, CONFIG, block_bytes=300)  # many blocks, lines cut across them
+    calls = await source.calls_since(base)
+    assert len(calls) == 200 and source.stats.lines == 200  # every line once
+    recent = await source.calls_since(base + timedelta(minutes=5 * 190))
+    assert [c.linkedid for c in recent] == [f"{i}.1" for i in range(190, 200)]
+    assert source.stats.lines < 100  # stopped reading back once past the gap (and 4 h)
