@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.activity.rollups import client_state
-from hub.errors import ValidationError
+from hub.errors import UnknownReference, ValidationError
 from hub.model import Channel, Direction, Status
 
 BUILTIN_FILE = "indicators.toml"
@@ -364,11 +364,11 @@ class Catalogue(Mapping[str, Indicator]):
         return len(self._items)
 
     def get_or_raise(self, code: str) -> Indicator:
-        """The indicator `code`, or a `ValidationError` listing the known ones."""
+        """The indicator `code`, or `UnknownReference` listing the known ones."""
         try:
             return self._items[code]
         except KeyError:
-            raise ValidationError(
+            raise UnknownReference(
                 f"unknown indicator {code!r} (known: {', '.join(self._items)})", field="indicator"
             ) from None
 

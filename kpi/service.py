@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity import plans_store
-from hub.activity.cursor import decode_id, decode_time_id, encode_id, encode_time_id
+from hub.activity.cursor import EPOCH, decode_time_id, encode_time_id
 from hub.activity.plans_store import FrozenFact, PlanRow
 from hub.activity.rollups import client_base, rebuild
-from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
+from hub.errors import ConfigError, Conflict, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import queries, sources
 from kpi.catalogue import Aggregate, Catalogue, Indicator, load_catalogue
@@ -322,15 +322,14 @@ class KpiService:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"page size {limit} is not within 1..{MAX_PAGE}", field="limit")
         source = sources.source_of(ind)
-        # activity pages continue after (time, id); client and missed-call pages after an id
+        # activity pages continue after (time, id); client and missed-call pages after an
+        # id. Both are written "TIME.ID" (time 0 for the latter), so that every cursor of
+        # the one pattern the API publishes is a position in any drill-down.
         by_time = source.keyset is sources.Keyset.TIME_ID
         after = None
         if cursor:
-            if by_time:
-                at, row_id = decode_time_id(cursor)
-                after = sources.After(row_id, at)
-            else:
-                after = sources.After(decode_id(cursor))
+            at, row_id = decode_time_id(cursor)
+            after = sources.After(row_id, at) if by_time else sources.After(row_id)
         now = self.clock()
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
@@ -353,7 +352,7 @@ class KpiService:
         if more:
             last = items[-1]
             next_cursor = (
-                encode_time_id(last[ind.date], last["id"]) if by_time else encode_id(last["id"])
+                encode_time_id(last[ind.date] if by_time else EPOCH, last["id"])
             )
         return DrillPage(
             indicator=ind.code,
@@ -440,7 +439,7 @@ class KpiService:
                 raise NotFound(f"employee {group} (group head) does not exist")
             members = hierarchy.subordinates(group)
             if not members:
-                raise ValidationError(f"employee {group} has nobody below them", field="group")
+                raise Conflict(f"employee {group} has nobody below them", field="group")
             targets.extend(members)
         targets = list(dict.fromkeys(targets))
         for emp in targets:
@@ -488,7 +487,7 @@ class KpiService:
         period = parse_month(month)
         now = self.clock()
         if period.end > local_day(now, self.tz):
-            raise ValidationError(f"month {period.key} has not ended yet", field="month")
+            raise Conflict(f"month {period.key} has not ended yet", field="month")
         indicators = list(self.catalogue.values())
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)

@@ -13,17 +13,29 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 from hub.activity import Principal
-from hub.errors import ValidationError
+from hub.errors import UnknownReference, ValidationError
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
 from hub.web.parsing import parse_query, read_json, respond
 from hub.web.references import referenced_employee
-from hub.web.schemas import Body, Cursor, Id, Limit, NoQuery, Out, Query
-from kpi.periods import Period, parse_month
+from hub.web.schemas import (
+    Body,
+    BodyId,
+    Id,
+    Limit,
+    NoQuery,
+    Out,
+    Query,
+    TimeCursor,
+    matching,
+    published,
+    whole_number,
+)
+from kpi.periods import MONTH_PATTERN, PERIOD_PATTERN, Period, parse_month
 from kpi.results import KpiCell
 from kpi.service import MAX_PAGE, KpiService
 from kpi.viewer import Role, Viewer
@@ -37,8 +49,9 @@ KPI_READERS = (ADMIN, HEAD, EMPLOYEE)
 PLANNERS = (ADMIN, HEAD)
 #: Roles that see the indicator monitor of their subordinates.
 MONITOR_READERS = (ADMIN, HEAD)
-#: Deepest a `page=` may reach; further pages are walked by cursor, so this caps the work.
-MAX_DRILL_SKIP = 100_000
+#: Deepest `page=`: at most 199 × 500 rows are skipped to reach it, so the work is capped;
+#: further pages are walked by cursor.
+MAX_DRILL_PAGE = 200
 #: Largest plan value accepted (a sanity bound, not a business rule).
 MAX_PLAN = 1_000_000_000
 #: Most employees one plan request may name.
@@ -48,10 +61,13 @@ KPI_SERVICE = web.AppKey("kpi_service", KpiService)
 
 PeriodText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=20),
+    matching(PERIOD_PATTERN, "a period: YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn or YYYY"),
+    published(PERIOD_PATTERN),
     Field(description="2026-10, 2026-Q4, 2026-W41, 2026-10-05 or 2026 (default: this month)"),
 ]
-MonthText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+MonthText = Annotated[
+    str, matching(MONTH_PATTERN, "a month: YYYY-MM"), published(MONTH_PATTERN)
+]
 IndicatorCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
@@ -83,9 +99,11 @@ class DrillQuery(Query):
     indicator: IndicatorCode
     employee: Id | None = Field(None, description="default: yourself")
     period: PeriodText | None = None
-    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page")
-    page: Annotated[int, Field(ge=1, le=MAX_DRILL_SKIP)] | None = Field(
-        None, description="1-based page number (instead of `cursor`)"
+    cursor: TimeCursor | None = Field(None, description="`next_cursor` of the previous page")
+    page: Annotated[int, Field(ge=1, le=MAX_DRILL_PAGE), BeforeValidator(whole_number)] | None = (
+        Field(
+            None, description="1-based page number, counted after `cursor` when both are given"
+        )
     )
     limit: Limit = 50
 
@@ -96,27 +114,39 @@ class MonitorQuery(Query):
     period: PeriodText | None = None
 
 
+#: "Name an employee, employees or a group" as JSON Schema says it.
+_SOME_TARGET: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["employee"], "properties": {"employee": {"type": "integer"}}},
+        {"required": ["employees"], "properties": {"employees": {"minItems": 1}}},
+        {"required": ["group"], "properties": {"group": {"type": "integer"}}},
+    ]
+}
+
+
 class PlanIn(Body):
     """A month's plan (or per-day norm) for one or more employees and/or a head's group."""
+
+    model_config = ConfigDict(json_schema_extra=_SOME_TARGET)
 
     indicator: IndicatorCode
     month: MonthText = Field(description="YYYY-MM")
     value: Annotated[float, Field(ge=0, le=MAX_PLAN)] = Field(
         description="the plan for the month, or per working day with `per_day`"
     )
-    employee: Id | None = Field(None, description="one employee")
-    employees: Annotated[list[Id], Field(max_length=MAX_PLAN_TARGETS)] = Field(
+    employee: BodyId | None = Field(None, description="one employee")
+    employees: Annotated[list[BodyId], Field(max_length=MAX_PLAN_TARGETS)] = Field(
         default_factory=list, description="several employees"
     )
-    group: Id | None = Field(None, description="everyone below this head")
-    per_day: bool = False
+    group: BodyId | None = Field(None, description="everyone below this head")
+    per_day: StrictBool = False
 
 
 class CloseMonthIn(Body):
     """Which finished month to freeze; `again` re-freezes a closed one."""
 
     month: MonthText = Field(description="YYYY-MM")
-    again: bool = False
+    again: StrictBool = False
 
 
 # -- answers ----------------------------------------------------------------------------
@@ -404,23 +434,18 @@ async def kpi_drill(request: web.Request) -> web.Response:
     """Exactly the activities (or contacts) behind a number, newest first."""
     who = require(request, *KPI_READERS)
     query = parse_query(request, DrillQuery)
-    if query.cursor is not None and query.page is not None:
-        raise ValidationError("give either cursor or page, not both", field="page")
     service = service_of(request)
     service.catalogue.get_or_raise(query.indicator)
     viewer = viewer_of(who)
     employee = query.employee if query.employee is not None else who.employee_id
     if employee is None:
-        raise ValidationError(
-            "employee: required (you have no employee of your own)", field="employee"
+        # The default, "yourself", names nobody for a token without an employee.
+        raise UnknownReference(
+            "employee: name one (this token belongs to no employee)", field="employee"
         )
     period = period_of(service, query.period)
     cursor = query.cursor
     skip = 0 if query.page is None else (query.page - 1) * query.limit
-    if skip > MAX_DRILL_SKIP:
-        raise ValidationError(
-            f"page {query.page} is too deep; narrow the period or use cursor", field="page"
-        )
     exhausted = False
     while skip > 0:
         step = min(skip, MAX_PAGE)
@@ -495,6 +520,7 @@ async def kpi_monitor(request: web.Request) -> web.Response:
     body=PlanIn,
     response=PlanChanges,
     roles=PLANNERS,
+    errors=(409,),
 )
 async def kpi_set_plan(request: web.Request) -> web.Response:
     """Only a head over the employees, or an admin, may set their plans."""
@@ -532,6 +558,7 @@ async def kpi_set_plan(request: web.Request) -> web.Response:
     body=CloseMonthIn,
     response=ClosedMonthOut,
     roles=(ADMIN,),
+    errors=(409,),
 )
 async def kpi_close_month(request: web.Request) -> web.Response:
     """The month-end summary bonuses are paid from; later changes don't move it."""

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.plugin import PLUGIN as SMS
-from hub.errors import ConfigError, ValidationError
+from hub.errors import ConfigError, UnknownReference
 from hub.model import Address, AddressKind, Channel, OutgoingMessage
 from hub.web.auth import ACTIVITY_READERS, ALL_ROLES, require
 from hub.web.keys import SENDERS, SETTINGS, STORE
@@ -102,7 +102,7 @@ async def send_sms(request: web.Request) -> web.Response:
         raise ConfigError(str(exc)) from exc
     sender = request.app[SENDERS].get(f"{SMS.name}:{name}")
     if sender is None and body.gateway is not None:
-        raise ValidationError(f"no SMS gateway {name!r} is configured", field="gateway")
+        raise UnknownReference(f"no SMS gateway {name!r} is configured", field="gateway")
     if sender is None:
         raise ConfigError(f"no SMS gateway {name!r} can send ([sms.gateways.{name}])")
     employee = None

@@ -28,10 +28,11 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 _ATTRIBUTE = "__touchhub_operation__"
 _PATH_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 _ERROR_TEXT = {
-    400: "Malformed request body (not JSON)",
+    400: "Malformed request: body not JSON, request line or header too long, bad encoding",
     401: "Missing, unknown or revoked bearer token",
     403: "The caller's role or visibility does not allow this",
-    404: "No such item",
+    404: "No such item: the path, or a reference in the body or query (an employee id, an"
+    " indicator, a gateway, a 30 February), names nothing; `error.field` says which",
     409: "Conflicts with what exists (e.g. an address owned by another contact)",
     413: "Request body larger than the server accepts",
     415: "The body is declared as something other than application/json",
@@ -219,16 +220,17 @@ def _operation(
             "application/json": {"schema": schemas[(op.response, "serialization")]}
         }
     responses: dict[str, Any] = {str(op.status): success}
-    codes = set(op.errors)
+    # Any request can be refused by the HTTP layer (an over-long line or header).
+    codes = set(op.errors) | {400}
     if not op.public:
         codes |= {401, 403}
         result["security"] = [{"bearerAuth": []}]
     else:
         result["security"] = []
     if op.body is not None:
-        codes |= {400, 413, 415, 422}
+        codes |= {404, 413, 415, 422}
     if op.query is not None:
-        codes.add(422)
+        codes |= {404, 422}
     if "{" in route.path:
         codes.add(404)
     for code in sorted(codes):

@@ -95,15 +95,16 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     return validate(model, data)
 
 
-#: Paging parameters, which may not be empty: ``?limit=`` is a client's bug (a page size
-#: it forgot to fill in), and an empty cursor would restart a listing from its first page.
-#: Filters may be empty, as an HTML form's "any" choice sends them: empty means not given.
+#: Paging parameters, refused with a message of their own when empty: ``?limit=`` is a
+#: client's bug (a page size it forgot to fill in), and an empty cursor would restart a
+#: listing from its first page. Other empty values are validated like any other value,
+#: so ``?period=`` is refused as the document's pattern says and ``?q=`` is an empty search.
 EMPTY_REFUSED = frozenset({"limit", "offset", "cursor", "page"})
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:
-    """The query string as `model`; repeats are refused, empty filters count as absent
-    and empty paging parameters (`EMPTY_REFUSED`) are refused."""
+    """The query string as `model`; repeats and empty paging parameters (`EMPTY_REFUSED`)
+    are refused, every other value is validated as it came."""
     data: dict[str, str] = {}
     seen: set[str] = set()
     for key, value in request.query.items():
@@ -112,8 +113,7 @@ def parse_query(request: web.Request, model: type[M]) -> M:
         seen.add(key)
         if value == "" and key in EMPTY_REFUSED:
             raise ValidationError(f"query parameter {key!r} is empty", field=key)
-        if value != "":
-            data[key] = value
+        data[key] = value
     return validate(model, data)
 
 

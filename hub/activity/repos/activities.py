@@ -172,8 +172,8 @@ class ActivityRepo(Repo):
         channel = interaction_rules.channel(channel)
         subject = interaction_rules.subject(subject)
         duration_s = interaction_rules.duration(duration_s)
-        due_at = interaction_rules.moment(due_at, field="due_at", now=now)
-        occurred_at = interaction_rules.moment(occurred_at, field="occurred_at", now=now)
+        due_at = interaction_rules.moment(due_at, field="due_at")
+        occurred_at = interaction_rules.moment(occurred_at, field="occurred_at")
         row: dict[str, Any] = {
             "source": "manual",
             "external_id": uuid.uuid4().hex,
@@ -220,7 +220,7 @@ class ActivityRepo(Repo):
     ) -> dict[str, Any]:
         """Complete a planned interaction with its result."""
         result = interaction_rules.result(result)
-        at = interaction_rules.moment(at, field="at", now=utcnow()) or utcnow()
+        at = interaction_rules.moment(at, field="at") or utcnow()
         async with self.tx() as work:
             conn = work.conn
             old = (

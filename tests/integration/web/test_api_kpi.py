@@ -150,8 +150,10 @@ async def test_bad_period_and_unknown_employee(api: ApiWorld) -> None:
     detail = await error(api, "GET", "/api/v1/kpi", 422, params={"period": "March"})
     assert "YYYY-MM" in detail["message"]
     await error(api, "GET", "/api/v1/kpi", 404, params={"employee": "999999"})
-    detail = await error(api, "GET", "/api/v1/kpi", 422, params={"indicator": "nope"})
+    detail = await error(api, "GET", "/api/v1/kpi", 404, params={"indicator": "nope"})
     assert detail["field"] == "indicator" and "nope" in detail["message"]
+    detail = await error(api, "GET", "/api/v1/kpi", 404, params={"period": "2026-02-30"})
+    assert detail["field"] == "period" and "no period" in detail["message"]
 
 
 async def test_indicators_catalogue(api: ApiWorld) -> None:
@@ -189,8 +191,13 @@ async def test_drill_lists_exactly_what_the_fact_counts(api: ApiWorld) -> None:
         assert item["channel"] == "call" and item["direction"] == "out"
         assert item["contact_id"] and item["contact_name"]
     # An employee drills into their own numbers without naming themselves.
-    own = await ok(api, "GET", "/api/v1/kpi/drill", who="alice", params={**params, "employee": ""})
+    own = await ok(api, "GET", "/api/v1/kpi/drill", who="alice", params=params)
     assert own["count"] == 5
+    # An empty value is a value, and not an employee id.
+    detail = await error(
+        api, "GET", "/api/v1/kpi/drill", 422, who="alice", params={**params, "employee": ""}
+    )
+    assert detail["field"] == "employee"
 
 
 async def test_drill_pages_and_cursors_cover_every_record_once(api: ApiWorld) -> None:
@@ -219,17 +226,18 @@ async def test_drill_pages_and_cursors_cover_every_record_once(api: ApiWorld) ->
         if cursor is None:
             break
     assert by_cursor == by_page
+    # A cursor this API never gave out (an old id-only one) is refused, naming it.
     detail = await error(
         api, "GET", "/api/v1/kpi/drill", 422, params={**params, "page": "2", "cursor": "3"}
     )
-    assert detail["field"] == "page"
+    assert detail["field"] == "cursor"
 
 
 async def test_drill_needs_a_known_indicator_and_an_employee(api: ApiWorld) -> None:
-    detail = await error(api, "GET", "/api/v1/kpi/drill", 422, params={"indicator": "nope"})
+    detail = await error(api, "GET", "/api/v1/kpi/drill", 404, params={"indicator": "nope"})
     assert detail["field"] == "indicator"
     detail = await error(
-        api, "GET", "/api/v1/kpi/drill", 422, params={"indicator": "outbound_calls"}
+        api, "GET", "/api/v1/kpi/drill", 404, params={"indicator": "outbound_calls"}
     )
     assert detail["field"] == "employee"  # the admin token has no employee of its own
     detail = await error(api, "GET", "/api/v1/kpi/drill", 422, who="alice", params={})
@@ -306,9 +314,9 @@ async def test_head_sets_plans_for_one_or_the_group(api: ApiWorld) -> None:
 @pytest.mark.parametrize(
     ("who", "change", "status", "field", "words"),
     [
-        ("head", {"indicator": "nope"}, 422, "indicator", "unknown indicator"),
-        ("head", {"employee": 999999}, 422, "employee", "does not exist"),
-        ("head", {"employee": None, "employees": [999999]}, 422, "employees.0", "does not exist"),
+        ("head", {"indicator": "nope"}, 404, "indicator", "unknown indicator"),
+        ("head", {"employee": 999999}, 404, "employee", "does not exist"),
+        ("head", {"employee": None, "employees": [999999]}, 404, "employees.0", "does not exist"),
         ("head", {"value": -1}, 422, "value", "greater than or equal to 0"),
         ("head", {"value": "many"}, 422, "value", "number"),
         ("head", {"month": "2024-13"}, 422, "month", "2024-13"),
@@ -348,7 +356,7 @@ async def test_admin_closes_a_finished_month_once(api: ApiWorld) -> None:
     table = await ok(api, "GET", "/api/v1/kpi", who="head", params={"period": MARCH})
     assert table["closed"] is True and table["closed_at"]
     assert cell(table, api.employees["alice"], "outbound_calls")["fact"] == 5
-    detail = await error(api, "POST", "/api/v1/kpi/close-month", 422, json={"month": MARCH})
+    detail = await error(api, "POST", "/api/v1/kpi/close-month", 409, json={"month": MARCH})
     assert "already closed" in detail["message"]
     again = await ok(api, "POST", "/api/v1/kpi/close-month", json={"month": MARCH, "again": True})
     assert again["month"] == MARCH
@@ -358,7 +366,7 @@ async def test_admin_closes_a_finished_month_once(api: ApiWorld) -> None:
         "value": 1,
         "employee": api.employees["alice"],
     }
-    detail = await error(api, "POST", "/api/v1/kpi/plans", 422, who="head", json=plan)
+    detail = await error(api, "POST", "/api/v1/kpi/plans", 409, who="head", json=plan)
     assert detail["field"] == "month"
 
 
@@ -366,7 +374,7 @@ async def test_close_month_refuses_bad_and_running_months(api: ApiWorld) -> None
     detail = await error(api, "POST", "/api/v1/kpi/close-month", 422, json={"month": "2024-3"})
     assert detail["field"] == "month"
     me = await ok(api, "GET", "/api/v1/kpi/me")
-    detail = await error(api, "POST", "/api/v1/kpi/close-month", 422, json={"month": me["period"]})
+    detail = await error(api, "POST", "/api/v1/kpi/close-month", 409, json={"month": me["period"]})
     assert "not ended" in detail["message"]
 
 
