@@ -34,12 +34,16 @@ from email.utils import getaddresses
 from hub.activity import ActivityStore
 from hub.activity.repos import BounceEvent, BounceKind, BounceOrigin
 from hub.campaigns import verp
+from hub.campaigns.settings import CampaignSettings
 from hub.campaigns.signing import SigningKeys
+from hub.channels.email.factory import build_capture
 from hub.channels.email.imap_capture import FolderCheckpoint
 from hub.channels.email.imap_connection import ImapConnection
 from hub.channels.email.imap_protocol import uid_set
 from hub.channels.email.letter_parser import normalize_message_id
+from hub.channels.email.settings import EmailSettings
 from hub.channels.email.smtp_sender import LETTER_REFUSED
+from hub.errors import ConfigError
 from hub.model import Channel, Checkpoint, SendOutcome, SendResult, utcnow
 
 logger = logging.getLogger(__name__)
@@ -493,3 +497,32 @@ class BounceMailbox:
     async def _save(self, key: str, uidvalidity: int, last_uid: int) -> None:
         value = FolderCheckpoint(uidvalidity=uidvalidity, last_uid=last_uid).dump()
         await self.store.apply([Checkpoint(source=CHECKPOINT_SOURCE, key=key, value=value)])
+
+
+def bounce_mailbox(
+    campaigns: CampaignSettings,
+    email: EmailSettings,
+    store: ActivityStore,
+    *,
+    lookup: MessageIdLookup | None = None,
+) -> BounceMailbox:
+    """The reader of `[campaigns] bounce_mailbox` (ACCOUNT/FOLDER of an e-mail account)."""
+    if not campaigns.bounce_mailbox:
+        raise ConfigError("campaigns.bounce_mailbox is not set (ACCOUNT/FOLDER)")
+    account, _, folder = campaigns.bounce_mailbox.partition("/")
+    capture = build_capture(email, account)
+    conf = email.accounts[account]
+    password = conf.password.get_secret_value() if conf.password else ""
+
+    def connect() -> ImapConnection:
+        return ImapConnection(
+            capture.url, password, timeout=email.timeout_s, ssl_context=capture.ssl_context
+        )
+
+    return BounceMailbox(
+        store=store,
+        connect=connect,
+        folder=folder,
+        matcher=BounceMatcher(SigningKeys.of(campaigns), campaigns.bounce_address, lookup),
+        name=account,
+    )
