@@ -519,6 +519,7 @@ class ActivityStore:
         )
         # the touches and the callback tasks they raised or closed
         work.activities_changed(old_rows + task_old, added + task_new)
+        await self.suppressions.opt_outs_written(work, inserts)
         return len(inserts), len(new_rows), unchanged, created_ids
 
     async def _inserted_ids(

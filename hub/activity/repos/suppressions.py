@@ -11,7 +11,7 @@ suppression of the same address is a new row.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -27,7 +27,7 @@ from hub.activity.repos.base import MAX_PAGE, Repo
 from hub.activity.schema import activities, contacts, identities, suppressions
 from hub.activity.unit_of_work import UnitOfWork
 from hub.errors import NotFound, ValidationError
-from hub.model import AddressKind, Channel, Direction, Status, utcnow
+from hub.model import OPT_OUT_KEY, AddressKind, Channel, Direction, Status, utcnow
 
 #: Activity source of the notes suppressions write on a contact's timeline.
 NOTE_SOURCE = "suppressions"
@@ -223,6 +223,33 @@ class SuppressionsRepo(Repo):
         if made.contact_id is not None:
             await self._note(work, made)
         return Suppressed(suppression=made, created=True)
+
+    async def opt_outs_written(
+        self, work: UnitOfWork, inserted: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Suppress the senders of newly recorded incoming SMS marked as opt-outs (the SMS
+        channel marks them, decision 0028), in the same transaction as the SMS itself."""
+        for row in inserted:
+            meta = row.get("meta") or {}
+            if (
+                row.get("channel") != Channel.SMS.value
+                or row.get("direction") != Direction.IN.value
+                or meta.get(OPT_OUT_KEY) is not True
+                or not row.get("counterpart")
+            ):
+                continue
+            try:
+                await self.suppress_in(
+                    work,
+                    channel=Channel.SMS,
+                    address=str(row["counterpart"]),
+                    reason=Reason.OPTED_OUT,
+                    contact_id=row.get("contact_id"),
+                    detail=f"SMS {row.get('external_id')}",
+                    by="sms-opt-out",
+                )
+            except ValidationError:  # not a phone number: nothing a campaign could send to
+                continue
 
     async def _note(self, work: UnitOfWork, made: Suppression) -> None:
         """A note on the contact's timeline: what was suppressed, why, from which campaign."""

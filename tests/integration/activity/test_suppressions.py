@@ -9,7 +9,7 @@ import pytest
 from hub.activity import ActivityStore
 from hub.activity.repos import ActivityFilter, BounceEvent, BounceKind, BounceOrigin, Reason
 from hub.errors import InvalidAddress, NotFound, ValidationError
-from hub.model import Address, AddressKind, Channel
+from hub.model import OPT_OUT_KEY, Address, AddressKind, Channel, Direction, Status, Touch
 
 AT = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -111,3 +111,34 @@ async def test_bounces_once_and_hard_ones_suppress(store: ActivityStore) -> None
     assert (made.reason, made.contact_id, made.created_by) == ("bounced", contact, "bounce:dsn")
     assert made.detail is not None and "5.1.1" in made.detail
     assert len(await _notes(store, contact)) == 1
+
+
+def _mo(external_id: str, text: str, *, opt_out: bool) -> Touch:
+    return Touch(
+        source="sms:kannel",
+        external_id=external_id,
+        channel=Channel.SMS,
+        direction=Direction.IN,
+        status=Status.RECEIVED,
+        occurred_at=AT,
+        counterparts=(Address(kind=AddressKind.PHONE, value="8 916 765-43-21"),),
+        preview=text,
+        metadata={OPT_OUT_KEY: True} if opt_out else {},
+    )
+
+
+async def test_sms_opt_out_suppresses_the_number(store: ActivityStore) -> None:
+    await store.record([_mo("mo-1", "Hello", opt_out=False)])
+    assert await store.suppressions.suppressed(Channel.SMS, ["+79167654321"]) == set()
+    await store.record([_mo("mo-2", "СТОП", opt_out=True)])
+    await store.record([_mo("mo-2", "СТОП", opt_out=True)])  # the gateway delivers it again
+    found, total = await store.suppressions.search(channel=Channel.SMS)
+    assert total == 1
+    made = found[0]
+    assert (made.reason, made.address, made.created_by) == ("opted_out", "+79167654321", "sms-opt-out")
+    assert made.contact_id is not None  # the lead the SMS made
+    await store.suppressions.lift(made.id, by="admin")
+    await store.record([_mo("mo-2", "СТОП", opt_out=True)])  # an old MO does not undo the lift
+    assert await store.suppressions.suppressed(Channel.SMS, ["+79167654321"]) == set()
+    await store.record([_mo("mo-3", "stop", opt_out=True)])  # a new opt-out does
+    assert await store.suppressions.suppressed(Channel.SMS, ["+79167654321"]) == {"+79167654321"}
