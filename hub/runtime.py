@@ -25,7 +25,6 @@ from hub.activity import ActivityStore, BatchWriter
 from hub.backoff import BackoffPolicy
 from hub.campaigns.bounces import bounce_mailbox
 from hub.channels.capabilities import ClickToCall, LiveCallState, live_calls_over, originate_over
-from hub.channels.email.plugin import PLUGIN as EMAIL
 from hub.channels.plugin import ChannelContext, ChannelPlugin, Service
 from hub.channels.registry import load_plugins
 from hub.config import Settings, SupervisorSettings
@@ -193,7 +192,7 @@ class Hub:
         campaigns = self.settings.campaigns
         if not campaigns.bounce_mailbox:
             return
-        reader = bounce_mailbox(campaigns, EMAIL.settings_of(self.settings), self.store)
+        reader = bounce_mailbox(self.settings, self.store)
 
         async def read_bounces() -> None:
             try:

@@ -34,15 +34,15 @@ from email.utils import getaddresses
 from hub.activity import ActivityStore
 from hub.activity.repos import BounceEvent, BounceKind, BounceOrigin
 from hub.campaigns import verp
-from hub.campaigns.settings import CampaignSettings
 from hub.campaigns.signing import SigningKeys
 from hub.channels.email.factory import build_capture
 from hub.channels.email.imap_capture import FolderCheckpoint
 from hub.channels.email.imap_connection import ImapConnection
 from hub.channels.email.imap_protocol import uid_set
 from hub.channels.email.letter_parser import normalize_message_id
-from hub.channels.email.settings import EmailSettings
+from hub.channels.email.plugin import PLUGIN as EMAIL
 from hub.channels.email.smtp_sender import LETTER_REFUSED
+from hub.config import CoreSettings
 from hub.errors import ConfigError
 from hub.model import Channel, Checkpoint, SendOutcome, SendResult, utcnow
 
@@ -500,15 +500,13 @@ class BounceMailbox:
 
 
 def bounce_mailbox(
-    campaigns: CampaignSettings,
-    email: EmailSettings,
-    store: ActivityStore,
-    *,
-    lookup: MessageIdLookup | None = None,
+    settings: CoreSettings, store: ActivityStore, *, lookup: MessageIdLookup | None = None
 ) -> BounceMailbox:
     """The reader of `[campaigns] bounce_mailbox` (ACCOUNT/FOLDER of an e-mail account)."""
+    campaigns = settings.campaigns
     if not campaigns.bounce_mailbox:
         raise ConfigError("campaigns.bounce_mailbox is not set (ACCOUNT/FOLDER)")
+    email = EMAIL.settings_of(settings)
     account, _, folder = campaigns.bounce_mailbox.partition("/")
     capture = build_capture(email, account)
     conf = email.accounts[account]

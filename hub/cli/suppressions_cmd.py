@@ -16,7 +16,6 @@ from hub.activity.repos import Reason, Suppression
 from hub.activity.repos.base import MAX_PAGE
 from hub.activity.suppression_access import SuppressionAction, check
 from hub.campaigns.bounces import SyncReport, bounce_mailbox
-from hub.channels.email.plugin import PLUGIN as EMAIL
 from hub.cli.common import ID, AsciiInt, emit_json, json_option, open_store, run, settings_of, table
 from hub.errors import Unauthenticated
 from hub.model import Channel
@@ -163,7 +162,7 @@ def fetch_bounces(ctx: click.Context, as_json: bool) -> None:
     async def main() -> SyncReport:
         async with open_store(ctx) as store:
             await caller(ctx, store, SuppressionAction.ADD)
-            reader = bounce_mailbox(settings.campaigns, EMAIL.settings_of(settings), store)
+            reader = bounce_mailbox(settings, store)
             return await reader.sync_once()
 
     report = run(main())

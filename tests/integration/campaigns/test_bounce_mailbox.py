@@ -11,6 +11,7 @@ from hub.campaigns.bounces import bounce_mailbox
 from hub.campaigns.settings import CampaignSettings
 from hub.campaigns.signing import SigningKeys
 from hub.channels.email.settings import AccountSettings, EmailSettings
+from hub.config import Settings
 from hub.model import Address, AddressKind, Channel
 from tests.helpers import dsn_samples as samples
 from tests.helpers.dovecot import DEFAULT_USERS, Dovecot
@@ -19,7 +20,7 @@ SECRET = "s" * 40
 BASE = "bounces@acme.ru"
 
 
-def _settings(dovecot: Dovecot) -> tuple[CampaignSettings, EmailSettings]:
+def _settings(dovecot: Dovecot) -> Settings:
     campaigns = CampaignSettings(
         secret=SecretStr(SECRET), bounce_address=BASE, bounce_mailbox="bounces/INBOX"
     )
@@ -30,12 +31,12 @@ def _settings(dovecot: Dovecot) -> tuple[CampaignSettings, EmailSettings]:
             )
         }
     )
-    return campaigns, email
+    return Settings(campaigns=campaigns, email=email)
 
 
 async def test_bounce_mailbox_records_each_dsn_once(store: ActivityStore, dovecot: Dovecot) -> None:
-    campaigns, email = _settings(dovecot)
-    keys = SigningKeys.of(campaigns)
+    settings = _settings(dovecot)
+    keys = SigningKeys.of(settings.campaigns)
     people = {
         1: "anna@client.ru",
         2: "boris@client.org",
@@ -65,7 +66,7 @@ async def test_bounce_mailbox_records_each_dsn_once(store: ActivityStore, doveco
         samples.not_a_bounce(path(1)),
     ]
     dovecot.append("ivan", letters)
-    reader = bounce_mailbox(campaigns, email, store)
+    reader = bounce_mailbox(settings, store)
     first = await reader.sync_once()
     assert (first.letters, first.bounces, first.recorded) == (7, 6, 5)
 
