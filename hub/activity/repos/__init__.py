@@ -1,8 +1,8 @@
 """Repositories: named queries over the schema for what people do by hand or through the API.
 
 Each takes the engine and the store's options, never the store: the store's record path
-owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved segments, templates,
-suppressions and campaign bounces.
+owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved
+segments, templates, suppressions and campaign bounces.
 """
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
