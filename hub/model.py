@@ -206,6 +206,11 @@ class Quarantined:
     at: datetime = field(default_factory=utcnow)
 
 
+#: Metadata key of an incoming message whose text was an opt-out word: the store suppresses
+#: the sender's address for campaigns when it records one.
+OPT_OUT_KEY = "opt_out"
+
+
 #: Anything an adapter may push into a sink.
 SinkItem = Touch | StatusUpdate | Checkpoint | Quarantined
 

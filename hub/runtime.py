@@ -23,11 +23,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.activity import ActivityStore, BatchWriter
 from hub.backoff import BackoffPolicy
+from hub.campaigns.bounces import bounce_mailbox
 from hub.channels.capabilities import ClickToCall, LiveCallState, live_calls_over, originate_over
 from hub.channels.plugin import ChannelContext, ChannelPlugin, Service
 from hub.channels.registry import load_plugins
 from hub.config import Settings, SupervisorSettings
-from hub.errors import ChannelAuthError, ConfigError
+from hub.errors import ChannelAuthError, ConfigError, TouchhubError
 from hub.model import CaptureAdapter, Sender, Sink, utcnow
 from hub.urls import mask_url
 from hub.web.app import create_app
@@ -182,8 +183,34 @@ class Hub:
             coalesce=True,
             max_instances=1,
         )
+        self._schedule_bounces()
         self.scheduler.start()
         await self._start_web()
+
+    def _schedule_bounces(self) -> None:
+        """Read `[campaigns] bounce_mailbox` every `bounce_poll_s`, when one is configured."""
+        campaigns = self.settings.campaigns
+        if not campaigns.bounce_mailbox:
+            return
+        reader = bounce_mailbox(self.settings, self.store)
+
+        async def read_bounces() -> None:
+            try:
+                report = await reader.sync_once()
+            except TouchhubError as exc:  # the next pass tries again
+                logger.warning("bounce mailbox %s: %s", campaigns.bounce_mailbox, exc)
+                return
+            if report.recorded:
+                logger.info("bounce mailbox: %d bounces recorded", report.recorded)
+
+        self.scheduler.add_job(
+            read_bounces,
+            "interval",
+            seconds=campaigns.bounce_poll_s,
+            id="campaign-bounces",
+            coalesce=True,
+            max_instances=1,
+        )
 
     async def _start_web(self) -> None:
         app = create_app(

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -293,7 +294,42 @@ suppressions = Table(
     Column("detail", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("lifted_at", UTCDateTime()),
+    # who and what made it, who lifted it (migration 0011)
+    Column("campaign_id", Id),
+    Column("contact_id", Id),
+    Column("created_by", String(200)),
+    Column("lifted_by", String(200)),
     Index("ix_suppressions_channel_address", "channel", "address"),
+    Index(
+        "uq_suppressions_active",
+        "channel",
+        "address",
+        unique=True,
+        sqlite_where=text("lifted_at IS NULL"),
+        postgresql_where=text("lifted_at IS NULL"),
+    ),
+)
+
+#: Bounces of campaign recipients, each once (`event_key`): "hard" ones suppress the
+#: address, "soft" ones are counted. The campaign engine joins them to its recipients.
+campaign_bounces = Table(
+    "campaign_bounces",
+    metadata,
+    _id(),
+    Column("campaign_id", Id, nullable=False),
+    Column("recipient_id", Id, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("status", String(16)),
+    Column("smtp_code", Integer),
+    Column("diagnostic", Text),
+    Column("message_id", String(255)),
+    Column("origin", String(16), nullable=False),
+    Column("event_key", String(64), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("event_key"),
+    Index("ix_campaign_bounces_campaign_recipient", "campaign_id", "recipient_id"),
 )
 
 segments = Table(

@@ -30,9 +30,11 @@ from hub.activity.engine import create_engine, migrate
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
     ActivityRepo,
+    CampaignBouncesRepo,
     ContactRepo,
     EmployeeRepo,
     SegmentsRepo,
+    SuppressionsRepo,
     TemplatesRepo,
     TokenRepo,
 )
@@ -255,6 +257,8 @@ class ActivityStore:
         self.tokens = TokenRepo(engine, self.options)
         self.segments = SegmentsRepo(engine, self.options)
         self.templates = TemplatesRepo(engine, self.options)
+        self.suppressions = SuppressionsRepo(engine, self.options)
+        self.campaign_bounces = CampaignBouncesRepo(self.suppressions)
 
     @classmethod
     async def open(
@@ -515,6 +519,7 @@ class ActivityStore:
         )
         # the touches and the callback tasks they raised or closed
         work.activities_changed(old_rows + task_old, added + task_new)
+        await self.suppressions.opt_outs_written(work, inserts)
         return len(inserts), len(new_rows), unchanged, created_ids
 
     async def _inserted_ids(

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "email": "hub.cli.email_cmd:email",
     "sms": "hub.cli.sms_cmd:sms",
     "kpi": "hub.cli.kpi_cmd:kpi",
+    "suppressions": "hub.cli.suppressions_cmd:suppressions",
 }
 
 

@@ -45,7 +45,9 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_calls",
     "hub.web.api_sms",
     "hub.web.api_kpi",
+    "hub.web.api_suppressions",
     "hub.web.dashboard",
+    "hub.web.unsubscribe_pages",
 )
 
 

@@ -552,3 +552,52 @@ class HealthOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     status: Literal["ok", "degraded", "down"]
+
+
+# -- suppressions --------------------------------------------------------------------
+
+
+class SuppressionQuery(Query):
+    """Suppression filters: by default the active ones, newest first."""
+
+    channel: Literal["email", "sms"] | None = None
+    address: Annotated[str, StringConstraints(min_length=1, max_length=320)] | None = Field(
+        None, description="an address in any spelling (normalised like the store's)"
+    )
+    state: Literal["active", "lifted", "all"] = "active"
+    campaign: Id | None = Field(None, description="only those this campaign caused")
+    limit: Limit = DEFAULT_LIMIT
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), BeforeValidator(_whole_number)] = 0
+
+
+class SuppressionCreate(Body):
+    """An address to stop sending campaigns to, by hand."""
+
+    channel: Literal["email", "sms"]
+    address: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    reason: Literal["manual", "unsubscribed", "complained", "opted_out"] = "manual"
+    detail: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class SuppressionOut(Out):
+    """One suppression; `active` until an admin lifts it."""
+
+    id: int
+    channel: str
+    address: str
+    reason: str
+    detail: str | None = None
+    campaign_id: int | None = None
+    contact_id: int | None = None
+    created_by: str | None = None
+    created_at: datetime
+    lifted_at: datetime | None = None
+    lifted_by: str | None = None
+    active: bool
+
+
+class SuppressionPage(Out):
+    """A page of suppressions and how many match in all."""
+
+    items: list[SuppressionOut]
+    total: int

@@ -28,7 +28,7 @@ from hub.channels.plugin import SENDERS, SINK
 from hub.channels.sms.kannel_protocol import parse_dlr, parse_mo
 from hub.channels.sms.kannel_sender import TOKEN_PARAM, GatewayHooks, source_of
 from hub.errors import ChannelError, ProtocolError
-from hub.model import Channel, OutgoingMessage, Sender, Sink, Touch
+from hub.model import OPT_OUT_KEY, Channel, OutgoingMessage, Sender, Sink, Touch
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,6 @@ logger = logging.getLogger(__name__)
 MAX_CALLBACK_BYTES = 16 * 1024
 #: Header that may carry the token instead of the query.
 TOKEN_HEADER = "X-Touchhub-Token"
-#: Metadata key the campaign engine reads to suppress a number.
-OPT_OUT_KEY = "opt_out"
 
 routes = web.RouteTableDef()
 
@@ -121,7 +119,7 @@ async def delivery_report(request: web.Request) -> web.Response:
 
 
 def opted_out(touch: Touch) -> Touch:
-    """The incoming touch marked as an opt-out, for the campaign engine to read."""
+    """The incoming touch marked as an opt-out; recording it suppresses the number."""
     return replace(touch, metadata={**touch.metadata, OPT_OUT_KEY: True})
 
 
