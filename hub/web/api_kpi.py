@@ -23,6 +23,7 @@ from hub.web.openapi import describe
 from hub.web.parsing import parse_query, read_json, respond
 from hub.web.references import referenced_employee
 from hub.web.schemas import (
+    NON_BLANK_PATTERN,
     Body,
     BodyId,
     Id,
@@ -69,7 +70,9 @@ MonthText = Annotated[
     str, matching(MONTH_PATTERN, "a month: YYYY-MM"), published(MONTH_PATTERN)
 ]
 IndicatorCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(json_schema_extra={"pattern": NON_BLANK_PATTERN}),
 ]
 ColourName = Literal["red", "yellow", "green"]
 TrendName = Literal["better", "worse", "same"]

@@ -53,6 +53,7 @@ async def list_suppressions(request: web.Request) -> web.Response:
     body=SuppressionCreate,
     response=SuppressionOut,
     status=201,
+    also=(200,),
     roles=ALLOWED[SuppressionAction.ADD],
 )
 async def add_suppression(request: web.Request) -> web.Response:

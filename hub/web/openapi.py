@@ -54,6 +54,8 @@ class Operation:
     roles: tuple[str, ...] = ()
     public: bool = False
     errors: tuple[int, ...] = ()
+    #: Other success statuses with the same answer (201 created, 200 already there).
+    also: tuple[int, ...] = ()
 
 
 def describe(
@@ -67,6 +69,7 @@ def describe(
     roles: tuple[str, ...] = (),
     public: bool = False,
     errors: tuple[int, ...] = (),
+    also: tuple[int, ...] = (),
 ) -> Callable[[H], H]:
     """Attach an `Operation` to a handler; put it below the ``@routes.<method>`` line."""
     operation = Operation(
@@ -79,6 +82,7 @@ def describe(
         roles=roles,
         public=public,
         errors=errors,
+        also=also,
     )
 
     def attach(handler: H) -> H:
@@ -219,7 +223,7 @@ def _operation(
         success["content"] = {
             "application/json": {"schema": schemas[(op.response, "serialization")]}
         }
-    responses: dict[str, Any] = {str(op.status): success}
+    responses: dict[str, Any] = {str(code): success for code in (op.status, *op.also)}
     # Any request can be refused by the HTTP layer (an over-long line or header).
     codes = set(op.errors) | {400}
     if not op.public:
@@ -239,6 +243,22 @@ def _operation(
     return result
 
 
+#: Every text without a pattern or format of its own: no NUL character (`refuse_nul`).
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _no_nul(node: Any) -> None:
+    """State the NUL rule on every plain string schema of the document (in place)."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+            node["pattern"] = NO_NUL_PATTERN
+        for value in node.values():
+            _no_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_nul(value)
+
+
 def build_document(app: web.Application) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every API route registered on `app`."""
     routes = sorted(api_routes(app), key=lambda r: (r.path, r.method))
@@ -256,6 +276,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
             }
         else:
             entry[route.method] = _operation(route, route.operation, schemas, components)
+    _no_nul(components)
+    _no_nul(paths)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": API_TITLE, "version": hub.__version__},

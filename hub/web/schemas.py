@@ -132,6 +132,10 @@ def _split_flags(value: Any) -> Any:
 
 
 _CLEAN = AfterValidator(_clean_text)
+#: Text that is stripped and must not end up empty: at least one character that is not
+#: whitespace (and no NUL anywhere), as the document states it.
+NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+_NON_BLANK = Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})
 
 
 #: An id in a query string or a body: a whole number, never a float, a bool or ``¹``.
@@ -154,27 +158,29 @@ InteractionTime = Annotated[
     ),
 ]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _CLEAN
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _CLEAN, _NON_BLANK
 ]
 EmployeeName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _CLEAN
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _CLEAN, _NON_BLANK
 ]
 Short = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=0, max_length=200), _CLEAN
 ]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=0, max_length=50), _CLEAN]
 AddressValue = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320), _CLEAN
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320), _CLEAN, _NON_BLANK
 ]
 Subject = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=interaction_rules.MAX_SUBJECT),
     _CLEAN,
+    _NON_BLANK,
 ]
 ResultText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=interaction_rules.MAX_RESULT),
     _CLEAN,
+    _NON_BLANK,
 ]
 SearchText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=0, max_length=200), _CLEAN
@@ -567,11 +573,31 @@ class SuppressionQuery(Query):
     state: Literal["active", "lifted", "all"] = "active"
     campaign: Id | None = Field(None, description="only those this campaign caused")
     limit: Limit = DEFAULT_LIMIT
-    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), BeforeValidator(_whole_number)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET), BeforeValidator(whole_number)] = 0
 
 
 class SuppressionCreate(Body):
-    """An address to stop sending campaigns to, by hand."""
+    """An address to stop sending campaigns to, by hand: an e-mail address for `email`, a
+    phone number for `sms`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "properties": {
+                        "channel": {"const": "email"},
+                        "address": {"type": "string", "format": "email"},
+                    }
+                },
+                {
+                    "properties": {
+                        "channel": {"const": "sms"},
+                        "address": {"type": "string", "format": "phone"},
+                    }
+                },
+            ]
+        }
+    )
 
     channel: Literal["email", "sms"]
     address: Annotated[str, StringConstraints(min_length=1, max_length=320)]

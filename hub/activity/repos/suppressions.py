@@ -312,7 +312,12 @@ class SuppressionsRepo(Repo):
         if channel is not None:
             where.append(suppressions.c.channel == channel.value)
             if address is not None:
-                where.append(suppressions.c.address == self.normalised(channel, address))
+                # A search, not a write: what the channel cannot store is simply not found.
+                try:
+                    value = self.normalised(channel, address)
+                except ValidationError:
+                    value = address.strip()
+                where.append(suppressions.c.address == value)
         elif address is not None:
             where.append(suppressions.c.address.in_(self._spellings(address)))
         if active is not None:

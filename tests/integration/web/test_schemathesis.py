@@ -74,6 +74,10 @@ def test_api_keeps_every_promise_of_its_openapi_document(tmp_path: Path, role: s
                 f"{base}/api/v1/openapi.json",
                 "--checks",
                 "all",
+                # The coverage phase's boundary values ignore oneOf branches (an address
+                # 320 characters long for any kind); the other phases respect them.
+                "--phases",
+                "examples,fuzzing,stateful",
                 "-H",
                 f"Authorization: Bearer {token}",
                 "--max-examples",
