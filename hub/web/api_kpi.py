@@ -57,6 +57,7 @@ IndicatorCode = Annotated[
 ]
 ColourName = Literal["red", "yellow", "green"]
 TrendName = Literal["better", "worse", "same"]
+DirectionName = Literal["up", "down", "flat"]
 
 
 def setup(app: web.Application) -> None:
@@ -133,14 +134,43 @@ class KpiCellOut(Out):
     period: str
     fact: int | float = Field(description="a count is a whole number")
     records: int
-    plan: float | None
+    plan: float | None = Field(
+        description="what the fact is judged against: in a running period, the plan of the "
+        "working days elapsed (see the table's `span`)"
+    )
+    period_plan: float | None = Field(description="the plan of the whole period")
     percent: float | None
     colour: ColourName | None
-    trend: TrendName | None
-    previous: int | float | None
+    trend: TrendName | None = Field(
+        description="the arrow's goodness: better or worse than `previous` (for a "
+        "lower-is-better indicator, going down is better)"
+    )
+    direction: DirectionName | None = Field(
+        description="the arrow's direction: the fact went up or down from `previous`"
+    )
+    previous: int | float | None = Field(
+        description="the fact of the span the arrow compares with (`span.previous_first_day`.."
+        "`span.previous_last_day`; a client-base state: the previous period's end)"
+    )
     lower_is_better: bool
     closed: bool
     decimals: int = 0
+
+
+class SpanOut(Out):
+    """What was judged and compared: a running period's days elapsed (`first_day`..
+    `last_day`, both inclusive) and the same days of the previous period; a whole period
+    otherwise."""
+
+    started: bool
+    running: bool = Field(description="the period contains today")
+    partial: bool = Field(description="only the days elapsed are judged (before the last day)")
+    first_day: str = Field(description="first local day judged")
+    last_day: str = Field(description="last local day judged")
+    working_days: int = Field(description="working days judged (the calendar's)")
+    working_days_total: int = Field(description="working days in the whole period")
+    previous_first_day: str = Field(description="first day the arrows compare with")
+    previous_last_day: str = Field(description="last day the arrows compare with")
 
 
 class EmployeeRef(Out):
@@ -158,6 +188,7 @@ class KpiTableOut(Out):
     closed: bool
     closed_at: str | None
     started: bool = Field(description="false for a period ahead: nothing in it is judged")
+    span: SpanOut
     indicators: list[str]
     employees: list[EmployeeRef]
     cells: list[KpiCellOut]
@@ -208,6 +239,7 @@ class MonitorOut(Out):
     period: str
     closed: bool
     started: bool = Field(description="false for a period ahead: nothing in it is judged")
+    span: SpanOut
     employees: list[EmployeeRef]
     indicators: list[str]
     critical: list[KpiCellOut]
@@ -478,6 +510,7 @@ async def kpi_monitor(request: web.Request) -> web.Response:
             "period": monitor.period,
             "closed": monitor.closed,
             "started": monitor.started,
+            "span": monitor.as_dict()["span"],
             "employees": employees_of(ordered),
             "indicators": [code for code in service.catalogue if code in present],
             "critical": [cell_out(c) for c in monitor.critical],

@@ -16,7 +16,10 @@ from tests.helpers.web import T0, ApiWorld, hours, phone
 #: T0 is 2024-03-01 09:00 UTC: March is the month under test, February the one before.
 MARCH = "2024-03"
 FEBRUARY = "2024-02"
-CLI_KEYS = ("employee", "indicator", "period", "fact", "plan", "percent", "colour", "trend")
+CLI_KEYS = (
+    "employee", "indicator", "period", "fact", "plan", "percent", "colour", "trend", "direction",
+    "period_plan",
+)  # fmt: skip
 
 
 async def ok(api: ApiWorld, method: str, path: str, **kwargs: Any) -> Any:
@@ -94,6 +97,20 @@ async def test_table_has_the_cli_numbers(api: ApiWorld) -> None:
         "percent": 50.0,
         "colour": "yellow",
         "trend": "better",
+        "direction": "up",
+        "period_plan": 10,
+    }
+    # March 2024 has ended: judged whole, against the whole of February (29 days).
+    assert table["span"] == {
+        "started": True,
+        "running": False,
+        "partial": False,
+        "first_day": "2024-03-01",
+        "last_day": "2024-03-31",
+        "working_days": 21,
+        "working_days_total": 21,
+        "previous_first_day": "2024-02-01",
+        "previous_last_day": "2024-02-29",
     }
     # The CLI prints KpiService cells' as_dict(); the API must say exactly the same.
     service = KpiService(api.store)
