@@ -8,6 +8,7 @@ an admin everyone. Marketers have no KPI and get 403.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from hub.web.openapi import describe
 from hub.web.parsing import parse_query, read_json, respond
 from hub.web.references import referenced_employee
 from hub.web.schemas import Body, Cursor, Id, Limit, NoQuery, Out, Query
+from kpi import export
 from kpi.periods import Period, parse_month
 from kpi.results import KpiCell
 from kpi.service import MAX_PAGE, KpiService
@@ -76,6 +78,16 @@ class KpiQuery(Query):
     indicator: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
         None, description="comma-separated indicator codes (default: all)"
     )
+
+
+class ExportQuery(KpiQuery):
+    """The table as a file: XLSX laid out like the dashboard, or CSV for Excel."""
+
+    format: Literal["xlsx", "csv"] = "xlsx"
+    delimiter: Literal[",", ";", "tab"] = Field(
+        ",", description="CSV only: ';' for Excel with a Russian (comma-decimal) locale"
+    )
+    with_previous: bool = Field(False, description="XLSX only: the previous period as a second sheet")
 
 
 class DrillQuery(Query):
@@ -354,15 +366,60 @@ async def kpi_table(request: web.Request) -> web.Response:
     who = require(request, *KPI_READERS)
     query = parse_query(request, KpiQuery)
     service = service_of(request)
-    codes = None
-    if query.indicator is not None:
-        codes = [c.strip() for c in query.indicator.split(",") if c.strip()] or None
+    codes = table_codes(query.indicator)
     table = await service.table(
         viewer_of(who), period_of(service, query.period), query.employee, codes
     )
     data = table.as_dict()
     data["cells"] = [cell_out(c) for c in table.cells]
     return respond(KpiTableOut, data)
+
+
+def table_codes(text: str | None) -> list[str] | None:
+    """Indicator codes from a comma-separated `indicator=` (None: all)."""
+    if text is None:
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()] or None
+
+
+@routes.get("/api/v1/kpi/export")
+@describe(
+    "The KPI table as an XLSX or CSV file (the table's rows, the dashboard's columns)",
+    tag=TAG,
+    query=ExportQuery,
+    files=(export.XLSX_TYPE, export.CSV_TYPE),
+    roles=KPI_READERS,
+    errors=(404,),
+)
+async def kpi_export(request: web.Request) -> web.Response:
+    """What `touchhub kpi --xlsx/--csv` writes, for the caller's view, as a download."""
+    who = require(request, *KPI_READERS)
+    query = parse_query(request, ExportQuery)
+    service = service_of(request)
+    viewer = viewer_of(who)
+    codes = table_codes(query.indicator)
+    table = await service.table(viewer, period_of(service, query.period), query.employee, codes)
+    out = io.BytesIO()
+    if query.format == "csv":
+        delimiter = "\t" if query.delimiter == "tab" else query.delimiter
+        export.write_csv(out, table, delimiter=delimiter)
+        content_type = export.CSV_TYPE
+    else:
+        tables = [table]
+        if query.with_previous:
+            tables.append(
+                await service.table(viewer, table.previous_period, query.employee, codes)
+            )
+        export.write_xlsx(out, tables)
+        content_type = export.XLSX_TYPE
+    name = export.file_name(table, query.format)
+    return web.Response(
+        body=out.getvalue(),
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
 
 
 @routes.get("/api/v1/kpi/me")

@@ -49,6 +49,7 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()  # media types of a file answer (instead of `response`)
     status: int = 200
     roles: tuple[str, ...] = ()
     public: bool = False
@@ -62,6 +63,7 @@ def describe(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
+    files: tuple[str, ...] = (),
     status: int = 200,
     roles: tuple[str, ...] = (),
     public: bool = False,
@@ -74,6 +76,7 @@ def describe(
         body=body,
         query=query,
         response=response,
+        files=files,
         status=status,
         roles=roles,
         public=public,
@@ -214,6 +217,10 @@ def _operation(
             "content": {"application/json": {"schema": schemas[(op.body, "validation")]}},
         }
     success: dict[str, Any] = {"description": op.summary}
+    if op.files:
+        success["content"] = {
+            media: {"schema": {"type": "string", "format": "binary"}} for media in op.files
+        }
     if op.response is not None:
         success["content"] = {
             "application/json": {"schema": schemas[(op.response, "serialization")]}

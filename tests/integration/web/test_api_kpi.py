@@ -485,3 +485,56 @@ async def test_counts_are_integers_in_json(api: ApiWorld) -> None:
         params={"indicator": "outbound_calls", "employee": str(alice), "period": FEBRUARY},
     )
     assert page["frozen_fact"] == 2 and type(page["frozen_fact"]) is int
+
+
+async def test_export_files_hold_the_table_rows(api: ApiWorld) -> None:
+    """The dashboard's download: the caller's table as XLSX (and CSV), read back."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    await seeded(api)
+    params = {"period": MARCH}
+    table = await ok(api, "GET", "/api/v1/kpi", who="head", params=params)
+    resp = await api.call("GET", "/api/v1/kpi/export", who="head", params=params)
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="kpi-2024-03.xlsx"'
+    book = load_workbook(io.BytesIO(await resp.read()))
+    assert book.sheetnames == ["KPI 2024-03"]
+    header, *rows = [list(r) for r in book.active.iter_rows(values_only=True)]  # type: ignore[union-attr]
+    got = [dict(zip(header, r, strict=True)) for r in rows]
+    assert [(r["Employee id"], r["Indicator code"]) for r in got] == [
+        (c["employee"], c["indicator"]) for c in table["cells"]
+    ]
+    for row, want in zip(got, table["cells"], strict=True):
+        assert (row["Employee"], row["Indicator"]) == (want["employee_name"], want["title"])
+        assert (row["Fact"], row["Plan"], row["% of plan"]) == (
+            want["fact"], want["plan"], want["percent"]
+        )
+    alice_id = api.employees["alice"]
+    alice = next(
+        r for r in got if r["Employee id"] == alice_id and r["Indicator code"] == "outbound_calls"
+    )
+    assert (alice["Arrow"], alice["Trend"], alice["Status"]) == ("▲", "better", "at risk")
+
+    resp = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={**params, "format": "csv", "delimiter": ";"}
+    )
+    assert resp.status == 200 and resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="kpi-2024-03.csv"'
+    body = await resp.read()
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.DictReader(body.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert [(int(r["Employee id"]), r["Indicator code"]) for r in lines] == [
+        (c["employee"], c["indicator"]) for c in table["cells"]
+    ]
+    # An employee exports only what they see; a marketer nothing.
+    mine = await api.call("GET", "/api/v1/kpi/export", who="alice", params=params)
+    sheet = load_workbook(io.BytesIO(await mine.read())).active
+    assert sheet is not None
+    assert {r[11] for r in sheet.iter_rows(min_row=2, values_only=True)} == {alice_id}
+    await error(api, "GET", "/api/v1/kpi/export", 422, who="head", params={"format": "pdf"})
