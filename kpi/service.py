@@ -203,6 +203,18 @@ class KpiService:
             )
         return answers
 
+    def _so_far(
+        self, indicators: Sequence[Indicator], plans: dict[tuple[int, str], float | None]
+    ) -> dict[tuple[int, str], float | None]:
+        """The plans of the days elapsed as judged: a tolerated number of occurrences
+        (overdue interactions …) rounds up to a whole one, since half an overdue task
+        cannot happen (3 a month, 4 of 23 days gone: 1 tolerated so far, not 0.52)."""
+        whole = {i.code for i in indicators if i.lower_is_better and i.counts}
+        return {
+            key: math.ceil(value - 1e-9) if value is not None and key[1] in whole else value
+            for key, value in plans.items()
+        }
+
     def _cell(
         self,
         indicator: Indicator,
@@ -301,7 +313,7 @@ class KpiService:
             )
         if frozen_plans is not None:  # a closed month: never running, judged whole
             period_plans = {k: frozen_plans.get(k) for k in period_plans}
-        plans = partial[0] if partial else period_plans
+        plans = self._so_far(chosen, partial[0]) if partial else period_plans
         cells = [
             self._cell(
                 ind,

@@ -221,3 +221,22 @@ def test_spans_of_every_kind(
     span = span_of(Period.parse(period), today, WorkCalendar()).as_dict()
     assert (span["first_day"], span["last_day"]) == judged
     assert (span["previous_first_day"], span["previous_last_day"]) == previous
+
+
+async def test_a_tolerated_count_so_far_is_whole(engine: AsyncEngine) -> None:
+    """3 overdue interactions tolerated a month; 4 of 23 working days gone is 0.52 of one,
+    rounded up: 1 overdue is within it (green), 2 are not (red)."""
+    world = World(engine)
+    anna = await world.employee("Anna")
+    due = at(MSK, 2026, 12, 2, 10)
+    task = {"employee_id": anna, "channel": "task", "status": "planned", "due_at": due}
+    await world.activities([{**task, "occurred_at": at(MSK, 2026, 11, 30, 10)}])
+    svc = KpiService(engine, KpiSettings(), clock=lambda: at(MSK, 2026, 12, 6, 12))
+    table = await svc.table(ADMIN, "2026-12", employee=anna, indicators=["overdue_interactions"])
+    cell = table.cell(anna, "overdue_interactions")
+    assert (cell.fact, cell.plan, cell.period_plan, cell.percent) == (1, 1, 3, 100)
+    await world.activities([{**task, "occurred_at": at(MSK, 2026, 11, 30, 11)}])
+    table = await svc.table(ADMIN, "2026-12", employee=anna, indicators=["overdue_interactions"])
+    cell = table.cell(anna, "overdue_interactions")
+    assert (cell.fact, cell.plan, cell.percent) == (2, 1, 0)
+    assert cell.colour is not None and cell.colour.value == "red"
