@@ -4,7 +4,7 @@ Excel opens right.
 Both have the same rows as the table (one per employee × indicator, in the table's
 order) and the same columns (`COLUMNS`): names rather than codes, fact, plan and % as
 numbers, the arrow (▲ up, ▼ down, = flat) and whether that is better or worse, the
-colour as a word. The XLSX gives each period a sheet with a frozen header, an
+colour as a word. The XLSX gives each period (or each head's team) a sheet with a frozen header, an
 autofilter, number formats and the dashboard's fills; the CSV starts with a UTF-8 BOM
 and takes the delimiter Excel's locale expects (``;`` for a Russian one).
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, BinaryIO, Protocol
 
 from openpyxl import Workbook
@@ -79,6 +80,10 @@ class Labels(Protocol):
         """The title of a table's sheet."""
         ...
 
+    def team(self, head: str | None) -> str:
+        """The title of a head's sheet (None: people nobody is over)."""
+        ...
+
 
 ENGLISH_HEADERS: Mapping[str, str] = {
     "employee_name": "Employee",
@@ -126,6 +131,9 @@ class EnglishLabels:
 
     def sheet(self, table: KpiTable) -> str:
         return f"KPI {table.period}"
+
+    def team(self, head: str | None) -> str:
+        return "No head" if head is None else head
 
 
 ENGLISH = EnglishLabels()
@@ -187,8 +195,36 @@ def _sheet_title(text: str, taken: set[str]) -> str:
     return title
 
 
-def write_xlsx(out: BinaryIO, tables: Sequence[KpiTable], *, labels: Labels = ENGLISH) -> int:
-    """Each table (a period) on its own sheet, laid out like the dashboard; returns the rows."""
+def by_head(
+    table: KpiTable, heads: Mapping[int, str | None], labels: Labels = ENGLISH
+) -> list[tuple[str, KpiTable]]:
+    """The table split into one per head (everyone directly under them), with the sheet
+    title of each, in the order the employees first appear."""
+    teams: dict[str | None, list[KpiCell]] = {}
+    for cell in table.cells:
+        teams.setdefault(heads.get(cell.employee), []).append(cell)
+    return [
+        (
+            labels.team(head),
+            replace(
+                table,
+                cells=tuple(cells),
+                employees=tuple(e for e in table.employees if e[0] in {c.employee for c in cells}),
+            ),
+        )
+        for head, cells in teams.items()
+    ]
+
+
+def write_xlsx(
+    out: BinaryIO,
+    tables: Sequence[KpiTable],
+    *,
+    labels: Labels = ENGLISH,
+    titles: Sequence[str] | None = None,
+) -> int:
+    """Each table on its own sheet (titled by `titles`, else by period), laid out like the
+    dashboard; returns the rows written."""
     book = Workbook()
     first = book.active
     if first is not None:
@@ -196,8 +232,9 @@ def write_xlsx(out: BinaryIO, tables: Sequence[KpiTable], *, labels: Labels = EN
     taken: set[str] = set()
     written = 0
     bold = Font(bold=True)
-    for table in tables:
-        sheet = book.create_sheet(_sheet_title(labels.sheet(table), taken))
+    for index, table in enumerate(tables):
+        title = labels.sheet(table) if titles is None else titles[index]
+        sheet = book.create_sheet(_sheet_title(title, taken))
         sheet.append([labels.header(k) for k in COLUMNS])
         for heading in sheet[1]:
             heading.font = bold
@@ -222,6 +259,8 @@ def write_xlsx(out: BinaryIO, tables: Sequence[KpiTable], *, labels: Labels = EN
         sheet.auto_filter.ref = sheet.dimensions
         for index, key in enumerate(COLUMNS, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = _WIDTH.get(key, 11)
+    if not book.sheetnames:  # nothing to show: the headings alone
+        book.create_sheet("KPI").append([labels.header(k) for k in COLUMNS])
     book.save(out)
     return written
 

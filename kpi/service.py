@@ -602,6 +602,20 @@ class KpiService:
         """The catalogue as plain data."""
         return [i.as_dict() for i in self.catalogue.values()]
 
+    async def heads(self, viewer: Viewer) -> dict[int, str | None]:
+        """The name of each visible employee's head (None for someone nobody is over)."""
+        async with self.engine.connect() as conn:
+            hierarchy = await self._hierarchy(conn)
+        by_id = hierarchy.by_id
+        return {
+            e: (
+                by_id[head].name
+                if (head := by_id[e].head_id) is not None and head in by_id
+                else None
+            )
+            for e in hierarchy.visible(viewer)
+        }
+
     async def employees(self, viewer: Viewer) -> list[tuple[int, str]]:
         """The employees `viewer` may see, as (id, name)."""
         async with self.engine.connect() as conn:

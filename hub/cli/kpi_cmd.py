@@ -162,6 +162,11 @@ def print_cells(cells: Sequence[KpiCell], *, with_employee: bool = True) -> None
     is_flag=True,
     help="Add the previous period as a second sheet of the XLSX.",
 )
+@click.option(
+    "--by-head",
+    is_flag=True,
+    help="One XLSX sheet per head: the people directly under them.",
+)
 @click.pass_context
 def kpi(
     ctx: click.Context,
@@ -174,29 +179,38 @@ def kpi(
     delimiter: str,
     xlsx_file: Path | None,
     with_previous: bool,
+    by_head: bool,
 ) -> None:
     """KPI of employees for a period: fact, plan, %, colour and the arrow against the last period."""
     if ctx.invoked_subcommand is not None:
         return
 
-    async def main() -> list[KpiTable]:
+    if with_previous and by_head:
+        raise click.UsageError("--with-previous and --by-head: choose one way to split sheets")
+
+    async def main() -> tuple[list[KpiTable], dict[int, str | None]]:
         async with open_kpi(ctx) as kpi:
             viewer = await kpi.viewer(as_ref)
             emp = None if employee is None else await kpi.employee(employee)
             codes = list(indicators) or None
             table = await kpi.service.table(viewer, kpi.period(period), emp, codes)
+            heads = await kpi.service.heads(viewer) if by_head else {}
             if not (with_previous and xlsx_file is not None):
-                return [table]
+                return [table], heads
             before = await kpi.service.table(viewer, table.previous_period, emp, codes)
-            return [table, before]
+            return [table, before], heads
 
-    table, *more = run(main())
+    (table, *more), heads = run(main())
     if csv_file is not None:
         with csv_file.open("wb") as handle:
             export.write_csv(handle, table, delimiter=delimiter)
     if xlsx_file is not None:
         with xlsx_file.open("wb") as handle:
-            export.write_xlsx(handle, [table, *more])
+            if by_head:
+                teams = export.by_head(table, heads)
+                export.write_xlsx(handle, [t for _, t in teams], titles=[n for n, _ in teams])
+            else:
+                export.write_xlsx(handle, [table, *more])
     if csv_file is not None or xlsx_file is not None:
         click.echo(TEXT["wrote"].format(rows=len(table.cells), period=table.period), err=True)
     if as_json:

@@ -88,6 +88,7 @@ class ExportQuery(KpiQuery):
         ",", description="CSV only: ';' for Excel with a Russian (comma-decimal) locale"
     )
     with_previous: bool = Field(False, description="XLSX only: the previous period as a second sheet")
+    by_head: bool = Field(False, description="XLSX only: a sheet per head (instead of per period)")
 
 
 class DrillQuery(Query):
@@ -404,6 +405,12 @@ async def kpi_export(request: web.Request) -> web.Response:
         delimiter = "\t" if query.delimiter == "tab" else query.delimiter
         export.write_csv(out, table, delimiter=delimiter)
         content_type = export.CSV_TYPE
+    elif query.by_head:
+        if query.with_previous:
+            raise ValidationError("with_previous or by_head: one way to split sheets", field="by_head")
+        teams = export.by_head(table, await service.heads(viewer))
+        export.write_xlsx(out, [t for _, t in teams], titles=[title for title, _ in teams])
+        content_type = export.XLSX_TYPE
     else:
         tables = [table]
         if query.with_previous:

@@ -1009,3 +1009,24 @@ def test_a_running_month_says_what_it_judges(ro: Runner) -> None:
     assert lines[1].startswith(
         f"Running: {CURRENT}–{TODAY} judged against the plan of {worked} of {total} working days"
     ), lines[1]
+
+
+def test_xlsx_by_head_has_a_sheet_per_team(ro: Runner, world: World, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    expected = table(ro, _key(MONTH))
+    xlsx_file = tmp_path / "teams.xlsx"
+    invoke(ro, "kpi", "--period", _key(MONTH), "--xlsx", str(xlsx_file), "--by-head")
+    book = load_workbook(xlsx_file)
+    heads = {e["id"]: e["head_id"] for e in json.loads(invoke(ro, "employees", "list", "--json"))}
+    names = {e["id"]: e["name"] for e in json.loads(invoke(ro, "employees", "list", "--json"))}
+    seen: list[tuple[int, str]] = []
+    for title in book.sheetnames:
+        for row in book[title].iter_rows(min_row=2, values_only=True):
+            employee, code = int(row[11]), str(row[12])  # type: ignore[arg-type]
+            head = heads[employee]
+            assert title == ("No head" if head is None else names[head][:31]), (title, row)
+            seen.append((employee, code))
+    assert sorted(seen) == sorted((c["employee"], c["indicator"]) for c in expected)
+    assert len(book.sheetnames) >= 2
+    assert "choose one" in fails(ro, "kpi", "--xlsx", str(xlsx_file), "--by-head", "--with-previous").output

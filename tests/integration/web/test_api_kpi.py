@@ -538,3 +538,18 @@ async def test_export_files_hold_the_table_rows(api: ApiWorld) -> None:
     assert sheet is not None
     assert {r[11] for r in sheet.iter_rows(min_row=2, values_only=True)} == {alice_id}
     await error(api, "GET", "/api/v1/kpi/export", 422, who="head", params={"format": "pdf"})
+    # A sheet per head: the head under the boss, Alice and Bob under the head.
+    teams = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={**params, "by_head": "true"}
+    )
+    book = load_workbook(io.BytesIO(await teams.read()))
+    people = {
+        title: {r[11] for r in book[title].iter_rows(min_row=2, values_only=True)}
+        for title in book.sheetnames
+    }
+    names = {e["id"]: e["name"] for e in table["employees"]}
+    boss = await ok(api, "GET", f"/api/v1/employees/{api.employees['boss']}", who="admin")
+    assert {t: {names[i] for i in ids} for t, ids in people.items()} == {
+        boss["name"]: {names[api.employees["head"]]},
+        names[api.employees["head"]]: {names[api.employees["alice"]], names[api.employees["bob"]]},
+    }

@@ -9,6 +9,7 @@ import { go, heading, link, periodPicker } from "./nav.js";
 const TEXT = {
   noArrow: "nothing to compare with",
   clickHint: "Click a number to see the records it was counted from.",
+  before: "Before", // the fact of the days the arrow compares with (the span line names them)
 };
 
 const WIDGETS_KEY = "touchhub.widgets";
@@ -77,7 +78,7 @@ function card(cell, period, { removable, onRemove }) {
       { class: "card-meta" },
       h("div", {}, h("dt", {}, "Plan"), h("dd", { class: "plan" }, cell.plan === null ? "no plan" : withUnit(cell.plan, cell.unit, cell.decimals))),
       h("div", {}, h("dt", {}, "Done"), h("dd", { class: "percent" }, percent(cell.percent))),
-      h("div", {}, h("dt", {}, "Last period"), h("dd", {}, number(cell.previous, cell.decimals))),
+      h("div", {}, h("dt", {}, TEXT.before), h("dd", { class: "previous" }, number(cell.previous, cell.decimals))),
     ),
     cell.colour ? h("p", { class: "card-colour" }, COLOUR_LABEL[cell.colour]) : null,
   );
