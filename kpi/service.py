@@ -28,7 +28,7 @@ from kpi import queries, sources
 from kpi.catalogue import Aggregate, Catalogue, Indicator, load_catalogue
 from kpi.judgement import Colour, colour, direction, percent_of_plan, trend
 from kpi.periods import Period, PeriodKind, WorkCalendar, local_day, parse_month
-from kpi.plans import MonthPlan, plan_for_period
+from kpi.plans import MonthPlan, plan_for_period, tolerated_so_far
 from kpi.results import (
     ClosedMonth,
     DrillPage,
@@ -203,18 +203,6 @@ class KpiService:
             )
         return answers
 
-    def _so_far(
-        self, indicators: Sequence[Indicator], plans: dict[tuple[int, str], float | None]
-    ) -> dict[tuple[int, str], float | None]:
-        """The plans of the days elapsed as judged: a tolerated number of occurrences
-        (overdue interactions …) rounds up to a whole one, since half an overdue task
-        cannot happen (3 a month, 4 of 23 days gone: 1 tolerated so far, not 0.52)."""
-        whole = {i.code for i in indicators if i.lower_is_better and i.counts}
-        return {
-            key: math.ceil(value - 1e-9) if value is not None and key[1] in whole else value
-            for key, value in plans.items()
-        }
-
     def _cell(
         self,
         indicator: Indicator,
@@ -313,7 +301,11 @@ class KpiService:
             )
         if frozen_plans is not None:  # a closed month: never running, judged whole
             period_plans = {k: frozen_plans.get(k) for k in period_plans}
-        plans = self._so_far(chosen, partial[0]) if partial else period_plans
+        if partial:
+            codes = {i.code: i for i in chosen}
+            plans = {k: tolerated_so_far(codes[k[1]], p) for k, p in partial[0].items()}
+        else:
+            plans = period_plans
         cells = [
             self._cell(
                 ind,
