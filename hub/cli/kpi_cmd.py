@@ -17,6 +17,7 @@ from hub.cli.common import AsciiInt, emit_json, open_store, run, settings_of
 from kpi import export
 from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
+from kpi.span import Span
 from kpi.viewer import Viewer
 
 #: The `--json` keys, in order (CSV and XLSX have the dashboard's columns: `kpi.export`).
@@ -91,6 +92,22 @@ def _number(value: float | None, decimals: int = 1) -> str:
 def _row(cell: KpiCell) -> dict[str, Any]:
     data = cell.as_dict()
     return {key: data[key] for key in EXPORT_KEYS}
+
+
+def _echo_span(span: Span | None) -> None:
+    """The line saying what a running period judges and compares with (nothing otherwise)."""
+    if span is None or not span.partial:
+        return
+    click.echo(
+        TEXT["partial"].format(
+            first=span.judged.start,
+            last=span.judged.last_day,
+            worked=span.working_days,
+            total=span.working_days_total,
+            previous_first=span.previous.start,
+            previous_last=span.previous.last_day,
+        )
+    )
 
 
 def print_cells(cells: Sequence[KpiCell], *, with_employee: bool = True) -> None:
@@ -219,18 +236,7 @@ def kpi(
     if csv_file is not None or xlsx_file is not None:
         return
     click.echo(TEXT["title"].format(period=table.period, previous=table.previous_period))
-    span = table.span
-    if span is not None and span.partial:
-        click.echo(
-            TEXT["partial"].format(
-                first=span.judged.start,
-                last=span.judged.last_day,
-                worked=span.working_days,
-                total=span.working_days_total,
-                previous_first=span.previous.start,
-                previous_last=span.previous.last_day,
-            )
-        )
+    _echo_span(table.span)
     if table.closed:
         closed_at = "" if table.closed_at is None else f"{table.closed_at:%Y-%m-%d %H:%M}"
         click.echo(TEXT["closed"].format(period=table.period, closed_at=closed_at))
@@ -374,7 +380,8 @@ def monitor(ctx: click.Context, period: str | None, as_ref: str | None, as_json:
         emit_json(result.as_dict())
         return
     if not result.started:
-        click.echo(f"Period {result.period} has not started yet: nothing in it is judged.")
+        click.echo(TEXT["ahead"].format(period=result.period))
+    _echo_span(result.span)
     for title, cells in (
         ("Critical", result.critical),
         ("Important", result.important),

@@ -119,7 +119,7 @@ def test_the_monitor_reads_on_a_phone(browser: webdriver.Chrome, demo: Demo) -> 
         assert horizontal_overflow(browser) <= 0, "the monitor scrolls sideways on a phone"
         screenshot(browser, "22-monitor-demo-head-390")
         scroller = browser.find_element(By.CSS_SELECTOR, ".matrix-scroll")
-        browser.execute_script("arguments[0].scrollLeft = 400;", scroller)
+        browser.execute_script("arguments[0].scrollIntoView(); arguments[0].scrollLeft = 400;", scroller)
         first = browser.find_element(By.CSS_SELECTOR, ".matrix tbody th")
         box = browser.execute_script(
             "const r = arguments[0].getBoundingClientRect(); return [r.left, r.width];", first

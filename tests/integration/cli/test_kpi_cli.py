@@ -1009,6 +1009,8 @@ def test_a_running_month_says_what_it_judges(ro: Runner) -> None:
     assert lines[1].startswith(
         f"Running: {CURRENT}–{TODAY} judged against the plan of {worked} of {total} working days"
     ), lines[1]
+    monitor = invoke(ro, "kpi", "monitor", "--period", _key(CURRENT)).splitlines()
+    assert monitor[0] == lines[1]
 
 
 def test_xlsx_by_head_has_a_sheet_per_team(ro: Runner, world: World, tmp_path: Path) -> None:
