@@ -25,6 +25,7 @@ class PeriodKind(StrEnum):
     MONTH = "month"
     QUARTER = "quarter"
     YEAR = "year"
+    SPAN = "span"  # any run of days [start, end): the elapsed part of a running period
 
 
 _YEAR = "(19[0-9]{2}|2[0-9]{3})"
@@ -110,8 +111,17 @@ class Period:
         return cls(kind, start, date(parts[0] + 1, 1, 1))
 
     @classmethod
+    def span(cls, start: date, end: date) -> Period:
+        """The local days [start, end) as a period of their own (at least one day)."""
+        if end <= start:
+            raise ValueError(f"an empty span {start}..{end}")
+        return cls(PeriodKind.SPAN, start, end)
+
+    @classmethod
     def containing(cls, kind: PeriodKind, day: date) -> Period:
-        """The period of `kind` that contains local `day`."""
+        """The period of `kind` that contains local `day` (a span contains nothing)."""
+        if kind is PeriodKind.SPAN:
+            raise ValueError("a span is not a calendar period")
         if kind is PeriodKind.DAY:
             return cls(kind, day, day + timedelta(days=1))
         if kind is PeriodKind.WEEK:
@@ -132,7 +142,9 @@ class Period:
 
     @property
     def key(self) -> str:
-        """The canonical text form, the inverse of `parse`."""
+        """The canonical text form, the inverse of `parse` (a span: first..last day)."""
+        if self.kind is PeriodKind.SPAN:
+            return f"{self.start.isoformat()}..{(self.end - timedelta(days=1)).isoformat()}"
         if self.kind is PeriodKind.DAY:
             return self.start.isoformat()
         if self.kind is PeriodKind.WEEK:
@@ -154,6 +166,11 @@ class Period:
     def next(self) -> Period:
         """The period of the same kind just after this one."""
         return Period.containing(self.kind, self.end)
+
+    @property
+    def last_day(self) -> date:
+        """The period's last local day."""
+        return self.end - timedelta(days=1)
 
     def days(self) -> Iterator[date]:
         """Every local day of the period."""

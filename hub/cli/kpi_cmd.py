@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -15,11 +14,13 @@ import click
 
 from hub.activity import ActivityStore
 from hub.cli.common import AsciiInt, emit_json, open_store, run, settings_of
+from kpi import export
 from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
+from kpi.span import Span
 from kpi.viewer import Viewer
 
-#: The `--json` keys, in order; CSV and XLSX use the same columns.
+#: The `--json` keys, in order (CSV and XLSX have the dashboard's columns: `kpi.export`).
 EXPORT_KEYS = (
     "employee",
     "employee_name",
@@ -30,13 +31,24 @@ EXPORT_KEYS = (
     "percent",
     "colour",
     "trend",
+    "direction",
     "previous",
+    "period_plan",
     "records",
     "closed",
 )
-ARROWS = {"better": "▲", "worse": "▼", "same": "="}
 FG = {"red": "red", "yellow": "yellow", "green": "green"}
-XLSX_FILL = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}
+#: The words of the human output, in one place.
+HEADER = ("Employee", "Indicator", "Fact", "Plan", "%", "Trend")
+TEXT = {
+    "title": "KPI for {period} (arrows against {previous})",
+    "partial": "Running: {first}–{last} judged against the plan of {worked} of {total} "
+    "working days; arrows compare with {previous_first}–{previous_last}.",
+    "closed": "Month {period} is closed (frozen {closed_at} UTC): "
+    "later changes to activities are not counted.",
+    "ahead": "Period {period} has not started yet: nothing in it is judged.",
+    "wrote": "wrote {rows} rows for {period}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,16 +94,32 @@ def _row(cell: KpiCell) -> dict[str, Any]:
     return {key: data[key] for key in EXPORT_KEYS}
 
 
+def _echo_span(span: Span | None) -> None:
+    """The line saying what a running period judges and compares with (nothing otherwise)."""
+    if span is None or not span.partial:
+        return
+    click.echo(
+        TEXT["partial"].format(
+            first=span.judged.start,
+            last=span.judged.last_day,
+            worked=span.working_days,
+            total=span.working_days_total,
+            previous_first=span.previous.start,
+            previous_last=span.previous.last_day,
+        )
+    )
+
+
 def print_cells(cells: Sequence[KpiCell], *, with_employee: bool = True) -> None:
     """The coloured table: one line per employee × indicator."""
-    header = (
-        ["Employee", "Indicator", "Fact", "Plan", "%", "Trend"]
-        if with_employee
-        else ["Indicator", "Fact", "Plan", "%", "Trend"]
-    )
+    header = list(HEADER if with_employee else HEADER[1:])
     lines = []
     for c in cells:
-        trend = "" if c.trend is None else f"{ARROWS[c.trend.value]} {c.trend.value}"
+        trend = (
+            ""
+            if c.trend is None or c.direction is None
+            else f"{export.ARROWS[c.direction.value]} {c.trend.value}"
+        )
         pct = "—" if c.percent is None else f"{c.percent:.0f}%"
         fact = _number(c.fact, c.decimals or 1) + ("" if c.unit in ("pcs",) else f" {c.unit}")
         values = [c.employee_name, c.title] if with_employee else [c.title]
@@ -107,32 +135,6 @@ def print_cells(cells: Sequence[KpiCell], *, with_employee: bool = True) -> None
     for values, colour in lines:
         text = "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True))
         click.echo(click.style(text, fg=FG[colour]) if colour else text)
-
-
-def _write_csv(table: KpiTable, path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(EXPORT_KEYS))
-        writer.writeheader()
-        for cell in table.cells:
-            writer.writerow(_row(cell))
-
-
-def _write_xlsx(table: KpiTable, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import PatternFill
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = f"KPI {table.period}"
-    sheet.append(list(EXPORT_KEYS))
-    for cell in table.cells:
-        row = _row(cell)
-        sheet.append([row[k] for k in EXPORT_KEYS])
-        if cell.colour is not None:
-            fill = PatternFill("solid", fgColor=XLSX_FILL[cell.colour.value])
-            for column in (5, 6, 7, 8):
-                sheet.cell(row=sheet.max_row, column=column).fill = fill
-    book.save(path)
 
 
 @click.group(invoke_without_command=True)
@@ -151,8 +153,37 @@ def _write_xlsx(table: KpiTable, path: Path) -> None:
     "--as", "as_ref", default=None, help="See what this employee may see (default: admin)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of cells.")
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the table as CSV (UTF-8 with a BOM, for Excel).",
+)
+@click.option(
+    "--delimiter",
+    type=click.Choice(export.DELIMITERS),
+    default=",",
+    show_default=True,
+    help="The CSV delimiter: ';' for Excel with a Russian (or other comma-decimal) locale.",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the table as an Excel workbook laid out like the dashboard.",
+)
+@click.option(
+    "--with-previous",
+    is_flag=True,
+    help="Add the previous period as a second sheet of the XLSX.",
+)
+@click.option(
+    "--by-head",
+    is_flag=True,
+    help="One XLSX sheet per head: the people directly under them.",
+)
 @click.pass_context
 def kpi(
     ctx: click.Context,
@@ -162,39 +193,55 @@ def kpi(
     as_ref: str | None,
     as_json: bool,
     csv_file: Path | None,
+    delimiter: str,
     xlsx_file: Path | None,
+    with_previous: bool,
+    by_head: bool,
 ) -> None:
     """KPI of employees for a period: fact, plan, %, colour and the arrow against the last period."""
     if ctx.invoked_subcommand is not None:
         return
 
-    async def main() -> KpiTable:
+    if with_previous and by_head:
+        raise click.UsageError("--with-previous and --by-head: choose one way to split sheets")
+
+    async def main() -> tuple[list[KpiTable], dict[int, str | None]]:
         async with open_kpi(ctx) as kpi:
             viewer = await kpi.viewer(as_ref)
             emp = None if employee is None else await kpi.employee(employee)
             codes = list(indicators) or None
-            return await kpi.service.table(viewer, kpi.period(period), emp, codes)
+            table = await kpi.service.table(viewer, kpi.period(period), emp, codes)
+            heads = await kpi.service.heads(viewer) if by_head else {}
+            if not (with_previous and xlsx_file is not None):
+                return [table], heads
+            before = await kpi.service.table(viewer, table.previous_period, emp, codes)
+            return [table, before], heads
 
-    table = run(main())
+    (table, *more), heads = run(main())
     if csv_file is not None:
-        _write_csv(table, csv_file)
+        with csv_file.open("wb") as handle:
+            export.write_csv(handle, table, delimiter=delimiter)
     if xlsx_file is not None:
-        _write_xlsx(table, xlsx_file)
+        with xlsx_file.open("wb") as handle:
+            if by_head:
+                teams = export.by_head(table, heads)
+                export.write_xlsx(handle, [t for _, t in teams], titles=[n for n, _ in teams])
+            else:
+                export.write_xlsx(handle, [table, *more])
     if csv_file is not None or xlsx_file is not None:
-        click.echo(f"wrote {len(table.cells)} rows for {table.period}", err=True)
+        click.echo(TEXT["wrote"].format(rows=len(table.cells), period=table.period), err=True)
     if as_json:
         emit_json([_row(c) for c in table.cells])
         return
     if csv_file is not None or xlsx_file is not None:
         return
-    click.echo(f"KPI for {table.period} (arrows against {table.previous_period})")
+    click.echo(TEXT["title"].format(period=table.period, previous=table.previous_period))
+    _echo_span(table.span)
     if table.closed:
-        click.echo(
-            f"Month {table.period} is closed (frozen {table.closed_at:%Y-%m-%d %H:%M} UTC): "
-            "later changes to activities are not counted."
-        )
+        closed_at = "" if table.closed_at is None else f"{table.closed_at:%Y-%m-%d %H:%M}"
+        click.echo(TEXT["closed"].format(period=table.period, closed_at=closed_at))
     if not table.started:
-        click.echo(f"Period {table.period} has not started yet: nothing in it is judged.")
+        click.echo(TEXT["ahead"].format(period=table.period))
     print_cells(table.cells, with_employee=len(table.employees) > 1)
 
 
@@ -333,7 +380,8 @@ def monitor(ctx: click.Context, period: str | None, as_ref: str | None, as_json:
         emit_json(result.as_dict())
         return
     if not result.started:
-        click.echo(f"Period {result.period} has not started yet: nothing in it is judged.")
+        click.echo(TEXT["ahead"].format(period=result.period))
+    _echo_span(result.span)
     for title, cells in (
         ("Critical", result.critical),
         ("Important", result.important),

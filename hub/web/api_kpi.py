@@ -8,6 +8,7 @@ an admin everyone. Marketers have no KPI and get 403.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
@@ -36,6 +37,7 @@ from hub.web.schemas import (
     published,
     whole_number,
 )
+from kpi import export
 from kpi.periods import MONTH_PATTERN, PERIOD_PATTERN, Period, parse_month
 from kpi.results import KpiCell
 from kpi.service import MAX_PAGE, KpiService
@@ -76,6 +78,7 @@ IndicatorCode = Annotated[
 ]
 ColourName = Literal["red", "yellow", "green"]
 TrendName = Literal["better", "worse", "same"]
+DirectionName = Literal["up", "down", "flat"]
 
 
 def setup(app: web.Application) -> None:
@@ -94,6 +97,17 @@ class KpiQuery(Query):
     indicator: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
         None, description="comma-separated indicator codes (default: all)"
     )
+
+
+class ExportQuery(KpiQuery):
+    """The table as a file: XLSX laid out like the dashboard, or CSV for Excel."""
+
+    format: Literal["xlsx", "csv"] = "xlsx"
+    delimiter: Literal[",", ";", "tab"] = Field(
+        ",", description="CSV only: ';' for Excel with a Russian (comma-decimal) locale"
+    )
+    with_previous: bool = Field(False, description="XLSX only: the previous period as a second sheet")
+    by_head: bool = Field(False, description="XLSX only: a sheet per head (instead of per period)")
 
 
 class DrillQuery(Query):
@@ -166,14 +180,43 @@ class KpiCellOut(Out):
     period: str
     fact: int | float = Field(description="a count is a whole number")
     records: int
-    plan: float | None
+    plan: float | None = Field(
+        description="what the fact is judged against: in a running period, the plan of the "
+        "working days elapsed (see the table's `span`)"
+    )
+    period_plan: float | None = Field(description="the plan of the whole period")
     percent: float | None
     colour: ColourName | None
-    trend: TrendName | None
-    previous: int | float | None
+    trend: TrendName | None = Field(
+        description="the arrow's goodness: better or worse than `previous` (for a "
+        "lower-is-better indicator, going down is better)"
+    )
+    direction: DirectionName | None = Field(
+        description="the arrow's direction: the fact went up or down from `previous`"
+    )
+    previous: int | float | None = Field(
+        description="the fact of the span the arrow compares with (`span.previous_first_day`.."
+        "`span.previous_last_day`; a client-base state: the previous period's end)"
+    )
     lower_is_better: bool
     closed: bool
     decimals: int = 0
+
+
+class SpanOut(Out):
+    """What was judged and compared: a running period's days elapsed (`first_day`..
+    `last_day`, both inclusive) and the same days of the previous period; a whole period
+    otherwise."""
+
+    started: bool
+    running: bool = Field(description="the period contains today")
+    partial: bool = Field(description="only the days elapsed are judged (before the last day)")
+    first_day: str = Field(description="first local day judged")
+    last_day: str = Field(description="last local day judged")
+    working_days: int = Field(description="working days judged (the calendar's)")
+    working_days_total: int = Field(description="working days in the whole period")
+    previous_first_day: str = Field(description="first day the arrows compare with")
+    previous_last_day: str = Field(description="last day the arrows compare with")
 
 
 class EmployeeRef(Out):
@@ -191,6 +234,7 @@ class KpiTableOut(Out):
     closed: bool
     closed_at: str | None
     started: bool = Field(description="false for a period ahead: nothing in it is judged")
+    span: SpanOut
     indicators: list[str]
     employees: list[EmployeeRef]
     cells: list[KpiCellOut]
@@ -241,6 +285,7 @@ class MonitorOut(Out):
     period: str
     closed: bool
     started: bool = Field(description="false for a period ahead: nothing in it is judged")
+    span: SpanOut
     employees: list[EmployeeRef]
     indicators: list[str]
     critical: list[KpiCellOut]
@@ -355,15 +400,66 @@ async def kpi_table(request: web.Request) -> web.Response:
     who = require(request, *KPI_READERS)
     query = parse_query(request, KpiQuery)
     service = service_of(request)
-    codes = None
-    if query.indicator is not None:
-        codes = [c.strip() for c in query.indicator.split(",") if c.strip()] or None
+    codes = table_codes(query.indicator)
     table = await service.table(
         viewer_of(who), period_of(service, query.period), query.employee, codes
     )
     data = table.as_dict()
     data["cells"] = [cell_out(c) for c in table.cells]
     return respond(KpiTableOut, data)
+
+
+def table_codes(text: str | None) -> list[str] | None:
+    """Indicator codes from a comma-separated `indicator=` (None: all)."""
+    if text is None:
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()] or None
+
+
+@routes.get("/api/v1/kpi/export")
+@describe(
+    "The KPI table as an XLSX or CSV file (the table's rows, the dashboard's columns)",
+    tag=TAG,
+    query=ExportQuery,
+    files=(export.XLSX_TYPE, export.CSV_TYPE),
+    roles=KPI_READERS,
+    errors=(404,),
+)
+async def kpi_export(request: web.Request) -> web.Response:
+    """What `touchhub kpi --xlsx/--csv` writes, for the caller's view, as a download."""
+    who = require(request, *KPI_READERS)
+    query = parse_query(request, ExportQuery)
+    service = service_of(request)
+    viewer = viewer_of(who)
+    codes = table_codes(query.indicator)
+    table = await service.table(viewer, period_of(service, query.period), query.employee, codes)
+    out = io.BytesIO()
+    if query.format == "csv":
+        delimiter = "\t" if query.delimiter == "tab" else query.delimiter
+        export.write_csv(out, table, delimiter=delimiter)
+        content_type = export.CSV_TYPE
+    elif query.by_head:
+        if query.with_previous:
+            raise ValidationError("with_previous or by_head: one way to split sheets", field="by_head")
+        teams = export.by_head(table, await service.heads(viewer))
+        export.write_xlsx(out, [t for _, t in teams], titles=[title for title, _ in teams])
+        content_type = export.XLSX_TYPE
+    else:
+        tables = [table]
+        if query.with_previous:
+            tables.append(
+                await service.table(viewer, table.previous_period, query.employee, codes)
+            )
+        export.write_xlsx(out, tables)
+        content_type = export.XLSX_TYPE
+    name = export.file_name(table, query.format)
+    return web.Response(
+        body=out.getvalue(),
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
 
 
 @routes.get("/api/v1/kpi/me")
@@ -506,6 +602,7 @@ async def kpi_monitor(request: web.Request) -> web.Response:
             "period": monitor.period,
             "closed": monitor.closed,
             "started": monitor.started,
+            "span": monitor.as_dict()["span"],
             "employees": employees_of(ordered),
             "indicators": [code for code in service.catalogue if code in present],
             "critical": [cell_out(c) for c in monitor.critical],

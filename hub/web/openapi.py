@@ -50,6 +50,7 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()  # media types of a file answer (instead of `response`)
     status: int = 200
     roles: tuple[str, ...] = ()
     public: bool = False
@@ -65,6 +66,7 @@ def describe(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
+    files: tuple[str, ...] = (),
     status: int = 200,
     roles: tuple[str, ...] = (),
     public: bool = False,
@@ -78,6 +80,7 @@ def describe(
         body=body,
         query=query,
         response=response,
+        files=files,
         status=status,
         roles=roles,
         public=public,
@@ -219,6 +222,10 @@ def _operation(
             "content": {"application/json": {"schema": schemas[(op.body, "validation")]}},
         }
     success: dict[str, Any] = {"description": op.summary}
+    if op.files:
+        success["content"] = {
+            media: {"schema": {"type": "string", "format": "binary"}} for media in op.files
+        }
     if op.response is not None:
         success["content"] = {
             "application/json": {"schema": schemas[(op.response, "serialization")]}

@@ -16,7 +16,10 @@ from tests.helpers.web import T0, ApiWorld, hours, phone
 #: T0 is 2024-03-01 09:00 UTC: March is the month under test, February the one before.
 MARCH = "2024-03"
 FEBRUARY = "2024-02"
-CLI_KEYS = ("employee", "indicator", "period", "fact", "plan", "percent", "colour", "trend")
+CLI_KEYS = (
+    "employee", "indicator", "period", "fact", "plan", "percent", "colour", "trend", "direction",
+    "period_plan",
+)  # fmt: skip
 
 
 async def ok(api: ApiWorld, method: str, path: str, **kwargs: Any) -> Any:
@@ -94,6 +97,20 @@ async def test_table_has_the_cli_numbers(api: ApiWorld) -> None:
         "percent": 50.0,
         "colour": "yellow",
         "trend": "better",
+        "direction": "up",
+        "period_plan": 10,
+    }
+    # March 2024 has ended: judged whole, against the whole of February (29 days).
+    assert table["span"] == {
+        "started": True,
+        "running": False,
+        "partial": False,
+        "first_day": "2024-03-01",
+        "last_day": "2024-03-31",
+        "working_days": 21,
+        "working_days_total": 21,
+        "previous_first_day": "2024-02-01",
+        "previous_last_day": "2024-02-29",
     }
     # The CLI prints KpiService cells' as_dict(); the API must say exactly the same.
     service = KpiService(api.store)
@@ -476,3 +493,71 @@ async def test_counts_are_integers_in_json(api: ApiWorld) -> None:
         params={"indicator": "outbound_calls", "employee": str(alice), "period": FEBRUARY},
     )
     assert page["frozen_fact"] == 2 and type(page["frozen_fact"]) is int
+
+
+async def test_export_files_hold_the_table_rows(api: ApiWorld) -> None:
+    """The dashboard's download: the caller's table as XLSX (and CSV), read back."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    await seeded(api)
+    params = {"period": MARCH}
+    table = await ok(api, "GET", "/api/v1/kpi", who="head", params=params)
+    resp = await api.call("GET", "/api/v1/kpi/export", who="head", params=params)
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="kpi-2024-03.xlsx"'
+    book = load_workbook(io.BytesIO(await resp.read()))
+    assert book.sheetnames == ["KPI 2024-03"]
+    header, *rows = [list(r) for r in book.active.iter_rows(values_only=True)]  # type: ignore[union-attr]
+    got = [dict(zip(header, r, strict=True)) for r in rows]
+    assert [(r["Employee id"], r["Indicator code"]) for r in got] == [
+        (c["employee"], c["indicator"]) for c in table["cells"]
+    ]
+    for row, want in zip(got, table["cells"], strict=True):
+        assert (row["Employee"], row["Indicator"]) == (want["employee_name"], want["title"])
+        assert (row["Fact"], row["Plan"], row["% of plan"]) == (
+            want["fact"], want["plan"], want["percent"]
+        )
+    alice_id = api.employees["alice"]
+    alice = next(
+        r for r in got if r["Employee id"] == alice_id and r["Indicator code"] == "outbound_calls"
+    )
+    assert (alice["Arrow"], alice["Trend"], alice["Status"]) == ("▲", "better", "at risk")
+
+    resp = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={**params, "format": "csv", "delimiter": ";"}
+    )
+    assert resp.status == 200 and resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="kpi-2024-03.csv"'
+    body = await resp.read()
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.DictReader(body.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert [(int(r["Employee id"]), r["Indicator code"]) for r in lines] == [
+        (c["employee"], c["indicator"]) for c in table["cells"]
+    ]
+    # An employee exports only what they see; a marketer nothing.
+    mine = await api.call("GET", "/api/v1/kpi/export", who="alice", params=params)
+    sheet = load_workbook(io.BytesIO(await mine.read())).active
+    assert sheet is not None
+    assert {r[11] for r in sheet.iter_rows(min_row=2, values_only=True)} == {alice_id}
+    await error(api, "GET", "/api/v1/kpi/export", 422, who="head", params={"format": "pdf"})
+    # A sheet per head: the head under the boss, Alice and Bob under the head.
+    teams = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={**params, "by_head": "true"}
+    )
+    book = load_workbook(io.BytesIO(await teams.read()))
+    people = {
+        title: {r[11] for r in book[title].iter_rows(min_row=2, values_only=True)}
+        for title in book.sheetnames
+    }
+    names = {e["id"]: e["name"] for e in table["employees"]}
+    boss = await ok(api, "GET", f"/api/v1/employees/{api.employees['boss']}", who="admin")
+    assert {t: {names[i] for i in ids} for t, ids in people.items()} == {
+        boss["name"]: {names[api.employees["head"]]},
+        names[api.employees["head"]]: {names[api.employees["alice"]], names[api.employees["bob"]]},
+    }

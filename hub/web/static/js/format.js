@@ -1,10 +1,22 @@
 // Numbers, periods, colours and arrows shown the same way on every page.
 
 export const COLOUR_LABEL = { red: "below 50%", yellow: "50–79%", green: "80% and above" };
+// The arrow points where the fact went (direction); its colour says whether that is good.
+export const DIRECTION = {
+  up: { arrow: "▲", label: "went up" },
+  down: { arrow: "▼", label: "went down" },
+  flat: { arrow: "=", label: "did not change" },
+};
 export const TREND = {
-  better: { arrow: "▲", label: "better than last period" },
-  worse: { arrow: "▼", label: "worse than last period" },
-  same: { arrow: "=", label: "same as last period" },
+  better: { label: "better than the days compared" },
+  worse: { label: "worse than the days compared" },
+  same: { label: "same as the days compared" },
+};
+// What a table judged and compared with (the API's `span`), in one line.
+export const SPAN_TEXT = {
+  partial: (s) =>
+    `Running period: ${day(s.first_day)}–${day(s.last_day)} judged against the plan for ${s.working_days} of ${s.working_days_total} working days; arrows compare with ${day(s.previous_first_day)}–${day(s.previous_last_day)}.`,
+  whole: (s) => `Arrows compare with ${day(s.previous_first_day)}–${day(s.previous_last_day)}.`,
 };
 export const CHANNEL_LABEL = {
   call: "Call",
@@ -25,6 +37,24 @@ export const CHANNEL_ICON = {
   task: "✓",
   note: "✎",
 };
+
+/** A local day (YYYY-MM-DD) as "1 Dec 2026". */
+export function day(iso) {
+  const [year, month, date] = (iso || "").split("-").map(Number);
+  if (!year || !month || !date) return iso || "—";
+  return new Date(Date.UTC(year, month - 1, date)).toLocaleDateString("en-GB", {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+}
+
+/** The one line saying what a KPI answer judged and what its arrows compare with. */
+export function spanText(span) {
+  if (!span || !span.started) return "";
+  return span.partial ? SPAN_TEXT.partial(span) : SPAN_TEXT.whole(span);
+}
 
 /** A number with at most `decimals` decimals; "—" for none. */
 export function number(value, decimals = 0) {

@@ -2,8 +2,15 @@
 
 import { api } from "./api.js";
 import { h, notice } from "./dom.js";
-import { COLOUR_LABEL, TREND, colourClass, isMonth, number, percent, withUnit } from "./format.js";
+import { COLOUR_LABEL, DIRECTION, TREND, colourClass, isMonth, number, percent, spanText, withUnit } from "./format.js";
+import { downloadLinks } from "./export.js";
 import { go, heading, link, periodPicker } from "./nav.js";
+
+const TEXT = {
+  noArrow: "nothing to compare with",
+  clickHint: "Click a number to see the records it was counted from.",
+  before: "Before", // the fact of the days the arrow compares with (the span line names them)
+};
 
 const WIDGETS_KEY = "touchhub.widgets";
 
@@ -25,11 +32,23 @@ function saveWidgets(me, codes) {
   localStorage.setItem(widgetKey(me), JSON.stringify([...new Set(codes)]));
 }
 
-/** The arrow against the previous period, with words for screen readers and tooltips. */
-export function trendMark(trend) {
-  if (!trend) return h("span", { class: "trend trend-none", title: "no previous period to compare" }, "");
-  const { arrow, label } = TREND[trend];
-  return h("span", { class: `trend trend-${trend}`, title: label, "aria-label": label }, arrow);
+/** The arrow against the days compared: it points where the fact went (up, down) and is
+ * coloured by whether that is better or worse; words for screen readers and tooltips. */
+export function trendMark(cell) {
+  if (!cell.trend || !cell.direction) return h("span", { class: "trend trend-none", title: TEXT.noArrow }, "");
+  const way = DIRECTION[cell.direction];
+  const label = `${way.label} (${number(cell.previous, cell.decimals)} → ${number(cell.fact, cell.decimals)}), ${TREND[cell.trend].label}`;
+  return h(
+    "span",
+    { class: `trend trend-${cell.trend}`, dataset: { direction: cell.direction }, title: label, "aria-label": label },
+    way.arrow,
+  );
+}
+
+/** The line saying what was judged and compared, as a paragraph (nothing when empty). */
+export function spanLine(answer) {
+  const text = spanText(answer.span);
+  return text ? h("p", { class: "span-line" }, text) : null;
 }
 
 function card(cell, period, { removable, onRemove }) {
@@ -52,14 +71,14 @@ function card(cell, period, { removable, onRemove }) {
       "div",
       { class: "card-body" },
       h("a", { class: "fact", href: drill, title: `Show the ${cell.records} records behind this number` }, withUnit(cell.fact, cell.unit, cell.decimals)),
-      trendMark(cell.trend),
+      trendMark(cell),
     ),
     h(
       "dl",
       { class: "card-meta" },
       h("div", {}, h("dt", {}, "Plan"), h("dd", { class: "plan" }, cell.plan === null ? "no plan" : withUnit(cell.plan, cell.unit, cell.decimals))),
       h("div", {}, h("dt", {}, "Done"), h("dd", { class: "percent" }, percent(cell.percent))),
-      h("div", {}, h("dt", {}, "Last period"), h("dd", {}, number(cell.previous, cell.decimals))),
+      h("div", {}, h("dt", {}, TEXT.before), h("dd", { class: "previous" }, number(cell.previous, cell.decimals))),
     ),
     cell.colour ? h("p", { class: "card-colour" }, COLOUR_LABEL[cell.colour]) : null,
   );
@@ -122,10 +141,11 @@ export async function myPage({ me, params, rerender }) {
     heading(`My indicators${me.employee_name ? ` · ${me.employee_name}` : ""}`, picker),
     table.closed ? notice("info", `${table.period} is closed: these numbers are frozen.`) : null,
     table.started === false ? notice("info", `${table.period} has not started yet: nothing in it is judged.`) : null,
+    spanLine(table),
     cards.length
       ? h("div", { class: "cards" }, cards)
       : notice("empty", `No plans for ${table.period} yet. Add a widget below to follow an indicator without a plan.`),
     remaining.length ? addForm : null,
-    h("p", { class: "hint" }, `Arrows compare with ${table.previous_period}. Click a number to see the records it was counted from.`),
+    h("p", { class: "hint" }, TEXT.clickHint, " ", downloadLinks({ period: table.period, employee: me.employee_id })),
   );
 }

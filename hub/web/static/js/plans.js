@@ -5,6 +5,8 @@ import { h, notice, replace } from "./dom.js";
 import { colourClass, isMonth, percent, withUnit } from "./format.js";
 import { errorBox, heading } from "./nav.js";
 
+const PLAN_SO_FAR = (plan) => `so far ${plan}`;
+
 function field(label, control, hint) {
   return h("label", { class: "field" }, h("span", { class: "field-label" }, label), control, hint ? h("small", { class: "field-hint" }, hint) : null);
 }
@@ -43,6 +45,15 @@ export async function plansPage({ me, params }) {
     if (perDay.disabled) perDay.checked = false;
   };
 
+  // The month's plan as set; in a running month also the part of it judged so far.
+  function planText(c) {
+    const whole = c.period_plan ?? c.plan;
+    if (whole === null) return "—";
+    const text = withUnit(whole, c.unit, c.decimals);
+    if (c.plan === null || c.plan === whole) return text;
+    return `${text} (${PLAN_SO_FAR(withUnit(c.plan, c.unit, c.decimals))})`;
+  }
+
   async function showCurrent() {
     if (!isMonth(month.value)) {
       replace(current);
@@ -58,7 +69,7 @@ export async function plansPage({ me, params }) {
           h("thead", {}, h("tr", {}, ["Employee", "Plan", "Fact", "Done"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, rows.map((c) => h("tr", { dataset: { employee: c.employee } },
             h("td", {}, c.employee_name),
-            h("td", { class: "plan" }, c.plan === null ? "—" : withUnit(c.plan, c.unit, c.decimals)),
+            h("td", { class: "plan" }, planText(c)),
             h("td", {}, withUnit(c.fact, c.unit, c.decimals)),
             h("td", { class: colourClass(c.colour) }, percent(c.percent))))))));
     } catch (error) {
