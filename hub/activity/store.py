@@ -30,6 +30,7 @@ from hub.activity.engine import create_engine, migrate
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
     ActivityRepo,
+    CampaignsRepo,
     ContactRepo,
     EmployeeRepo,
     SegmentsRepo,
@@ -255,6 +256,7 @@ class ActivityStore:
         self.tokens = TokenRepo(engine, self.options)
         self.segments = SegmentsRepo(engine, self.options)
         self.templates = TemplatesRepo(engine, self.options)
+        self.campaigns = CampaignsRepo(engine, self.options)
 
     @classmethod
     async def open(
@@ -351,6 +353,13 @@ class ActivityStore:
         keep one connection and its page cache instead of opening one per batch.
         """
         return await self._apply_once(items, prepared, conn)
+
+    async def write(self, work: UnitOfWork, items: Sequence[SinkItem]) -> None:
+        """Write sink items in the caller's unit of work, beside its own statements (a
+        campaign's recipient outcomes and the touches of the messages sent)."""
+        touches = {i.key: (i, self.prepare(i)) for i in items if isinstance(i, Touch)}
+        updates = [i for i in items if isinstance(i, StatusUpdate)]
+        await self._write_all(work, list(touches.values()), updates, {}, [])
 
     async def _apply_once(
         self,

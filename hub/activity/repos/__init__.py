@@ -1,11 +1,12 @@
 """Repositories: named queries over the schema for what people do by hand or through the API.
 
 Each takes the engine and the store's options, never the store: the store's record path
-owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved segments and templates.
+owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved segments, templates and campaigns.
 """
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
 from hub.activity.repos.base import MAX_PAGE
+from hub.activity.repos.campaigns import CampaignsRepo
 from hub.activity.repos.contacts import (
     CONTACT_FIELDS,
     ContactRepo,
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_PAGE",
     "ActivityFilter",
     "ActivityRepo",
+    "CampaignsRepo",
     "ContactRepo",
     "EmployeeRepo",
     "MergeRecord",
