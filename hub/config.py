@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.campaigns.settings import CampaignSettings
 from hub.channels.plugin import ChannelPlugin
 from hub.channels.registry import load_plugins
 from hub.errors import ConfigError
@@ -81,6 +82,7 @@ class CoreSettings(BaseModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     demo_on_empty: bool = True
     source_path: Path | None = Field(default=None, exclude=True)
 

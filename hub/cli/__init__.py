@@ -32,6 +32,9 @@ COMMANDS: dict[str, str] = {
     "email": "hub.cli.email_cmd:email",
     "sms": "hub.cli.sms_cmd:sms",
     "kpi": "hub.cli.kpi_cmd:kpi",
+    "campaign": "hub.cli.campaign_cmd:campaign",
+    "template": "hub.cli.template_cmd:template",
+    "segment": "hub.cli.segment_cmd:segment",
 }
 
 

@@ -786,6 +786,18 @@ class CampaignsRepo(Repo):
             RecipientRow(**{name: row[name] for name in RecipientRow.__slots__}) for row in rows
         ]
 
+    async def workers_of(self, campaign_id: int) -> int:
+        """How many workers sent part of the campaign."""
+        async with self.read() as conn:
+            n = (
+                await conn.execute(
+                    select(func.count(R.worker_id.distinct())).where(
+                        R.campaign_id == campaign_id, R.state == RecipientState.SENT.value
+                    )
+                )
+            ).scalar()
+        return int(n or 0)
+
     async def message_ids(self, campaign_id: int, state: str) -> list[tuple[str | None, int]]:
         """(address, attempts) of the recipients in `state`, for tests and reports."""
         async with self.read() as conn:
