@@ -45,6 +45,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_calls",
     "hub.web.api_sms",
     "hub.web.api_kpi",
+    "hub.web.api_campaigns",
     "hub.web.dashboard",
 )
 

@@ -685,6 +685,23 @@ class CampaignsRepo(Repo):
         counts.update({str(state): int(n) for state, n in rows})
         return counts
 
+    async def counts_of(self, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Recipients per state of many campaigns, in one statement."""
+        if not campaign_ids:
+            return {}
+        async with self.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(R.campaign_id, R.state, func.count())
+                    .where(one_of(conn, R.campaign_id, list(campaign_ids)))
+                    .group_by(R.campaign_id, R.state)
+                )
+            ).all()
+        out = {int(cid): {s.value: 0 for s in RecipientState} for cid in campaign_ids}
+        for cid, state, n in rows:
+            out[int(cid)][str(state)] = int(n)
+        return out
+
     async def skip_reasons(self, campaign_id: int) -> dict[str, int]:
         """Skipped recipients per reason."""
         async with self.read() as conn:
