@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
 from hub.activity.dialect import custom_text, one_of
 from hub.activity.repos.base import Repo
@@ -235,6 +236,89 @@ def _claim_ids(
     return query.scalar_subquery()
 
 
+def snapshot_rows(
+    campaign: CampaignRow,
+    members: ColumnElement[bool],
+    *,
+    due_at: datetime,
+    now: datetime,
+    with_tz: bool,
+) -> Select[Any]:
+    """The rows of a snapshot, for ``INSERT INTO campaign_recipients … SELECT``: per member
+    contact its first usable address of the channel, and `skipped` with the reason when
+    there is none or it may not be sent to."""
+    kind = ADDRESS_KIND[campaign.channel]
+    i = identities.c
+    s = suppressions.c
+    address = (
+        select(i.value)
+        .where(i.contact_id == contacts.c.id, i.kind == kind, i.bouncing_at.is_(None))
+        .order_by(i.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    # any address of the kind, bouncing or not: "bounced" rather than "no address"
+    known = (
+        select(i.value)
+        .where(i.contact_id == contacts.c.id, i.kind == kind)
+        .limit(1)
+        .scalar_subquery()
+    )
+    tz = custom_text(contacts.c.custom, "timezone") if with_tz else null()
+    inner = (
+        select(
+            contacts.c.id.label("contact_id"),
+            address.label("address"),
+            known.label("known"),
+            tz.label("tz"),
+        )
+        .where(members)
+        .cte("m")
+        .prefix_with("MATERIALIZED")  # each member's address looked up once, not per use
+    )
+    m = inner.c
+    i2 = identities.alias("i2")
+    # Uncorrelated: each set is built once per snapshot, then every member is one probe.
+    blocked = select(s.address).where(s.channel == campaign.channel, s.lifted_at.is_(None))
+    suppressed = m.address.in_(blocked)
+    opted_out = m.contact_id.in_(
+        select(i2.c.contact_id).where(i2.c.kind == kind, i2.c.value.in_(blocked))
+    )
+    reason = case(
+        (and_(m.address.is_(None), m.known.is_not(None)), SkipReason.BOUNCED.value),
+        (m.address.is_(None), SkipReason.NO_ADDRESS.value),
+        (suppressed, SkipReason.SUPPRESSED.value),
+        (opted_out, SkipReason.OPTED_OUT.value),
+        else_=null(),
+    )
+    chosen = select(
+        literal(campaign.id).label("campaign_id"),
+        m.contact_id,
+        m.address,
+        m.tz,
+        reason.label("reason"),
+        func.row_number().over(partition_by=m.address, order_by=m.contact_id).label("nth"),
+    ).cte("c").prefix_with("MATERIALIZED")
+    # a second contact with the same address (the first one keeps it)
+    final = case(
+        (and_(chosen.c.reason.is_(None), chosen.c.nth > 1), SkipReason.DUPLICATE.value),
+        else_=chosen.c.reason,
+    )
+    state = case((final.is_(None), RecipientState.PENDING.value), else_=RecipientState.SKIPPED.value)
+    source = select(
+        chosen.c.campaign_id,
+        chosen.c.contact_id,
+        chosen.c.address,
+        chosen.c.tz,
+        state,
+        final,
+        literal(0),
+        literal(due_at, campaign_recipients.c.due_at.type),
+        literal(now, campaign_recipients.c.updated_at.type),
+    )
+    return source
+
+
 class CampaignsRepo(Repo):
     """Campaigns, snapshots, claims, outcomes, worker leases, counts and pages."""
 
@@ -305,75 +389,14 @@ class CampaignsRepo(Repo):
     ) -> Snapshot:
         """Take the recipient list of a draft campaign and set it running, in one transaction.
 
-        One ``INSERT … SELECT`` over the contacts `members` selects: the contact's first
-        address of the channel that is not bouncing, `pending` or `skipped` with the reason
-        (no address, every address bouncing, the address suppressed, the contact opted out
-        on another address); then one ``UPDATE`` skips a second row of the same address.
+        One ``INSERT … SELECT`` over the contacts `members` selects (`snapshot_rows`): the
+        contact's first address of the channel that is not bouncing, `pending` or `skipped`
+        with the reason (no address, every address bouncing, the address suppressed, the
+        contact opted out on another address, a second contact with the same address).
         `with_tz` keeps each contact's ``custom.timezone`` (for a local-hour schedule).
         """
-        kind = ADDRESS_KIND[campaign.channel]
         now = utcnow()
-        i = identities.c
-        s = suppressions.c
-        address = (
-            select(i.value)
-            .where(i.contact_id == contacts.c.id, i.kind == kind, i.bouncing_at.is_(None))
-            .order_by(i.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        tz = custom_text(contacts.c.custom, "timezone") if with_tz else null()
-        inner = (
-            select(
-                contacts.c.id.label("contact_id"),
-                address.label("address"),
-                tz.label("tz"),
-            )
-            .where(members)
-            .subquery("m")
-        )
-        m = inner.c
-        i2 = identities.alias("i2")
-        has_any = exists().where(i2.c.contact_id == m.contact_id, i2.c.kind == kind)
-        suppressed = exists().where(
-            s.channel == campaign.channel, s.address == m.address, s.lifted_at.is_(None)
-        )
-        opted_out = exists().where(
-            i2.c.contact_id == m.contact_id,
-            i2.c.kind == kind,
-            s.channel == campaign.channel,
-            s.address == i2.c.value,
-            s.lifted_at.is_(None),
-        )
-        reason = case(
-            (and_(m.address.is_(None), has_any), SkipReason.BOUNCED.value),
-            (m.address.is_(None), SkipReason.NO_ADDRESS.value),
-            (suppressed, SkipReason.SUPPRESSED.value),
-            (opted_out, SkipReason.OPTED_OUT.value),
-            else_=null(),
-        )
-        chosen = select(
-            literal(campaign.id).label("campaign_id"),
-            m.contact_id,
-            m.address,
-            m.tz,
-            reason.label("reason"),
-        ).subquery("c")
-        state = case(
-            (chosen.c.reason.is_(None), RecipientState.PENDING.value),
-            else_=RecipientState.SKIPPED.value,
-        )
-        source = select(
-            chosen.c.campaign_id,
-            chosen.c.contact_id,
-            chosen.c.address,
-            chosen.c.tz,
-            state,
-            chosen.c.reason,
-            literal(0),
-            literal(due_at, campaign_recipients.c.due_at.type),
-            literal(now, campaign_recipients.c.updated_at.type),
-        )
+        source = snapshot_rows(campaign, members, due_at=due_at, now=now, with_tz=with_tz)
         async with self.tx() as work:
             conn = work.conn
             moved = await conn.execute(
@@ -403,20 +426,6 @@ class CampaignsRepo(Repo):
                     ],
                     source,
                 )
-            )
-            first = (
-                select(func.min(R.id))
-                .where(R.campaign_id == campaign.id, R.address.is_not(None))
-                .group_by(R.address)
-            )
-            await conn.execute(
-                update(campaign_recipients)
-                .where(
-                    R.campaign_id == campaign.id,
-                    R.state == RecipientState.PENDING.value,
-                    R.id.not_in(first),
-                )
-                .values(state=RecipientState.SKIPPED.value, reason=SkipReason.DUPLICATE.value)
             )
             counts = (
                 await conn.execute(
