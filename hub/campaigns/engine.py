@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import random
@@ -211,6 +212,21 @@ class CampaignWorker:
         first_buffered = 0.0
         last_state = 0.0
         stopping = ""
+        wake = asyncio.Event()
+
+        def finished(task: asyncio.Task[Done], claimed: Claimed) -> None:
+            # O(1) per message: a done callback, not asyncio.wait over the whole window
+            nonlocal first_buffered
+            in_flight.discard(task)
+            if task.cancelled():
+                return
+            error = task.exception()
+            done = task.result() if error is None else _lost(claimed, error)
+            if not buffer:
+                first_buffered = time.monotonic()
+            buffer.append(done)
+            wake.set()
+
         await self._recover(campaign.id, report)
         try:
             while True:
@@ -229,29 +245,25 @@ class CampaignWorker:
                         campaign.id, self.worker_id, min(settings.batch_size, room)
                     )
                     for item in claimed:
-                        in_flight.add(
-                            asyncio.create_task(
-                                self._one(campaign, compiled, item),
-                                name=f"campaign:{campaign.id}:r{item.id}",
-                            )
+                        task = asyncio.create_task(
+                            self._one(campaign, compiled, item),
+                            name=f"campaign:{campaign.id}:r{item.id}",
                         )
-                if in_flight:
-                    wait = FLUSH_S if buffer else None
-                    done, in_flight = await asyncio.wait(
-                        in_flight, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for task in done:
-                        if not buffer:
-                            first_buffered = time.monotonic()
-                        buffer.append(task.result())
-                    full = len(buffer) >= settings.batch_size
-                    if buffer and (full or time.monotonic() - first_buffered >= FLUSH_S):
-                        await self._flush(buffer, report)
-                        buffer = []
+                        in_flight.add(task)
+                        task.add_done_callback(functools.partial(finished, claimed=item))
+                if buffer and (
+                    len(buffer) >= settings.batch_size
+                    or not in_flight
+                    or time.monotonic() - first_buffered >= FLUSH_S
+                ):
+                    flushing, buffer = buffer, []
+                    await self._flush(flushing, report)
                     continue
-                if buffer:
-                    await self._flush(buffer, report)
-                    buffer = []
+                if in_flight:
+                    wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), FLUSH_S)
+                    continue
                 if claimed:
                     continue
                 if stopping:
@@ -266,8 +278,7 @@ class CampaignWorker:
                 last_state = 0.0
         finally:
             if in_flight:  # cancelled: let offered messages finish, so their outcome is known
-                results = await asyncio.gather(*in_flight, return_exceptions=True)
-                buffer += [r for r in results if isinstance(r, Done)]
+                await asyncio.gather(*in_flight, return_exceptions=True)
             if buffer:
                 with contextlib.suppress(Exception):
                     await self._flush(buffer, report)
@@ -427,6 +438,18 @@ class CampaignWorker:
             ),
             tuple(items),
         )
+
+
+def _lost(claimed: Claimed, error: BaseException) -> Done:
+    """A send that failed in a way we did not foresee: the server may have the message."""
+    logger.error("campaign recipient %s: %s", claimed.id, error, exc_info=error)
+    return Done(
+        Outcome(
+            id=claimed.id,
+            state=RecipientState.UNKNOWN,
+            detail=f"{type(error).__name__}: {error}",
+        )
+    )
 
 
 def summary_line(counts: Mapping[str, int]) -> str:
