@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from hub.activity import ActivityStore
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 SenderFor = Callable[[str], Sender]
 #: The Message-ID domain of a sender, when it has one (e-mail).
 DomainOf = Callable[[Sender], str | None]
+#: A campaign whose worker failed (refused credentials, a broken store) waits this long
+#: before this process tries it again: no retry storm on a wrong password.
+REST_AFTER_FAILURE_S = 300.0
 
 
 class CampaignRunner:
@@ -42,6 +46,7 @@ class CampaignRunner:
         self.sender_for = sender_for
         self.domain_of = domain_of
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._resting: dict[int, float] = {}  # campaign id → monotonic time to try again
 
     @property
     def running(self) -> frozenset[int]:
@@ -52,7 +57,10 @@ class CampaignRunner:
         """Start workers for running campaigns that have none here."""
         for cid in [cid for cid, task in self._tasks.items() if task.done()]:
             del self._tasks[cid]
+        now = time.monotonic()
         for campaign in await self.store.campaigns.list_all(state=CampaignState.RUNNING.value):
+            if self._resting.get(campaign.id, 0.0) > now:
+                continue
             if campaign.id not in self._tasks:
                 self._tasks[campaign.id] = asyncio.create_task(
                     self._send(campaign), name=f"campaign:{campaign.id}:worker"
@@ -63,6 +71,7 @@ class CampaignRunner:
             sender = self.sender_for(campaign.sender)
         except TouchhubError as exc:
             logger.error("campaign %s: no sender %s: %s", campaign.id, campaign.sender, exc)
+            self._rest(campaign.id)
             return
         try:
             worker = CampaignWorker(
@@ -79,9 +88,13 @@ class CampaignRunner:
             raise
         except Exception:
             logger.exception("campaign %s: the worker failed; it starts again later", campaign.id)
+            self._rest(campaign.id)
         finally:
             with contextlib.suppress(Exception):
                 await sender.close()
+
+    def _rest(self, campaign_id: int) -> None:
+        self._resting[campaign_id] = time.monotonic() + REST_AFTER_FAILURE_S
 
     async def stop(self) -> None:
         """Cancel every worker and wait for each to record what it had offered."""

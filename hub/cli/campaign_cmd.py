@@ -30,7 +30,7 @@ from hub.cli.common import (
     table,
 )
 from hub.config import Settings
-from hub.errors import ValidationError
+from hub.errors import Conflict, ValidationError
 from hub.runtime import campaign_sender, message_id_domain, sender_keys
 
 #: Who the command line acts as in `created_by`.
@@ -216,6 +216,12 @@ def run_campaign(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
         async with open_store(ctx) as store:
             manager = _manager(settings, store)
             before = await manager.summary(campaign_id)
+            if before.campaign.state in ("draft", "paused", "cancelled"):
+                raise Conflict(
+                    f"campaign {campaign_id} is {before.campaign.state}; only a running campaign"
+                    " is sent (start or resume it first)",
+                    field="state",
+                )
             sender = campaign_sender(settings, before.campaign.sender)
             try:
                 with Progress(f"campaign {campaign_id}", before.open) as bar:

@@ -133,6 +133,11 @@ def test_create_start_run_status_through_the_cli(
         ["pending", "sending", "deferred", "failed", "bounced", "skipped", "unknown"], 0), "sent": 30}  # fmt: skip
     listed = cli.ok("campaign", "list")
     assert "winter" in listed and "finished" in listed
+    draft = json.loads(cli.ok("campaign", "create", "--name", "later", "--template",
+                              str(template_id), "--filter", '{"all": []}', "--sender", "ivan",
+                              "--json"))  # fmt: skip
+    unstarted = cli.fails("campaign", "run", str(draft["id"]))
+    assert "draft" in unstarted.stderr and len(unstarted.stderr.splitlines()) == 1
     refused = cli.fails("campaign", "start", str(campaign_id))
     assert "only a draft can start" in refused.output and len(refused.stderr.splitlines()) == 1
 
