@@ -257,19 +257,11 @@ def snapshot_rows(
         .limit(1)
         .scalar_subquery()
     )
-    # any address of the kind, bouncing or not: "bounced" rather than "no address"
-    known = (
-        select(i.value)
-        .where(i.contact_id == contacts.c.id, i.kind == kind)
-        .limit(1)
-        .scalar_subquery()
-    )
     tz = custom_text(contacts.c.custom, "timezone") if with_tz else null()
     inner = (
         select(
             contacts.c.id.label("contact_id"),
             address.label("address"),
-            known.label("known"),
             tz.label("tz"),
         )
         .where(members)
@@ -278,6 +270,14 @@ def snapshot_rows(
     )
     m = inner.c
     i2 = identities.alias("i2")
+    # any address of the kind, bouncing or not ("bounced" rather than "no address"): a
+    # scalar LIMIT 1, probed only for members without a usable address
+    known = (
+        select(i2.c.value)
+        .where(i2.c.contact_id == m.contact_id, i2.c.kind == kind)
+        .limit(1)
+        .scalar_subquery()
+    )
     # Uncorrelated: each set is built once per snapshot, then every member is one probe.
     blocked = select(s.address).where(s.channel == campaign.channel, s.lifted_at.is_(None))
     suppressed = m.address.in_(blocked)
@@ -285,7 +285,7 @@ def snapshot_rows(
         select(i2.c.contact_id).where(i2.c.kind == kind, i2.c.value.in_(blocked))
     )
     reason = case(
-        (and_(m.address.is_(None), m.known.is_not(None)), SkipReason.BOUNCED.value),
+        (and_(m.address.is_(None), known.is_not(None)), SkipReason.BOUNCED.value),
         (m.address.is_(None), SkipReason.NO_ADDRESS.value),
         (suppressed, SkipReason.SUPPRESSED.value),
         (opted_out, SkipReason.OPTED_OUT.value),
