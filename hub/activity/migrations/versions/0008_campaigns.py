@@ -76,18 +76,6 @@ def upgrade() -> None:
         sa.Column("code", sa.Integer(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_campaign_recipients_campaign_id_campaigns"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_campaign_recipients_contact_id_contacts"),
-            ondelete="SET NULL",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_recipients")),
     )
     op.create_index(
