@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from hub.activity import ActivityStore, BatchWriter
 from hub.backoff import BackoffPolicy
 from hub.campaigns.bounces import bounce_mailbox
+from hub.campaigns.runner import CampaignRunner
 from hub.channels.capabilities import ClickToCall, LiveCallState, live_calls_over, originate_over
 from hub.channels.plugin import ChannelContext, ChannelPlugin, Service
 from hub.channels.registry import load_plugins
@@ -65,6 +66,34 @@ def build_senders(
     for plugin in plugins:
         senders.update(plugin.senders(settings, sink))
     return senders
+
+
+def sender_keys(settings: Settings, plugins: Plugins | None = None) -> list[str]:
+    """The keys (``"{channel}:{key}"``) of every configured sender, without building any."""
+    plugins = load_plugins() if plugins is None else plugins
+    keys: list[str] = []
+    for plugin in plugins:
+        factory = plugin.senders_factory
+        if factory is not None:
+            keys += [f"{plugin.name}:{k}" for k in factory.keys(plugin.settings_of(settings))]
+    return keys
+
+
+def campaign_sender(settings: Settings, key: str, plugins: Plugins | None = None) -> Sender:
+    """The sender ``"{channel}:{key}"`` for a campaign: it records nothing itself, since the
+    engine writes each touch with the recipient's outcome."""
+    plugins = load_plugins() if plugins is None else plugins
+    channel, _, name = key.partition(":")
+    for plugin in plugins:
+        if plugin.name == channel:
+            return plugin.sender(settings, name, None)
+    raise ConfigError(f"no channel {channel!r} for sender {key!r}")
+
+
+def message_id_domain(sender: Sender) -> str | None:
+    """The domain a sender writes in its Message-IDs, when it has one (e-mail senders)."""
+    domain = getattr(sender, "message_id_domain", None)
+    return domain if isinstance(domain, str) else None
 
 
 async def close_senders(senders: Mapping[str, Sender]) -> None:
@@ -166,6 +195,13 @@ class Hub:
         self.senders: Mapping[str, Sender] = build_senders(settings, self.writer, self.plugins)
         self.supervisor = Supervisor(self.adapters, self.writer, settings.supervisor)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        #: Sends running campaigns in this process (a scheduler job looks for them).
+        self.campaigns = CampaignRunner(
+            store,
+            settings.campaigns,
+            lambda key: campaign_sender(settings, key, self.plugins),
+            message_id_domain,
+        )
         self._runner: web.AppRunner | None = None
         self._services: list[Service] = []
         self.url: str | None = None
@@ -184,6 +220,16 @@ class Hub:
             max_instances=1,
         )
         self._schedule_bounces()
+        if self.settings.campaigns.run_in_serve:
+            self.scheduler.add_job(
+                self.campaigns.tick,
+                "interval",
+                seconds=self.settings.campaigns.poll_s,
+                id="campaigns",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=utcnow(),
+            )
         self.scheduler.start()
         await self._start_web()
 
@@ -257,6 +303,7 @@ class Hub:
         await self.supervisor.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.campaigns.stop()
         await self.writer.stop()
 
     async def remind_overdue(self) -> None:

@@ -59,7 +59,9 @@ _ENUM_KEYS: dict[str, frozenset[str]] = {
 #: Boolean filter keys the daily roll-up can answer.
 ROLLUP_BOOL_KEYS = frozenset({"is_client", "has_result", "late", "touch", "overdue"})
 #: Keys only the activities table can answer (the fact is then computed from raw rows).
-RAW_KEYS = frozenset({"source", "not_called_back"})
+#: ``campaign``: the activity is a message of a campaign (``meta.campaign_id``); ``campaign =
+#: false`` keeps campaign mail out of an employee's own letters.
+RAW_KEYS = frozenset({"source", "not_called_back", "campaign"})
 FILTER_KEYS = frozenset(_ENUM_KEYS) | ROLLUP_BOOL_KEYS | RAW_KEYS
 
 NUMERIC_FIELDS = frozenset({"duration_s", "talk_s"})
@@ -101,7 +103,7 @@ class Filter:
     @property
     def raw_only(self) -> bool:
         """True when only the activities table can answer this filter (not the roll-up)."""
-        return self.sources is not None or "not_called_back" in self.flags
+        return self.sources is not None or bool(self.flags.keys() & RAW_KEYS)
 
     def merged(self, other: Filter) -> Filter:
         """Both filters at once (used for a ratio's numerator)."""

@@ -31,6 +31,7 @@ from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
     ActivityRepo,
     CampaignBouncesRepo,
+    CampaignsRepo,
     ContactRepo,
     EmployeeRepo,
     SegmentsRepo,
@@ -259,6 +260,7 @@ class ActivityStore:
         self.templates = TemplatesRepo(engine, self.options)
         self.suppressions = SuppressionsRepo(engine, self.options)
         self.campaign_bounces = CampaignBouncesRepo(self.suppressions)
+        self.campaigns = CampaignsRepo(engine, self.options)
 
     @classmethod
     async def open(
@@ -355,6 +357,13 @@ class ActivityStore:
         keep one connection and its page cache instead of opening one per batch.
         """
         return await self._apply_once(items, prepared, conn)
+
+    async def write(self, work: UnitOfWork, items: Sequence[SinkItem]) -> None:
+        """Write sink items in the caller's unit of work, beside its own statements (a
+        campaign's recipient outcomes and the touches of the messages sent)."""
+        touches = {i.key: (i, self.prepare(i)) for i in items if isinstance(i, Touch)}
+        updates = [i for i in items if isinstance(i, StatusUpdate)]
+        await self._write_all(work, list(touches.values()), updates, {}, [])
 
     async def _apply_once(
         self,

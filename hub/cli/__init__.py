@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "sms": "hub.cli.sms_cmd:sms",
     "kpi": "hub.cli.kpi_cmd:kpi",
     "suppressions": "hub.cli.suppressions_cmd:suppressions",
+    "campaign": "hub.cli.campaign_cmd:campaign",
+    "template": "hub.cli.template_cmd:template",
+    "segment": "hub.cli.segment_cmd:segment",
 }
 
 

@@ -2,7 +2,7 @@
 
 Each takes the engine and the store's options, never the store: the store's record path
 owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved
-segments, templates, suppressions and campaign bounces.
+segments, templates, suppressions, campaign bounces and campaigns.
 """
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
@@ -14,6 +14,7 @@ from hub.activity.repos.campaign_bounces import (
     CampaignBouncesRepo,
     RecordedBounce,
 )
+from hub.activity.repos.campaigns import CampaignsRepo
 from hub.activity.repos.contacts import (
     CONTACT_FIELDS,
     ContactRepo,
@@ -36,6 +37,7 @@ __all__ = [
     "BounceKind",
     "BounceOrigin",
     "CampaignBouncesRepo",
+    "CampaignsRepo",
     "ContactRepo",
     "EmployeeRepo",
     "MergeRecord",
