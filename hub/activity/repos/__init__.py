@@ -1,7 +1,7 @@
 """Repositories: named queries over the schema for what people do by hand or through the API.
 
 Each takes the engine and the store's options, never the store: the store's record path
-owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved segments and templates.
+owns idempotent writes of touches, these own contacts, employees, activities, dialogs, tokens, saved segments and templates.
 """
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
@@ -13,6 +13,7 @@ from hub.activity.repos.contacts import (
     MergeResult,
     UnmergeResult,
 )
+from hub.activity.repos.dialogs import DialogFilter, DialogRepo, ReplyTarget
 from hub.activity.repos.employees import EmployeeRepo
 from hub.activity.repos.segments import SavedSegment, SegmentsRepo
 from hub.activity.repos.templates import SavedTemplate, TemplatesRepo, TemplateVersion
@@ -24,10 +25,13 @@ __all__ = [
     "ActivityFilter",
     "ActivityRepo",
     "ContactRepo",
+    "DialogFilter",
+    "DialogRepo",
     "EmployeeRepo",
     "MergeRecord",
     "MergeResult",
     "Page",
+    "ReplyTarget",
     "SavedSegment",
     "SavedTemplate",
     "SegmentsRepo",

@@ -1,0 +1,273 @@
+"""Messenger dialogs as a projection: one row per chat on an account, kept with the touches.
+
+A transaction's changed messenger activities name the dialogs they belong to
+(source, counterpart); each such dialog is recomputed from its activities in two
+statements whatever their number: one reads the existing rows (for `read_at` and the
+reminder), one reads every dialog's totals joined to its tail (the touches since its
+last outgoing one, where unread messages and the wait are). One upsert writes them.
+`state()` is the arithmetic, pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.activity.dialect import one_of, upsert
+from hub.activity.dialog_rules import platform_of
+from hub.activity.schema import activities, dialogs
+from hub.model import Channel, Direction
+
+Key = tuple[str, str]
+#: Dialogs recomputed per statement (bounded so one parameter list stays small).
+CHUNK = 500
+#: Columns the projection writes (everything but the id, `read_at` and the key).
+_WRITTEN = (
+    "platform",
+    "contact_id",
+    "messages",
+    "last_at",
+    "last_direction",
+    "last_preview",
+    "last_in_at",
+    "last_out_at",
+    "waiting_since",
+    "unread",
+    "reminder_id",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """What a dialog's state needs of one of its touches."""
+
+    id: int
+    direction: str
+    occurred_at: datetime
+    preview: str | None
+    contact_id: int | None
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def state(
+    tail: Sequence[Message],
+    *,
+    messages: int,
+    last_in_at: datetime | None,
+    last_out_at: datetime | None,
+    read_at: datetime | None,
+) -> dict[str, Any]:
+    """A dialog's columns from its totals and its tail (the touches from its last outgoing
+    one on, oldest first; every touch when nothing went out yet).
+
+    Unread: incoming after both the last reply and the moment it was marked read. Waiting
+    since: the first incoming after the last reply (None once answered)."""
+    last = tail[-1]
+    seen = _later(last_out_at, read_at)
+    waiting = [
+        m
+        for m in tail
+        if m.direction == Direction.IN.value and (last_out_at is None or m.occurred_at > last_out_at)
+    ]
+    contact = next((m.contact_id for m in reversed(tail) if m.contact_id is not None), None)
+    return {
+        "contact_id": contact,
+        "messages": messages,
+        "last_at": last.occurred_at,
+        "last_direction": last.direction,
+        "last_preview": last.preview,
+        "last_in_at": last_in_at,
+        "last_out_at": last_out_at,
+        "waiting_since": waiting[0].occurred_at if waiting else None,
+        "unread": sum(1 for m in waiting if seen is None or m.occurred_at > seen),
+    }
+
+
+def keys_of(rows: Iterable[Mapping[str, Any]]) -> set[Key]:
+    """The dialogs these activity rows belong to (messenger touches with a counterpart)."""
+    return {
+        (str(r["source"]), str(r["counterpart"]))
+        for r in rows
+        if r.get("channel") == Channel.MESSENGER.value
+        and r.get("counterpart")
+        and r.get("direction") in (Direction.IN.value, Direction.OUT.value)
+        and r.get("source")
+    }
+
+
+def _is_message() -> Any:
+    return and_(
+        activities.c.channel == Channel.MESSENGER.value,
+        activities.c.direction.in_((Direction.IN.value, Direction.OUT.value)),
+        activities.c.counterpart.is_not(None),
+    )
+
+
+async def refresh(conn: AsyncConnection, keys: Iterable[Key]) -> None:
+    """Recompute these dialogs from their activities, in the caller's transaction."""
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), CHUNK):
+        await _refresh(conn, set(ordered[start : start + CHUNK]))
+
+
+async def _refresh(conn: AsyncConnection, keys: set[Key]) -> None:
+    sources = sorted({s for s, _ in keys})
+    counterparts = sorted({c for _, c in keys})
+    existing = {
+        (row.source, row.counterpart): row
+        for row in (
+            await conn.execute(
+                select(
+                    dialogs.c.id,
+                    dialogs.c.source,
+                    dialogs.c.counterpart,
+                    dialogs.c.read_at,
+                    dialogs.c.waiting_since,
+                    dialogs.c.reminder_id,
+                ).where(
+                    and_(
+                        one_of(conn, dialogs.c.counterpart, counterparts),
+                        one_of(conn, dialogs.c.source, sources),
+                    )
+                )
+            )
+        ).all()
+    }
+    totals = (
+        select(
+            activities.c.source.label("source"),
+            activities.c.counterpart.label("counterpart"),
+            func.count().label("messages"),
+            func.max(
+                case((activities.c.direction == Direction.IN.value, activities.c.occurred_at))
+            ).label("last_in_at"),
+            func.max(
+                case((activities.c.direction == Direction.OUT.value, activities.c.occurred_at))
+            ).label("last_out_at"),
+        )
+        .where(
+            and_(
+                _is_message(),
+                one_of(conn, activities.c.counterpart, counterparts),
+                one_of(conn, activities.c.source, sources),
+            )
+        )
+        .group_by(activities.c.source, activities.c.counterpart)
+        .subquery("totals")
+    )
+    tail_rows = (
+        await conn.execute(
+            select(
+                activities.c.id,
+                activities.c.source,
+                activities.c.counterpart,
+                activities.c.direction,
+                activities.c.occurred_at,
+                activities.c.preview,
+                activities.c.contact_id,
+                totals.c.messages,
+                totals.c.last_in_at,
+                totals.c.last_out_at,
+            )
+            .join(
+                totals,
+                and_(
+                    activities.c.source == totals.c.source,
+                    activities.c.counterpart == totals.c.counterpart,
+                ),
+            )
+            .where(
+                and_(
+                    _is_message(),
+                    or_(
+                        totals.c.last_out_at.is_(None),
+                        activities.c.occurred_at >= totals.c.last_out_at,
+                    ),
+                )
+            )
+            .order_by(activities.c.occurred_at, activities.c.id)
+        )
+    ).all()
+    tails: dict[Key, list[Any]] = {}
+    for row in tail_rows:
+        key = (row.source, row.counterpart)
+        if key in keys:
+            tails.setdefault(key, []).append(row)
+    written: list[dict[str, Any]] = []
+    for key, rows in tails.items():
+        first = rows[0]
+        old = existing.get(key)
+        read_at = old.read_at if old is not None else None
+        new = state(
+            [
+                Message(
+                    id=r.id,
+                    direction=r.direction,
+                    occurred_at=r.occurred_at,
+                    preview=r.preview,
+                    contact_id=r.contact_id,
+                )
+                for r in rows
+            ],
+            messages=int(first.messages),
+            last_in_at=first.last_in_at,
+            last_out_at=first.last_out_at,
+            read_at=read_at,
+        )
+        # a reminder belongs to one wait; a new wait (or none) drops it
+        keep = old is not None and old.waiting_since == new["waiting_since"]
+        written.append(
+            {
+                "source": key[0],
+                "counterpart": key[1],
+                "platform": platform_of(key[0]),
+                **new,
+                "reminder_id": old.reminder_id if keep and old is not None else None,
+            }
+        )
+    if written:
+        await conn.execute(
+            upsert(conn, dialogs, ("source", "counterpart"), _WRITTEN),
+            sorted(written, key=lambda r: (r["source"], r["counterpart"])),
+        )
+    gone = [old.id for key, old in existing.items() if key not in tails]
+    if gone:
+        await conn.execute(delete(dialogs).where(one_of(conn, dialogs.c.id, gone)))
+
+
+async def rebuild(conn: AsyncConnection) -> int:
+    """Recompute every dialog from the messenger activities; returns the dialogs kept."""
+    keys = {
+        (s, c)
+        for s, c in (
+            await conn.execute(
+                select(activities.c.source, activities.c.counterpart)
+                .where(_is_message())
+                .distinct()
+            )
+        ).all()
+    }
+    stale = [
+        i
+        for i, s, c in (
+            await conn.execute(select(dialogs.c.id, dialogs.c.source, dialogs.c.counterpart))
+        ).all()
+        if (s, c) not in keys
+    ]
+    if stale:
+        await conn.execute(delete(dialogs).where(one_of(conn, dialogs.c.id, stale)))
+    await refresh(conn, keys)
+    return len(keys)
+
