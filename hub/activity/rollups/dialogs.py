@@ -95,16 +95,35 @@ def state(
     }
 
 
-def keys_of(rows: Iterable[Mapping[str, Any]]) -> set[Key]:
-    """The dialogs these activity rows belong to (messenger touches with a counterpart)."""
-    return {
-        (str(r["source"]), str(r["counterpart"]))
-        for r in rows
-        if r.get("channel") == Channel.MESSENGER.value
-        and r.get("counterpart")
-        and r.get("direction") in (Direction.IN.value, Direction.OUT.value)
-        and r.get("source")
-    }
+def keys_of(rows: Iterable[Mapping[str, Any]]) -> tuple[set[Key], set[int]]:
+    """The dialogs these activity rows belong to (messenger messages with a counterpart),
+    and the ids of those reported without their source (a merge reports only what the
+    KPI reads), whose dialogs `affected` looks up."""
+    keys: set[Key] = set()
+    unsourced: set[int] = set()
+    for r in rows:
+        if r.get("channel") != Channel.MESSENGER.value or not r.get("counterpart"):
+            continue
+        if r.get("direction") not in (Direction.IN.value, Direction.OUT.value):
+            continue
+        if r.get("source"):
+            keys.add((str(r["source"]), str(r["counterpart"])))
+        elif r.get("id") is not None:
+            unsourced.add(int(r["id"]))
+    return keys, unsourced
+
+
+async def affected(conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> set[Key]:
+    """Every dialog these changed activity rows belong to."""
+    keys, unsourced = keys_of(rows)
+    if unsourced:
+        found = await conn.execute(
+            select(activities.c.source, activities.c.counterpart).where(
+                one_of(conn, activities.c.id, sorted(unsourced))
+            )
+        )
+        keys.update((s, c) for s, c in found.all() if c is not None)
+    return keys
 
 
 def _is_message() -> Any:

@@ -104,7 +104,7 @@ class Dialogs:
     name: str = "dialogs"
 
     async def adjust(self, conn: AsyncConnection, changes: Changes) -> None:
-        keys = dialog_rows.keys_of([*changes.removed, *changes.added])
+        keys = await dialog_rows.affected(conn, [*changes.removed, *changes.added])
         if keys:
             await dialog_rows.refresh(conn, keys)
 

@@ -115,6 +115,12 @@ async def test_a_dialog_follows_its_messages(world: dict[str, Any]) -> None:
     again = await store.dialogs.get(mine["id"], alice)
     assert (again["unread"], again["messages"]) == (1, 3)
     await assert_equals_rebuild(store)
+    # the stranger turns out to be alice's client: merged, the dialog is hers
+    merged = await store.dialogs.get(queued[0]["id"], admin)
+    await store.contacts.merge(merged["contact_id"], world["owned"])
+    moved = await store.dialogs.get(queued[0]["id"], alice)
+    assert (moved["contact_id"], moved["owner_employee_id"]) == (world["owned"], world["alice"])
+    await assert_equals_rebuild(store)
 
 
 async def test_a_reply_is_the_employees_and_closes_the_reminder(world: dict[str, Any]) -> None:
