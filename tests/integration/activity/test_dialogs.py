@@ -20,6 +20,7 @@ from hub.activity.dialog_reminders import REMINDER_SOURCE
 from hub.activity.repos import DialogFilter
 from hub.activity.rollups import dialogs as dialog_rows
 from hub.activity.schema import activities, dialogs
+from hub.demo import seed as demo_seed
 from hub.errors import ChannelError, ConfigError, NotFound, ValidationError
 from hub.model import Address, AddressKind, Status, utcnow
 from kpi.service import KpiService
@@ -224,3 +225,20 @@ async def test_a_reminder_goes_to_the_queue_and_a_new_wait_gets_a_new_one(
     ]
     assert tasks[1][2] == later.astimezone(UTC)
     await assert_equals_rebuild(store)
+
+
+async def test_demo_dialogs_look_alive(tmp_path: Path) -> None:
+    store = await ActivityStore.open(f"sqlite:///{tmp_path}/demo.db")
+    try:
+        await demo_seed(store.engine, activities=3_000, employees=6, contacts=200, seed=2)
+        admin = await store.dialogs.scope(Principal(name="a", role="admin"))
+        page = await store.dialogs.list(admin, DialogFilter(), limit=500)
+        assert {d["source"] for d in page.items} == {"telegram:support", "whatsapp:sales"}
+        assert all(d["contact_name"] and d["owner_name"] for d in page.items)
+        waiting = (await store.dialogs.list(admin, DialogFilter(unanswered=True))).items
+        # the latest messages came in the last hours and wait, unread
+        assert waiting and waiting[0]["unread"] > 0
+        assert utcnow() - datetime.fromisoformat(waiting[0]["last_at"]) < timedelta(hours=3)
+        await assert_equals_rebuild(store)
+    finally:
+        await store.close()
