@@ -1,7 +1,7 @@
 """Messages nobody answers never silently wait: a dialog left unanswered raises a task.
 
 When the first incoming message after the last reply has waited longer than the
-policy's `reply_within`, `raise_due` (run by the scheduler) raises one "reply" task for
+policy's `reply_within` (and not longer than `STALE_AFTER`), `raise_due` (run by the scheduler) raises one "reply" task for
 that wait, for the dialog's owner (its contact's responsible employee, else the queue),
 due when the wait ran out. The next outgoing message of the dialog completes it, in the
 same transaction that records the reply (`on_replies_written`, from the touch path), the
@@ -11,7 +11,7 @@ way an answered call completes a missed call's task (`callbacks.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -25,6 +25,9 @@ from hub.model import Channel, Direction, Status
 
 #: Source of the reply tasks; their `thread_key` is `dialog_key(source, counterpart)`.
 REMINDER_SOURCE = "dialog-reminder"
+#: A wait that began longer ago than this raises no task: a reminder about a message
+#: of last month is noise (and a store's first run would raise one per old dialog).
+STALE_AFTER = timedelta(days=7)
 
 RowChanges = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
@@ -52,6 +55,7 @@ async def raise_due(conn: AsyncConnection, policy: DialogPolicy, now: datetime) 
                 and_(
                     dialogs.c.waiting_since.is_not(None),
                     dialogs.c.waiting_since <= now - policy.reply_within,
+                    dialogs.c.waiting_since > now - STALE_AFTER,
                     dialogs.c.reminder_id.is_(None),
                 )
             )

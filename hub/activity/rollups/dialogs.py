@@ -26,6 +26,8 @@ from hub.model import Channel, Direction
 Key = tuple[str, str]
 #: Dialogs recomputed per statement (bounded so one parameter list stays small).
 CHUNK = 500
+#: Messages a rebuild reads per round trip.
+STREAM_ROWS = 10_000
 #: Columns the projection writes (everything but the id, `read_at` and the key).
 _WRITTEN = (
     "platform",
@@ -245,17 +247,7 @@ async def _refresh(conn: AsyncConnection, keys: set[Key]) -> None:
             last_out_at=first.last_out_at,
             read_at=read_at,
         )
-        # a reminder belongs to one wait; a new wait (or none) drops it
-        keep = old is not None and old.waiting_since == new["waiting_since"]
-        written.append(
-            {
-                "source": key[0],
-                "counterpart": key[1],
-                "platform": platform_of(key[0]),
-                **new,
-                "reminder_id": old.reminder_id if keep and old is not None else None,
-            }
-        )
+        written.append(_row(key, new, old))
     if written:
         await conn.execute(
             upsert(conn, dialogs, ("source", "counterpart"), _WRITTEN),
@@ -266,27 +258,106 @@ async def _refresh(conn: AsyncConnection, keys: set[Key]) -> None:
         await conn.execute(delete(dialogs).where(one_of(conn, dialogs.c.id, gone)))
 
 
+def _row(
+    key: Key, new: dict[str, Any], old: Any | None
+) -> dict[str, Any]:
+    """A dialog row to write; a reminder belongs to one wait, a new wait (or none) drops it."""
+    keep = old is not None and old.waiting_since == new["waiting_since"]
+    return {
+        "source": key[0],
+        "counterpart": key[1],
+        "platform": platform_of(key[0]),
+        **new,
+        "reminder_id": old.reminder_id if keep and old is not None else None,
+    }
+
+
+def _whole(messages: list[Message], read_at: datetime | None) -> dict[str, Any]:
+    """A dialog's columns from every one of its messages, oldest first."""
+    ins = [m.occurred_at for m in messages if m.direction == Direction.IN.value]
+    outs = [m.occurred_at for m in messages if m.direction == Direction.OUT.value]
+    last_out = max(outs) if outs else None
+    tail = [m for m in messages if last_out is None or m.occurred_at >= last_out]
+    return state(
+        tail,
+        messages=len(messages),
+        last_in_at=max(ins) if ins else None,
+        last_out_at=last_out,
+        read_at=read_at,
+    )
+
+
 async def rebuild(conn: AsyncConnection) -> int:
-    """Recompute every dialog from the messenger activities; returns the dialogs kept."""
-    keys = {
-        (s, c)
-        for s, c in (
+    """Recompute every dialog from the messenger activities in one ordered pass; keeps
+    what people set (`read_at`) and the reminders of unchanged waits. Returns the dialogs."""
+    existing = {
+        (row.source, row.counterpart): row
+        for row in (
             await conn.execute(
-                select(activities.c.source, activities.c.counterpart)
-                .where(_is_message())
-                .distinct()
+                select(
+                    dialogs.c.id,
+                    dialogs.c.source,
+                    dialogs.c.counterpart,
+                    dialogs.c.read_at,
+                    dialogs.c.waiting_since,
+                    dialogs.c.reminder_id,
+                )
             )
         ).all()
     }
-    stale = [
-        i
-        for i, s, c in (
-            await conn.execute(select(dialogs.c.id, dialogs.c.source, dialogs.c.counterpart))
-        ).all()
-        if (s, c) not in keys
-    ]
-    if stale:
-        await conn.execute(delete(dialogs).where(one_of(conn, dialogs.c.id, stale)))
-    await refresh(conn, keys)
-    return len(keys)
+    result = await conn.stream(
+        select(
+            activities.c.source,
+            activities.c.counterpart,
+            activities.c.id,
+            activities.c.direction,
+            activities.c.occurred_at,
+            activities.c.preview,
+            activities.c.contact_id,
+        )
+        .where(_is_message())
+        .order_by(
+            activities.c.source,
+            activities.c.counterpart,
+            activities.c.occurred_at,
+            activities.c.id,
+        )
+    )
+    written: list[dict[str, Any]] = []
+    kept: set[Key] = set()
+    key: Key | None = None
+    messages: list[Message] = []
 
+    def close() -> None:
+        if key is not None and messages:
+            old = existing.get(key)
+            new = _whole(messages, old.read_at if old is not None else None)
+            written.append(_row(key, new, old))
+            kept.add(key)
+
+    async for part in result.partitions(STREAM_ROWS):
+        for row in part:
+            here = (row.source, row.counterpart)
+            if here != key:
+                close()
+                key, messages = here, []
+            messages.append(
+                Message(
+                    id=row.id,
+                    direction=row.direction,
+                    occurred_at=row.occurred_at,
+                    preview=row.preview,
+                    contact_id=row.contact_id,
+                )
+            )
+        if len(written) >= CHUNK:
+            await conn.execute(upsert(conn, dialogs, ("source", "counterpart"), _WRITTEN), written)
+            written = []
+    close()
+    if written:
+        await conn.execute(upsert(conn, dialogs, ("source", "counterpart"), _WRITTEN), written)
+    stale = [old.id for k, old in existing.items() if k not in kept]
+    for start in range(0, len(stale), CHUNK):
+        chunk = stale[start : start + CHUNK]
+        await conn.execute(delete(dialogs).where(one_of(conn, dialogs.c.id, chunk)))
+    return len(kept)
