@@ -200,6 +200,8 @@ async def test_a_reminder_goes_to_the_queue_and_a_new_wait_gets_a_new_one(
     t0 = utcnow() - timedelta(hours=3)
     await store.record([incoming("telegram", "support", "3003", "first", t0)])
     assert await store.dialogs.remind(t0 + timedelta(minutes=10)) == 0
+    # a wait older than a week is past reminding
+    assert await store.dialogs.remind(t0 + timedelta(days=8)) == 0
     assert await store.dialogs.remind(t0 + timedelta(minutes=31)) == 1
     async with store.writer() as writer:
         sender = FakeMessengerSender("telegram", "support", writer)
