@@ -199,3 +199,27 @@ async def test_a_page_of_dialogs_costs_the_same_statements_for_1_and_200(
             assert all(d["owner_name"] in ("Alice", "Bob") and d["contact_name"] for d in items)
             counts.append(len(seen))
         assert counts[0] == counts[1], counts
+
+
+async def test_a_page_of_a_thread_costs_the_same_statements_for_1_and_200(
+    store: ActivityStore,
+) -> None:
+    async with api_world(store) as api:
+        t0 = utcnow() - timedelta(days=1)
+        await store.record(
+            [
+                incoming("telegram", "support", "8080", f"message {i}", t0 + timedelta(seconds=i))
+                for i in range(ROWS)
+            ]
+        )
+        (dialog,) = (await (await api.get("/api/v1/dialogs")).json())["items"]
+        path = f"/api/v1/dialogs/{dialog['id']}"
+        counts = []
+        for limit in (1, ROWS):
+            params = {"limit": str(limit)}
+            assert (await api.get(path, params=params)).status == 200  # warm
+            with counting(store) as seen:
+                body = await (await api.get(path, params=params)).json()
+            assert len(body["messages"]) == limit
+            counts.append(len(seen))
+        assert counts[0] == counts[1], counts

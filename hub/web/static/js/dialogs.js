@@ -81,7 +81,11 @@ function dialogItem(dialog, filters, openId) {
   const open = dialog.id === openId;
   return h(
     "li",
-    { class: `dialog-item${open ? " open" : ""}${dialog.unread ? " has-unread" : ""}`, dataset: { dialog: dialog.id } },
+    {
+      class: `dialog-item${open ? " open" : ""}${dialog.unread ? " has-unread" : ""}${dialog.unanswered ? " waiting" : ""}`,
+      dataset: { dialog: dialog.id },
+      title: dialog.unanswered ? TEXT.waiting : null,
+    },
     h("a", { href: link("dialogs", hashParams(filters), dialog.id), "aria-current": open ? "page" : null },
       h("span", { class: "dialog-who" }, who(dialog)),
       dialog.unread
