@@ -8,6 +8,7 @@ rebuild from the activities.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,13 @@ async def test_a_dialog_follows_its_messages(world: dict[str, Any]) -> None:
     await store.record([incoming("telegram", "support", "1001", "still there?", utcnow())])
     again = await store.dialogs.get(mine["id"], alice)
     assert (again["unread"], again["messages"]) == (1, 3)
+    await assert_equals_rebuild(store)
+    # an edited message changes what the dialog shows, not its counts
+    edited = incoming("telegram", "support", "1001", "still there??", utcnow(), message_id="1001:edit")
+    await store.record([edited])
+    await store.record([replace(edited, preview="still there? (edited)")])
+    shown = await store.dialogs.get(mine["id"], alice)
+    assert (shown["last_preview"], shown["messages"]) == ("still there? (edited)", 4)
     await assert_equals_rebuild(store)
     # the stranger turns out to be alice's client: merged, the dialog is hers
     merged = await store.dialogs.get(queued[0]["id"], admin)
