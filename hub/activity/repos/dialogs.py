@@ -31,6 +31,7 @@ from hub.activity.principal import Principal
 from hub.activity.repos.activities import LIST_COLUMNS, Page
 from hub.activity.repos.base import MAX_PAGE, Repo, jsonable
 from hub.activity.repos.employees import hierarchy_of
+from hub.activity.rollups import dialogs as dialog_rows
 from hub.activity.schema import activities, contacts, dialogs, employees, identities
 from hub.errors import NotFound, ValidationError
 from hub.model import AddressKind, Channel, Direction, utcnow
@@ -183,13 +184,15 @@ class DialogRepo(Repo):
     async def mark_read(
         self, dialog_id: int, scope: DialogScope, at: datetime | None = None
     ) -> dict[str, Any]:
-        """Mark everything received so far read: its unread count drops to zero."""
+        """Mark what was received up to `at` (default: now) read."""
         when = at or utcnow()
         async with self.tx() as work:
-            await self._get(work.conn, dialog_id, scope)
+            found = await self._get(work.conn, dialog_id, scope)
             await work.conn.execute(
-                update(dialogs).where(dialogs.c.id == dialog_id).values(read_at=when, unread=0)
+                update(dialogs).where(dialogs.c.id == dialog_id).values(read_at=when)
             )
+            # the unread count follows from the messages and the new read time
+            await dialog_rows.refresh(work.conn, {(found["source"], found["counterpart"])})
             dialog = await self._get(work.conn, dialog_id, scope)
         return jsonable(dialog)
 

@@ -1,11 +1,12 @@
 """Messenger dialogs as a projection: one row per chat on an account, kept with the touches.
 
 A transaction's changed messenger activities name the dialogs they belong to
-(source, counterpart); each such dialog is recomputed from its activities in two
-statements whatever their number: one reads the existing rows (for `read_at` and the
-reminder), one reads every dialog's totals joined to its tail (the touches since its
-last outgoing one, where unread messages and the wait are). One upsert writes them.
-`state()` is the arithmetic, pure.
+(source, counterpart). A dialog whose only change is new messages after its last one
+(the common case: messages arrive in order) moves by them (`appended`) without reading
+its history. Any other is recomputed from its activities in one statement for all of
+them: every dialog's totals joined to its tail (the messages from its last outgoing one
+on, where unread messages and the wait are). One upsert writes them all. `state()` and
+`appended()` are the arithmetic, pure; a rebuild is one ordered pass.
 """
 
 from __future__ import annotations
@@ -97,6 +98,68 @@ def state(
     }
 
 
+def appended(old: Any, new: Sequence[Message]) -> dict[str, Any]:
+    """A dialog's columns after messages `new` (oldest first, all later than its last
+    message) arrive: the same as `state` over the whole history, without reading it."""
+    outs = [m for m in new if m.direction == Direction.OUT.value]
+    ins = [m for m in new if m.direction == Direction.IN.value]
+    last_out = outs[-1].occurred_at if outs else old.last_out_at
+    if outs:
+        waiting = [m for m in new if m.direction == Direction.IN.value and m.occurred_at > last_out]
+        since = waiting[0].occurred_at if waiting else None
+        seen = _later(last_out, old.read_at)
+        unread = sum(1 for m in waiting if seen is None or m.occurred_at > seen)
+    else:
+        since = old.waiting_since if old.waiting_since is not None else ins[0].occurred_at
+        seen = _later(last_out, old.read_at)
+        unread = old.unread + sum(1 for m in ins if seen is None or m.occurred_at > seen)
+    contact = next((m.contact_id for m in reversed(new) if m.contact_id is not None), None)
+    return {
+        "contact_id": contact if contact is not None else old.contact_id,
+        "messages": old.messages + len(new),
+        "last_at": new[-1].occurred_at,
+        "last_direction": new[-1].direction,
+        "last_preview": new[-1].preview,
+        "last_in_at": ins[-1].occurred_at if ins else old.last_in_at,
+        "last_out_at": last_out,
+        "waiting_since": since,
+        "unread": unread,
+    }
+
+
+def inserted(
+    removed: Iterable[Mapping[str, Any]], added: Iterable[Mapping[str, Any]]
+) -> dict[Key, list[Message]]:
+    """Messages a transaction wrote anew (in `added`, not in `removed`), by dialog, oldest
+    first."""
+    removed = list(removed)
+    seen = {r.get("id") for r in removed}
+    found: dict[Key, list[Message]] = {}
+    message = Channel.MESSENGER.value
+    directions = (Direction.IN.value, Direction.OUT.value)
+    for r in added:
+        if r.get("id") is None or r.get("id") in seen or r.get("channel") != message:
+            continue
+        if not r.get("counterpart") or not r.get("source") or r.get("direction") not in directions:
+            continue
+        found.setdefault((str(r["source"]), str(r["counterpart"])), []).append(
+            Message(
+                id=int(r["id"]),
+                direction=str(r["direction"]),
+                occurred_at=r["occurred_at"],
+                preview=r.get("preview"),
+                contact_id=r.get("contact_id"),
+            )
+        )
+    # a dialog that also had a message changed is recomputed, not moved
+    changed, _ = keys_of(removed)
+    for key in changed:
+        found.pop(key, None)
+    for messages in found.values():
+        messages.sort(key=lambda m: (m.occurred_at, m.id))
+    return found
+
+
 def keys_of(rows: Iterable[Mapping[str, Any]]) -> tuple[set[Key], set[int]]:
     """The dialogs these activity rows belong to (messenger messages with a counterpart),
     and the ids of those reported without their source (a merge reports only what the
@@ -136,28 +199,25 @@ def _is_message() -> Any:
     )
 
 
-async def refresh(conn: AsyncConnection, keys: Iterable[Key]) -> None:
-    """Recompute these dialogs from their activities, in the caller's transaction."""
+async def refresh(
+    conn: AsyncConnection, keys: Iterable[Key], new: Mapping[Key, Sequence[Message]] | None = None
+) -> None:
+    """Bring these dialogs up to date, in the caller's transaction. A dialog whose only
+    change is `new` messages after its last one moves by them (`appended`); any other
+    is recomputed from its activities."""
     ordered = sorted(keys)
     for start in range(0, len(ordered), CHUNK):
-        await _refresh(conn, set(ordered[start : start + CHUNK]))
+        await _refresh(conn, set(ordered[start : start + CHUNK]), new or {})
 
 
-async def _refresh(conn: AsyncConnection, keys: set[Key]) -> None:
+async def _refresh(conn: AsyncConnection, keys: set[Key], new: Mapping[Key, Sequence[Message]]) -> None:
     sources = sorted({s for s, _ in keys})
     counterparts = sorted({c for _, c in keys})
     existing = {
         (row.source, row.counterpart): row
         for row in (
             await conn.execute(
-                select(
-                    dialogs.c.id,
-                    dialogs.c.source,
-                    dialogs.c.counterpart,
-                    dialogs.c.read_at,
-                    dialogs.c.waiting_since,
-                    dialogs.c.reminder_id,
-                ).where(
+                select(dialogs).where(
                     and_(
                         one_of(conn, dialogs.c.counterpart, counterparts),
                         one_of(conn, dialogs.c.source, sources),
@@ -165,7 +225,20 @@ async def _refresh(conn: AsyncConnection, keys: set[Key]) -> None:
                 )
             )
         ).all()
+        if (row.source, row.counterpart) in keys
     }
+    written: list[dict[str, Any]] = []
+    for key in sorted(keys):
+        messages = new.get(key)
+        old = existing.get(key)
+        if messages and old is not None and messages[0].occurred_at > old.last_at:
+            written.append(_row(key, appended(old, messages), old))
+            keys.discard(key)
+    if not keys:
+        await _upsert(conn, written)
+        return
+    sources = sorted({s for s, _ in keys})
+    counterparts = sorted({c for _, c in keys})
     totals = (
         select(
             activities.c.source.label("source"),
@@ -226,12 +299,11 @@ async def _refresh(conn: AsyncConnection, keys: set[Key]) -> None:
         key = (row.source, row.counterpart)
         if key in keys:
             tails.setdefault(key, []).append(row)
-    written: list[dict[str, Any]] = []
     for key, rows in tails.items():
         first = rows[0]
         old = existing.get(key)
         read_at = old.read_at if old is not None else None
-        new = state(
+        computed = state(
             [
                 Message(
                     id=r.id,
@@ -247,20 +319,22 @@ async def _refresh(conn: AsyncConnection, keys: set[Key]) -> None:
             last_out_at=first.last_out_at,
             read_at=read_at,
         )
-        written.append(_row(key, new, old))
-    if written:
-        await conn.execute(
-            upsert(conn, dialogs, ("source", "counterpart"), _WRITTEN),
-            sorted(written, key=lambda r: (r["source"], r["counterpart"])),
-        )
-    gone = [old.id for key, old in existing.items() if key not in tails]
+        written.append(_row(key, computed, old))
+    await _upsert(conn, written)
+    gone = [old.id for key, old in existing.items() if key in keys and key not in tails]
     if gone:
         await conn.execute(delete(dialogs).where(one_of(conn, dialogs.c.id, gone)))
 
 
-def _row(
-    key: Key, new: dict[str, Any], old: Any | None
-) -> dict[str, Any]:
+async def _upsert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(
+            upsert(conn, dialogs, ("source", "counterpart"), _WRITTEN),
+            sorted(rows, key=lambda r: (r["source"], r["counterpart"])),
+        )
+
+
+def _row(key: Key, new: dict[str, Any], old: Any | None) -> dict[str, Any]:
     """A dialog row to write; a reminder belongs to one wait, a new wait (or none) drops it."""
     keep = old is not None and old.waiting_since == new["waiting_since"]
     return {

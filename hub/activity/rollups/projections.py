@@ -106,7 +106,8 @@ class Dialogs:
     async def adjust(self, conn: AsyncConnection, changes: Changes) -> None:
         keys = await dialog_rows.affected(conn, [*changes.removed, *changes.added])
         if keys:
-            await dialog_rows.refresh(conn, keys)
+            new = dialog_rows.inserted(changes.removed, changes.added)
+            await dialog_rows.refresh(conn, keys, new)
 
     async def rebuild(self, conn: AsyncConnection) -> int:
         return await dialog_rows.rebuild(conn)

@@ -7,6 +7,7 @@ rebuild from the activities.
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from hub.activity.rollups import dialogs as dialog_rows
 from hub.activity.schema import activities, dialogs
 from hub.demo import seed as demo_seed
 from hub.errors import ChannelError, ConfigError, NotFound, ValidationError
-from hub.model import Address, AddressKind, Status, utcnow
+from hub.model import Address, AddressKind, Direction, Status, utcnow
 from kpi.service import KpiService
 from kpi.settings import KpiSettings
 from kpi.viewer import Viewer
@@ -250,5 +251,44 @@ async def test_demo_dialogs_look_alive(tmp_path: Path) -> None:
         assert waiting and waiting[0]["unread"] > 0
         assert utcnow() - datetime.fromisoformat(waiting[0]["last_at"]) < timedelta(hours=3)
         await assert_equals_rebuild(store)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_random_arrivals_keep_dialogs_equal_to_a_rebuild(tmp_path: Path, seed: int) -> None:
+    """Messages in and out, in order and late, in batches, with dialogs marked read between:
+    after every batch the dialogs (moved by appended messages or recomputed) equal a rebuild."""
+    rnd = random.Random(seed)
+    store = await ActivityStore.open(f"sqlite:///{tmp_path}/r.db")
+    try:
+        anna = await store.employees.add("Anna")
+        admin = await store.dialogs.scope(Principal(name="a", role="admin"))
+        t0 = utcnow() - timedelta(days=2)
+        clock = 0
+        for batch in range(12):
+            touches = []
+            for _ in range(rnd.randint(1, 8)):
+                chat = str(rnd.randint(1, 4))
+                clock += rnd.randint(1, 600)
+                # now and then a message arrives late, before what is already there
+                at = t0 + timedelta(seconds=clock - (rnd.randint(0, clock) if rnd.random() < 0.2 else 0))
+                message = incoming("telegram", "support", chat, f"b{batch}", at)
+                if rnd.random() < 0.35:
+                    message = replace(
+                        message,
+                        direction=Direction.OUT,
+                        status=Status.SENT,
+                        metadata={"employee_id": anna},
+                    )
+                touches.append(message)
+            await store.record(touches)
+            if rnd.random() < 0.3:
+                page = await store.dialogs.list(admin, DialogFilter())
+                if page.items:
+                    chosen = rnd.choice(page.items)
+                    read = t0 + timedelta(seconds=rnd.randint(0, clock))
+                    await store.dialogs.mark_read(chosen["id"], admin, read)
+            await assert_equals_rebuild(store)
     finally:
         await store.close()
