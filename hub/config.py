@@ -72,6 +72,17 @@ class SupervisorSettings(BaseModel):
     backoff_max_s: float = 60.0
 
 
+class DialogSettings(BaseModel):
+    """`[dialogs]`: messenger dialogs. `queue`: the employee id that owns dialogs of
+    contacts nobody is responsible for; `reply_within_minutes`: how long an incoming
+    message may wait before a reply task is raised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue: int | None = Field(default=None, ge=1)
+    reply_within_minutes: int = Field(default=30, ge=1, le=10_080)
+
+
 class CoreSettings(BaseModel):
     """Everything touchhub can be told that is not a channel's own section."""
 
@@ -83,6 +94,7 @@ class CoreSettings(BaseModel):
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    dialogs: DialogSettings = Field(default_factory=DialogSettings)
     demo_on_empty: bool = True
     source_path: Path | None = Field(default=None, exclude=True)
 

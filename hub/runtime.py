@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 HEALTHY_AFTER_S = 60.0
 STOP_TIMEOUT_S = 10.0
 REMINDER_INTERVAL = timedelta(minutes=5)
+#: How often messenger dialogs are checked for a wait that ran out (`[dialogs] reply_within_minutes`).
+DIALOG_REMINDER_INTERVAL = timedelta(minutes=1)
 
 Plugins = Sequence[ChannelPlugin[Any]]
 
@@ -230,6 +232,14 @@ class Hub:
                 max_instances=1,
                 next_run_time=utcnow(),
             )
+        self.scheduler.add_job(
+            self.remind_dialogs,
+            "interval",
+            seconds=DIALOG_REMINDER_INTERVAL.total_seconds(),
+            id="dialog-reminders",
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.start()
         await self._start_web()
 
@@ -311,6 +321,12 @@ class Hub:
         overdue = await self.store.activities.overdue_count(utcnow())
         if overdue:
             logger.info("%d planned interactions are overdue", overdue)
+
+    async def remind_dialogs(self) -> None:
+        """Raise a reply task for every messenger dialog left waiting too long."""
+        raised = await self.store.dialogs.remind(utcnow())
+        if raised:
+            logger.info("%d messenger dialogs wait too long for a reply: tasks raised", raised)
 
     async def health(self) -> dict[str, Any]:
         """Store reachability, the writer's counters and every adapter's state."""

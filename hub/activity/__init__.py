@@ -5,7 +5,7 @@ Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write throug
 `store.employees`, `store.activities` and `store.tokens`.
 """
 
-from hub.activity.options import CallbackPolicy, StoreOptions, WriterOptions
+from hub.activity.options import CallbackPolicy, DialogPolicy, StoreOptions, WriterOptions
 from hub.activity.principal import ADMIN, ROLES, Principal, Role
 from hub.activity.repos import ActivityFilter, MergeResult, Page, UnmergeResult
 from hub.activity.store import ActivityStore, ApplyResult
@@ -19,6 +19,7 @@ __all__ = [
     "ApplyResult",
     "BatchWriter",
     "CallbackPolicy",
+    "DialogPolicy",
     "MergeResult",
     "Page",
     "Principal",

@@ -436,3 +436,33 @@ campaign_workers = Table(
     Column("started_at", UTCDateTime(), nullable=False),
     Column("seen_at", UTCDateTime(), nullable=False),
 )
+
+# Messenger dialogs (migration 0007).
+
+#: One messenger chat on one account: a projection of its messenger activities
+#: (`rollups/dialogs.py`), kept in the same transaction. `read_at` (an employee marked it
+#: read) and `reminder_id` (the task raised for its wait) are the two fields set apart
+#: from the activities; a rebuild keeps them.
+dialogs = Table(
+    "dialogs",
+    metadata,
+    _id(),
+    Column("source", String(200), nullable=False),
+    Column("counterpart", String(320), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="SET NULL")),
+    Column("messages", Integer, nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+    Column("last_direction", String(16), nullable=False),
+    Column("last_preview", Text),
+    Column("last_in_at", UTCDateTime()),
+    Column("last_out_at", UTCDateTime()),
+    Column("waiting_since", UTCDateTime()),
+    Column("unread", Integer, nullable=False),
+    Column("read_at", UTCDateTime()),
+    Column("reminder_id", Id),
+    UniqueConstraint("source", "counterpart", name="uq_dialogs_source_counterpart"),
+    Index("ix_dialogs_last_at", "last_at", "id"),
+    Index("ix_dialogs_contact_id", "contact_id"),
+    Index("ix_dialogs_waiting_since", "waiting_since"),
+)

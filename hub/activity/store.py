@@ -23,7 +23,7 @@ from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, delivery, threads
+from hub.activity import bulk, callbacks, delivery, dialog_reminders, threads
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
@@ -33,6 +33,7 @@ from hub.activity.repos import (
     CampaignBouncesRepo,
     CampaignsRepo,
     ContactRepo,
+    DialogRepo,
     EmployeeRepo,
     SegmentsRepo,
     SuppressionsRepo,
@@ -46,7 +47,9 @@ from hub.activity.resolve import (
     contacts_for,
     create_leads,
     employees_for,
+    employees_named,
     normalise_touch,
+    sent_by,
 )
 from hub.activity.rollups.projections import Projections
 from hub.activity.schema import (
@@ -255,6 +258,7 @@ class ActivityStore:
         self.contacts = ContactRepo(engine, self.options)
         self.employees = EmployeeRepo(engine, self.options)
         self.activities = ActivityRepo(engine, self.options)
+        self.dialogs = DialogRepo(engine, self.options)
         self.tokens = TokenRepo(engine, self.options)
         self.segments = SegmentsRepo(engine, self.options)
         self.templates = TemplatesRepo(engine, self.options)
@@ -434,6 +438,7 @@ class ActivityStore:
                 address_keys.add(norm.employee)
             address_keys.update(norm.counterparts)
         employee_ids = await employees_for(conn, address_keys)
+        named_employees = await employees_named(conn, touches)
         contact_keys = {k for n in norms for k in n.counterparts if k not in employee_ids}
         contact_ids = await contacts_for(conn, contact_keys)
         missing = sorted(contact_keys - contact_ids.keys())
@@ -454,6 +459,8 @@ class ActivityStore:
                 [contact_ids[k] for k in norm.counterparts if k in contact_ids],
                 clients.get(touch.thread_key) if touch.thread_key else None,
             )
+            if employee_id is None and sent_by(touch) in named_employees:
+                employee_id = sent_by(touch)  # a reply sent on an employee's behalf
             if employee_id is None:
                 # An internal touch may name our colleague only as the counterpart.
                 employee_id = next(
@@ -526,8 +533,9 @@ class ActivityStore:
         task_old, task_new = await callbacks.on_calls_written(
             conn, self.options.callbacks, [r for r in added if r["channel"] == "call"], now
         )
-        # the touches and the callback tasks they raised or closed
-        work.activities_changed(old_rows + task_old, added + task_new)
+        reply_old, reply_new = await dialog_reminders.on_replies_written(conn, added, now)
+        # the touches and the callback and reply tasks they raised or closed
+        work.activities_changed(old_rows + task_old + reply_old, added + task_new + reply_new)
         await self.suppressions.opt_outs_written(work, inserts)
         return len(inserts), len(new_rows), unchanged, created_ids
 

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "call": "hub.cli.ami_cmd:call",
     "email": "hub.cli.email_cmd:email",
     "sms": "hub.cli.sms_cmd:sms",
+    "messenger": "hub.cli.messenger_cmd:messenger",
     "kpi": "hub.cli.kpi_cmd:kpi",
     "suppressions": "hub.cli.suppressions_cmd:suppressions",
     "campaign": "hub.cli.campaign_cmd:campaign",

@@ -41,6 +41,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_system",
     "hub.web.api_contacts",
     "hub.web.api_activities",
+    "hub.web.api_dialogs",
     "hub.web.api_employees",
     "hub.web.api_calls",
     "hub.web.api_sms",

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from hub.activity import addresses, cursor, interaction_rules
+from hub.activity import addresses, cursor, dialog_rules, interaction_rules
 from hub.errors import ValidationError
 from hub.model import CONTACT_KINDS, Address, AddressKind, Channel, Direction, Status
 from hub.text import ascii_int
@@ -405,6 +405,17 @@ class ActivityQuery(PageQuery):
     until: UtcDatetime | None = Field(None, description="exclusive, ISO 8601 with offset")
 
 
+class DialogQuery(PageQuery):
+    """Dialog filters; they combine."""
+
+    mine: bool = Field(False, description="only dialogs that are yours (you are their owner)")
+    unanswered: bool = Field(False, description="only dialogs whose last messages wait for a reply")
+    channel: Literal["telegram", "whatsapp", "vk", "viber"] | None = Field(
+        None, description="only this messenger"
+    )
+    account: Short | None = Field(None, description="only this account (with `channel`)")
+
+
 class NoQuery(Query):
     """Endpoints that take no query parameters refuse any."""
 
@@ -525,6 +536,66 @@ class ActivityPage(Out):
 
     items: list[ActivityOut]
     next_cursor: str | None
+
+
+class DialogOut(Out):
+    """One chat with one client on one messenger account, as its list shows it."""
+
+    id: int
+    source: str = Field(description='"<platform>:<account>", e.g. "telegram:support"')
+    platform: str
+    account: str
+    counterpart: str = Field(description="the chat or user id on the platform")
+    contact_id: int | None = None
+    contact_name: str | None = None
+    owner_employee_id: int | None = Field(
+        None, description="the contact's responsible employee, else the queue; None: nobody yet"
+    )
+    owner_name: str | None = None
+    messages: int
+    unread: int = Field(description="incoming since the last reply and since it was marked read")
+    unanswered: bool
+    waiting_since: datetime | None = Field(None, description="first incoming after the last reply")
+    last_at: datetime
+    last_direction: Direction
+    last_preview: str | None = None
+    last_in_at: datetime | None = None
+    last_out_at: datetime | None = None
+    read_at: datetime | None = None
+
+
+class DialogPage(Out):
+    """A page of dialogs, latest message first; `next_cursor` is None on the last page."""
+
+    items: list[DialogOut]
+    next_cursor: str | None
+
+
+class DialogThread(Out):
+    """A dialog and a page of its messages, newest first."""
+
+    dialog: DialogOut
+    messages: list[ActivityOut]
+    next_cursor: str | None
+
+
+class ReplyIn(Body):
+    """A reply in a dialog."""
+
+    text: Annotated[
+        str,
+        Strict(),
+        _CLEAN,
+        Field(description=f"not blank, at most {dialog_rules.MAX_REPLY} characters"),
+    ]
+
+
+class ReplySent(Out):
+    """A reply the platform took; it is already on the dialog and the client's timeline."""
+
+    dialog_id: int | None
+    message_id: str | None
+    outcome: str
 
 
 class EmployeeAddressOut(Out):

@@ -2,7 +2,7 @@
 
 Each takes the engine and the store's options, never the store: the store's record path
 owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved
-segments, templates, suppressions, campaign bounces and campaigns.
+segments, templates, suppressions, campaign bounces, campaigns and dialogs.
 """
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
@@ -22,6 +22,7 @@ from hub.activity.repos.contacts import (
     MergeResult,
     UnmergeResult,
 )
+from hub.activity.repos.dialogs import DialogFilter, DialogRepo, ReplyTarget
 from hub.activity.repos.employees import EmployeeRepo
 from hub.activity.repos.segments import SavedSegment, SegmentsRepo
 from hub.activity.repos.suppressions import Reason, Suppressed, Suppression, SuppressionsRepo
@@ -39,12 +40,15 @@ __all__ = [
     "CampaignBouncesRepo",
     "CampaignsRepo",
     "ContactRepo",
+    "DialogFilter",
+    "DialogRepo",
     "EmployeeRepo",
     "MergeRecord",
     "MergeResult",
     "Page",
     "Reason",
     "RecordedBounce",
+    "ReplyTarget",
     "SavedSegment",
     "SavedTemplate",
     "SegmentsRepo",
