@@ -14,7 +14,6 @@ from aiohttp import web
 from hub.activity import dialog_replies
 from hub.activity.dialog_rules import source_for
 from hub.activity.repos import DialogFilter
-from hub.errors import ValidationError
 from hub.web.auth import ACTIVITY_READERS, require
 from hub.web.keys import SENDERS, STORE
 from hub.web.openapi import describe
@@ -46,8 +45,6 @@ async def list_dialogs(request: web.Request) -> web.Response:
     """The dialogs the caller sees, filtered and paged by cursor."""
     who = require(request, *ACTIVITY_READERS)
     query = parse_query(request, DialogQuery)
-    if query.account is not None and query.channel is None:
-        raise ValidationError("account: name the messenger (channel) too", field="account")
     dialogs = request.app[STORE].dialogs
     scope = await dialogs.scope(who)
     flt = DialogFilter(
@@ -57,6 +54,8 @@ async def list_dialogs(request: web.Request) -> web.Response:
         source=source_for(query.channel, query.account)
         if query.channel is not None and query.account is not None
         else None,
+        # an account name alone: that name on whichever messenger has it
+        account=query.account if query.channel is None else None,
     )
     page = await dialogs.list(scope, flt, limit=query.limit, cursor=query.cursor)
     return respond(DialogPage, {"items": page.items, "next_cursor": page.next_cursor})

@@ -413,7 +413,9 @@ class DialogQuery(PageQuery):
     channel: Literal["telegram", "whatsapp", "vk", "viber"] | None = Field(
         None, description="only this messenger"
     )
-    account: Short | None = Field(None, description="only this account (with `channel`)")
+    account: Short | None = Field(
+        None, description="only this account (of `channel`, or of any messenger without it)"
+    )
 
 
 class NoQuery(Query):

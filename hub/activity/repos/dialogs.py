@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from hub.activity import dialog_reminders
 from hub.activity.cursor import decode_time_id, encode_time_id
 from hub.activity.dialog_rules import (
+    PLATFORMS,
     DialogScope,
     account_of,
     address_kind,
@@ -40,12 +41,14 @@ from hub.model import AddressKind, Channel, Direction, utcnow
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DialogFilter:
     """Which dialogs to list: the caller's own (`mine`), those waiting for a reply, one
-    platform (``telegram``), one account's (`source`), one contact's."""
+    platform (``telegram``), one account's (`source`), an account name on any platform
+    (`account`), one contact's."""
 
     mine: bool = False
     unanswered: bool = False
     platform: str | None = None
     source: str | None = None
+    account: str | None = None
     contact_id: int | None = None
 
 
@@ -114,6 +117,10 @@ class DialogRepo(Repo):
             conds.append(dialogs.c.platform == flt.platform)
         if flt.source is not None:
             conds.append(dialogs.c.source == flt.source)
+        if flt.account is not None:
+            conds.append(
+                dialogs.c.source.in_([source_for(p, flt.account) for p in PLATFORMS])
+            )
         if flt.contact_id is not None:
             conds.append(dialogs.c.contact_id == flt.contact_id)
         if cursor:
