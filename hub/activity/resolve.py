@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.activity import bulk
 from hub.activity.addresses import normalize
 from hub.activity.dialect import insert_ignore, one_of
-from hub.activity.schema import contacts, employee_addresses, identities
+from hub.activity.schema import contacts, employee_addresses, employees, identities
 from hub.errors import InvalidAddress
 from hub.model import CONTACT_KINDS, Address, AddressKind
 
@@ -85,6 +85,15 @@ async def employees_for(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key,
             )
             for value, employee_id in rows:
                 found[(kind, value)] = employee_id
+    return found
+
+
+async def existing_employees(conn: AsyncConnection, ids: Iterable[int]) -> set[int]:
+    """Which of these employee ids exist."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        rows = await conn.execute(select(employees.c.id).where(employees.c.id.in_(chunk)))
+        found.update(int(r[0]) for r in rows)
     return found
 
 

@@ -23,10 +23,11 @@ from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, delivery, threads
+from hub.activity import bulk, callbacks, delivery, edits, threads
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
+from hub.activity.identity_updates import apply_identity_updates
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
     ActivityRepo,
@@ -43,6 +44,7 @@ from hub.activity.resolve import (
     contacts_for,
     create_leads,
     employees_for,
+    existing_employees,
     normalise_touch,
 )
 from hub.activity.rollups.projections import Projections
@@ -59,11 +61,13 @@ from hub.activity.writer import BatchWriter
 from hub.errors import StoreUnavailable
 from hub.model import (
     Checkpoint,
+    IdentityUpdate,
     Quarantined,
     SinkItem,
     Status,
     StatusUpdate,
     Touch,
+    TouchEdit,
     utcnow,
 )
 from hub.urls import mask_url
@@ -101,6 +105,9 @@ ROW_COLUMNS = (
     "occurred_at",
     *CHANGEABLE,
 )
+#: Metadata key of an outgoing touch naming the employee who wrote it, by id (a reply
+#: sent from the hub, where no address of the employee is on the wire).
+EMPLOYEE_ID_KEY = "employee_id"
 #: Statuses a late message status update may not overwrite with an earlier stage.
 _MESSAGE_STAGE = {
     Status.QUEUED: 0,
@@ -121,6 +128,8 @@ class ApplyResult:
     unmatched_updates: int = 0
     checkpoints: int = 0
     quarantined: int = 0
+    edited: int = 0
+    identity_updates: int = 0
     created_ids: tuple[int, ...] = ()
 
 
@@ -237,6 +246,12 @@ def status_change(
     if upd.detail:
         meta[f"{upd.status.value}_detail"] = upd.detail
     return {"status": upd.status.value, "meta": meta, "updated_at": now}
+
+
+def _employee_id(touch: Touch) -> int | None:
+    """The employee id an outgoing touch names in its metadata, if it names one."""
+    value = touch.metadata.get(EMPLOYEE_ID_KEY)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class ActivityStore:
@@ -362,18 +377,36 @@ class ActivityStore:
         updates: list[StatusUpdate] = []
         cps: dict[tuple[str, str], Checkpoint] = {}
         bad: list[Quarantined] = []
+        edited: dict[tuple[str, str], TouchEdit] = {}
+        facts: list[IdentityUpdate] = []
         for index, item in enumerate(items):
             if isinstance(item, Touch):
+                if item.key in edited:  # a replayed original after its edit: the edit wins
+                    item = edits.edited_touch(edited.pop(item.key))
+                    touches[item.key] = (item, self.prepare(item))
+                    continue
                 norm = prepared[index] if prepared is not None else None
                 touches[item.key] = (item, norm if norm is not None else self.prepare(item))
             elif isinstance(item, StatusUpdate):
                 updates.append(item)
             elif isinstance(item, Checkpoint):
                 cps[(item.source, item.key)] = item
+            elif isinstance(item, TouchEdit):
+                if item.key in touches:  # the original is in this batch: record it edited
+                    folded = edits.edited_touch(item)
+                    touches[item.key] = (folded, self.prepare(folded))
+                else:
+                    edited[item.key] = item
+            elif isinstance(item, IdentityUpdate):
+                facts.append(item)
             else:
                 bad.append(item)
         async with self.writing(conn) as work:
+            missing = await self._apply_edits(work, list(edited.values()))
+            for touch in missing:
+                touches[touch.key] = (touch, self.prepare(touch))
             counts = await self._write_all(work, list(touches.values()), updates, cps, bad)
+            linked = await apply_identity_updates(work, facts, self.region)
         created, updated, unchanged, created_ids, applied, unmatched = counts
         return ApplyResult(
             created=created,
@@ -383,8 +416,36 @@ class ActivityStore:
             unmatched_updates=unmatched,
             checkpoints=len(cps),
             quarantined=len(bad),
+            edited=len(edited) - len(missing),
+            identity_updates=linked,
             created_ids=tuple(created_ids),
         )
+
+    async def _apply_edits(self, work: UnitOfWork, edited: Sequence[TouchEdit]) -> list[Touch]:
+        """Change the recorded activities of `edited` (see `hub.activity.edits`); return the
+        edited touches whose original the store does not hold, to be recorded as they are."""
+        if not edited:
+            return []
+        existing = await self._existing(work.conn, [e.key for e in edited])
+        now = utcnow()
+        pending: list[tuple[int, dict[str, Any]]] = []
+        old_rows: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        missing: list[Touch] = []
+        for edit in edited:
+            old = existing.get(edit.key)
+            if old is None:
+                missing.append(edits.edited_touch(edit))
+                continue
+            changes = edits.edit_changes(old, edit)
+            if changes:
+                changes["updated_at"] = now
+                pending.append((old["id"], changes))
+                old_rows.append(old)
+                new_rows.append({**old, **changes})
+        await bulk_update(work.conn, pending)
+        work.activities_changed(old_rows, new_rows)
+        return missing
 
     async def _write_all(
         self,
@@ -421,6 +482,9 @@ class ActivityStore:
                 address_keys.add(norm.employee)
             address_keys.update(norm.counterparts)
         employee_ids = await employees_for(conn, address_keys)
+        named_ids = await existing_employees(
+            conn, {t.metadata[EMPLOYEE_ID_KEY] for t in touches if _employee_id(t) is not None}
+        )
         contact_keys = {k for n in norms for k in n.counterparts if k not in employee_ids}
         contact_ids = await contacts_for(conn, contact_keys)
         missing = sorted(contact_keys - contact_ids.keys())
@@ -437,6 +501,8 @@ class ActivityStore:
         )
         for touch, norm in zip(touches, norms, strict=True):
             employee_id = employee_ids.get(norm.employee) if norm.employee else None
+            if employee_id is None and _employee_id(touch) in named_ids:
+                employee_id = _employee_id(touch)
             linked = threads.client_first(
                 [contact_ids[k] for k in norm.counterparts if k in contact_ids],
                 clients.get(touch.thread_key) if touch.thread_key else None,

@@ -1,0 +1,1 @@
+"""Messenger channels: Telegram bots (python-telegram-bot), each message a touch."""
