@@ -68,6 +68,8 @@ class FakeTelegram:
     files: dict[str, bytes] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
     confirmed_below: int = 0
+    #: Seconds every getUpdates takes before it answers (a slow network, for kill tests).
+    latency_s: float = 0.0
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
@@ -140,6 +142,8 @@ class FakeTelegram:
     async def _get_updates(self, params: Mapping[str, Any]) -> Any:
         if self.webhook.get("url"):
             raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         offset = int(params.get("offset") or 0)
         limit = max(1, min(100, int(params.get("limit") or 100)))
         timeout = float(params.get("timeout") or 0)
