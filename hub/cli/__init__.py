@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "call": "hub.cli.ami_cmd:call",
     "email": "hub.cli.email_cmd:email",
     "sms": "hub.cli.sms_cmd:sms",
+    "telegram": "hub.cli.telegram_cmd:telegram",
     "kpi": "hub.cli.kpi_cmd:kpi",
 }
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 from hub.backoff import BackoffPolicy
-from hub.channels.messengers.link_token import verify_contact_token
+from hub.channels.messengers.link_token import contact_token, deep_link, verify_contact_token
 from hub.channels.messengers.send_limits import SendLimits
 from hub.channels.messengers.settings import BotMode, MessengersSettings, TelegramBotSettings
 from hub.channels.messengers.telegram_capture import BotHealth, PollPlan, TelegramCapture
-from hub.channels.messengers.telegram_client import make_bot
+from hub.channels.messengers.telegram_client import bot_username, make_bot
 from hub.channels.messengers.telegram_ingest import UpdateIngest
 from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, WebhookInbox
 from hub.channels.messengers.telegram_updates import TokenReader, source_of
@@ -116,3 +116,26 @@ def build_sender(settings: MessengersSettings, key: str, sink: Sink | None = Non
         max_attempts=bot.max_attempts,
         max_retry_after_s=bot.max_retry_after_s,
     )
+
+
+def bot_name_of(settings: MessengersSettings, name: str | None) -> str:
+    """`name`, or the only bot; a `ConfigError` that says why otherwise."""
+    if name is not None:
+        bot_settings(settings, name)
+        return name
+    names = bot_names(settings)
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ConfigError("no Telegram bot is configured ([messengers.telegram.NAME])")
+    raise ConfigError(f"several Telegram bots ({', '.join(names)}): name one")
+
+
+async def contact_link(settings: MessengersSettings, contact_id: int, name: str | None = None) -> str:
+    """The t.me deep link that links whoever opens it to contact `contact_id` (signed)."""
+    if settings.link_secret is None:
+        raise ConfigError("[messengers] link_secret is not set: deep links cannot be signed")
+    bot = bot_name_of(settings, name)
+    username = await bot_username(bot_settings(settings, bot), source_of(bot))
+    token = contact_token(settings.link_secret.get_secret_value().encode(), contact_id)
+    return deep_link(username, token)

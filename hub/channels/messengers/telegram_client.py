@@ -106,3 +106,19 @@ def translate(exc: TelegramError, source: str, external_id: str | None = None) -
     if isinstance(exc, (Conflict, NetworkError)):
         return ChannelConnectError(text, channel=source, external_id=external_id)
     return ProtocolError(text, channel=source, external_id=external_id)
+
+
+async def bot_username(settings: TelegramBotSettings, source: str) -> str:
+    """The bot's @username: from the settings, else asked with getMe."""
+    if settings.username:
+        return settings.username.lstrip("@")
+    bot = make_bot(settings)
+    try:
+        me = await bot.get_me()
+    except TelegramError as exc:
+        raise translate(exc, source) from exc
+    finally:
+        await bot.shutdown()
+    if not me.username:
+        raise ProtocolError("getMe returned no username", channel=source)
+    return me.username
