@@ -188,6 +188,16 @@ class TelegramCapture:
 
     async def run(self, sink: Sink) -> None:
         """Poll (or keep the webhook registered) until cancelled; a refused token stops it."""
+        try:
+            await self._run(sink)
+        finally:
+            await self._close()
+
+    async def _close(self) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.bot.shutdown()
+
+    async def _run(self, sink: Sink) -> None:
         backoff = self.retry.start()
         self.health.starting()
         while True:
@@ -209,6 +219,12 @@ class TelegramCapture:
 
     async def sync_once(self, sink: Sink) -> None:
         """Polling: fetch and write until Telegram has nothing more. Webhook: register it."""
+        try:
+            await self._sync(sink)
+        finally:
+            await self._close()
+
+    async def _sync(self, sink: Sink) -> None:
         await self._open()
         if self.mode is BotMode.WEBHOOK:
             await self.register_webhook()

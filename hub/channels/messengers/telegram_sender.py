@@ -76,6 +76,8 @@ MAX_TEXT = 4096
 #: Metadata keys of `OutgoingMessage` the sender reads.
 EMPLOYEE_ID = "employee_id"
 REPLY_TO = "reply_to"
+#: Updates the webhook inbox hands the sink at a time.
+INBOX_BATCH = 100
 #: Checkpoint key under which the webhook worker notes the last update it wrote.
 WEBHOOK_CHECKPOINT = "webhook"
 
@@ -122,7 +124,7 @@ class WebhookInbox:
         assert self.sink is not None
         while True:
             raws = [await self._queue.get()]
-            while not self._queue.empty() and len(raws) < 100:
+            while not self._queue.empty() and len(raws) < INBOX_BATCH:
                 raws.append(self._queue.get_nowait())
             try:
                 top = await self.ingest.take(raws, self.sink)
