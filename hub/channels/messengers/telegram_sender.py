@@ -46,6 +46,7 @@ from hub.channels.messengers.telegram_updates import source_of, thread_of
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
+    ChannelError,
     ChannelTimeout,
     RateLimited,
     ValidationError,
@@ -260,7 +261,11 @@ class TelegramSender:
         if self.sink is not None:
             await self.sink.put(touch)
             await self.sink.flush()  # committed before Telegram sees it: never lost, never twice
-        bot = await self._bot()
+        try:
+            bot = await self._bot()
+        except ChannelError as exc:  # nothing went to Telegram: the touch says why
+            await self._put(self._failed(touch, f"not sent: {exc}"))
+            raise
         reply_to = self._reply_to(message, chat_id)
         attempt = 0
         while True:

@@ -9,7 +9,7 @@ import pytest
 
 from hub.activity import ActivityStore, BatchWriter
 from hub.channels.messengers.factory import build_capture, build_sender
-from hub.errors import RateLimited, ValidationError
+from hub.errors import ChannelAuthError, RateLimited, ValidationError
 from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendOutcome
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.integration.messengers.conftest import activity_rows, identity_of, settings_for
@@ -160,3 +160,18 @@ async def test_a_message_that_is_not_for_telegram_is_refused_before_anything_is_
         await sender.close()
     await writer.flush()
     assert await activity_rows(tg_store) == {}
+
+
+async def test_a_refused_token_fails_the_send_and_says_so(
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+) -> None:
+    sender = build_sender(settings_for(fake_tg, token="999:wrong-token"), "telegram:main", writer)
+    try:
+        with pytest.raises(ChannelAuthError):
+            await sender.send(reply("508", "hello"))
+    finally:
+        await sender.close()
+    await writer.flush()
+    [row] = (await activity_rows(tg_store)).values()
+    assert row["status"] == "failed" and "not sent" in row["meta"]["failed_detail"]
+    assert fake_tg.sent == []
