@@ -13,11 +13,13 @@ from hub.channels.messengers.telegram_client import bot_username, make_bot
 from hub.channels.messengers.telegram_ingest import UpdateIngest
 from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, WebhookInbox
 from hub.channels.messengers.telegram_updates import TokenReader, source_of
+from hub.channels.messengers.whatsapp_sender import NotificationInbox, NumberHooks, WhatsAppSender
 from hub.errors import ConfigError
-from hub.model import CaptureAdapter, Sink
+from hub.model import CaptureAdapter, Sender, Sink
 
 #: The platforms this channel speaks, as the first part of a sender key (``telegram:NAME``).
 TELEGRAM = "telegram"
+WHATSAPP = "whatsapp"
 WEBHOOK_PATH = "/hooks/messengers/telegram/{name}"
 
 
@@ -27,8 +29,10 @@ def bot_names(settings: MessengersSettings) -> list[str]:
 
 
 def sender_keys(settings: MessengersSettings) -> list[str]:
-    """Every sender this channel builds, keyed like its touches' source: ``telegram:NAME``."""
-    return [source_of(name) for name in bot_names(settings)]
+    """Every sender this channel builds, keyed like its touches' source: ``telegram:NAME``,
+    ``whatsapp:NAME``."""
+    numbers = [f"{WHATSAPP}:{n}" for n, number in settings.whatsapp.items() if number.enabled]
+    return [source_of(name) for name in bot_names(settings)] + numbers
 
 
 def bot_settings(settings: MessengersSettings, name: str) -> TelegramBotSettings:
@@ -88,11 +92,43 @@ def build_adapters(settings: MessengersSettings) -> list[CaptureAdapter]:
     return [build_capture(settings, name) for name in bot_names(settings)]
 
 
-def build_sender(settings: MessengersSettings, key: str, sink: Sink | None = None) -> TelegramSender:
-    """The sender ``telegram:NAME`` (or just ``NAME``); with `sink` it records its touches."""
+def build_whatsapp_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> WhatsAppSender:
+    """The sender (and webhook inbox) of WhatsApp number `name`."""
+    try:
+        number = settings.whatsapp[name]
+    except KeyError:
+        known = ", ".join(sorted(settings.whatsapp)) or "none"
+        raise ConfigError(f"no [messengers.whatsapp.{name}] (configured: {known})") from None
+    hooks = NumberHooks(
+        account=name,
+        app_secret=number.app_secret.get_secret_value(),
+        verify_token=number.verify_token.get_secret_value(),
+        phone_number_id=number.phone_number_id,
+        max_age_s=number.max_age_s,
+    )
+    return WhatsAppSender(
+        hooks=hooks,
+        inbox=NotificationInbox(hooks=hooks, sink=sink, size=number.webhook_queue),
+        api_url=number.api_url,
+        access_token=number.access_token.get_secret_value() if number.access_token else None,
+        sink=sink,
+        timeout_s=number.timeout_s,
+    )
+
+
+def build_sender(settings: MessengersSettings, key: str, sink: Sink | None = None) -> Sender:
+    """The sender ``telegram:NAME`` (or just ``NAME``) or ``whatsapp:NAME``; with `sink` it
+    records its touches."""
     platform, _, name = key.rpartition(":")
+    if platform == WHATSAPP:
+        return build_whatsapp_sender(settings, name, sink)
     if platform not in ("", TELEGRAM):
-        raise ConfigError(f"messenger {platform!r} is not configured here (only {TELEGRAM})")
+        raise ConfigError(f"messenger {platform!r} is not configured here ({TELEGRAM}, {WHATSAPP})")
+    return build_telegram_sender(settings, name, sink)
+
+
+def build_telegram_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> TelegramSender:
+    """The sender (and webhook inbox) of Telegram bot `name`."""
     bot = bot_settings(settings, name)
     health = BotHealth(name=source_of(name), mode=bot.mode.value)
     ingest = _ingest(settings, name, health)

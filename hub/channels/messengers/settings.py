@@ -26,6 +26,9 @@ DEFAULT_RETRY_BASE_S = 1.0
 DEFAULT_RETRY_MAX_S = 60.0
 DEFAULT_WEBHOOK_CHECK_S = 60.0
 DEFAULT_WEBHOOK_QUEUE = 1000
+WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
+#: Meta retries a webhook for up to seven days: anything older is a replay.
+DEFAULT_WHATSAPP_MAX_AGE_S = 7 * 86400 + 3600
 #: Telegram's secret_token: 1-256 of A-Z a-z 0-9 _ -.
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 #: A bot's token as BotFather gives it: digits, a colon, then letters.
@@ -96,12 +99,38 @@ class TelegramBotSettings(BaseModel):
         return self
 
 
+class WhatsAppSettings(BaseModel):
+    """One WhatsApp Cloud API number: the app's webhook secrets, the number, the send token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_secret: SecretStr = Field(description="the Meta app's secret: X-Hub-Signature-256 key")
+    verify_token: SecretStr = Field(description="what Meta sends back in the hub.challenge handshake")
+    phone_number_id: str = Field(min_length=1, description="the business number's id")
+    access_token: SecretStr | None = Field(default=None, description="Graph API token; none = receive only")
+    api_url: str = Field(default=WHATSAPP_API_URL, description="the Graph API with its version")
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    max_age_s: float = Field(
+        default=DEFAULT_WHATSAPP_MAX_AGE_S, gt=0, description="older notifications are refused as replays"
+    )
+    webhook_queue: int = Field(default=DEFAULT_WEBHOOK_QUEUE, ge=1)
+    enabled: bool = True
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("api_url must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 class MessengersSettings(BaseModel):
     """`[messengers]`: the bots, where Telegram reaches our webhooks, the link-token secret."""
 
     model_config = ConfigDict(extra="forbid")
 
     telegram: dict[str, TelegramBotSettings] = Field(default_factory=dict)
+    whatsapp: dict[str, WhatsAppSettings] = Field(default_factory=dict)
     public_url: str | None = Field(
         default=None, description="base URL at which Telegram reaches this hub (https://HOST)"
     )

@@ -1,4 +1,13 @@
-"""Telegram's webhook: ``POST /hooks/messengers/telegram/{name}``.
+"""Webhooks of the messengers: Telegram's and the WhatsApp Cloud API's.
+
+WhatsApp (``/hooks/messengers/whatsapp/{name}``): GET is Meta's subscription handshake
+(``hub.challenge`` echoed when ``hub.verify_token`` is ours, else 403); POST must carry
+``X-Hub-Signature-256``, the app secret's HMAC of the raw body (none 401, wrong 403),
+checked before the body is parsed; a body that is not a notification is 400, one whose
+every timestamp is older than `max_age_s` is refused as a replay (400); then the
+notification is queued and answered 200. Nothing refused is recorded.
+
+Telegram: ``POST /hooks/messengers/telegram/{name}``.
 
 Telegram sends the secret token we gave setWebhook in ``X-Telegram-Bot-Api-Secret-Token``;
 it is compared in constant time before the body is read: none → 401, a wrong one → 403,
@@ -12,13 +21,22 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import timedelta
 
 from aiohttp import web
 
 from hub.channels.messengers.telegram_sender import TelegramSender
 from hub.channels.messengers.telegram_updates import parse_body, source_of
+from hub.channels.messengers.whatsapp_payload import (
+    parse_notification,
+    signature_ok,
+    subscription_challenge,
+)
+from hub.channels.messengers.whatsapp_payload import source_of as whatsapp_source
+from hub.channels.messengers.whatsapp_sender import WhatsAppSender
 from hub.channels.plugin import SENDERS
 from hub.errors import ProtocolError
+from hub.model import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -70,5 +88,56 @@ async def telegram_update(request: web.Request) -> web.Response:
     except ProtocolError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from exc
     if not sender.inbox.offer(update):
+        raise web.HTTPServiceUnavailable(text="busy; deliver again later")
+    return web.json_response({"ok": True})
+
+
+# -- WhatsApp Cloud API -------------------------------------------------------------------
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+def _number(request: web.Request) -> WhatsAppSender:
+    name = request.match_info["name"]
+    sender = request.app.get(SENDERS, {}).get(whatsapp_source(name))
+    if not isinstance(sender, WhatsAppSender):
+        raise web.HTTPNotFound(text=f"no WhatsApp number {name!r} takes webhooks here")
+    return sender
+
+
+@routes.get("/hooks/messengers/whatsapp/{name}", allow_head=False)
+async def whatsapp_subscribe(request: web.Request) -> web.Response:
+    """Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours."""
+    sender = _number(request)
+    challenge = subscription_challenge(request.query, sender.hooks.verify_token)
+    if challenge is None:
+        logger.warning("%s: subscription with a wrong verify token refused", sender.source)
+        raise web.HTTPForbidden(text="verify token refused")
+    return web.Response(text=challenge)
+
+
+@routes.post("/hooks/messengers/whatsapp/{name}")
+async def whatsapp_notification(request: web.Request) -> web.Response:
+    """Verify the signature of the raw body, refuse stale replays, queue, answer 200."""
+    sender = _number(request)
+    body = await _body(request)
+    header = request.headers.get(SIGNATURE_HEADER)
+    if not header:
+        logger.warning("%s: notification without a signature refused", sender.source)
+        raise web.HTTPUnauthorized(text="signature required")
+    if not signature_ok(sender.hooks.app_secret.encode(), body, header):
+        logger.warning("%s: notification with a wrong signature refused", sender.source)
+        raise web.HTTPForbidden(text="signature refused")
+    try:
+        data = parse_body(body)
+        note = parse_notification(
+            data, account=sender.hooks.account, phone_number_id=sender.hooks.phone_number_id
+        )
+    except ProtocolError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    if note.newest is not None and utcnow() - note.newest > timedelta(seconds=sender.hooks.max_age_s):
+        logger.warning("%s: stale notification (newest %s) refused", sender.source, note.newest)
+        raise web.HTTPBadRequest(text="stale notification")
+    if not sender.inbox.offer(data, body):
         raise web.HTTPServiceUnavailable(text="busy; deliver again later")
     return web.json_response({"ok": True})
