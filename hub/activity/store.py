@@ -377,13 +377,16 @@ class ActivityStore:
         updates: list[StatusUpdate] = []
         cps: dict[tuple[str, str], Checkpoint] = {}
         bad: list[Quarantined] = []
-        edited: dict[tuple[str, str], TouchEdit] = {}
+        edited: dict[tuple[str, str], TouchEdit] = {}  # edits of activities not in this batch
+        latest_edit: dict[tuple[str, str], TouchEdit] = {}
         facts: list[IdentityUpdate] = []
         for index, item in enumerate(items):
             if isinstance(item, Touch):
-                if item.key in edited:  # a replayed original after its edit: the edit wins
-                    item = edits.edited_touch(edited.pop(item.key))
-                    touches[item.key] = (item, self.prepare(item))
+                edit = latest_edit.get(item.key)
+                if edit is not None:  # an original (or a replay of it) after its edit: the edit wins
+                    edited.pop(item.key, None)
+                    folded = edits.edited_touch(edit)
+                    touches[item.key] = (folded, self.prepare(folded))
                     continue
                 norm = prepared[index] if prepared is not None else None
                 touches[item.key] = (item, norm if norm is not None else self.prepare(item))
@@ -392,6 +395,7 @@ class ActivityStore:
             elif isinstance(item, Checkpoint):
                 cps[(item.source, item.key)] = item
             elif isinstance(item, TouchEdit):
+                latest_edit[item.key] = item
                 if item.key in touches:  # the original is in this batch: record it edited
                     folded = edits.edited_touch(item)
                     touches[item.key] = (folded, self.prepare(folded))

@@ -95,6 +95,9 @@ async def test_an_original_replayed_after_its_edit_in_one_batch_keeps_the_edit(
     await store.apply([edit, original])
     [row] = (await rows(store)).values()
     assert row["preview"] == "second"
+    await store.apply([original, edit, original])  # a replay of the whole stream
+    [row] = (await rows(store)).values()
+    assert row["preview"] == "second"
 
 
 async def test_a_shared_phone_moves_the_chat_and_its_touches_to_the_contact(
