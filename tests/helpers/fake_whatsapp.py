@@ -93,12 +93,21 @@ class FakeGraph:
         )
 
 
+    async def number(self, request: web.Request) -> web.Response:
+        """``GET /{phone_number_id}``: the number, for a valid token."""
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"error": {"message": "Invalid OAuth access token.", "code": 190}}, status=401)
+        number = request.match_info["number"]
+        return web.json_response({"id": number, "display_phone_number": "15550001111", "verified_name": "Acme"})
+
+
 @asynccontextmanager
 async def running_fake_graph() -> AsyncIterator[FakeGraph]:
     """The fake Graph API on 127.0.0.1; `api_url` is ``fake.url``."""
     fake = FakeGraph()
     app = web.Application()
     app.router.add_post(f"/{VERSION}/{{number}}/messages", fake.messages)
+    app.router.add_get(f"/{VERSION}/{{number}}", fake.number)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

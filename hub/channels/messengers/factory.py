@@ -5,14 +5,16 @@ from __future__ import annotations
 from functools import partial
 
 from hub.backoff import BackoffPolicy
+from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.link_token import contact_token, deep_link, verify_contact_token
 from hub.channels.messengers.send_limits import SendLimits
 from hub.channels.messengers.settings import BotMode, MessengersSettings, TelegramBotSettings
-from hub.channels.messengers.telegram_capture import BotHealth, PollPlan, TelegramCapture
+from hub.channels.messengers.telegram_capture import PollPlan, TelegramCapture
 from hub.channels.messengers.telegram_client import bot_username, make_bot
 from hub.channels.messengers.telegram_ingest import UpdateIngest
 from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, WebhookInbox
 from hub.channels.messengers.telegram_updates import TokenReader, source_of
+from hub.channels.messengers.whatsapp_monitor import WhatsAppMonitor
 from hub.channels.messengers.whatsapp_sender import NotificationInbox, NumberHooks, WhatsAppSender
 from hub.errors import ConfigError
 from hub.model import CaptureAdapter, Sender, Sink
@@ -87,9 +89,25 @@ def build_capture(settings: MessengersSettings, name: str) -> TelegramCapture:
     )
 
 
+def build_monitor(settings: MessengersSettings, name: str) -> WhatsAppMonitor:
+    """The health adapter of WhatsApp number `name` (``whatsapp:NAME``)."""
+    number = settings.whatsapp[name]
+    return WhatsAppMonitor(
+        account=name,
+        phone_number_id=number.phone_number_id,
+        api_url=number.api_url,
+        access_token=number.access_token.get_secret_value() if number.access_token else None,
+        timeout_s=number.timeout_s,
+        check_s=settings.webhook_check_s,
+        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+    )
+
+
 def build_adapters(settings: MessengersSettings) -> list[CaptureAdapter]:
-    """An adapter per enabled bot."""
-    return [build_capture(settings, name) for name in bot_names(settings)]
+    """An adapter per enabled bot, a health monitor per enabled WhatsApp number."""
+    bots: list[CaptureAdapter] = [build_capture(settings, name) for name in bot_names(settings)]
+    numbers = [build_monitor(settings, n) for n, number in settings.whatsapp.items() if number.enabled]
+    return bots + numbers
 
 
 def build_whatsapp_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> WhatsAppSender:

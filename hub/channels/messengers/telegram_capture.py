@@ -23,13 +23,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from telegram.error import TelegramError
 
 from hub.backoff import BackoffPolicy
+from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.settings import BotMode
 from hub.channels.messengers.telegram_client import ALLOWED_UPDATES, UpdatesBot, translate
 from hub.channels.messengers.telegram_ingest import UpdateIngest
@@ -41,28 +42,6 @@ logger = logging.getLogger(__name__)
 
 #: Checkpoint key of the polling offset (the next update id to ask for).
 OFFSET_KEY = "offset"
-
-
-@dataclass(slots=True, kw_only=True)
-class BotHealth(AdapterHealth):
-    """Adapter health plus what a bot adds: its mode and whether its webhook is registered."""
-
-    mode: str = BotMode.POLLING.value
-    webhook_registered: bool = False
-    webhook_url: str | None = None
-    last_update_at: datetime | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = AdapterHealth.as_dict(self)
-        data.update(
-            mode=self.mode,
-            webhook_registered=self.webhook_registered,
-            webhook_url=self.webhook_url,
-            last_update_at=self.last_update_at.isoformat() if self.last_update_at else None,
-            **self.details,
-        )
-        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

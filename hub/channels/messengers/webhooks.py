@@ -33,10 +33,10 @@ from hub.channels.messengers.whatsapp_payload import (
     subscription_challenge,
 )
 from hub.channels.messengers.whatsapp_payload import source_of as whatsapp_source
-from hub.channels.messengers.whatsapp_sender import WhatsAppSender
-from hub.channels.plugin import SENDERS
+from hub.channels.messengers.whatsapp_sender import SUBSCRIBED_KEY, WhatsAppSender
+from hub.channels.plugin import SENDERS, SINK
 from hub.errors import ProtocolError
-from hub.model import utcnow
+from hub.model import Checkpoint, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ async def whatsapp_subscribe(request: web.Request) -> web.Response:
     if challenge is None:
         logger.warning("%s: subscription with a wrong verify token refused", sender.source)
         raise web.HTTPForbidden(text="verify token refused")
+    sink = request.app.get(SINK)
+    if sink is not None:  # for health: Meta has our webhook
+        await sink.put(Checkpoint(source=sender.source, key=SUBSCRIBED_KEY, value=utcnow().isoformat()))
     return web.Response(text=challenge)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -43,6 +44,7 @@ from hub.errors import (
 from hub.model import (
     AddressKind,
     Channel,
+    Checkpoint,
     Direction,
     OutgoingMessage,
     Quarantined,
@@ -57,6 +59,10 @@ from hub.model import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: Checkpoint keys the webhook leaves for health (read by `whatsapp_monitor`).
+SUBSCRIBED_KEY = "subscribed"
+WEBHOOK_KEY = "webhook"
 
 #: Cloud API error codes that mean "slow down" and "outside the 24-hour window".
 RATE_CODES = frozenset({4, 80007, 130429, 131048, 131056})
@@ -118,6 +124,8 @@ class NotificationInbox:
                     continue
                 for item in note.items:
                     await self.sink.put(item)
+                stamp = json.dumps({"at": utcnow().isoformat()})
+                await self.sink.put(Checkpoint(source=self.hooks.source, key=WEBHOOK_KEY, value=stamp))
             except Exception:
                 logger.exception("%s: notification not written", self.hooks.source)
             finally:

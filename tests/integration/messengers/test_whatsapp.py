@@ -60,7 +60,7 @@ async def wa_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
         config = tmp_path / "touchhub.toml"
         config.write_text(
             f'demo_on_empty = false\n[store]\nurl = "sqlite:///{tmp_path}/hub.db"\n[web]\nport = {port}\n'
-            "[messengers.whatsapp.sales]\n"
+            "[messengers]\nwebhook_check_s = 0.1\n[messengers.whatsapp.sales]\n"
             f'app_secret = "env:WA_SECRET"\nverify_token = "{VERIFY}"\n'
             f'phone_number_id = "{PHONE_NUMBER_ID}"\naccess_token = "env:WA_TOKEN"\napi_url = "{graph.url}"\n',
             encoding="utf-8",
@@ -199,3 +199,29 @@ async def test_whatsapps_own_window_refusal_is_a_clear_permanent_failure(wa_hub:
     [row] = [r for r in (await activity_rows(wa_hub.store, SOURCE)).values() if r["direction"] == "out"]
     assert row["status"] == "failed"
     assert json.dumps(row["meta"]).count("131047") == 1
+
+
+async def test_health_shows_the_number_its_webhook_and_its_last_notification(wa_hub: RunningHub) -> None:
+    async def number() -> dict[str, Any]:
+        health = await wa_hub.hub.health()
+        [found] = [a for a in health["adapters"] if a["name"] == SOURCE]
+        return found
+
+    async def until(predicate: Any) -> None:
+        deadline = time.monotonic() + 10
+        while not predicate(await number()):
+            assert time.monotonic() < deadline, await number()
+            await asyncio.sleep(0.05)
+
+    await until(lambda a: a["state"] == "running")
+    assert (await number())["webhook_registered"] is False
+    async with aiohttp.ClientSession() as http:
+        params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "7"}
+        async with http.get(wa_hub.hook, params=params) as resp:
+            assert resp.status == 200
+    await until(lambda a: a["webhook_registered"] is True)
+    body = notification(messages=[text_message("79167770000", "wamid.H", "hi", int(time.time()))])
+    assert await wa_hub.post(body, sign(APP_SECRET, body)) == 200
+    await until(lambda a: a["last_update_at"] is not None)
+    text = json.dumps(await wa_hub.hub.health())
+    assert APP_SECRET not in text and ACCESS_TOKEN not in text
