@@ -14,7 +14,7 @@ import hmac
 import itertools
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +33,8 @@ def sign(app_secret: str, body: bytes) -> str:
 
 def notification(
     *,
-    messages: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    statuses: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    messages: Sequence[dict[str, Any]] = (),
+    statuses: Sequence[dict[str, Any]] = (),
     phone_number_id: str = PHONE_NUMBER_ID,
     names: dict[str, str] | None = None,
 ) -> bytes:
