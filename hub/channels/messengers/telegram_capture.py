@@ -126,10 +126,8 @@ class TelegramCapture:
         await self._call(self.bot.delete_webhook(drop_pending_updates=False))
         self.bot_health.webhook_registered = False
         self.health.running()
-        backoff = self.retry.start()
         while True:
             offset, _ = await self.poll_once(sink, offset, self.poll.wait_s)
-            backoff.healthy()
 
     # -- webhook ------------------------------------------------------------------------
 
