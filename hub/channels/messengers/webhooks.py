@@ -141,6 +141,6 @@ async def whatsapp_notification(request: web.Request) -> web.Response:
     if note.newest is not None and utcnow() - note.newest > timedelta(seconds=sender.hooks.max_age_s):
         logger.warning("%s: stale notification (newest %s) refused", sender.source, note.newest)
         raise web.HTTPBadRequest(text="stale notification")
-    if not sender.inbox.offer(data, body):
+    if not sender.inbox.offer(note):
         raise web.HTTPServiceUnavailable(text="busy; deliver again later")
     return web.json_response({"ok": True})

@@ -10,8 +10,8 @@ other senders: the touch (queued) is committed, ``POST /{phone_number_id}/messag
 called with our id as ``biz_opaque_callback_data`` (status webhooks carry it back), and the
 answer re-records the touch as sent with the ``wamid`` or records why it failed.
 
-The webhook inbox is the same as Telegram's idea: verified notifications are queued, a task
-parses and writes them.
+The webhook inbox is the same idea as Telegram's: the request verifies and parses (the stale
+check needs the timestamps), the inbox's task writes.
 """
 
 from __future__ import annotations
@@ -30,14 +30,13 @@ import aiohttp
 
 from hub.channels.messengers.whatsapp_payload import (
     SERVICE_WINDOW,
-    parse_notification,
+    Notification,
     source_of,
     window_key,
 )
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
-    ProtocolError,
     RateLimited,
     ValidationError,
 )
@@ -47,7 +46,6 @@ from hub.model import (
     Checkpoint,
     Direction,
     OutgoingMessage,
-    Quarantined,
     RecipientResult,
     SendOutcome,
     SendResult,
@@ -90,20 +88,20 @@ class NumberHooks:
 
 
 class NotificationInbox:
-    """Verified notifications waiting to be parsed and written, and the task that does it."""
+    """Verified, parsed notifications waiting to be written, and the task that writes them."""
 
     def __init__(self, *, hooks: NumberHooks, sink: Sink | None, size: int) -> None:
         self.hooks = hooks
         self.sink = sink
-        self._queue: asyncio.Queue[tuple[Mapping[str, Any], bytes]] = asyncio.Queue(maxsize=size)
+        self._queue: asyncio.Queue[Notification] = asyncio.Queue(maxsize=size)
         self._task: asyncio.Task[None] | None = None
 
-    def offer(self, data: Mapping[str, Any], raw: bytes) -> bool:
+    def offer(self, note: Notification) -> bool:
         """Queue a notification; False when full (Meta delivers it again)."""
         if self.sink is None:
             return False
         try:
-            self._queue.put_nowait((data, raw))
+            self._queue.put_nowait(note)
         except asyncio.QueueFull:
             return False
         if self._task is None or self._task.done():
@@ -113,20 +111,13 @@ class NotificationInbox:
     async def _run(self) -> None:
         assert self.sink is not None
         while True:
-            data, raw = await self._queue.get()
+            note = await self._queue.get()
             try:
-                try:
-                    note = parse_notification(
-                        data, account=self.hooks.account, phone_number_id=self.hooks.phone_number_id
-                    )
-                except ProtocolError as exc:
-                    await self.sink.put(Quarantined(source=self.hooks.source, reason=str(exc), raw=raw))
-                    continue
                 for item in note.items:
                     await self.sink.put(item)
                 stamp = json.dumps({"at": utcnow().isoformat()})
                 await self.sink.put(Checkpoint(source=self.hooks.source, key=WEBHOOK_KEY, value=stamp))
-            except Exception:
+            except Exception:  # one bad notification must not stop the inbox
                 logger.exception("%s: notification not written", self.hooks.source)
             finally:
                 self._queue.task_done()
