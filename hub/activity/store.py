@@ -23,10 +23,11 @@ from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, delivery, dialog_reminders, threads
+from hub.activity import bulk, callbacks, delivery, dialog_reminders, edits, threads
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
+from hub.activity.identity_updates import apply_identity_updates
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
     ActivityRepo,
@@ -65,11 +66,13 @@ from hub.activity.writer import BatchWriter
 from hub.errors import StoreUnavailable
 from hub.model import (
     Checkpoint,
+    IdentityUpdate,
     Quarantined,
     SinkItem,
     Status,
     StatusUpdate,
     Touch,
+    TouchEdit,
     utcnow,
 )
 from hub.urls import mask_url
@@ -127,6 +130,8 @@ class ApplyResult:
     unmatched_updates: int = 0
     checkpoints: int = 0
     quarantined: int = 0
+    edited: int = 0
+    identity_updates: int = 0
     created_ids: tuple[int, ...] = ()
 
 
@@ -379,18 +384,40 @@ class ActivityStore:
         updates: list[StatusUpdate] = []
         cps: dict[tuple[str, str], Checkpoint] = {}
         bad: list[Quarantined] = []
+        edited: dict[tuple[str, str], TouchEdit] = {}  # edits of activities not in this batch
+        latest_edit: dict[tuple[str, str], TouchEdit] = {}
+        facts: list[IdentityUpdate] = []
         for index, item in enumerate(items):
             if isinstance(item, Touch):
+                edit = latest_edit.get(item.key)
+                if edit is not None:  # an original (or a replay of it) after its edit: the edit wins
+                    edited.pop(item.key, None)
+                    folded = edits.edited_touch(edit)
+                    touches[item.key] = (folded, self.prepare(folded))
+                    continue
                 norm = prepared[index] if prepared is not None else None
                 touches[item.key] = (item, norm if norm is not None else self.prepare(item))
             elif isinstance(item, StatusUpdate):
                 updates.append(item)
             elif isinstance(item, Checkpoint):
                 cps[(item.source, item.key)] = item
+            elif isinstance(item, TouchEdit):
+                latest_edit[item.key] = item
+                if item.key in touches:  # the original is in this batch: record it edited
+                    folded = edits.edited_touch(item)
+                    touches[item.key] = (folded, self.prepare(folded))
+                else:
+                    edited[item.key] = item
+            elif isinstance(item, IdentityUpdate):
+                facts.append(item)
             else:
                 bad.append(item)
         async with self.writing(conn) as work:
+            missing = await self._apply_edits(work, list(edited.values()))
+            for touch in missing:
+                touches[touch.key] = (touch, self.prepare(touch))
             counts = await self._write_all(work, list(touches.values()), updates, cps, bad)
+            linked = await apply_identity_updates(work, facts, self.region)
         created, updated, unchanged, created_ids, applied, unmatched = counts
         return ApplyResult(
             created=created,
@@ -400,8 +427,36 @@ class ActivityStore:
             unmatched_updates=unmatched,
             checkpoints=len(cps),
             quarantined=len(bad),
+            edited=len(edited) - len(missing),
+            identity_updates=linked,
             created_ids=tuple(created_ids),
         )
+
+    async def _apply_edits(self, work: UnitOfWork, edited: Sequence[TouchEdit]) -> list[Touch]:
+        """Change the recorded activities of `edited` (see `hub.activity.edits`); return the
+        edited touches whose original the store does not hold, to be recorded as they are."""
+        if not edited:
+            return []
+        existing = await self._existing(work.conn, [e.key for e in edited])
+        now = utcnow()
+        pending: list[tuple[int, dict[str, Any]]] = []
+        old_rows: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        missing: list[Touch] = []
+        for edit in edited:
+            old = existing.get(edit.key)
+            if old is None:
+                missing.append(edits.edited_touch(edit))
+                continue
+            changes = edits.edit_changes(old, edit)
+            if changes:
+                changes["updated_at"] = now
+                pending.append((old["id"], changes))
+                old_rows.append(old)
+                new_rows.append({**old, **changes})
+        await bulk_update(work.conn, pending)
+        work.activities_changed(old_rows, new_rows)
+        return missing
 
     async def _write_all(
         self,
