@@ -53,6 +53,9 @@ STABLE_SESSION_S = 60.0
 EXPIRE_CHECK_S = 30.0
 #: Checkpoint key: the PBX time of the last event whose calls are logged (a backfill's start).
 COVERED_UNTIL = "covered_until"
+#: Most seconds between two `covered_until` checkpoints while events arrive but no call
+#: ends: a process killed mid-call leaves its successor a gap that starts this recently.
+CHECKPOINT_EVERY_S = 1.0
 #: How long click-to-call waits for a PBX connection that is being (re)established.
 ORIGINATE_READY_TIMEOUT_S = 5.0
 #: After a refused Originate, how long to wait for the employee leg's Hangup cause.
@@ -133,6 +136,9 @@ def assembler_config(settings: PbxSettings) -> AssemblerConfig:
 class AmiAdapter:
     """Watches one PBX over AMI and pushes every finished call into a sink."""
 
+    #: Two connections to one PBX would log every call twice: one process at a time.
+    single_consumer = True
+
     def __init__(
         self,
         pbx: str,
@@ -152,6 +158,7 @@ class AmiAdapter:
             settings.ami, settings.password.get_secret_value(), auth=settings.auth
         )
         config = assembler_config(settings)
+        self._config = config
         self.assembler = CallAssembler(config)
         self.cdr: CdrSource | None = (
             cdr_source(settings.cdr, config, where=f"telephony.pbx.{pbx}.cdr")
@@ -160,6 +167,8 @@ class AmiAdapter:
         )
         #: PBX time (epoch) of the last event handled: where the next gap begins.
         self._covered_until: float | None = None
+        #: Monotonic time of the last `covered_until` checkpoint put.
+        self._checkpointed_at: float | None = None
         self._clock = clock
         self._ping_interval = ping_interval
         self._reconnect = BackoffPolicy(
@@ -257,7 +266,14 @@ class AmiAdapter:
         )
 
     async def run(self, sink: Sink) -> None:
-        """Capture until cancelled, reconnecting with backoff; a refused login raises."""
+        """Capture until cancelled, reconnecting with backoff; a refused login raises.
+
+        Each run starts from the store, not from what an earlier run of this object saw:
+        under a lease, another process may have logged calls in between.
+        """
+        self.assembler = CallAssembler(self._config)
+        self._covered_until = None
+        self._checkpointed_at = None
         backoff = self._reconnect.start(clock=self._clock)
         self.health.starting()
         while True:
@@ -338,6 +354,9 @@ class AmiAdapter:
         self._covered_until = float(stamp) if stamp else now
         for call in finished:
             await self._emit(call, sink)
+        checkpointed = self._checkpointed_at
+        if checkpointed is None or time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S:
+            await self._checkpoint(sink)
 
     async def _reconcile(self, client: AmiClient, sink: Sink) -> None:
         """Close what ended while we were away: from the channel list, then the CDR."""
@@ -380,8 +399,14 @@ class AmiAdapter:
     async def _emit(self, call: FinishedCall, sink: Sink) -> None:
         self.health.count("calls")
         await sink.put(call_to_touch(call, self.name))
-        if self.cdr is not None and self._covered_until is not None:
-            # Committed with the call: after a crash, the backfill starts where this left off.
-            await sink.put(
-                Checkpoint(source=self.name, key=COVERED_UNTIL, value=f"{self._covered_until:.6f}")
-            )
+        # Committed with the call: after a crash, the backfill starts where this left off.
+        await self._checkpoint(sink)
+
+    async def _checkpoint(self, sink: Sink) -> None:
+        """Every call that ended before `covered_until` is in the sink ahead of this."""
+        if self.cdr is None or self._covered_until is None:
+            return
+        self._checkpointed_at = time.monotonic()
+        await sink.put(
+            Checkpoint(source=self.name, key=COVERED_UNTIL, value=f"{self._covered_until:.6f}")
+        )
