@@ -167,6 +167,8 @@ class AmiAdapter:
         )
         #: PBX time (epoch) of the last event handled: where the next gap begins.
         self._covered_until: float | None = None
+        #: Whether the PBX stamps its events (`timestampevents`): then only stamps count.
+        self._stamped = False
         #: Monotonic time of the last `covered_until` checkpoint put.
         self._checkpointed_at: float | None = None
         self._clock = clock
@@ -273,6 +275,7 @@ class AmiAdapter:
         """
         self.assembler = CallAssembler(self._config)
         self._covered_until = None
+        self._stamped = False
         self._checkpointed_at = None
         backoff = self._reconnect.start(clock=self._clock)
         self.health.starting()
@@ -351,11 +354,17 @@ class AmiAdapter:
             return
         self.health.last_event_at = utcnow()
         stamp = item.get("Timestamp")
-        self._covered_until = float(stamp) if stamp else now
+        if stamp:
+            self._covered_until = float(stamp)
+            self._stamped = True
+        elif not self._stamped:  # a PBX without timestampevents: our clock stands in
+            self._covered_until = now
         for call in finished:
             await self._emit(call, sink)
         checkpointed = self._checkpointed_at
-        if checkpointed is None or time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S:
+        # Only the PBX's own time says how far its records are covered: an unstamped
+        # event (a login's FullyBooted) would date the gap by our clock.
+        if stamp and (checkpointed is None or time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S):
             await self._checkpoint(sink)
 
     async def _reconcile(self, client: AmiClient, sink: Sink) -> None:
