@@ -226,11 +226,13 @@ class Supervisor:
                 await asyncio.wait_for(task, STOP_TIMEOUT_S)
         self._tasks.clear()
 
-    def health(self) -> list[dict[str, Any]]:
+    def health(self, lease_states: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every adapter's health; `lease_states` is a snapshot to show (default: now)."""
+        states = self.lease_states if lease_states is None else lease_states
         out = []
         for adapter in self.adapters:
             item = adapter.health.as_dict()
-            lease = self.lease_states.get(adapter.name)
+            lease = states.get(adapter.name)
             if lease is not None:
                 item["lease"] = lease
                 if lease == STANDBY:
@@ -335,7 +337,9 @@ class Hub:
 
     async def health(self) -> dict[str, Any]:
         """Store reachability, the writer's counters and every adapter's state."""
-        adapters = self.supervisor.health()
+        # One snapshot for the adapters and the leases: a lease may be taken meanwhile.
+        states = dict(self.supervisor.lease_states)
+        adapters = self.supervisor.health(states)
         failing = [a["name"] for a in adapters if a["state"] in ("failed", "backoff")]
         store_ok = await self.store.ping()
         status = "down" if not store_ok else "degraded" if failing else "ok"
@@ -348,13 +352,12 @@ class Hub:
             },
             "writer": self.writer.stats.as_dict(),
             "adapters": adapters,
-            **await self.lease_health(),
+            **await self.lease_health(states),
         }
 
-    async def lease_health(self) -> dict[str, Any]:
+    async def lease_health(self, states: Mapping[str, str]) -> dict[str, Any]:
         """This process, and for every single-consumer adapter who holds its lease."""
         me = self.leases.me
-        states = self.supervisor.lease_states
         try:
             holders = await self.leases.holders()
         except Exception as exc:  # the store's own health says why

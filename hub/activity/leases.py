@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
 #: A heartbeat that takes longer than this counts as a lost connection.
 HEARTBEAT_TIMEOUT_S = 5.0
+#: Trying a lease (connecting, asking for the lock) may take this many heartbeat
+#: timeouts before it counts as failed (and is tried again).
+TAKE_TIMEOUT_HEARTBEATS = 3
 #: How often a standing-by process tries to take a lease it does not hold.
 RETRY_S = 2.0
 #: First key of every touchhub advisory lock ("th"): keeps clear of other applications'.
@@ -149,8 +152,8 @@ class _Lease:
     async def _stop_heartbeat(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._heartbeat
+            # bounded: a heartbeat stuck on a dead session must not hold up the release
+            await asyncio.wait({self._heartbeat}, timeout=self._board.heartbeat_timeout_s)
             self._heartbeat = None
 
 
@@ -174,15 +177,30 @@ class PgLease(_Lease):
         await self._conn.commit()
 
     async def release(self) -> None:
+        was_lost = self.lost.is_set()
         await self._stop_heartbeat()
         self.lost.set()
         with contextlib.suppress(Exception):
-            await self._board.forget(self.name)
+            async with asyncio.timeout(self._board.heartbeat_timeout_s):
+                await self._board.forget(self.name)
+        limit = self._board.heartbeat_timeout_s
+        await _end_session(self._conn, gracefully=not was_lost, limit=limit)
+
+
+async def _end_session(conn: AsyncConnection, *, gracefully: bool, limit: float) -> None:
+    """Close the lock's session (the server drops the lock); a dead one is dropped at once,
+    never waited on."""
+    if gracefully:
         try:
-            await self._conn.close()  # ends the session: the server drops the lock
+            async with asyncio.timeout(limit):
+                await conn.close()
+            return
         except Exception:
-            with contextlib.suppress(Exception):
-                await self._conn.invalidate()
+            logger.debug("closing a lease session failed; dropping it", exc_info=True)
+    with contextlib.suppress(Exception):
+        await conn.invalidate()
+    with contextlib.suppress(Exception):
+        await conn.close()
 
 
 class FileLease(_Lease):
@@ -246,18 +264,21 @@ class LeaseBoard:
         if self._lock_engine is None:
             # Not the store's pool: each lease keeps its session for as long as it is held.
             self._lock_engine = create_async_engine(self.engine.url, poolclass=NullPool)
-        conn = await self._lock_engine.connect()
+        limit = self.heartbeat_timeout_s * TAKE_TIMEOUT_HEARTBEATS
+        async with asyncio.timeout(limit):
+            conn = await self._lock_engine.connect()
         try:
-            got = await conn.scalar(
-                text("SELECT pg_try_advisory_lock(:cls, :key)"),
-                {"cls": ADVISORY_CLASS, "key": advisory_key(name)},
-            )
-            await conn.commit()  # the lock is the session's; no transaction stays open
+            async with asyncio.timeout(limit):
+                got = await conn.scalar(
+                    text("SELECT pg_try_advisory_lock(:cls, :key)"),
+                    {"cls": ADVISORY_CLASS, "key": advisory_key(name)},
+                )
+                await conn.commit()  # the lock is the session's; no transaction stays open
         except BaseException:
-            await conn.close()
+            await _end_session(conn, gracefully=False, limit=limit)
             raise
         if not got:
-            await conn.close()
+            await _end_session(conn, gracefully=True, limit=limit)
             return None
         lease = PgLease(name, self, conn)
         await lease.watch()
