@@ -5,6 +5,7 @@ Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write throug
 `store.employees`, `store.activities` and `store.tokens`.
 """
 
+from hub.activity.leases import Lease, LeaseBoard, LeaseHolder, ProcessId
 from hub.activity.options import CallbackPolicy, DialogPolicy, StoreOptions, WriterOptions
 from hub.activity.principal import ADMIN, ROLES, Principal, Role
 from hub.activity.repos import ActivityFilter, MergeResult, Page, UnmergeResult
@@ -20,9 +21,13 @@ __all__ = [
     "BatchWriter",
     "CallbackPolicy",
     "DialogPolicy",
+    "Lease",
+    "LeaseBoard",
+    "LeaseHolder",
     "MergeResult",
     "Page",
     "Principal",
+    "ProcessId",
     "Role",
     "StoreOptions",
     "UnmergeResult",
