@@ -1,16 +1,29 @@
-"""Wiring from `[sms]` settings to senders (the only place that does it)."""
+"""Wiring from `[sms]` settings to senders and adapters (the only place that does it).
+
+An SMPP gateway has one bind, shared by its adapter and its sender: both are built around
+the same `SmppSession`, kept per settings object (the runtime builds adapters and senders
+in two calls over the same settings).
+"""
 
 from __future__ import annotations
 
+import weakref
 from urllib.parse import unquote, urlsplit
 
 from hub.backoff import BackoffPolicy
 from hub.channels.sms.kannel_monitor import KannelMonitor
 from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelSender, dlr_url_of
 from hub.channels.sms.settings import GatewayKind, GatewaySettings, SmsSettings
+from hub.channels.sms.smpp_adapter import SmppAdapter
+from hub.channels.sms.smpp_client import SmppSettings
+from hub.channels.sms.smpp_sender import SmppSender
+from hub.channels.sms.smpp_session import SessionTimers, SmppSession
 from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import ConfigError
-from hub.model import CaptureAdapter, Sink
+from hub.model import CaptureAdapter, Sender, Sink
+
+#: id(settings) → gateway name → its session; an entry goes when its settings object does.
+_SESSIONS: dict[int, dict[str, SmppSession]] = {}
 
 
 def gateway_names(settings: SmsSettings) -> list[str]:
@@ -19,8 +32,9 @@ def gateway_names(settings: SmsSettings) -> list[str]:
 
 
 def build_adapters(settings: SmsSettings) -> list[CaptureAdapter]:
-    """A health monitor per enabled Kannel gateway (reports and MO come by webhook)."""
-    return [
+    """Per enabled gateway: Kannel → a health monitor (reports and MO come by webhook);
+    SMPP → the adapter holding its bind."""
+    adapters: list[CaptureAdapter] = [
         KannelMonitor(
             gateway=name,
             endpoint=kannel_endpoint(name, gateway),
@@ -31,6 +45,57 @@ def build_adapters(settings: SmsSettings) -> list[CaptureAdapter]:
         for name, gateway in settings.gateways.items()
         if gateway.enabled and gateway.kind is GatewayKind.KANNEL
     ]
+    adapters += [
+        SmppAdapter(smpp_session(settings, name))
+        for name, gateway in settings.gateways.items()
+        if gateway.enabled and gateway.kind is GatewayKind.SMPP
+    ]
+    return adapters
+
+
+def smpp_settings(name: str, gateway: GatewaySettings, settings: SmsSettings) -> SmppSettings:
+    """smpp://SYSTEM_ID@HOST:PORT, the password and the tunables → the client's settings."""
+    if gateway.password is None:
+        raise ConfigError(f"sms.gateways.{name}.password is not set")
+    parts = urlsplit(gateway.url)
+    assert parts.hostname is not None and parts.username is not None and parts.port is not None
+    return SmppSettings(
+        host=parts.hostname,
+        port=parts.port,
+        system_id=unquote(parts.username),
+        password=gateway.password.get_secret_value(),
+        system_type=gateway.system_type,
+        name=f"sms:{name}",
+        window=gateway.window,
+        connect_timeout=settings.timeout_s,
+        bind_timeout=settings.timeout_s,
+        response_timeout=settings.timeout_s,
+        write_timeout=settings.timeout_s,
+        enquire_link_interval=gateway.enquire_link_s,
+        throttle_delay=settings.retry_base_s,
+        throttle_retries=max(settings.max_attempts, 5),
+    )
+
+
+def smpp_session(settings: SmsSettings, name: str) -> SmppSession:
+    """The one session of SMPP gateway `name` under `settings` (built on first use)."""
+    sessions = _SESSIONS.get(id(settings))
+    if sessions is None:
+        sessions = _SESSIONS[id(settings)] = {}
+        weakref.finalize(settings, _SESSIONS.pop, id(settings), None)
+    session = sessions.get(name)
+    if session is None:
+        gateway = _gateway(settings, name)
+        session = sessions[name] = SmppSession(
+            gateway=name,
+            settings=smpp_settings(name, gateway, settings),
+            hooks=hooks_of(settings, name),
+            timers=SessionTimers(
+                bind_wait_s=settings.timeout_s,
+                retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+            ),
+        )
+    return session
 
 
 def _gateway(settings: SmsSettings, name: str) -> GatewaySettings:
@@ -66,13 +131,17 @@ def kannel_endpoint(name: str, gateway: GatewaySettings) -> KannelEndpoint:
     )
 
 
-def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> KannelSender:
+def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> Sender:
     """The sender of gateway `name`; with `sink`, it records its touches and statuses there."""
     gateway = _gateway(settings, name)
-    if gateway.kind is not GatewayKind.KANNEL:
-        raise ConfigError(
-            f"sms.gateways.{name}: kind {gateway.kind} cannot send yet (only kannel can)"
-        )
+    bucket = TokenBucket(gateway.rate, gateway.burst) if gateway.rate else None
+    if gateway.kind is GatewayKind.SMPP:
+        session = smpp_session(settings, name)
+        if sink is not None:
+            session.sink = sink
+        smpp = SmppSender(session=session, sender=gateway.sender, bucket=bucket)
+        session.reply = smpp.send
+        return smpp
     hooks = hooks_of(settings, name)
     return KannelSender(
         endpoint=kannel_endpoint(name, gateway),
@@ -83,6 +152,6 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         timeout_s=settings.timeout_s,
         max_attempts=settings.max_attempts,
         retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
-        bucket=TokenBucket(gateway.rate, gateway.burst) if gateway.rate else None,
+        bucket=bucket,
         smsc=gateway.smsc,
     )

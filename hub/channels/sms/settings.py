@@ -19,6 +19,8 @@ DEFAULT_RETRY_BASE_S = 1.0
 DEFAULT_RETRY_MAX_S = 30.0
 DEFAULT_BURST = 1
 DEFAULT_PROBE_INTERVAL_S = 60.0
+DEFAULT_WINDOW = 10
+DEFAULT_ENQUIRE_LINK_S = 30.0
 #: A webhook token: long, and nothing that needs escaping in a URL.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,}")
 #: URL schemes of each gateway kind.
@@ -47,6 +49,13 @@ class GatewaySettings(BaseModel):
     rate: float | None = Field(default=None, gt=0, description="messages per second; none = no limit")
     burst: int = Field(default=DEFAULT_BURST, ge=1, description="messages sent at once before the rate applies")
     smsc: str | None = Field(default=None, description="Kannel smsc-id to route through")
+    window: int = Field(
+        default=DEFAULT_WINDOW, ge=1, le=1000, description="SMPP: submit_sm outstanding at once"
+    )
+    system_type: str = Field(default="", max_length=12, description="SMPP: system_type of the bind")
+    enquire_link_s: float = Field(
+        default=DEFAULT_ENQUIRE_LINK_S, ge=0, description="SMPP: keep-alive interval; 0 = none"
+    )
     enabled: bool = True
 
     @field_validator("dlr_secret")

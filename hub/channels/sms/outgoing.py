@@ -1,0 +1,62 @@
+"""The outgoing SMS as every sender records it: checked, keyed by our id, queued first."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from hub.channels.sms.encoding import count_segments
+from hub.errors import ValidationError
+from hub.model import Channel, Direction, OutgoingMessage, Status, Touch, utcnow
+
+
+def new_message_id() -> str:
+    """Our id for an SMS that came without one."""
+    return uuid.uuid4().hex
+
+
+def check_message(message: OutgoingMessage) -> str:
+    """Refuse what no gateway can send; our message id (given, or a new one)."""
+    if message.channel is not Channel.SMS:
+        raise ValidationError(f"{message.channel} message given to the SMS sender", field="channel")
+    if len(message.to) != 1:
+        raise ValidationError("one SMS goes to exactly one recipient", field="to")
+    if not message.body:
+        raise ValidationError("an SMS needs a text", field="body")
+    return message.message_id or new_message_id()
+
+
+def outgoing_touch(
+    message: OutgoingMessage,
+    message_id: str,
+    *,
+    source: str,
+    gateway: str,
+    sender: str,
+    extra: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Touch:
+    """The touch of `message` as recorded before it is submitted: queued."""
+    count = count_segments(message.body)
+    metadata = {
+        **message.metadata,
+        "gateway": gateway,
+        "from": sender,
+        "encoding": count.encoding.value,
+        "parts": count.parts,
+        **(extra or {}),
+    }
+    return Touch(
+        source=source,
+        external_id=message_id,
+        channel=Channel.SMS,
+        direction=Direction.OUT,
+        status=Status.QUEUED,
+        occurred_at=at or utcnow(),
+        counterparts=message.to,
+        employee=message.sender,
+        preview=message.body,
+        metadata=metadata,
+    )
