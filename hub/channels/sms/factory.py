@@ -11,6 +11,8 @@ import weakref
 from urllib.parse import unquote, urlsplit
 
 from hub.backoff import BackoffPolicy
+from hub.channels.sms.http_profile import load_profile
+from hub.channels.sms.http_sender import HttpAccount, HttpSender
 from hub.channels.sms.kannel_monitor import KannelMonitor
 from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelSender, dlr_url_of
 from hub.channels.sms.settings import GatewayKind, GatewaySettings, SmsSettings
@@ -114,6 +116,7 @@ def hooks_of(settings: SmsSettings, name: str) -> GatewayHooks:
         secret=gateway.dlr_secret.get_secret_value() if gateway.dlr_secret else None,
         opt_out_words=frozenset(w.strip().casefold() for w in settings.opt_out_words),
         opt_out_reply=settings.opt_out_reply,
+        allow_from=tuple(gateway.allow_from),
     )
 
 
@@ -142,6 +145,8 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         smpp = SmppSender(session=session, sender=gateway.sender, bucket=bucket)
         session.reply = smpp.send
         return smpp
+    if gateway.kind is GatewayKind.HTTP:
+        return http_sender(settings, name, gateway, sink, bucket)
     hooks = hooks_of(settings, name)
     return KannelSender(
         endpoint=kannel_endpoint(name, gateway),
@@ -154,4 +159,31 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
         bucket=bucket,
         smsc=gateway.smsc,
+    )
+
+
+def http_sender(
+    settings: SmsSettings, name: str, gateway: GatewaySettings, sink: Sink | None, bucket: TokenBucket | None
+) -> HttpSender:
+    """The sender of an HTTP provider gateway, from its profile."""
+    assert gateway.profile is not None  # the settings refuse kind http without one
+    parts = urlsplit(gateway.url)
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return HttpSender(
+        profile=load_profile(gateway.profile),
+        account=HttpAccount(
+            base_url=f"{parts.scheme}://{netloc}",
+            username=unquote(parts.username or ""),
+            password=gateway.password.get_secret_value() if gateway.password else "",
+            sender=gateway.sender,
+            public_url=settings.public_url,
+        ),
+        hooks=hooks_of(settings, name),
+        sink=sink,
+        timeout_s=settings.timeout_s,
+        max_attempts=settings.max_attempts,
+        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+        bucket=bucket,
     )

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from urllib.parse import urlencode
 
 import aiohttp
@@ -84,10 +85,22 @@ class GatewayHooks:
     secret: str | None
     opt_out_words: frozenset[str]
     opt_out_reply: str | None
+    #: callbacks only from these networks; empty = from anywhere
+    allow_from: tuple[IPv4Network | IPv6Network, ...] = ()
 
     @property
     def source(self) -> str:
         return source_of(self.gateway)
+
+    def allows(self, remote: str | None) -> bool:
+        """True when a callback from `remote` may be heard (no allow-list: any)."""
+        if not self.allow_from:
+            return True
+        try:
+            address = ip_address(remote or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.allow_from)
 
     def is_opt_out(self, text: str) -> bool:
         """True when the whole text (trimmed, any case) is one of the opt-out words."""

@@ -6,7 +6,15 @@ import re
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from hub.urls import mask_url
 
@@ -24,7 +32,7 @@ DEFAULT_ENQUIRE_LINK_S = 30.0
 #: A webhook token: long, and nothing that needs escaping in a URL.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,}")
 #: URL schemes of each gateway kind.
-SCHEMES = {"kannel": "kannel", "smpp": "smpp"}
+SCHEMES = {"kannel": ("kannel",), "smpp": ("smpp",), "http": ("http", "https")}
 
 
 class GatewayKind(StrEnum):
@@ -32,6 +40,7 @@ class GatewayKind(StrEnum):
 
     KANNEL = "kannel"  # smsbox's sendsms HTTP interface; reports and MO come to our webhooks
     SMPP = "smpp"  # one SMPP 3.4 transceiver bind
+    HTTP = "http"  # an HTTP provider described by a profile (hub/channels/sms/profiles/)
 
 
 class GatewaySettings(BaseModel):
@@ -40,7 +49,10 @@ class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: GatewayKind
-    url: str = Field(description="kannel://USER@HOST:PORT (sendsms) or smpp://SYSTEM_ID@HOST:PORT")
+    url: str = Field(
+        description="kannel://USER@HOST:PORT (sendsms), smpp://SYSTEM_ID@HOST:PORT, "
+        "or the provider's https://[ACCOUNT@]HOST[:PORT] for kind http"
+    )
     password: SecretStr | None = None
     sender: str = Field(min_length=1, description="source address (number or alphanumeric name)")
     dlr_secret: SecretStr | None = Field(
@@ -56,6 +68,12 @@ class GatewaySettings(BaseModel):
     enquire_link_s: float = Field(
         default=DEFAULT_ENQUIRE_LINK_S, ge=0, description="SMPP: keep-alive interval; 0 = none"
     )
+    profile: str | None = Field(
+        default=None, description="kind http: a shipped profile's name or the path of a TOML profile"
+    )
+    allow_from: list[IPvAnyNetwork] = Field(
+        default_factory=list, description="callbacks only from these addresses; empty = any"
+    )
     enabled: bool = True
 
     @field_validator("dlr_secret")
@@ -69,16 +87,21 @@ class GatewaySettings(BaseModel):
     @model_validator(mode="after")
     def _url_matches_kind(self) -> GatewaySettings:
         parts = urlsplit(self.url)
-        scheme = SCHEMES[self.kind.value]
-        if parts.scheme != scheme or not parts.hostname or not parts.username:
+        schemes = SCHEMES[self.kind.value]
+        if self.kind is GatewayKind.HTTP:
+            if parts.scheme not in schemes or not parts.hostname:
+                raise ValueError(f"url {mask_url(self.url)} must look like https://HOST for kind http")
+            if not self.profile:
+                raise ValueError("kind http needs a profile (a shipped name or a TOML file)")
+        elif parts.scheme != schemes[0] or not parts.hostname or not parts.username:
             raise ValueError(
-                f"url {mask_url(self.url)} must look like {scheme}://USER@HOST:PORT for kind {self.kind}"
+                f"url {mask_url(self.url)} must look like {schemes[0]}://USER@HOST:PORT for kind {self.kind}"
             )
         try:
             port = parts.port
         except ValueError as exc:
             raise ValueError(f"url {mask_url(self.url)} has a bad port") from exc
-        if port is None:
+        if port is None and self.kind is not GatewayKind.HTTP:
             raise ValueError(f"url {mask_url(self.url)} needs a port")
         return self
 

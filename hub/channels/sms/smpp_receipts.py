@@ -59,13 +59,21 @@ class ReceiptMatcher:
     """SMSC ids of the parts we sent → our message ids, and receipts waiting for their id."""
 
     def __init__(
-        self, *, hold_s: float = HOLD_S, max_held: int = MAX_HELD, max_known: int = MAX_KNOWN
+        self,
+        *,
+        hold_s: float = HOLD_S,
+        max_held: int = MAX_HELD,
+        max_known: int = MAX_KNOWN,
+        spellings: bool = True,
     ) -> None:
+        #: match hex ↔ decimal spellings too (SMPP); False = ids match only as given
+        self.spellings = spellings
         self.hold_s = hold_s
         self.max_held = max_held
         self.max_known = max_known
         self._messages: OrderedDict[str, _Message] = OrderedDict()
-        self._by_form: dict[str, tuple[str, str]] = {}  # id spelling → (our id, SMSC id)
+        self._exact: dict[str, tuple[str, str]] = {}  # SMSC id → (our id, SMSC id)
+        self._by_form: dict[str, tuple[str, str]] = {}  # other spellings → (our id, SMSC id)
         self._held: dict[int, tuple[SmppReceipt, float]] = {}
         self._held_by_form: dict[str, int] = {}
         self._tokens = itertools.count()
@@ -93,10 +101,11 @@ class ReceiptMatcher:
         if message is None:
             return []
         message.ids.setdefault(smsc_id, None)
-        for form in id_forms(smsc_id):
+        self._exact[smsc_id] = (message_id, smsc_id)
+        for form in self._forms(smsc_id):
             self._by_form.setdefault(form, (message_id, smsc_id))
         out: list[Resolved] = []
-        for form in id_forms(smsc_id):
+        for form in self._forms(smsc_id) | {smsc_id}:
             token = self._held_by_form.get(form)
             if token is not None and token in self._held:
                 receipt, _ = self._unhold(token)
@@ -105,8 +114,8 @@ class ReceiptMatcher:
 
     def receipt(self, receipt: SmppReceipt, now: float) -> list[Resolved]:
         """What `receipt` means for our message; none (held) while its id is unknown."""
-        found = self._by_form.get(receipt.message_id) or next(
-            (self._by_form[f] for f in id_forms(receipt.message_id) if f in self._by_form), None
+        found = self._exact.get(receipt.message_id) or next(
+            (self._by_form[f] for f in self._forms(receipt.message_id) if f in self._by_form), None
         )
         if found is None:
             self._hold(receipt, now)
@@ -139,9 +148,14 @@ class ReceiptMatcher:
         message.final = True
         return Resolved(message_id=message_id, status=status, detail=detail)
 
+    def _forms(self, smsc_id: str) -> frozenset[str]:
+        return id_forms(smsc_id) if self.spellings else frozenset()
+
     def _forget(self, message_id: str, message: _Message) -> None:
         for smsc_id in message.ids:
-            for form in id_forms(smsc_id):
+            if self._exact.get(smsc_id, ("", ""))[0] == message_id:
+                del self._exact[smsc_id]
+            for form in self._forms(smsc_id):
                 if self._by_form.get(form, ("", ""))[0] == message_id:
                     del self._by_form[form]
 
@@ -151,12 +165,12 @@ class ReceiptMatcher:
             self._overflow.append(self._unhold(oldest)[0])
         token = next(self._tokens)
         self._held[token] = (receipt, now)
-        for form in id_forms(receipt.message_id):
+        for form in self._forms(receipt.message_id) | {receipt.message_id}:
             self._held_by_form[form] = token
 
     def _unhold(self, token: int) -> tuple[SmppReceipt, float]:
         receipt, at = self._held.pop(token)
-        for form in id_forms(receipt.message_id):
+        for form in self._forms(receipt.message_id) | {receipt.message_id}:
             if self._held_by_form.get(form) == token:
                 del self._held_by_form[form]
         return receipt, at

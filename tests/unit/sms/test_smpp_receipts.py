@@ -50,3 +50,20 @@ def test_receipts_never_matched_are_handed_back_not_dropped() -> None:
     assert [r.message_id for r in m.expire(5)] == ["z0"]  # pushed out by newer ones
     assert [r.message_id for r in m.expire(11.5)] == ["z1"]
     assert m.held == 1
+
+
+def test_an_exact_id_wins_over_another_message_spelled_the_same() -> None:
+    m = ReceiptMatcher()
+    m.expect("sixteen", 1)
+    m.sent("sixteen", "16")  # hex 16 is decimal 22, decimal 16 is hex 10
+    m.expect("ten", 1)
+    m.sent("ten", "10")
+    (r,) = m.receipt(receipt("10"), 0)
+    assert r.message_id == "ten"
+
+
+def test_without_spellings_ids_match_only_as_given() -> None:
+    m = ReceiptMatcher(spellings=False)
+    m.expect("ours", 1)
+    m.sent("ours", "1a")
+    assert m.receipt(receipt("26"), 0) == [] and m.held == 1
