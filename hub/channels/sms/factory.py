@@ -15,6 +15,7 @@ from hub.channels.sms.http_profile import load_profile
 from hub.channels.sms.http_sender import HttpAccount, HttpSender
 from hub.channels.sms.kannel_monitor import KannelMonitor
 from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelSender, dlr_url_of
+from hub.channels.sms.quiet_hours import Holder, QuietHours
 from hub.channels.sms.settings import GatewayKind, GatewaySettings, SmsSettings
 from hub.channels.sms.smpp_adapter import SmppAdapter
 from hub.channels.sms.smpp_client import SmppSettings
@@ -138,15 +139,16 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
     """The sender of gateway `name`; with `sink`, it records its touches and statuses there."""
     gateway = _gateway(settings, name)
     bucket = TokenBucket(gateway.rate, gateway.burst) if gateway.rate else None
+    holder = holder_of(settings)
     if gateway.kind is GatewayKind.SMPP:
         session = smpp_session(settings, name)
         if sink is not None:
             session.sink = sink
-        smpp = SmppSender(session=session, sender=gateway.sender, bucket=bucket)
+        smpp = SmppSender(session=session, sender=gateway.sender, bucket=bucket, holder=holder)
         session.reply = smpp.send
         return smpp
     if gateway.kind is GatewayKind.HTTP:
-        return http_sender(settings, name, gateway, sink, bucket)
+        return http_sender(settings, name, gateway, sink, bucket, holder)
     hooks = hooks_of(settings, name)
     return KannelSender(
         endpoint=kannel_endpoint(name, gateway),
@@ -159,11 +161,17 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
         bucket=bucket,
         smsc=gateway.smsc,
+        holder=holder,
     )
 
 
 def http_sender(
-    settings: SmsSettings, name: str, gateway: GatewaySettings, sink: Sink | None, bucket: TokenBucket | None
+    settings: SmsSettings,
+    name: str,
+    gateway: GatewaySettings,
+    sink: Sink | None,
+    bucket: TokenBucket | None,
+    holder: Holder | None,
 ) -> HttpSender:
     """The sender of an HTTP provider gateway, from its profile."""
     assert gateway.profile is not None  # the settings refuse kind http without one
@@ -186,4 +194,12 @@ def http_sender(
         max_attempts=settings.max_attempts,
         retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
         bucket=bucket,
+        holder=holder,
     )
+
+
+def holder_of(settings: SmsSettings) -> Holder | None:
+    """A sender's keeper of messages held through `[sms] quiet_hours`, when they are set."""
+    if settings.quiet_hours is None:
+        return None
+    return Holder(QuietHours.parse(settings.quiet_hours, settings.company_timezone or "UTC"))

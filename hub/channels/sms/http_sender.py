@@ -42,6 +42,7 @@ from hub.channels.sms.http_profile import (
 )
 from hub.channels.sms.kannel_sender import TOKEN_PARAM, GatewayHooks
 from hub.channels.sms.outgoing import check_message, outgoing_touch
+from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.smpp_incoming import SmppReceipt
 from hub.channels.sms.smpp_receipts import ReceiptMatcher
 from hub.channels.sms.token_bucket import TokenBucket
@@ -129,8 +130,10 @@ class HttpSender:
         max_attempts: int,
         retry: BackoffPolicy,
         bucket: TokenBucket | None = None,
+        holder: Holder | None = None,
     ) -> None:
         self.profile = profile
+        self.holder = holder
         self.account = account
         self.hooks = hooks
         self.sink = sink
@@ -155,6 +158,8 @@ class HttpSender:
         return self._session
 
     async def close(self) -> None:
+        if self.holder is not None:
+            await self.holder.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -193,6 +198,10 @@ class HttpSender:
             message, message_id, source=self.source, gateway=self.gateway, sender=self.account.sender,
             extra={"provider": self.profile.name},
         )
+        if self.holder is not None:
+            held = await self.holder.hold(message, touch, self.sink, self.send)
+            if held is not None:
+                return held
         if self.sink is not None:
             await self.sink.put(touch)
             await self.sink.flush()  # committed before the provider sees it

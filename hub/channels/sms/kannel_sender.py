@@ -33,6 +33,7 @@ from hub.channels.sms.kannel_protocol import (
     parse_sendsms_reply,
     sendsms_query,
 )
+from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import (
     ChannelAuthError,
@@ -139,6 +140,7 @@ class KannelSender:
         retry: BackoffPolicy,
         bucket: TokenBucket | None = None,
         smsc: str | None = None,
+        holder: Holder | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.hooks = hooks
@@ -150,6 +152,7 @@ class KannelSender:
         self.retry = retry
         self.bucket = bucket
         self.smsc = smsc
+        self.holder = holder
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -168,6 +171,8 @@ class KannelSender:
         return self._session
 
     async def close(self) -> None:
+        if self.holder is not None:
+            await self.holder.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -205,6 +210,10 @@ class KannelSender:
             raise ValidationError("an SMS needs a text", field="body")
         message_id = message.message_id or new_message_id()
         touch = self.outgoing_touch(message, message_id)
+        if self.holder is not None:
+            held = await self.holder.hold(message, touch, self.sink, self.send)
+            if held is not None:
+                return held
         if self.sink is not None:
             await self.sink.put(touch)
             await self.sink.flush()  # committed before Kannel sees it: never lost, never twice

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from hub.channels.sms.quiet_hours import parse_window
 from hub.urls import mask_url
 
 #: Defaults, named so that the code and the docs say the same thing.
@@ -130,6 +131,13 @@ class SmsSettings(BaseModel):
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=10)
     retry_base_s: float = Field(default=DEFAULT_RETRY_BASE_S, ge=0)
     retry_max_s: float = Field(default=DEFAULT_RETRY_MAX_S, ge=0)
+    quiet_hours: str | None = Field(
+        default=None,
+        description="HH:MM-HH:MM in the recipient's zone: non-urgent SMS are held then (e.g. 21:00-09:00)",
+    )
+    company_timezone: str | None = Field(
+        default=None, description="zone for numbers whose own is ambiguous; unset = [kpi] timezone"
+    )
     probe_interval_s: float = Field(
         default=DEFAULT_PROBE_INTERVAL_S, gt=0, description="how often health asks each gateway"
     )
@@ -140,6 +148,13 @@ class SmsSettings(BaseModel):
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("public_url must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_window(value)
+        return value
 
     @model_validator(mode="after")
     def _default_is_known(self) -> SmsSettings:

@@ -24,6 +24,7 @@ import logging
 
 from hub.channels.sms.kannel_sender import GatewayHooks
 from hub.channels.sms.outgoing import check_message, outgoing_touch
+from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.smpp_client import SmppClient
 from hub.channels.sms.smpp_pdu import SubmitSm, status_name
 from hub.channels.sms.smpp_receipts import Resolved
@@ -64,10 +65,12 @@ class SmppSender:
         sender: str,
         bucket: TokenBucket | None = None,
         addressing: Addressing | None = None,
+        holder: Holder | None = None,
     ) -> None:
         self.session = session
         self.sender = sender
         self.bucket = bucket
+        self.holder = holder
         self._template = addressing or Addressing(source_addr=sender, destination_addr="")
         self._references = itertools.cycle(range(1, 256))
 
@@ -84,6 +87,8 @@ class SmppSender:
         return self.session.source
 
     async def close(self) -> None:
+        if self.holder is not None:
+            await self.holder.close()
         await self.session.close()
 
     def outgoing_touch(self, message: OutgoingMessage, message_id: str) -> Touch:
@@ -115,6 +120,10 @@ class SmppSender:
         submits = build_submits(message.body, addressing, reference=next(self._references))
         touch = self.outgoing_touch(message, message_id)
         sink = self.session.sink
+        if self.holder is not None:
+            held = await self.holder.hold(message, touch, sink, self.send)
+            if held is not None:
+                return held
         if sink is not None:
             await sink.put(touch)
             await sink.flush()  # committed before the SMSC sees it: never lost, never twice

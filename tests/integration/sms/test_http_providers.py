@@ -13,9 +13,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hub.activity import ActivityFilter, ActivityStore
@@ -48,7 +50,9 @@ async def until(predicate: Callable[[], Awaitable[bool]], limit: float = 10) -> 
         await asyncio.sleep(0.05)
 
 
-def settings_for(tmp_path: Path, provider: Provider, port: int, *, password: str | None = None) -> CoreSettings:
+def settings_for(
+    tmp_path: Path, provider: Provider, port: int, *, password: str | None = None, **sms: Any
+) -> CoreSettings:
     host = provider.base_url.removeprefix("http://")
     secret = {"smsru": TOKEN, "smscru": provider.secret, "twilio": None}[provider.kind]
     gateway: dict[str, Any] = {
@@ -71,6 +75,7 @@ def settings_for(tmp_path: Path, provider: Provider, port: int, *, password: str
                 "retry_base_s": 0.01,
                 "retry_max_s": 0.05,
                 "timeout_s": 5,
+                **sms,
             },
         }
     )
@@ -78,11 +83,11 @@ def settings_for(tmp_path: Path, provider: Provider, port: int, *, password: str
 
 @asynccontextmanager
 async def hub_for(
-    tmp_path: Path, provider: Provider, *, password: str | None = None
+    tmp_path: Path, provider: Provider, *, password: str | None = None, **sms: Any
 ) -> AsyncIterator[tuple[Hub, ActivityStore, str]]:
     port = free_port()
     store = await ActivityStore.open(f"sqlite:///{tmp_path}/hub.db")
-    hub = Hub(settings_for(tmp_path, provider, port, password=password), store)
+    hub = Hub(settings_for(tmp_path, provider, port, password=password, **sms), store)
     await hub.start()
     try:
         yield hub, store, f"http://127.0.0.1:{port}/hooks/sms/prov"
@@ -223,3 +228,55 @@ async def test_twilio_wrong_auth_token_is_an_auth_failure(tmp_path: Path) -> Non
         with pytest.raises(ChannelAuthError, match="20003"):
             await hub.senders["sms:prov"].send(sms("hi", "t-auth"))
         assert await status(hub, store, "t-auth") == "failed"
+
+
+class NightGate:
+    """A fixed clock and a sleep that only ends when the test says the night is over."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.slept: list[float] = []
+        self.dawn = asyncio.Event()
+
+    def clock(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await self.dawn.wait()
+
+
+async def test_quiet_hours_hold_non_urgent_messages_in_the_recipients_zone(tmp_path: Path) -> None:
+    moscow, los_angeles = "74951234567", "14155550100"
+    night = NightGate(datetime(2026, 12, 6, 19, 30, tzinfo=UTC))  # 22:30 in Moscow, 11:30 in LA
+    async with running_provider("smsru") as provider, hub_for(
+        tmp_path, provider, quiet_hours="21:00-09:00"
+    ) as (hub, store, hooks):
+        sender = hub.senders["sms:prov"]
+        assert isinstance(sender, HttpSender) and sender.holder is not None
+        sender.holder.clock, sender.holder.sleep = night.clock, night.sleep
+        employee_token = await store.tokens.create("boss", "admin")
+        api = hooks.removesuffix("/hooks/sms/prov") + "/api/v1/sms"
+        auth = {"Authorization": f"Bearer {employee_token}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(api, json={"to": moscow, "text": "Скидка до утра"}, headers=auth) as resp:
+                assert resp.status == 202, await resp.text()
+                held = await resp.json()
+            async with http.post(api, json={"to": moscow, "text": "Код 1234", "urgent": True}, headers=auth) as resp:
+                assert resp.status == 201, await resp.text()
+            async with http.post(api, json={"to": los_angeles, "text": "Good morning"}, headers=auth) as resp:
+                assert resp.status == 201, await resp.text()  # daytime there
+        assert held["outcome"] == "held" and held["held_until"] == "2026-12-07T06:00:00+00:00"
+        assert sorted(s["msg"] for s in provider.sent) == ["Good morning", "Код 1234"]
+        row = (await rows(hub, store, Direction.OUT))[held["message_id"]]
+        assert row["status"] == "queued" and row["meta"]["not_before"] == "2026-12-07T06:00:00+00:00"
+        assert night.slept == [(datetime(2026, 12, 7, 6, tzinfo=UTC) - night.now).total_seconds()]
+
+        night.dawn.set()
+
+        async def released() -> bool:
+            return await status(hub, store, held["message_id"]) == "sent"
+
+        await until(released)
+        assert sorted(s["msg"] for s in provider.sent) == ["Good morning", "Код 1234", "Скидка до утра"]
+        assert (await rows(hub, store, Direction.OUT))[held["message_id"]]["meta"]["not_before"]
