@@ -41,7 +41,7 @@ from hub.channels.sms.http_profile import (
     verify_signature,
 )
 from hub.channels.sms.kannel_sender import TOKEN_PARAM, GatewayHooks
-from hub.channels.sms.outgoing import check_message, outgoing_touch
+from hub.channels.sms.outgoing import check_message, commit_together, outgoing_touch
 from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.smpp_incoming import SmppReceipt
 from hub.channels.sms.smpp_receipts import ReceiptMatcher
@@ -204,7 +204,7 @@ class HttpSender:
                 return held
         if self.sink is not None:
             await self.sink.put(touch)
-            await self.sink.flush()  # committed before the provider sees it
+            await commit_together(self.sink)  # committed before the provider sees it
         if self.bucket is not None:
             await self.bucket.acquire()
         values = self.values(message, message_id)

@@ -33,6 +33,7 @@ from hub.channels.sms.kannel_protocol import (
     parse_sendsms_reply,
     sendsms_query,
 )
+from hub.channels.sms.outgoing import commit_together
 from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import (
@@ -216,7 +217,7 @@ class KannelSender:
                 return held
         if self.sink is not None:
             await self.sink.put(touch)
-            await self.sink.flush()  # committed before Kannel sees it: never lost, never twice
+            await commit_together(self.sink)  # committed before Kannel sees it: never lost, never twice
         if self.bucket is not None:
             await self.bucket.acquire()
         request = SendsmsRequest(

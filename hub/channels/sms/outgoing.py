@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from hub.channels.sms.encoding import count_segments
 from hub.errors import ValidationError
-from hub.model import Channel, Direction, OutgoingMessage, Status, Touch, utcnow
+from hub.model import Channel, Direction, OutgoingMessage, Sink, Status, Touch, utcnow
 
 
 def new_message_id() -> str:
@@ -60,3 +62,34 @@ def outgoing_touch(
         preview=message.body,
         metadata=metadata,
     )
+
+
+class _SharedFlush:
+    """One `flush` for every sender that asks in the same turn of the event loop."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self._next: asyncio.Future[None] | None = None
+
+    async def __call__(self) -> None:
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._run())
+        await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        await asyncio.sleep(0)  # the other senders of this turn put their touches first
+        self._next = None  # whoever asks from now on waits for the next flush
+        await self.sink.flush()
+
+
+_FLUSHES: weakref.WeakKeyDictionary[Sink, _SharedFlush] = weakref.WeakKeyDictionary()
+
+
+async def commit_together(sink: Sink) -> None:
+    """Return once everything this caller put is committed, sharing the commit (one batch,
+    one transaction) with every sender that asked at the same moment: a campaign's
+    concurrent sends cost one commit per turn, not one each."""
+    shared = _FLUSHES.get(sink)
+    if shared is None:
+        shared = _FLUSHES[sink] = _SharedFlush(sink)
+    await shared()

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as number_zones
 
+from hub.channels.sms.outgoing import commit_together
 from hub.errors import ChannelError, ConfigError
 from hub.model import OutgoingMessage, SendOutcome, SendResult, Sink, Touch, utcnow
 
@@ -147,7 +148,7 @@ class Holder:
         held = replace(touch, metadata={**touch.metadata, NOT_BEFORE_KEY: stamp})
         if sink is not None:
             await sink.put(held)
-            await sink.flush()
+            await commit_together(sink)
         later = replace(
             message, message_id=touch.external_id, metadata={**message.metadata, NOT_BEFORE_KEY: stamp}
         )

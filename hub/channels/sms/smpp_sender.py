@@ -23,7 +23,7 @@ import itertools
 import logging
 
 from hub.channels.sms.kannel_sender import GatewayHooks
-from hub.channels.sms.outgoing import check_message, outgoing_touch
+from hub.channels.sms.outgoing import check_message, commit_together, outgoing_touch
 from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.smpp_client import SmppClient
 from hub.channels.sms.smpp_pdu import SubmitSm, status_name
@@ -126,7 +126,7 @@ class SmppSender:
                 return held
         if sink is not None:
             await sink.put(touch)
-            await sink.flush()  # committed before the SMSC sees it: never lost, never twice
+            await commit_together(sink)  # committed before the SMSC sees it: never lost, never twice
         if self.bucket is not None:
             await self.bucket.acquire()
         try:

@@ -118,6 +118,8 @@ class SmppSession:
             raise self._refused
         if not self.supervised:
             return await self._own_client()
+        if self._up.is_set() and self._client is not None and self._client.connected:
+            return self._client
         try:
             await asyncio.wait_for(self._up.wait(), self.timers.bind_wait_s)
         except TimeoutError as exc:
@@ -206,12 +208,15 @@ class SmppSession:
         closed = asyncio.create_task(client.wait_closed(), name=f"{self.source}:closed")
         try:
             while not closed.done():
-                try:
-                    pdu = await asyncio.wait_for(client.deliveries.get(), HOUSEKEEPING_S)
-                except TimeoutError:
-                    await self._housekeeping(sink)
-                    continue
-                await self._deliver(pdu, sink)
+                if client.deliveries.empty():
+                    try:
+                        pdu = await asyncio.wait_for(client.deliveries.get(), HOUSEKEEPING_S)
+                    except TimeoutError:
+                        await self._housekeeping(sink)
+                        continue
+                else:
+                    pdu = client.deliveries.get_nowait()
+                await self.deliver(pdu, sink)
             return closed.result()
         finally:
             closed.cancel()
@@ -219,7 +224,7 @@ class SmppSession:
     async def _drain(self, client: SmppClient, sink: Sink) -> None:
         """Everything the SMSC handed over (and was answered) before the link dropped."""
         while not client.deliveries.empty():
-            await self._deliver(client.deliveries.get_nowait(), sink)
+            await self.deliver(client.deliveries.get_nowait(), sink)
 
     async def _housekeeping(self, sink: Sink) -> None:
         now = self._clock()
@@ -236,7 +241,8 @@ class SmppSession:
         for message in self.reassembler.expire(now):
             await self._incoming(message, sink)
 
-    async def _deliver(self, pdu: DeliverSm, sink: Sink) -> None:
+    async def deliver(self, pdu: DeliverSm, sink: Sink) -> None:
+        """One deliver_sm the SMSC handed over: a receipt → status update, else an incoming part."""
         self.health.last_event_at = utcnow()
         try:
             item = interpret(pdu)
