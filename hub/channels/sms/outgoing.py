@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -65,31 +65,36 @@ def outgoing_touch(
 
 
 class _SharedFlush:
-    """One `flush` for every sender that asks in the same turn of the event loop."""
+    """Group commit: at most one flush in flight; who asks meanwhile shares the next one."""
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self._next: asyncio.Future[None] | None = None
+        self._running: asyncio.Future[None] | None = None
 
     async def __call__(self) -> None:
         if self._next is None:
-            self._next = asyncio.ensure_future(self._run())
+            self._next = asyncio.ensure_future(self._run(self._running))
         await asyncio.shield(self._next)
 
-    async def _run(self) -> None:
+    async def _run(self, previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(previous)  # everyone arriving meanwhile joins this one
         await asyncio.sleep(0)  # the other senders of this turn put their touches first
-        self._next = None  # whoever asks from now on waits for the next flush
+        self._running, self._next = self._next, None
         await self.sink.flush()
 
 
-_FLUSHES: weakref.WeakKeyDictionary[Sink, _SharedFlush] = weakref.WeakKeyDictionary()
+#: id(sink) → its group commit (the entry holds the sink, so an id is never reused under it)
+_FLUSHES: dict[int, _SharedFlush] = {}
 
 
 async def commit_together(sink: Sink) -> None:
     """Return once everything this caller put is committed, sharing the commit (one batch,
     one transaction) with every sender that asked at the same moment: a campaign's
     concurrent sends cost one commit per turn, not one each."""
-    shared = _FLUSHES.get(sink)
-    if shared is None:
-        shared = _FLUSHES[sink] = _SharedFlush(sink)
+    shared = _FLUSHES.get(id(sink))
+    if shared is None or shared.sink is not sink:
+        shared = _FLUSHES[id(sink)] = _SharedFlush(sink)
     await shared()
