@@ -207,12 +207,15 @@ class SmppSession:
     async def _serve(self, client: SmppClient, sink: Sink) -> ChannelError | None:
         closed = asyncio.create_task(client.wait_closed(), name=f"{self.source}:closed")
         try:
+            swept = self._clock()
             while not closed.done():
+                if self._clock() - swept >= HOUSEKEEPING_S:  # also while deliveries never stop
+                    await self._housekeeping(sink)
+                    swept = self._clock()
                 if client.deliveries.empty():
                     try:
                         pdu = await asyncio.wait_for(client.deliveries.get(), HOUSEKEEPING_S)
                     except TimeoutError:
-                        await self._housekeeping(sink)
                         continue
                 else:
                     pdu = client.deliveries.get_nowait()
