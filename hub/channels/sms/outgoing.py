@@ -83,10 +83,15 @@ class _SharedFlush:
                 await asyncio.shield(previous)  # everyone arriving meanwhile joins this one
         await asyncio.sleep(0)  # the other senders of this turn put their touches first
         self._running, self._next = self._next, None
-        await self.sink.flush()
+        try:
+            await self.sink.flush()
+        finally:
+            if self._next is None and _FLUSHES.get(id(self.sink)) is self:
+                del _FLUSHES[id(self.sink)]  # idle: nothing kept for a sink no one uses
 
 
-#: id(sink) → its group commit (the entry holds the sink, so an id is never reused under it)
+#: id(sink) → its group commit while one is pending or running (the entry holds the sink,
+#: so its id cannot be reused meanwhile)
 _FLUSHES: dict[int, _SharedFlush] = {}
 
 
