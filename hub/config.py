@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -101,6 +101,15 @@ class CoreSettings(BaseModel):
     @property
     def store_url(self) -> str:
         return self.store.url.get_secret_value()
+
+    @model_validator(mode="after")
+    def _company_timezone(self) -> CoreSettings:
+        """A channel section's `company_timezone` left unset is the company's `[kpi] timezone`."""
+        for name in type(self).model_fields:
+            section = getattr(self, name)
+            if isinstance(section, BaseModel) and getattr(section, "company_timezone", "") is None:
+                setattr(section, "company_timezone", self.kpi.timezone)  # noqa: B010
+        return self
 
 
 def settings_model(plugins: tuple[ChannelPlugin[Any], ...]) -> type[CoreSettings]:
