@@ -279,6 +279,9 @@ class OutgoingMessage:
     message_id: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: The envelope sender (SMTP MAIL FROM) when it must name this message's recipient
+    #: (a campaign's VERP address); None: the sender's own bounce address or `sender`.
+    return_path: str | None = None
 
 
 class SendOutcome(StrEnum):

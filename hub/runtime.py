@@ -30,6 +30,7 @@ from hub.activity import ActivityStore, BatchWriter, Lease, LeaseBoard
 from hub.activity.leases import RETRY_S as LEASE_RETRY_S
 from hub.backoff import BackoffPolicy
 from hub.campaigns.bounces import bounce_mailbox
+from hub.campaigns.marks import MailMarks
 from hub.campaigns.runner import CampaignRunner
 from hub.channels.capabilities import (
     ClickToCall,
@@ -299,6 +300,7 @@ class Hub:
             settings.campaigns,
             lambda key: campaign_sender(settings, key, self.plugins),
             message_id_domain,
+            MailMarks.of(settings.campaigns, settings.web.public_url),
         )
         self._runner: web.AppRunner | None = None
         self._services: list[Service] = []

@@ -38,6 +38,7 @@ from hub.activity.repos.campaigns import (
     RecipientState,
 )
 from hub.activity.repos.templates import TemplateVersion
+from hub.campaigns.marks import MailMarks
 from hub.campaigns.message import Recipient, message_for
 from hub.campaigns.settings import CampaignSettings
 from hub.errors import ChannelAuthError, ChannelError, RateLimited, TemplateError, ValidationError
@@ -85,7 +86,9 @@ def template_of(version: TemplateVersion) -> Template:
     return EmailTemplate(subject=version.subject or "", html=version.html or "", text=version.text)
 
 
-def variables_of(claimed: Claimed, campaign: CampaignRow, company: str) -> TemplateVariables:
+def variables_of(
+    claimed: Claimed, campaign: CampaignRow, company: str, unsubscribe_url: str | None = None
+) -> TemplateVariables:
     """What a template sees for one recipient (None values are "missing", never blanks)."""
     owner = claimed.employee
     return TemplateVariables(
@@ -100,7 +103,7 @@ def variables_of(claimed: Claimed, campaign: CampaignRow, company: str) -> Templ
             custom={str(k): str(v) for k, v in claimed.custom.items() if v is not None},
         ),
         company=CompanyVariables(name=company),
-        campaign=CampaignVariables(name=campaign.name),
+        campaign=CampaignVariables(name=campaign.name, unsubscribe_url=unsubscribe_url),
         employee=None
         if owner is None
         else EmployeeVariables(
@@ -148,7 +151,9 @@ class CampaignWorker:
         *,
         message_id_domain: str | None = None,
         progress: Progress | None = None,
+        marks: MailMarks | None = None,
     ) -> None:
+        self.marks = marks
         self.store = store
         self.repo = store.campaigns
         self.sender = sender
@@ -349,14 +354,6 @@ class CampaignWorker:
 
     async def _one(self, campaign: CampaignRow, compiled: CompiledTemplate, claimed: Claimed) -> Done:
         message_id = message_id_of(campaign.id, claimed, self.message_id_domain)
-        try:
-            rendered = compiled.render(variables_of(claimed, campaign, self.settings.company_name))
-        except TemplateError as exc:  # this recipient's data, not the campaign's fault
-            return Done(
-                Outcome(
-                    id=claimed.id, state=RecipientState.FAILED, reason="template", detail=str(exc)
-                )
-            )
         recipient = Recipient(
             campaign_id=campaign.id,
             recipient_id=claimed.id,
@@ -365,7 +362,27 @@ class CampaignWorker:
             address=claimed.address,
             message_id=message_id,
         )
-        message = message_for(recipient, rendered)
+        link = None if self.marks is None else self.marks.unsubscribe_url(recipient)
+        try:
+            rendered = compiled.render(
+                variables_of(claimed, campaign, self.settings.company_name, link)
+            )
+        except TemplateError as exc:  # this recipient's data, not the campaign's fault
+            return Done(
+                Outcome(
+                    id=claimed.id, state=RecipientState.FAILED, reason="template", detail=str(exc)
+                )
+            )
+        message = (
+            message_for(recipient, rendered)
+            if self.marks is None
+            else message_for(
+                recipient,
+                rendered,
+                headers=self.marks.headers(link),
+                return_path=self.marks.return_path(recipient),
+            )
+        )
         await self._pace(campaign.throttle_per_s)
         try:
             result = await self.sender.send(message)

@@ -7,6 +7,7 @@ message, so those features plug in here without touching the sending loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.model import Address, AddressKind, Channel, OutgoingMessage
@@ -25,8 +26,15 @@ class Recipient:
     message_id: str
 
 
-def message_for(recipient: Recipient, rendered: Rendered) -> OutgoingMessage:
-    """The message for one recipient: its text, our Message-ID, the campaign marks."""
+def message_for(
+    recipient: Recipient,
+    rendered: Rendered,
+    *,
+    headers: Mapping[str, str] | None = None,
+    return_path: str | None = None,
+) -> OutgoingMessage:
+    """The message for one recipient: its text, our Message-ID, the campaign marks, and
+    for a letter its unsubscribe headers and VERP return path (`hub.campaigns.marks`)."""
     metadata = {"campaign_id": recipient.campaign_id, "campaign_recipient_id": recipient.recipient_id}
     if isinstance(rendered, RenderedEmail):
         return OutgoingMessage(
@@ -36,7 +44,9 @@ def message_for(recipient: Recipient, rendered: Rendered) -> OutgoingMessage:
             body=rendered.text,
             html=rendered.html,
             message_id=recipient.message_id,
+            headers=dict(headers or {}),
             metadata=metadata,
+            return_path=return_path,
         )
     return OutgoingMessage(
         channel=Channel.SMS,

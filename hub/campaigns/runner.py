@@ -16,6 +16,7 @@ from collections.abc import Callable
 from hub.activity import ActivityStore
 from hub.activity.repos.campaigns import CampaignRow, CampaignState
 from hub.campaigns.engine import CampaignWorker
+from hub.campaigns.marks import MailMarks
 from hub.campaigns.settings import CampaignSettings
 from hub.errors import TouchhubError
 from hub.model import Sender
@@ -40,7 +41,9 @@ class CampaignRunner:
         settings: CampaignSettings,
         sender_for: SenderFor,
         domain_of: DomainOf,
+        marks: MailMarks | None = None,
     ) -> None:
+        self.marks = marks
         self.store = store
         self.settings = settings
         self.sender_for = sender_for
@@ -75,7 +78,11 @@ class CampaignRunner:
             return
         try:
             worker = CampaignWorker(
-                self.store, sender, self.settings, message_id_domain=self.domain_of(sender)
+                self.store,
+                sender,
+                self.settings,
+                message_id_domain=self.domain_of(sender),
+                marks=self.marks,
             )
             report = await worker.run(campaign.id)
             logger.info(

@@ -16,6 +16,7 @@ import click
 from hub.activity import ActivityStore
 from hub.campaigns.engine import CampaignWorker, summary_line
 from hub.campaigns.manager import CampaignManager, CampaignSpec, Summary
+from hub.campaigns.marks import MailMarks
 from hub.campaigns.schedule import ScheduleKind
 from hub.cli.common import (
     ID,
@@ -231,6 +232,7 @@ def run_campaign(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
                         settings.campaigns,
                         message_id_domain=message_id_domain(sender),
                         progress=bar.advance,
+                        marks=MailMarks.of(settings.campaigns, settings.web.public_url),
                     )
                     await worker.run(campaign_id)
             finally:

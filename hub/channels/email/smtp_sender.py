@@ -294,7 +294,7 @@ class SmtpSender:
         date = utcnow()
         raw = build_letter(message, sender=sender, message_id=message_id, date=date)
         letter = letter_of(message, sender=sender, message_id=message_id, date=date, size=len(raw))
-        envelope_from = (
+        envelope_from = message.return_path or (
             verp_address(self.bounce_address, message_id) if self.bounce_address else sender.value
         )
         by_address = {a.value: a for a in message.to}
