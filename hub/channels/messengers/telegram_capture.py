@@ -163,6 +163,12 @@ class TelegramCapture:
 
     # -- the adapter --------------------------------------------------------------------
 
+    @property
+    def single_consumer(self) -> bool:
+        """Polling is one consumer per bot (two would fight over getUpdates and its offset),
+        so it runs under a lease; webhook mode is fed by whichever process is asked."""
+        return self.mode is BotMode.POLLING
+
     async def run(self, sink: Sink) -> None:
         """Poll (or keep the webhook registered) until cancelled; a refused token stops it."""
         try:
