@@ -23,6 +23,7 @@ import pytest
 from selenium import webdriver
 
 from hub.activity import ActivityStore
+from hub.config import Settings
 from hub.model import Address, AddressKind, Channel, Direction, Status, Touch, utcnow
 from kpi.periods import local_midnight
 from kpi.service import KpiService
@@ -190,8 +191,10 @@ async def seed(store: ActivityStore) -> E2EWorld:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApp, E2EWorld]]:
-    """The app serving a freshly seeded store file on a free loopback port."""
-    app = LiveApp(tmp_path_factory.mktemp("e2e") / "touchhub.db")
+    """The app serving a freshly seeded store file on a free loopback port, in English
+    (the tests read English words; the Russian pages have tests of their own)."""
+    settings = Settings.model_validate({"web": {"locale": "en"}})
+    app = LiveApp(tmp_path_factory.mktemp("e2e") / "touchhub.db", settings)
     world = app.start(seed)
     try:
         yield app, world

@@ -1,19 +1,21 @@
 // Numbers, periods, colours and arrows shown the same way on every page.
 
-export const COLOUR_LABEL = { red: "below 50%", yellow: "50–79%", green: "80% and above" };
+import { dateTime as localDateTime, duration as localDuration, label, number as localNumber, t } from "./i18n.js";
+
+export const COLOUR_LABEL = { red: t("colour.red"), yellow: t("colour.yellow"), green: t("colour.green") };
 export const TREND = {
-  better: { arrow: "▲", label: "better than last period" },
-  worse: { arrow: "▼", label: "worse than last period" },
-  same: { arrow: "=", label: "same as last period" },
+  better: { arrow: "▲", label: t("trend.better") },
+  worse: { arrow: "▼", label: t("trend.worse") },
+  same: { arrow: "=", label: t("trend.same") },
 };
 export const CHANNEL_LABEL = {
-  call: "Call",
-  email: "Letter",
-  sms: "SMS",
-  messenger: "Messenger",
-  meeting: "Meeting",
-  task: "Task",
-  note: "Note",
+  call: t("channel.call"),
+  email: t("channel.email"),
+  sms: t("channel.sms"),
+  messenger: t("channel.messenger"),
+  meeting: t("channel.meeting"),
+  task: t("channel.task"),
+  note: t("channel.note"),
 };
 // Glyphs every common system font has (no emoji font is assumed).
 export const CHANNEL_ICON = {
@@ -28,16 +30,14 @@ export const CHANNEL_ICON = {
 
 /** A number with at most `decimals` decimals; "—" for none. */
 export function number(value, decimals = 0) {
-  if (value === null || value === undefined) return "—";
-  const digits = Number.isInteger(value) ? 0 : Math.max(decimals, 1);
-  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  return localNumber(value, decimals);
 }
 
 /** A fact with its unit (pieces are shown bare). */
 export function withUnit(value, unit, decimals = 0) {
   const text = number(value, decimals);
   if (value === null || value === undefined || !unit || unit === "pcs") return text;
-  return unit === "%" ? `${text}%` : `${text} ${unit}`;
+  return unit === "%" ? `${text}%` : `${text} ${label("unit", unit)}`;
 }
 
 export function percent(value) {
@@ -68,24 +68,10 @@ export function isMonth(text) {
 
 /** A timestamp in the viewer's local time, compact. */
 export function dateTime(iso) {
-  if (!iso) return "—";
-  const when = new Date(iso);
-  if (Number.isNaN(when.getTime())) return iso;
-  return when.toLocaleString("en-GB", {
-    year: "numeric",
-    month: "short",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  });
+  return localDateTime(iso);
 }
 
-/** Seconds as m:ss or h:mm:ss. */
+/** Seconds for people: "30 мин" / "30 min" (Intl's units). */
 export function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "";
-  const total = Math.round(seconds);
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const secs = String(total % 60).padStart(2, "0");
-  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+  return localDuration(seconds);
 }

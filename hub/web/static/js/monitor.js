@@ -5,18 +5,19 @@ import { h, notice } from "./dom.js";
 import { colourClass, isMonth, percent, withUnit } from "./format.js";
 import { go, heading, link, periodPicker } from "./nav.js";
 import { trendMark } from "./my.js";
+import { label, monthName, t } from "./i18n.js";
 
 const GROUPS = [
-  { key: "critical", title: "Critical", hint: "below 50% of plan", colour: "red" },
-  { key: "important", title: "Important", hint: "50–79% of plan", colour: "yellow" },
-  { key: "information", title: "For information", hint: "80% of plan and above", colour: "green" },
+  { key: "critical", title: t("monitor.critical"), hint: t("monitor.critical_hint"), colour: "red" },
+  { key: "important", title: t("monitor.important"), hint: t("monitor.important_hint"), colour: "yellow" },
+  { key: "information", title: t("monitor.information"), hint: t("monitor.information_hint"), colour: "green" },
 ];
 
 function drillLink(cell, period, text) {
   return h("a", {
     class: "fact-link",
     href: link("drill", { indicator: cell.indicator, employee: cell.employee, period }),
-    title: `${cell.records} records`,
+    title: t("count.records", { n: cell.records }),
   }, text);
 }
 
@@ -29,11 +30,11 @@ function group(spec, cells, period) {
       ? h("ul", { class: "group-list" }, cells.map((c) =>
           h("li", { dataset: { employee: c.employee, indicator: c.indicator } },
             h("span", { class: "who" }, c.employee_name),
-            h("span", { class: "what" }, c.title),
+            h("span", { class: "what" }, label("indicator", c.indicator, c.title)),
             h("span", { class: "numbers" },
               drillLink(c, period, withUnit(c.fact, c.unit, c.decimals)),
               " / ", withUnit(c.plan, c.unit, c.decimals), " · ", percent(c.percent), " ", trendMark(c.trend)))))
-      : h("p", { class: "muted" }, "Nobody here."),
+      : h("p", { class: "muted" }, t("monitor.nobody")),
   );
 }
 
@@ -42,7 +43,7 @@ function matrix(data) {
   const byKey = new Map();
   for (const key of ["critical", "important", "information", "without_plan"]) {
     for (const cell of data[key]) {
-      titles.set(cell.indicator, cell.title);
+      titles.set(cell.indicator, label("indicator", cell.indicator, cell.title));
       byKey.set(`${cell.employee}:${cell.indicator}`, cell);
     }
   }
@@ -53,7 +54,7 @@ function matrix(data) {
     h(
       "table",
       { class: "matrix" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Employee"), indicators.map((code) => h("th", { scope: "col" }, titles.get(code))))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("monitor.employee")), indicators.map((code) => h("th", { scope: "col" }, titles.get(code))))),
       h("tbody", {}, data.employees.map((emp) =>
         h("tr", {},
           h("th", { scope: "row" }, emp.name),
@@ -63,7 +64,7 @@ function matrix(data) {
             return h("td", {
               class: colourClass(cell.colour),
               dataset: { employee: emp.id, indicator: code, colour: cell.colour || "none" },
-              title: cell.plan === null ? "no plan" : `plan ${withUnit(cell.plan, cell.unit, cell.decimals)} · ${percent(cell.percent)}`,
+              title: cell.plan === null ? t("my.no_plan") : t("monitor.cell_plan", { plan: withUnit(cell.plan, cell.unit, cell.decimals), percent: percent(cell.percent) }),
             }, drillLink(cell, data.period, withUnit(cell.fact, cell.unit, cell.decimals)));
           })))),
     ),
@@ -72,7 +73,7 @@ function matrix(data) {
 
 export async function monitorPage({ me, params }) {
   if (!me.can_monitor) {
-    return notice("error", "The monitor is for heads and admins; your token may not see colleagues' numbers.");
+    return notice("error", t("monitor.forbidden"));
   }
   const period = isMonth(params.get("period")) ? params.get("period") : me.period;
   const data = await api("/kpi/monitor", { params: { period } });
@@ -80,17 +81,17 @@ export async function monitorPage({ me, params }) {
   const body = data.employees.length
     ? [
         h("div", { class: "groups" }, GROUPS.map((spec) => group(spec, data[spec.key], data.period))),
-        h("h2", { class: "section-title" }, "All subordinates"),
+        h("h2", { class: "section-title" }, t("monitor.all")),
         matrix(data),
-        h("p", { class: "hint" }, `${data.without_plan.length} indicator(s) without a plan are shown grey.`),
+        h("p", { class: "hint" }, t("count.without_plan", { n: data.without_plan.length })),
       ]
-    : [notice("empty", "Nobody reports to you, so the monitor is empty.")];
+    : [notice("empty", t("monitor.empty"))];
   return h(
     "section",
     { class: "monitor" },
-    heading("Indicator monitor", picker),
-    data.closed ? notice("info", `${data.period} is closed: these numbers are frozen.`) : null,
-    data.started === false ? notice("info", `${data.period} has not started yet: nothing in it is judged.`) : null,
+    heading(t("monitor.title"), picker),
+    data.closed ? notice("info", t("period.closed", { period: monthName(data.period) })) : null,
+    data.started === false ? notice("info", t("period.not_started", { period: monthName(data.period) })) : null,
     body,
   );
 }
