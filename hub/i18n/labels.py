@@ -32,8 +32,9 @@ def colour_name(code: str | None, locale: str) -> str:
     return "" if code is None else text(locale, f"colour.{code}", code)
 
 
-def unit_name(code: str | None, locale: str) -> str:
-    return "" if not code else text(locale, f"unit.{code}", code)
+def unit_name(code: str | None, locale: str, n: float = 5) -> str:
+    """A unit as written after the number `n` («1 касание», «5 касаний»)."""
+    return "" if not code else text(locale, f"unit.{code}", code, n=n)
 
 
 def column(key: str, locale: str) -> str:

@@ -1,6 +1,6 @@
 // Numbers, periods, colours and arrows shown the same way on every page.
 
-import { dateTime as localDateTime, duration as localDuration, label, number as localNumber, t } from "./i18n.js";
+import { dateTime as localDateTime, duration as localDuration, has, number as localNumber, t } from "./i18n.js";
 
 export const COLOUR_LABEL = { red: t("colour.red"), yellow: t("colour.yellow"), green: t("colour.green") };
 export const TREND = {
@@ -37,7 +37,7 @@ export function number(value, decimals = 0) {
 export function withUnit(value, unit, decimals = 0) {
   const text = number(value, decimals);
   if (value === null || value === undefined || !unit || unit === "pcs") return text;
-  return unit === "%" ? `${text}%` : `${text} ${label("unit", unit)}`;
+  return unit === "%" ? `${text}%` : `${text} ${has(`unit.${unit}`) ? t(`unit.${unit}`, { n: value }) : unit}`;
 }
 
 export function percent(value) {
