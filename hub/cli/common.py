@@ -20,6 +20,7 @@ import click
 
 from hub.activity import ActivityStore, CallbackPolicy, StoreOptions, WriterOptions
 from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
+from hub.i18n import default_locale
 from hub.logging_setup import setup_logging
 from hub.model import OutgoingMessage, Sender, SendResult, Sink
 from hub.telephony.plugin import PLUGIN as TELEPHONY
@@ -37,6 +38,15 @@ def settings_of(ctx: click.Context) -> Settings:
         setup_logging(obj["settings"].logging, quiet=True)
     settings: Settings = obj["settings"]
     return settings
+
+
+def locale_of(ctx: click.Context) -> str:
+    """The language of human output: `--lang`, else the store's default (decision 0038)."""
+    obj = ctx.find_object(dict) or {}
+    if obj.get("lang"):
+        return str(obj["lang"])
+    settings = settings_of(ctx)
+    return default_locale(settings.web.locale, settings.kpi.timezone)
 
 
 def store_options(settings: Settings) -> StoreOptions:

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
+from hub import i18n
 from hub.activity import ActivityStore
-from hub.cli.common import AsciiInt, emit_json, open_store, run, settings_of
+from hub.cli.common import AsciiInt, emit_json, locale_of, open_store, run, settings_of
 from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
 from kpi.viewer import Viewer
@@ -82,19 +83,25 @@ def _row(cell: KpiCell) -> dict[str, Any]:
     return {key: data[key] for key in EXPORT_KEYS}
 
 
-def print_cells(cells: Sequence[KpiCell], *, with_employee: bool = True) -> None:
-    """The coloured table: one line per employee × indicator."""
-    header = (
-        ["Employee", "Indicator", "Fact", "Plan", "%", "Trend"]
-        if with_employee
-        else ["Indicator", "Fact", "Plan", "%", "Trend"]
-    )
+def print_cells(
+    cells: Sequence[KpiCell], *, with_employee: bool = True, locale: str = "en"
+) -> None:
+    """The coloured table: one line per employee × indicator, in `locale`'s words."""
+    header = [i18n.column(k, locale) for k in ("indicator", "fact", "plan")] + [
+        "%",
+        i18n.column("trend", locale),
+    ]
+    if with_employee:
+        header.insert(0, i18n.column("employee", locale))
     lines = []
     for c in cells:
-        trend = "" if c.trend is None else f"{ARROWS[c.trend.value]} {c.trend.value}"
+        word = "" if c.trend is None else i18n.text(locale, f"trend_word.{c.trend.value}")
+        trend = "" if c.trend is None else f"{ARROWS[c.trend.value]} {word}"
         pct = "—" if c.percent is None else f"{c.percent:.0f}%"
-        fact = _number(c.fact, c.decimals or 1) + ("" if c.unit in ("pcs",) else f" {c.unit}")
-        values = [c.employee_name, c.title] if with_employee else [c.title]
+        unit = "" if c.unit in ("pcs",) else f" {i18n.unit_name(c.unit, locale, c.fact or 0)}"
+        fact = _number(c.fact, c.decimals or 1) + unit
+        title = i18n.indicator_name(c.indicator, locale, c.title)
+        values = [c.employee_name, title] if with_employee else [title]
         lines.append(
             ([*values, fact, _number(c.plan), pct, trend], c.colour.value if c.colour else None)
         )
@@ -187,15 +194,18 @@ def kpi(
         return
     if csv_file is not None or xlsx_file is not None:
         return
-    click.echo(f"KPI for {table.period} (arrows against {table.previous_period})")
-    if table.closed:
-        click.echo(
-            f"Month {table.period} is closed (frozen {table.closed_at:%Y-%m-%d %H:%M} UTC): "
-            "later changes to activities are not counted."
+    locale = locale_of(ctx)
+    click.echo(
+        i18n.text(
+            locale, "cli_kpi.header", period=table.period, previous=table.previous_period
         )
+    )
+    if table.closed:
+        at = f"{table.closed_at:%Y-%m-%d %H:%M}"
+        click.echo(i18n.text(locale, "cli_kpi.closed", period=table.period, at=at))
     if not table.started:
-        click.echo(f"Period {table.period} has not started yet: nothing in it is judged.")
-    print_cells(table.cells, with_employee=len(table.employees) > 1)
+        click.echo(i18n.text(locale, "cli_kpi.not_started", period=table.period))
+    print_cells(table.cells, with_employee=len(table.employees) > 1, locale=locale)
 
 
 @kpi.command()
@@ -332,17 +342,19 @@ def monitor(ctx: click.Context, period: str | None, as_ref: str | None, as_json:
     if as_json:
         emit_json(result.as_dict())
         return
+    locale = locale_of(ctx)
     if not result.started:
-        click.echo(f"Period {result.period} has not started yet: nothing in it is judged.")
-    for title, cells in (
-        ("Critical", result.critical),
-        ("Important", result.important),
-        ("For information", result.information),
+        click.echo(i18n.text(locale, "cli_kpi.not_started", period=result.period))
+    for group, cells in (
+        ("critical", result.critical),
+        ("important", result.important),
+        ("information", result.information),
     ):
-        click.echo(f"\n{title} ({len(cells)})")
+        click.echo(f"\n{i18n.text(locale, f'monitor.{group}')} ({len(cells)})")
         if cells:
-            print_cells(cells)
-    click.echo(f"\nWithout a plan: {len(result.without_plan)}")
+            print_cells(cells, locale=locale)
+    without = i18n.text(locale, "cli_kpi.without_plan", n=len(result.without_plan))
+    click.echo(f"\n{without}")
 
 
 @kpi.command(name="close-month")
