@@ -14,6 +14,7 @@ from hub.i18n.labels import (
     direction_name,
     indicator_name,
     status_name,
+    trend_name,
     unit_name,
 )
 from hub.i18n.locale import default_locale, locale_of_timezone
@@ -35,6 +36,7 @@ __all__ = [
     "plural_category",
     "status_name",
     "text",
+    "trend_name",
     "unit_name",
     "when",
 ]

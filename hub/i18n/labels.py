@@ -27,6 +27,11 @@ def direction_name(code: str, locale: str) -> str:
     return text(locale, f"direction.{code}", code)
 
 
+def trend_name(code: str | None, locale: str) -> str:
+    """``better`` → «лучше»; empty for no comparison."""
+    return "" if code is None else text(locale, f"trend_word.{code}", code)
+
+
 def colour_name(code: str | None, locale: str) -> str:
     """What a colour means (``red`` → «ниже 50%»); empty for no colour."""
     return "" if code is None else text(locale, f"colour.{code}", code)
