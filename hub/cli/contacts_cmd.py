@@ -77,10 +77,14 @@ def list_(ctx: click.Context, search: str | None, limit: int, offset: int, as_js
     if as_json:
         emit_json(found)
         return
+    locale = locale_of(ctx)
+    lead = i18n.text(locale, "cli_contact_col.lead")
     for row in found:
         row["addresses"] = ", ".join(i["value"] for i in row["identities"])
-        row["lead"] = "lead" if row["is_lead"] else ""
-    table(found, ["id", "name", "organization", "addresses", "segment", "lead"])
+        row["lead"] = lead if row["is_lead"] else ""
+    columns = ["id", "name", "organization", "addresses", "segment", "lead"]
+    titles = [i18n.text(locale, f"cli_contact_col.{c}") for c in columns]
+    table(found, columns, titles=titles, empty=i18n.text(locale, "cli_activity.none"))
 
 
 #: The card's lines: (catalogue key of the label, contact field, catalogue section naming

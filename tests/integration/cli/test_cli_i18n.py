@@ -12,7 +12,7 @@ import pytest
 from hub.activity import ActivityStore
 from hub.demo import seed
 from hub.i18n.catalogue import entries
-from hub.model import Address, AddressKind
+from hub.model import Address, AddressKind, Channel, Status
 from tests.helpers.cli import Touchhub
 
 
@@ -115,3 +115,20 @@ def test_language_by_config_and_time_zone(
     assert Touchhub(config=config, lang=None).ok("kpi").startswith("KPI for ")
     config.write_text(f'[store]\nurl = "sqlite:///{path}"\n[kpi]\ntimezone = "Asia/Novosibirsk"\n')
     assert Touchhub(config=config, lang=None).ok("kpi").startswith("Показатели за ")
+
+
+def test_activity_and_contact_lists_in_russian(world: tuple[Path, dict[str, int]]) -> None:
+    path, _ = world
+    text = _cli(path, "ru").ok("activities", "list", "--limit", "200")
+    head = text.splitlines()[0].split()
+    assert head[:5] == ["№", "когда", "канал", "направление", "статус"]
+    codes = {s.value for s in Status} | {c.value for c in Channel} | {"in", "out", "internal"}
+    body = "\n".join(text.splitlines()[2:])
+    words = set(re.findall(r"(?<![\w.@+-])[a-z_]+(?![\w.@-])", body))
+    assert not words & codes, words & codes
+    assert "Звонок" in body and "исходящий" in body
+    listed = _cli(path, "ru").ok("contacts", "list", "--limit", "100")
+    assert listed.splitlines()[0].split()[:3] == ["№", "имя", "организация"]
+    assert "лид" in listed  # the demo has leads
+    english = _cli(path, "en").ok("activities", "list", "--limit", "5")
+    assert english.splitlines()[0].split()[:3] == ["id", "when", "channel"]
