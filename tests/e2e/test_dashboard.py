@@ -196,6 +196,8 @@ def test_drill_pages_through_records(browser: webdriver.Chrome, live: Live) -> N
     )
     browser.find_element(By.CSS_SELECTOR, ".pager .next").click()
     wait(browser).until(lambda d: "page=2" in d.current_url)
+    # The URL changes before the page redraws: wait for the second page itself.
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, ".page-of").text == "Page 2 of 2")
     wait_page(browser, "drill")
     second = [
         r.get_attribute("data-id") for r in browser.find_elements(By.CSS_SELECTOR, ".drill-row")
