@@ -83,7 +83,7 @@ export async function drillPage({ me, params }) {
     heading(`${title}`),
     h("p", { class: "drill-summary" },
       person ? `${person.name} · ` : "", `${monthName(data.period)} · `,
-      h("strong", { class: "drill-count" }, String(data.count)), " ", t("count.records", { n: data.count }).replace(/^\S+\s/, ""),
+      h("strong", { class: "drill-count" }, String(data.count)), " ", t("drill.records_word", { n: data.count }),
       data.closed ? t("drill.frozen", { fact: data.frozen_fact }) : ""),
     data.items.length
       ? (data.kind === "contacts" ? contactTable(data.items) : activityTable(data.items))
