@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.campaigns.settings import CampaignSettings
 from hub.channels.plugin import ChannelPlugin
 from hub.channels.registry import load_plugins
 from hub.errors import ConfigError
@@ -73,6 +74,17 @@ class SupervisorSettings(BaseModel):
     backoff_max_s: float = 60.0
 
 
+class DialogSettings(BaseModel):
+    """`[dialogs]`: messenger dialogs. `queue`: the employee id that owns dialogs of
+    contacts nobody is responsible for; `reply_within_minutes`: how long an incoming
+    message may wait before a reply task is raised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue: int | None = Field(default=None, ge=1)
+    reply_within_minutes: int = Field(default=30, ge=1, le=10_080)
+
+
 class CoreSettings(BaseModel):
     """Everything touchhub can be told that is not a channel's own section."""
 
@@ -83,12 +95,23 @@ class CoreSettings(BaseModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    dialogs: DialogSettings = Field(default_factory=DialogSettings)
     demo_on_empty: bool = True
     source_path: Path | None = Field(default=None, exclude=True)
 
     @property
     def store_url(self) -> str:
         return self.store.url.get_secret_value()
+
+    @model_validator(mode="after")
+    def _company_timezone(self) -> CoreSettings:
+        """A channel section's `company_timezone` left unset is the company's `[kpi] timezone`."""
+        for name in type(self).model_fields:
+            section = getattr(self, name)
+            if isinstance(section, BaseModel) and getattr(section, "company_timezone", "") is None:
+                setattr(section, "company_timezone", self.kpi.timezone)  # noqa: B010
+        return self
 
 
 def settings_model(plugins: tuple[ChannelPlugin[Any], ...]) -> type[CoreSettings]:

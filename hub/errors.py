@@ -116,6 +116,11 @@ class ValidationError(TouchhubError):
         self.field = field
 
 
+class UnknownReference(ValidationError):
+    """Well-formed input naming something that does not exist (an employee id, a gateway,
+    a 30 February): the API answers 404 with the field, the CLI one line."""
+
+
 class InvalidAddress(ValidationError):
     """A phone number, e-mail or messenger id that cannot be normalised."""
 

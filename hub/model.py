@@ -206,8 +206,64 @@ class Quarantined:
     at: datetime = field(default_factory=utcnow)
 
 
+#: Metadata key of an incoming message whose text was an opt-out word: the store suppresses
+#: the sender's address for campaigns when it records one.
+OPT_OUT_KEY = "opt_out"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TouchEdit:
+    """A message its author changed after it was recorded: `touch` as it reads now.
+
+    The store changes the text and metadata of the activity keyed like `touch` and keeps
+    its status, contact and employee; it records `touch` when the original never arrived.
+    Never a second activity.
+    """
+
+    touch: Touch
+    edited_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "edited_at", utc(self.edited_at))
+
+    @property
+    def source(self) -> str:
+        return self.touch.source
+
+    @property
+    def external_id(self) -> str:
+        return self.touch.external_id
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The idempotency key of the edited touch."""
+        return self.touch.key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityUpdate:
+    """What a channel learnt about a client's address (a Telegram chat): whose it is, or
+    whether it can still be reached.
+
+    `link_phone` gives the address to the contact that has that phone (the client shared
+    it); `link_contact_id` gives it to that contact (a signed link the hub made for it).
+    `unreachable` True: the client blocked us; False: reachable again.
+    """
+
+    source: str
+    address: Address
+    at: datetime
+    link_phone: Address | None = None
+    link_contact_id: int | None = None
+    unreachable: bool | None = None
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", utc(self.at))
+
+
 #: Anything an adapter may push into a sink.
-SinkItem = Touch | StatusUpdate | Checkpoint | Quarantined
+SinkItem = Touch | StatusUpdate | Checkpoint | Quarantined | TouchEdit | IdentityUpdate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,6 +6,11 @@ jitter, a wrong password stops them for good), senders and services, an APSchedu
 scheduler and the aiohttp app. Channels come from `hub.channels.registry`; optional
 features are found by capability (`hub.channels.capabilities`), never by class.
 `stop()` stops the adapters first, then drains the writer so nothing queued is lost.
+
+An adapter that declares itself single-consumer (one AMI connection per PBX, one IMAP
+mailbox) runs only while this process holds its lease (`hub.activity.leases`); a second
+`serve` on the same store stands by for it and takes over within seconds of the holder's
+death. A lease lost while running stops the adapter at once.
 """
 
 from __future__ import annotations
@@ -21,13 +26,22 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from hub.activity import ActivityStore, BatchWriter
+from hub.activity import ActivityStore, BatchWriter, Lease, LeaseBoard
+from hub.activity.leases import RETRY_S as LEASE_RETRY_S
 from hub.backoff import BackoffPolicy
-from hub.channels.capabilities import ClickToCall, LiveCallState, live_calls_over, originate_over
+from hub.campaigns.bounces import bounce_mailbox
+from hub.campaigns.runner import CampaignRunner
+from hub.channels.capabilities import (
+    ClickToCall,
+    LiveCallState,
+    is_single_consumer,
+    live_calls_over,
+    originate_over,
+)
 from hub.channels.plugin import ChannelContext, ChannelPlugin, Service
 from hub.channels.registry import load_plugins
 from hub.config import Settings, SupervisorSettings
-from hub.errors import ChannelAuthError, ConfigError
+from hub.errors import ChannelAuthError, ConfigError, TouchhubError
 from hub.model import CaptureAdapter, Sender, Sink, utcnow
 from hub.urls import mask_url
 from hub.web.app import create_app
@@ -40,6 +54,8 @@ logger = logging.getLogger(__name__)
 HEALTHY_AFTER_S = 60.0
 STOP_TIMEOUT_S = 10.0
 REMINDER_INTERVAL = timedelta(minutes=5)
+#: How often messenger dialogs are checked for a wait that ran out (`[dialogs] reply_within_minutes`).
+DIALOG_REMINDER_INTERVAL = timedelta(minutes=1)
 
 Plugins = Sequence[ChannelPlugin[Any]]
 
@@ -66,6 +82,34 @@ def build_senders(
     return senders
 
 
+def sender_keys(settings: Settings, plugins: Plugins | None = None) -> list[str]:
+    """The keys (``"{channel}:{key}"``) of every configured sender, without building any."""
+    plugins = load_plugins() if plugins is None else plugins
+    keys: list[str] = []
+    for plugin in plugins:
+        factory = plugin.senders_factory
+        if factory is not None:
+            keys += [f"{plugin.name}:{k}" for k in factory.keys(plugin.settings_of(settings))]
+    return keys
+
+
+def campaign_sender(settings: Settings, key: str, plugins: Plugins | None = None) -> Sender:
+    """The sender ``"{channel}:{key}"`` for a campaign: it records nothing itself, since the
+    engine writes each touch with the recipient's outcome."""
+    plugins = load_plugins() if plugins is None else plugins
+    channel, _, name = key.partition(":")
+    for plugin in plugins:
+        if plugin.name == channel:
+            return plugin.sender(settings, name, None)
+    raise ConfigError(f"no channel {channel!r} for sender {key!r}")
+
+
+def message_id_domain(sender: Sender) -> str | None:
+    """The domain a sender writes in its Message-IDs, when it has one (e-mail senders)."""
+    domain = getattr(sender, "message_id_domain", None)
+    return domain if isinstance(domain, str) else None
+
+
 async def close_senders(senders: Mapping[str, Sender]) -> None:
     """Close every sender (its connection pool); one failing does not keep the others open."""
     for key, sender in senders.items():
@@ -87,14 +131,33 @@ def close_senders_with_app(
     return lifecycle
 
 
+#: What a single-consumer adapter is doing about its lease.
+HELD = "held"
+STANDBY = "standby"
+
+
 class Supervisor:
-    """Runs each adapter in its own task and restarts it when it fails."""
+    """Runs each adapter in its own task and restarts it when it fails.
+
+    With a `LeaseBoard`, a single-consumer adapter first waits for its lease (standing by,
+    trying again every `lease_retry_s`) and is cancelled the moment the lease is lost.
+    """
 
     def __init__(
-        self, adapters: list[CaptureAdapter], sink: Sink, settings: SupervisorSettings
+        self,
+        adapters: list[CaptureAdapter],
+        sink: Sink,
+        settings: SupervisorSettings,
+        *,
+        leases: LeaseBoard | None = None,
+        lease_retry_s: float = LEASE_RETRY_S,
     ) -> None:
         self.adapters = adapters
         self.sink = sink
+        self.leases = leases
+        self.lease_retry_s = lease_retry_s
+        #: Adapter name → HELD or STANDBY, for the single-consumer adapters.
+        self.lease_states: dict[str, str] = {}
         self.restarts = BackoffPolicy(
             initial_s=settings.backoff_initial_s,
             max_s=settings.backoff_max_s,
@@ -109,6 +172,56 @@ class Supervisor:
             )
 
     async def _supervise(self, adapter: CaptureAdapter) -> None:
+        if self.leases is not None and is_single_consumer(adapter):
+            await self._supervise_leased(adapter, self.leases)
+        else:
+            await self._run(adapter)
+
+    async def _supervise_leased(self, adapter: CaptureAdapter, board: LeaseBoard) -> None:
+        """Stand by until the lease is ours, run while it is; lost → stop, stand by again."""
+        while True:
+            lease = await self._take(adapter, board)
+            lost = asyncio.create_task(lease.lost.wait(), name=f"{adapter.name}:lease-watch")
+            running = asyncio.create_task(self._run(adapter), name=f"{adapter.name}:leased")
+            try:
+                done, _ = await asyncio.wait({running, lost}, return_when=asyncio.FIRST_COMPLETED)
+                if running in done:
+                    return  # finished, or stopped for good (a refused password)
+                logger.error("%s: lease lost, stopping the adapter at once", adapter.name)
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await running
+            finally:
+                for task in (running, lost):
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.gather(running, lost, return_exceptions=True)
+                self.lease_states[adapter.name] = STANDBY
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(lease.release())
+            # Whoever took the lease keeps it: wait a round before trying again (no flapping).
+            await asyncio.sleep(self.lease_retry_s)
+
+    async def _take(self, adapter: CaptureAdapter, board: LeaseBoard) -> Lease:
+        """Try the lease every `lease_retry_s` until this process holds it."""
+        announced = False
+        while True:
+            try:
+                lease = await board.try_take(adapter.name)
+            except Exception as exc:  # the store is away: stand by and try again
+                logger.warning("%s: cannot try the lease: %s", adapter.name, exc)
+                lease = None
+            if lease is not None:
+                self.lease_states[adapter.name] = HELD
+                logger.info("%s: lease taken by this process", adapter.name)
+                return lease
+            self.lease_states[adapter.name] = STANDBY
+            if not announced:
+                logger.info("%s: held by another process; standing by", adapter.name)
+                announced = True
+            await asyncio.sleep(self.lease_retry_s)
+
+    async def _run(self, adapter: CaptureAdapter) -> None:
         health = adapter.health
         backoff = self.restarts.start()
         while True:
@@ -145,8 +258,19 @@ class Supervisor:
                 await asyncio.wait_for(task, STOP_TIMEOUT_S)
         self._tasks.clear()
 
-    def health(self) -> list[dict[str, Any]]:
-        return [a.health.as_dict() for a in self.adapters]
+    def health(self, lease_states: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every adapter's health; `lease_states` is a snapshot to show (default: now)."""
+        states = self.lease_states if lease_states is None else lease_states
+        out = []
+        for adapter in self.adapters:
+            item = adapter.health.as_dict()
+            lease = states.get(adapter.name)
+            if lease is not None:
+                item["lease"] = lease
+                if lease == STANDBY:
+                    item["state"] = STANDBY
+            out.append(item)
+        return out
 
 
 class Hub:
@@ -163,8 +287,19 @@ class Hub:
         self.adapters = build_adapters(settings, self.plugins)
         #: Every channel's senders, recording into the writer: for the API and campaigns.
         self.senders: Mapping[str, Sender] = build_senders(settings, self.writer, self.plugins)
-        self.supervisor = Supervisor(self.adapters, self.writer, settings.supervisor)
+        #: Leases of the single-consumer adapters, in the same store.
+        self.leases = LeaseBoard(store.engine)
+        self.supervisor = Supervisor(
+            self.adapters, self.writer, settings.supervisor, leases=self.leases
+        )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        #: Sends running campaigns in this process (a scheduler job looks for them).
+        self.campaigns = CampaignRunner(
+            store,
+            settings.campaigns,
+            lambda key: campaign_sender(settings, key, self.plugins),
+            message_id_domain,
+        )
         self._runner: web.AppRunner | None = None
         self._services: list[Service] = []
         self.url: str | None = None
@@ -182,8 +317,52 @@ class Hub:
             coalesce=True,
             max_instances=1,
         )
+        self._schedule_bounces()
+        if self.settings.campaigns.run_in_serve:
+            self.scheduler.add_job(
+                self.campaigns.tick,
+                "interval",
+                seconds=self.settings.campaigns.poll_s,
+                id="campaigns",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=utcnow(),
+            )
+        self.scheduler.add_job(
+            self.remind_dialogs,
+            "interval",
+            seconds=DIALOG_REMINDER_INTERVAL.total_seconds(),
+            id="dialog-reminders",
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.start()
         await self._start_web()
+
+    def _schedule_bounces(self) -> None:
+        """Read `[campaigns] bounce_mailbox` every `bounce_poll_s`, when one is configured."""
+        campaigns = self.settings.campaigns
+        if not campaigns.bounce_mailbox:
+            return
+        reader = bounce_mailbox(self.settings, self.store)
+
+        async def read_bounces() -> None:
+            try:
+                report = await reader.sync_once()
+            except TouchhubError as exc:  # the next pass tries again
+                logger.warning("bounce mailbox %s: %s", campaigns.bounce_mailbox, exc)
+                return
+            if report.recorded:
+                logger.info("bounce mailbox: %d bounces recorded", report.recorded)
+
+        self.scheduler.add_job(
+            read_bounces,
+            "interval",
+            seconds=campaigns.bounce_poll_s,
+            id="campaign-bounces",
+            coalesce=True,
+            max_instances=1,
+        )
 
     async def _start_web(self) -> None:
         app = create_app(
@@ -228,8 +407,10 @@ class Hub:
         else:
             await close_senders(self.senders)
         await self.supervisor.stop()
+        await self.leases.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.campaigns.stop()
         await self.writer.stop()
 
     async def remind_overdue(self) -> None:
@@ -238,9 +419,17 @@ class Hub:
         if overdue:
             logger.info("%d planned interactions are overdue", overdue)
 
+    async def remind_dialogs(self) -> None:
+        """Raise a reply task for every messenger dialog left waiting too long."""
+        raised = await self.store.dialogs.remind(utcnow())
+        if raised:
+            logger.info("%d messenger dialogs wait too long for a reply: tasks raised", raised)
+
     async def health(self) -> dict[str, Any]:
         """Store reachability, the writer's counters and every adapter's state."""
-        adapters = self.supervisor.health()
+        # One snapshot for the adapters and the leases: a lease may be taken meanwhile.
+        states = dict(self.supervisor.lease_states)
+        adapters = self.supervisor.health(states)
         failing = [a["name"] for a in adapters if a["state"] in ("failed", "backoff")]
         store_ok = await self.store.ping()
         status = "down" if not store_ok else "degraded" if failing else "ok"
@@ -253,6 +442,32 @@ class Hub:
             },
             "writer": self.writer.stats.as_dict(),
             "adapters": adapters,
+            **await self.lease_health(states),
+        }
+
+    async def lease_health(self, states: Mapping[str, str]) -> dict[str, Any]:
+        """This process, and for every single-consumer adapter who holds its lease."""
+        me = self.leases.me
+        try:
+            holders = await self.leases.holders()
+        except Exception as exc:  # the store's own health says why
+            logger.warning("health: leases unreadable: %s", exc)
+            holders = {}
+        leases = []
+        for name in (a.name for a in self.adapters if a.name in states):
+            holder = holders.get(name)
+            leases.append(
+                {
+                    "name": name,
+                    "state": states[name],
+                    "holder": None if holder is None else holder.as_dict(),
+                }
+            )
+        return {
+            "process": {"host": me.host, "pid": me.pid},
+            "leases": leases,
+            "held": [x["name"] for x in leases if x["state"] == HELD],
+            "standing_by": [x["name"] for x in leases if x["state"] == STANDBY],
         }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.activity.rollups import client_state
-from hub.errors import ValidationError
+from hub.errors import UnknownReference, ValidationError
 from hub.model import Channel, Direction, Status
 
 BUILTIN_FILE = "indicators.toml"
@@ -59,7 +59,9 @@ _ENUM_KEYS: dict[str, frozenset[str]] = {
 #: Boolean filter keys the daily roll-up can answer.
 ROLLUP_BOOL_KEYS = frozenset({"is_client", "has_result", "late", "touch", "overdue"})
 #: Keys only the activities table can answer (the fact is then computed from raw rows).
-RAW_KEYS = frozenset({"source", "not_called_back"})
+#: ``campaign``: the activity is a message of a campaign (``meta.campaign_id``); ``campaign =
+#: false`` keeps campaign mail out of an employee's own letters.
+RAW_KEYS = frozenset({"source", "not_called_back", "campaign"})
 FILTER_KEYS = frozenset(_ENUM_KEYS) | ROLLUP_BOOL_KEYS | RAW_KEYS
 
 NUMERIC_FIELDS = frozenset({"duration_s", "talk_s"})
@@ -101,7 +103,7 @@ class Filter:
     @property
     def raw_only(self) -> bool:
         """True when only the activities table can answer this filter (not the roll-up)."""
-        return self.sources is not None or "not_called_back" in self.flags
+        return self.sources is not None or bool(self.flags.keys() & RAW_KEYS)
 
     def merged(self, other: Filter) -> Filter:
         """Both filters at once (used for a ratio's numerator)."""
@@ -364,11 +366,11 @@ class Catalogue(Mapping[str, Indicator]):
         return len(self._items)
 
     def get_or_raise(self, code: str) -> Indicator:
-        """The indicator `code`, or a `ValidationError` listing the known ones."""
+        """The indicator `code`, or `UnknownReference` listing the known ones."""
         try:
             return self._items[code]
         except KeyError:
-            raise ValidationError(
+            raise UnknownReference(
                 f"unknown indicator {code!r} (known: {', '.join(self._items)})", field="indicator"
             ) from None
 

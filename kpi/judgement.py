@@ -26,11 +26,20 @@ class Colour(StrEnum):
 
 
 class Trend(StrEnum):
-    """The arrow against the previous period."""
+    """Whether the fact got better or worse than the previous period's (the arrow's colour)."""
 
     BETTER = "better"
     WORSE = "worse"
     SAME = "same"
+
+
+class Direction(StrEnum):
+    """Whether the fact went up or down from the previous period's (the arrow's direction):
+    for a lower-is-better indicator going down is better."""
+
+    UP = "up"
+    DOWN = "down"
+    FLAT = "flat"
 
 
 class MonitorGroup(StrEnum):
@@ -80,6 +89,15 @@ def trend(fact: float, previous: float | None, *, lower_is_better: bool) -> Tren
         return Trend.SAME
     improved = fact < previous if lower_is_better else fact > previous
     return Trend.BETTER if improved else Trend.WORSE
+
+
+def direction(fact: float, previous: float | None) -> Direction | None:
+    """Up, down or flat against the previous period's fact; None when unknown."""
+    if previous is None:
+        return None
+    if abs(fact - previous) < 1e-9:
+        return Direction.FLAT
+    return Direction.UP if fact > previous else Direction.DOWN
 
 
 def monitor_group(value: Colour | None) -> MonitorGroup | None:

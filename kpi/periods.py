@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from hub.errors import ValidationError
+from hub.errors import UnknownReference, ValidationError
 
 
 class PeriodKind(StrEnum):
@@ -25,15 +25,28 @@ class PeriodKind(StrEnum):
     MONTH = "month"
     QUARTER = "quarter"
     YEAR = "year"
+    SPAN = "span"  # any run of days [start, end): the elapsed part of a running period
 
 
+_YEAR = "(19[0-9]{2}|2[0-9]{3})"
+_MONTH = "(0[1-9]|1[0-2])"
 _PATTERNS: tuple[tuple[re.Pattern[str], PeriodKind], ...] = (
-    (re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\Z"), PeriodKind.DAY),
-    (re.compile(r"^([0-9]{4})-W([0-9]{2})\Z"), PeriodKind.WEEK),
-    (re.compile(r"^([0-9]{4})-([0-9]{2})\Z"), PeriodKind.MONTH),
-    (re.compile(r"^([0-9]{4})-Q([1-4])\Z"), PeriodKind.QUARTER),
-    (re.compile(r"^([0-9]{4})\Z"), PeriodKind.YEAR),
+    (re.compile(f"^{_YEAR}-{_MONTH}-(0[1-9]|[12][0-9]|3[01])\\Z"), PeriodKind.DAY),
+    (re.compile(f"^{_YEAR}-W(0[1-9]|[1-4][0-9]|5[0-3])\\Z"), PeriodKind.WEEK),
+    (re.compile(f"^{_YEAR}-{_MONTH}\\Z"), PeriodKind.MONTH),
+    (re.compile(f"^{_YEAR}-Q([1-4])\\Z"), PeriodKind.QUARTER),
+    (re.compile(f"^{_YEAR}\\Z"), PeriodKind.YEAR),
 )
+#: What a period key looks like (years 1900–2999), published as the API's pattern.
+#: A key that matches may still name no day (2026-02-30, 2025-W53): `NoSuchPeriod`.
+PERIOD_PATTERN = (
+    f"^{_YEAR}(-{_MONTH}(-(0[1-9]|[12][0-9]|3[01]))?|-W(0[1-9]|[1-4][0-9]|5[0-3])|-Q[1-4])?$"
+)
+MONTH_PATTERN = f"^{_YEAR}-{_MONTH}$"
+
+
+class NoSuchPeriod(UnknownReference):
+    """A well-formed period key that names no real period (a 30 February, a 53rd week)."""
 
 
 def _add_months(day: date, months: int) -> date:
@@ -73,9 +86,10 @@ class Period:
             try:
                 return cls._build(kind, tuple(int(g) for g in match.groups()))
             except ValueError as exc:
-                raise ValidationError(f"period {text!r}: {exc}", field="period") from exc
+                raise NoSuchPeriod(f"there is no period {text!r}: {exc}", field="period") from exc
         raise ValidationError(
-            f"period {text!r} is not one of YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn, YYYY",
+            f"period {text!r} is not one of YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn, YYYY"
+            " (years 1900–2999)",
             field="period",
         )
 
@@ -97,8 +111,17 @@ class Period:
         return cls(kind, start, date(parts[0] + 1, 1, 1))
 
     @classmethod
+    def span(cls, start: date, end: date) -> Period:
+        """The local days [start, end) as a period of their own (at least one day)."""
+        if end <= start:
+            raise ValueError(f"an empty span {start}..{end}")
+        return cls(PeriodKind.SPAN, start, end)
+
+    @classmethod
     def containing(cls, kind: PeriodKind, day: date) -> Period:
-        """The period of `kind` that contains local `day`."""
+        """The period of `kind` that contains local `day` (a span contains nothing)."""
+        if kind is PeriodKind.SPAN:
+            raise ValueError("a span is not a calendar period")
         if kind is PeriodKind.DAY:
             return cls(kind, day, day + timedelta(days=1))
         if kind is PeriodKind.WEEK:
@@ -119,7 +142,9 @@ class Period:
 
     @property
     def key(self) -> str:
-        """The canonical text form, the inverse of `parse`."""
+        """The canonical text form, the inverse of `parse` (a span: first..last day)."""
+        if self.kind is PeriodKind.SPAN:
+            return f"{self.start.isoformat()}..{(self.end - timedelta(days=1)).isoformat()}"
         if self.kind is PeriodKind.DAY:
             return self.start.isoformat()
         if self.kind is PeriodKind.WEEK:
@@ -141,6 +166,11 @@ class Period:
     def next(self) -> Period:
         """The period of the same kind just after this one."""
         return Period.containing(self.kind, self.end)
+
+    @property
+    def last_day(self) -> date:
+        """The period's last local day."""
+        return self.end - timedelta(days=1)
 
     def days(self) -> Iterator[date]:
         """Every local day of the period."""

@@ -8,6 +8,7 @@ the plan of the latest month the period touches.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -57,3 +58,13 @@ def plan_for_period(
                 share = plan.value * (overlap[1] - overlap[0]).days / (month.end - month.start).days
         total = share if total is None else total + share
     return total
+
+
+def tolerated_so_far(indicator: Indicator, plan: float | None) -> float | None:
+    """The plan of a running period's days elapsed as it is judged: a tolerated number of
+    occurrences (a lower-is-better count: overdue interactions …) rounds up to a whole
+    one, since half an overdue task cannot happen (3 a month with 4 of 23 working days
+    gone tolerates 1 so far, not 0.52); any other plan is kept as it is."""
+    if plan is None or not (indicator.lower_is_better and indicator.counts):
+        return plan
+    return float(math.ceil(plan - 1e-9))

@@ -107,6 +107,11 @@ def _not_called_back() -> ColumnElement[bool]:
     return and_(not_(completed_task), or_(A.contact_id.is_(None), not_(answered_later)))
 
 
+def _campaign() -> ColumnElement[bool]:
+    """Sent by a campaign: the engine marks each message's touch with ``campaign_id``."""
+    return custom_text(A.meta, "campaign_id").is_not(None)
+
+
 def filter_clause(flt: Filter, today_start: datetime) -> list[ColumnElement[bool]]:
     """The SQL conditions of an indicator filter on the activities table."""
     clauses: list[ColumnElement[bool]] = [
@@ -121,6 +126,7 @@ def filter_clause(flt: Filter, today_start: datetime) -> list[ColumnElement[bool
         "touch": touch_clause,
         "overdue": lambda: _overdue(today_start),
         "not_called_back": _not_called_back,
+        "campaign": _campaign,
     }
     for key, wanted in flt.flags.items():
         clause = builders[key]()

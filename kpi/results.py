@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from kpi.judgement import Colour, MonitorGroup, Trend, monitor_group
+from kpi.judgement import Colour, Direction, MonitorGroup, Trend, monitor_group
+from kpi.span import Span
 
 
 def plain(value: Any) -> Any:
@@ -31,7 +32,11 @@ class Fact:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KpiCell:
-    """One employee × indicator × period: fact, plan, %, colour and the arrow."""
+    """One employee × indicator × period: fact, plan, %, colour and the arrow.
+
+    `plan` is what the fact is judged against: in a running period, the plan of the days
+    elapsed; `period_plan` is the whole period's. The arrow's `direction` says whether the
+    fact went up or down, its `trend` whether that is better or worse."""
 
     employee: int
     employee_name: str
@@ -49,6 +54,8 @@ class KpiCell:
     lower_is_better: bool
     closed: bool = False
     decimals: int = 0
+    direction: Direction | None = None
+    period_plan: float | None = None
 
     @property
     def monitor_group(self) -> MonitorGroup | None:
@@ -68,6 +75,8 @@ class KpiCell:
             "percent": None if self.percent is None else round(self.percent, 1),
             "colour": None if self.colour is None else self.colour.value,
             "trend": None if self.trend is None else self.trend.value,
+            "direction": None if self.direction is None else self.direction.value,
+            "period_plan": None if self.period_plan is None else round(self.period_plan, 4),
             "previous": None if self.previous is None else round(self.previous, 4),
             "lower_is_better": self.lower_is_better,
             "closed": self.closed,
@@ -86,6 +95,7 @@ class KpiTable:
     employees: tuple[tuple[int, str], ...]
     cells: tuple[KpiCell, ...]
     started: bool = True  # False: the period lies ahead, nothing in it is judged
+    span: Span | None = None  # what was judged and compared (None only when built by hand)
 
     def cell(self, employee: int, indicator: str) -> KpiCell:
         """The cell of one employee and indicator."""
@@ -101,6 +111,7 @@ class KpiTable:
             "closed": self.closed,
             "closed_at": plain(self.closed_at),
             "started": self.started,
+            "span": None if self.span is None else self.span.as_dict(),
             "indicators": list(self.indicators),
             "employees": [{"id": i, "name": n} for i, n in self.employees],
             "cells": [c.as_dict() for c in self.cells],
@@ -146,12 +157,14 @@ class Monitor:
     information: tuple[KpiCell, ...]
     without_plan: tuple[KpiCell, ...] = field(default=())
     started: bool = True  # False: the period lies ahead, so every cell is without judgement
+    span: Span | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "period": self.period,
             "closed": self.closed,
             "started": self.started,
+            "span": None if self.span is None else self.span.as_dict(),
             "critical": [c.as_dict() for c in self.critical],
             "important": [c.as_dict() for c in self.important],
             "information": [c.as_dict() for c in self.information],

@@ -19,16 +19,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity import plans_store
-from hub.activity.cursor import decode_id, decode_time_id, encode_id, encode_time_id
+from hub.activity.cursor import EPOCH, decode_time_id, encode_time_id
 from hub.activity.plans_store import FrozenFact, PlanRow
 from hub.activity.rollups import client_base, rebuild
-from hub.errors import ConfigError, NotFound, PermissionDenied, ValidationError
+from hub.errors import ConfigError, Conflict, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import queries, sources
 from kpi.catalogue import Aggregate, Catalogue, Indicator, load_catalogue
-from kpi.judgement import Colour, colour, percent_of_plan, trend
+from kpi.judgement import Colour, colour, direction, percent_of_plan, trend
 from kpi.periods import Period, PeriodKind, WorkCalendar, local_day, parse_month
-from kpi.plans import MonthPlan, plan_for_period
+from kpi.plans import MonthPlan, plan_for_period, tolerated_so_far
 from kpi.results import (
     ClosedMonth,
     DrillPage,
@@ -41,6 +41,7 @@ from kpi.results import (
 )
 from kpi.settings import KpiSettings
 from kpi.sources import Window, kept_as_deltas, zero
+from kpi.span import Span, span_of
 from kpi.viewer import Hierarchy, Role, Viewer
 
 logger = logging.getLogger(__name__)
@@ -144,24 +145,30 @@ class KpiService:
         self,
         conn: AsyncConnection,
         indicators: Sequence[Indicator],
-        period: Period,
+        span: Span,
         employee_ids: Sequence[int] | None,
         now: datetime,
     ) -> tuple[dict[tuple[int, str], Fact], set[str]]:
-        """Last period's facts for the arrows, and the indicators that have one.
+        """The facts the arrows compare with, and the indicators that have one.
 
-        A snapshot's (client base) past state is known where that month was closed, or
-        where the store keeps the indicator as daily deltas (any day's state is cheap)."""
-        before = period.previous()
+        A flow (a count, a sum …) compares with the span of the previous period that
+        matches the days judged (`span.previous`). A snapshot (client base) is a state, not
+        an accumulation: it compares with the state at the previous period's end, which is
+        known where that month was closed, or where the store keeps the indicator as daily
+        deltas (any day's state is cheap)."""
+        before = span.period.previous()
         flows = [i for i in indicators if not i.snapshot]
         snapshots = [i for i in indicators if i.snapshot]
         if snapshots and not (
             before.kind is PeriodKind.MONTH and await queries.closed_month(conn, before.key)
         ):
             snapshots = [i for i in snapshots if await kept_as_deltas(conn, i)]
-        known = [*flows, *snapshots]
-        facts, _ = await self._facts(conn, known, before, employee_ids, now)
-        return facts, {i.code for i in known}
+        facts: dict[tuple[int, str], Fact] = {}
+        for part, chosen in ((span.previous, flows), (before, snapshots)):
+            if chosen:
+                found, _ = await self._facts(conn, chosen, part, employee_ids, now)
+                facts.update(found)
+        return facts, {i.code for i in (*flows, *snapshots)}
 
     async def _plans(
         self,
@@ -169,25 +176,32 @@ class KpiService:
         indicators: Sequence[Indicator],
         period: Period,
         employee_ids: Sequence[int],
-    ) -> dict[tuple[int, str], float | None]:
+        parts: Sequence[Period] = (),
+    ) -> list[dict[tuple[int, str], float | None]]:
+        """The plans of `period`, then of each of its `parts` (a running period's span)."""
         stored: dict[tuple[int, str], dict[str, MonthPlan]] = {}
         for row in await queries.plans_for(conn, [m.key for m in period.months()], employee_ids):
             stored.setdefault((row.employee_id, row.indicator), {})[row.month] = MonthPlan(
                 row.value, row.per_day
             )
-        # Most cells have no stored plan: their plan (the default) is the same for everyone.
-        unplanned = {
-            ind.code: plan_for_period(ind, period, {}, self.calendar) for ind in indicators
-        }
-        return {
-            (emp, ind.code): (
-                plan_for_period(ind, period, stored[(emp, ind.code)], self.calendar)
-                if (emp, ind.code) in stored
-                else unplanned[ind.code]
+        answers: list[dict[tuple[int, str], float | None]] = []
+        for part in (period, *parts):
+            # Most cells have no stored plan: their plan (the default) is the same for everyone.
+            unplanned = {
+                ind.code: plan_for_period(ind, part, {}, self.calendar) for ind in indicators
+            }
+            answers.append(
+                {
+                    (emp, ind.code): (
+                        plan_for_period(ind, part, stored[(emp, ind.code)], self.calendar)
+                        if (emp, ind.code) in stored
+                        else unplanned[ind.code]
+                    )
+                    for emp in employee_ids
+                    for ind in indicators
+                }
             )
-            for emp in employee_ids
-            for ind in indicators
-        }
+        return answers
 
     def _cell(
         self,
@@ -196,17 +210,20 @@ class KpiService:
         name: str,
         period: Period,
         fact: Fact,
-        plan: float | None,
+        plans: tuple[float | None, float | None],
         previous: Fact | None,
         *,
         closed: bool,
-        started: bool,
+        span: Span,
     ) -> KpiCell:
         # A share or average of nothing (no clients of one's own, no touches) is not 0 %:
         # shown as 0 but neither judged nor compared, so it never lands in "Critical".
-        # A period that has not started has nothing to judge yet either.
+        # A period that has not started has nothing to judge yet either, nor has a count
+        # whose plan covers no working day yet (the 1st of a month falling on a Saturday).
+        plan, period_plan = plans
         undefined = fact.records == 0 and indicator.aggregate in _NO_VALUE_WHEN_EMPTY
-        judged = started and not undefined
+        idle = span.partial and span.working_days == 0 and indicator.additive
+        judged = span.started and not undefined and not idle
         percent = (
             percent_of_plan(fact.value, plan, lower_is_better=indicator.lower_is_better)
             if judged
@@ -229,10 +246,14 @@ class KpiService:
             trend=None
             if previous is None or not judged
             else trend(fact.value, previous.value, lower_is_better=indicator.lower_is_better),
+            direction=None
+            if previous is None or not judged
+            else direction(fact.value, previous.value),
             previous=None if previous is None else previous.value,
             lower_is_better=indicator.lower_is_better,
             closed=closed,
             decimals=indicator.decimals,
+            period_plan=period_plan,
         )
 
     async def _visible(
@@ -258,7 +279,7 @@ class KpiService:
         period = _period(period)
         chosen = self._indicators(indicators)
         now = self.clock()
-        started = period.start <= local_day(now, self.tz)
+        span = span_of(period, local_day(now, self.tz), self.calendar)
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
             if employee is not None:
@@ -274,10 +295,17 @@ class KpiService:
                 else None
             )
             current, frozen_plans = await self._facts(conn, chosen, period, scope, now)
-            previous, known_before = await self._previous(conn, chosen, period, scope, now)
-            plans = await self._plans(conn, chosen, period, ids)
-        if frozen_plans is not None:
-            plans = {k: frozen_plans.get(k) for k in plans}
+            previous, known_before = await self._previous(conn, chosen, span, scope, now)
+            period_plans, *partial = await self._plans(
+                conn, chosen, period, ids, [span.judged] if span.partial else []
+            )
+        if frozen_plans is not None:  # a closed month: never running, judged whole
+            period_plans = {k: frozen_plans.get(k) for k in period_plans}
+        if partial:
+            codes = {i.code: i for i in chosen}
+            plans = {k: tolerated_so_far(codes[k[1]], p) for k, p in partial[0].items()}
+        else:
+            plans = period_plans
         cells = [
             self._cell(
                 ind,
@@ -285,10 +313,10 @@ class KpiService:
                 hierarchy.by_id[emp].name,
                 period,
                 current.get((emp, ind.code), zero(ind)),
-                plans.get((emp, ind.code)),
+                (plans.get((emp, ind.code)), period_plans.get((emp, ind.code))),
                 previous.get((emp, ind.code), zero(ind)) if ind.code in known_before else None,
                 closed=closed is not None,
-                started=started,
+                span=span,
             )
             for emp in ids
             for ind in chosen
@@ -298,7 +326,8 @@ class KpiService:
             previous_period=period.previous().key,
             closed=closed is not None,
             closed_at=None if closed is None else closed["closed_at"],
-            started=started,
+            started=span.started,
+            span=span,
             indicators=tuple(i.code for i in chosen),
             employees=tuple((e, hierarchy.by_id[e].name) for e in ids),
             cells=tuple(cells),
@@ -322,15 +351,14 @@ class KpiService:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"page size {limit} is not within 1..{MAX_PAGE}", field="limit")
         source = sources.source_of(ind)
-        # activity pages continue after (time, id); client and missed-call pages after an id
+        # activity pages continue after (time, id); client and missed-call pages after an
+        # id. Both are written "TIME.ID" (time 0 for the latter), so that every cursor of
+        # the one pattern the API publishes is a position in any drill-down.
         by_time = source.keyset is sources.Keyset.TIME_ID
         after = None
         if cursor:
-            if by_time:
-                at, row_id = decode_time_id(cursor)
-                after = sources.After(row_id, at)
-            else:
-                after = sources.After(decode_id(cursor))
+            at, row_id = decode_time_id(cursor)
+            after = sources.After(row_id, at) if by_time else sources.After(row_id)
         now = self.clock()
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
@@ -353,7 +381,7 @@ class KpiService:
         if more:
             last = items[-1]
             next_cursor = (
-                encode_time_id(last[ind.date], last["id"]) if by_time else encode_id(last["id"])
+                encode_time_id(last[ind.date] if by_time else EPOCH, last["id"])
             )
         return DrillPage(
             indicator=ind.code,
@@ -385,6 +413,7 @@ class KpiService:
             period=table.period,
             closed=table.closed,
             started=table.started,
+            span=table.span,
             critical=tuple(c for c in cells if c.colour is Colour.RED),
             important=tuple(c for c in cells if c.colour is Colour.YELLOW),
             information=tuple(c for c in cells if c.colour is Colour.GREEN),
@@ -440,7 +469,7 @@ class KpiService:
                 raise NotFound(f"employee {group} (group head) does not exist")
             members = hierarchy.subordinates(group)
             if not members:
-                raise ValidationError(f"employee {group} has nobody below them", field="group")
+                raise Conflict(f"employee {group} has nobody below them", field="group")
             targets.extend(members)
         targets = list(dict.fromkeys(targets))
         for emp in targets:
@@ -488,14 +517,14 @@ class KpiService:
         period = parse_month(month)
         now = self.clock()
         if period.end > local_day(now, self.tz):
-            raise ValidationError(f"month {period.key} has not ended yet", field="month")
+            raise Conflict(f"month {period.key} has not ended yet", field="month")
         indicators = list(self.catalogue.values())
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
             hierarchy = await self._hierarchy(conn)
             ids = sorted(hierarchy.by_id)
             values = await sources.compute(conn, indicators, self._reading(period, now), None)
-            plans = await self._plans(conn, indicators, period, ids)
+            (plans,) = await self._plans(conn, indicators, period, ids)
         frozen = [
             FrozenFact(
                 employee_id=emp,
@@ -563,6 +592,20 @@ class KpiService:
     def indicators(self) -> list[dict[str, Any]]:
         """The catalogue as plain data."""
         return [i.as_dict() for i in self.catalogue.values()]
+
+    async def heads(self, viewer: Viewer) -> dict[int, str | None]:
+        """The name of each visible employee's head (None for someone nobody is over)."""
+        async with self.engine.connect() as conn:
+            hierarchy = await self._hierarchy(conn)
+        by_id = hierarchy.by_id
+        return {
+            e: (
+                by_id[head].name
+                if (head := by_id[e].head_id) is not None and head in by_id
+                else None
+            )
+            for e in hierarchy.visible(viewer)
+        }
 
     async def employees(self, viewer: Viewer) -> list[tuple[int, str]]:
         """The employees `viewer` may see, as (id, name)."""

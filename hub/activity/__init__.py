@@ -5,7 +5,8 @@ Open it with `ActivityStore.open(url, StoreOptions(...))`; adapters write throug
 `store.employees`, `store.activities` and `store.tokens`.
 """
 
-from hub.activity.options import CallbackPolicy, StoreOptions, WriterOptions
+from hub.activity.leases import Lease, LeaseBoard, LeaseHolder, ProcessId
+from hub.activity.options import CallbackPolicy, DialogPolicy, StoreOptions, WriterOptions
 from hub.activity.principal import ADMIN, ROLES, Principal, Role
 from hub.activity.repos import ActivityFilter, MergeResult, Page, UnmergeResult
 from hub.activity.store import ActivityStore, ApplyResult
@@ -19,9 +20,14 @@ __all__ = [
     "ApplyResult",
     "BatchWriter",
     "CallbackPolicy",
+    "DialogPolicy",
+    "Lease",
+    "LeaseBoard",
+    "LeaseHolder",
     "MergeResult",
     "Page",
     "Principal",
+    "ProcessId",
     "Role",
     "StoreOptions",
     "UnmergeResult",

@@ -15,10 +15,13 @@ import phonenumbers
 from hub.errors import InvalidAddress
 from hub.model import AddressKind
 
-_MESSENGER_ID = re.compile(r"^@?[\w.+-]{1,64}$")
+#: A Telegram or VK user name or numeric id: ASCII, as both platforms allow.
+MESSENGER_ID_PATTERN = "^@?[A-Za-z0-9_.+-]{1,64}$"
+_MESSENGER_ID = re.compile(MESSENGER_ID_PATTERN)
 #: What a desk phone's keypad can dial: ASCII digits, `*` and `#` (the default internal
 #: pattern is digits only; a letter or a superscript digit never rings anyone).
-_EXTENSION = re.compile(r"[0-9*#]{1,32}")
+EXTENSION_PATTERN = "^[0-9*#]{1,32}$"
+_EXTENSION = re.compile(EXTENSION_PATTERN)
 #: Numbers shorter than this are internal extensions, never a client's phone.
 MIN_PHONE_DIGITS = 5
 #: Already E.164 for Russia/Kazakhstan: phonenumbers returns these unchanged (checked for
@@ -82,7 +85,7 @@ def normalize(kind: AddressKind, raw: str, region: str = "RU") -> str:
         return normalize_email(raw)
     if kind is AddressKind.EXTENSION:
         value = raw.strip()
-        if not _EXTENSION.fullmatch(value):
+        if not _EXTENSION.match(value):
             raise InvalidAddress(
                 f"{raw!r} is not an extension (digits, * and # only)", field="extension"
             )

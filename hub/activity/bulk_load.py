@@ -22,6 +22,7 @@ from sqlalchemy import JSON, DateTime, Index, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity.rollups import client_base, rebuild
+from hub.activity.rollups import dialogs as dialog_rows
 from hub.activity.schema import UTCDateTime, activities, contacts, employees
 
 #: Called with (activities written, activities to write).
@@ -192,7 +193,8 @@ async def load(
     expected_activities: int,
     progress: Progress | None = None,
 ) -> LoadResult:
-    """Write `batches` in order, then rebuild the roll-ups and the client base in `tz`.
+    """Write `batches` in order, then rebuild the roll-ups, the client base in `tz` and
+    the messenger dialogs.
 
     `expected_activities` is how many activity rows the batches hold (for progress and to
     decide whether rebuilding the activity indexes afterwards is cheaper).
@@ -224,6 +226,7 @@ async def load(
             await conn.execute(text("ANALYZE"))
         rows = await rebuild.rebuild(conn, tz)
         await client_base.rebuild(conn, tz)
+        await dialog_rows.rebuild(conn)
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
             await conn.execute(text("ANALYZE"))

@@ -8,13 +8,20 @@ which the API answers with 400.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from hub.errors import ValidationError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_MAX_ID = 2**63
+#: The id part: at most 18 digits, so always below 2**63.
+_ID = "[0-9]{1,18}"
+#: The time part: microseconds from 1653 to 5138, always a representable datetime.
+_MICROS = "(-[0-9]{1,16}|[0-9]{1,17})"
+#: Every string these match decodes; the API publishes them as the cursors' patterns.
+ID_PATTERN = f"^{_ID}$"
+TIME_ID_PATTERN = f"^{_MICROS}\\.{_ID}$"
 
 
 def bad_cursor(cursor: str) -> ValidationError:
@@ -35,12 +42,9 @@ def encode_time_id(at: datetime, row_id: int) -> str:
 
 
 def _id(text: str, cursor: str) -> int:
-    if not (text.isascii() and text.isdigit()):
+    if not re.fullmatch(_ID, text):
         raise bad_cursor(cursor)
-    value = int(text)
-    if value >= _MAX_ID:
-        raise bad_cursor(cursor)
-    return value
+    return int(text)
 
 
 def decode_id(cursor: str) -> int:
@@ -51,11 +55,6 @@ def decode_id(cursor: str) -> int:
 def decode_time_id(cursor: str) -> tuple[datetime, int]:
     """The (aware UTC time, id) a (time, id)-ordered cursor points after."""
     micros, dot, row_id = cursor.partition(".")
-    digits = micros[1:] if micros.startswith("-") else micros
-    if not dot or not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+    if not dot or not re.fullmatch(_MICROS, micros):
         raise bad_cursor(cursor)
-    try:
-        at = EPOCH + int(micros) * _MICROSECOND
-    except OverflowError:
-        raise bad_cursor(cursor) from None
-    return at, _id(row_id, cursor)
+    return EPOCH + int(micros) * _MICROSECOND, _id(row_id, cursor)

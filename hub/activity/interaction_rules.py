@@ -9,7 +9,7 @@ never rewritten as one). The API's schemas take their limits from here.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from hub.errors import Conflict, ValidationError
 from hub.model import Channel, Status
@@ -22,10 +22,14 @@ MAX_SUBJECT = 2000
 MAX_RESULT = 10_000
 #: Longest duration an interaction may have: about 115 days.
 MAX_DURATION_S = 10_000_000.0
-#: Earliest date an interaction may carry; older ones are typing mistakes (0019 for 2019).
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-#: How far ahead an interaction may be planned or dated (5448 for 2048 is a mistake).
-HORIZON = timedelta(days=366 * 10)
+#: Years an interaction may carry, as written (with its own offset): anything else is a
+#: typing mistake (0019 for 2019, 5448 for 2048). A fixed window, so that the API can
+#: publish it as a pattern and a client can check it without asking the server.
+FIRST_YEAR = 2000
+LAST_YEAR = 2099
+EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+#: The window as a JSON Schema pattern on an ISO 8601 time.
+YEAR_PATTERN = "^20[0-9]{2}-"
 
 
 def _text(value: str, *, field: str, limit: int, what: str) -> str:
@@ -60,16 +64,15 @@ def duration(value: float | None) -> float | None:
     return float(value)
 
 
-def moment(value: datetime | None, *, field: str, now: datetime) -> datetime | None:
-    """An aware time between `EARLIEST` and `now + HORIZON`."""
+def moment(value: datetime | None, *, field: str) -> datetime | None:
+    """An aware time whose year, as written, is `FIRST_YEAR` … `LAST_YEAR`."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValidationError(f"{field} must carry a time zone", field=field)
-    latest = now + HORIZON
-    if not EARLIEST <= value <= latest:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise ValidationError(
-            f"{field} {value.isoformat()} is outside {EARLIEST:%Y-%m-%d} … {latest:%Y-%m-%d}",
+            f"{field} {value.isoformat()} is outside the years {FIRST_YEAR}–{LAST_YEAR}",
             field=field,
         )
     return value

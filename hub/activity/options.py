@@ -19,6 +19,7 @@ DEFAULT_REGION = "RU"
 DEFAULT_TIMEZONE = "Europe/Moscow"
 DEFAULT_CALLBACK_DUE = timedelta(minutes=30)
 DEFAULT_CALLBACK_WINDOW = timedelta(hours=24)
+DEFAULT_REPLY_WITHIN = timedelta(minutes=30)
 DEFAULT_BATCH_SIZE = 5000
 DEFAULT_WINDOW_MS = 50
 DEFAULT_QUEUE_SIZE = 10_000
@@ -31,6 +32,16 @@ class CallbackPolicy:
 
     due: timedelta = DEFAULT_CALLBACK_DUE
     window: timedelta = DEFAULT_CALLBACK_WINDOW
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DialogPolicy:
+    """Messenger dialogs: whose a dialog is when its contact has no responsible employee
+    (`queue`, an employee id; None: nobody's until someone takes the contact), and how long
+    an incoming message may wait for a reply before a reminder task is raised."""
+
+    queue: int | None = None
+    reply_within: timedelta = DEFAULT_REPLY_WITHIN
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +70,7 @@ class StoreOptions:
     #: The local time zone of days in roll-ups and the client base (an IANA name).
     timezone: str = DEFAULT_TIMEZONE
     callbacks: CallbackPolicy = field(default_factory=CallbackPolicy)
+    dialogs: DialogPolicy = field(default_factory=DialogPolicy)
     writer: WriterOptions = field(default_factory=WriterOptions)
 
     def __post_init__(self) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.activity.schema import Id, UTCDateTime, metadata
-from hub.errors import ValidationError
+from hub.errors import Conflict
 
 kpi_plans = Table(
     "kpi_plans",
@@ -113,8 +113,8 @@ class FrozenFact:
     plan: float | None
 
 
-def _month_closed(month: str) -> ValidationError:
-    return ValidationError(f"month {month} is closed; its plans are frozen", field="month")
+def _month_closed(month: str) -> Conflict:
+    return Conflict(f"month {month} is closed; its plans are frozen", field="month")
 
 
 async def is_closed(conn: AsyncConnection, month: str) -> bool:
@@ -191,10 +191,10 @@ async def freeze_month(
     again: bool = False,
 ) -> None:
     """Record the month as closed with its facts, in one transaction; `again` replaces
-    an earlier close of it, otherwise an earlier close is a `ValidationError`."""
+    an earlier close of it, otherwise an earlier close is a `Conflict`."""
     async with engine.begin() as conn:
         if not again and await is_closed(conn, month):
-            raise ValidationError(f"month {month} is already closed", field="month")
+            raise Conflict(f"month {month} is already closed", field="month")
         await conn.execute(delete(kpi_frozen_facts).where(kpi_frozen_facts.c.month == month))
         await conn.execute(delete(kpi_closed_months).where(kpi_closed_months.c.month == month))
         await conn.execute(

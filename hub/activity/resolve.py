@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.activity import bulk
 from hub.activity.addresses import normalize
 from hub.activity.dialect import insert_ignore, one_of
-from hub.activity.schema import contacts, employee_addresses, identities
+from hub.activity.schema import contacts, employee_addresses, employees, identities
 from hub.errors import InvalidAddress
-from hub.model import CONTACT_KINDS, Address, AddressKind
+from hub.model import CONTACT_KINDS, Address, AddressKind, Direction, Touch
 
 Key = tuple[str, str]  # (kind, normalised value)
 
@@ -86,6 +86,28 @@ async def employees_for(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key,
             for value, employee_id in rows:
                 found[(kind, value)] = employee_id
     return found
+
+
+#: The metadata key by which a sender names the employee behind an outgoing message
+#: (a reply from the Dialogs page) when no address of theirs is on the wire.
+SENT_BY_KEY = "employee_id"
+
+
+def sent_by(touch: Touch) -> int | None:
+    """The employee id an outgoing touch names in its metadata, if any."""
+    value = touch.metadata.get(SENT_BY_KEY)
+    if touch.direction is not Direction.OUT or type(value) is not int or value < 1:
+        return None
+    return value
+
+
+async def employees_named(conn: AsyncConnection, touches: Iterable[Touch]) -> set[int]:
+    """Of the employee ids outgoing touches name (`sent_by`), those that exist."""
+    wanted = sorted({eid for t in touches if (eid := sent_by(t)) is not None})
+    if not wanted:
+        return set()
+    rows = await conn.execute(select(employees.c.id).where(one_of(conn, employees.c.id, wanted)))
+    return {int(eid) for (eid,) in rows}
 
 
 async def contacts_for(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, int]:

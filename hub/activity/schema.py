@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -293,7 +294,42 @@ suppressions = Table(
     Column("detail", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("lifted_at", UTCDateTime()),
+    # who and what made it, who lifted it (migration 0011)
+    Column("campaign_id", Id),
+    Column("contact_id", Id),
+    Column("created_by", String(200)),
+    Column("lifted_by", String(200)),
     Index("ix_suppressions_channel_address", "channel", "address"),
+    Index(
+        "uq_suppressions_active",
+        "channel",
+        "address",
+        unique=True,
+        sqlite_where=text("lifted_at IS NULL"),
+        postgresql_where=text("lifted_at IS NULL"),
+    ),
+)
+
+#: Bounces of campaign recipients, each once (`event_key`): "hard" ones suppress the
+#: address, "soft" ones are counted. The campaign engine joins them to its recipients.
+campaign_bounces = Table(
+    "campaign_bounces",
+    metadata,
+    _id(),
+    Column("campaign_id", Id, nullable=False),
+    Column("recipient_id", Id, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("status", String(16)),
+    Column("smtp_code", Integer),
+    Column("diagnostic", Text),
+    Column("message_id", String(255)),
+    Column("origin", String(16), nullable=False),
+    Column("event_key", String(64), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("event_key"),
+    Index("ix_campaign_bounces_campaign_recipient", "campaign_id", "recipient_id"),
 )
 
 segments = Table(
@@ -334,4 +370,99 @@ template_versions = Table(
     Column("created_by", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("template_id", "version", name="uq_template_versions_template_version"),
+)
+
+# Campaigns (migration 0008): a campaign, its recipient snapshot, the workers sending it.
+
+#: A mailing: what (template version), to whom (segment), through what (sender), when.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("template_id", Id, ForeignKey("templates.id", ondelete="RESTRICT"), nullable=False),
+    Column("template_version", Integer, nullable=False),
+    Column("segment_id", Id, ForeignKey("segments.id", ondelete="SET NULL")),
+    Column("segment", JSON, nullable=False),  # the filter used (a saved one is copied at start)
+    Column("sender", String(100), nullable=False),  # "{channel}:{key}" of SENDERS
+    Column("schedule", String(16), nullable=False),  # now | at | local_hour
+    Column("send_at", UTCDateTime()),
+    Column("local_hour", Integer),
+    Column("throttle_per_s", Float),
+    Column("state", String(16), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("name"),
+)
+
+#: One row per contact of the snapshot; `state` moves pending → sending → sent / deferred /
+#: failed / bounced / unknown, or is `skipped` from the start with a `reason`.
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    _id(),
+    # No foreign keys here: PostgreSQL checks one with a trigger per inserted row, which made
+    # a 100,000-row snapshot several times slower than the statement's own work. Campaigns
+    # are cancelled, never deleted; a deleted contact leaves its recipient row as it was.
+    Column("campaign_id", Id, nullable=False),
+    Column("contact_id", Id),
+    Column("address", String(320)),
+    Column("tz", String(64)),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(32)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("worker_id", Id),
+    Column("message_id", String(500)),
+    Column("code", Integer),
+    Column("detail", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_campaign_recipients_claim", "campaign_id", "state", "due_at"),
+    Index("ix_campaign_recipients_campaign_id_id", "campaign_id", "id"),
+)
+
+#: A worker process sending campaigns; `seen_at` is its heartbeat. Rows left `sending` by a
+#: worker not seen for the lease are `unknown`.
+campaign_workers = Table(
+    "campaign_workers",
+    metadata,
+    _id(),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+# Messenger dialogs (migration 0007).
+
+#: One messenger chat on one account: a projection of its messenger activities
+#: (`rollups/dialogs.py`), kept in the same transaction. `read_at` (an employee marked it
+#: read) and `reminder_id` (the task raised for its wait) are the two fields set apart
+#: from the activities; a rebuild keeps them.
+dialogs = Table(
+    "dialogs",
+    metadata,
+    _id(),
+    Column("source", String(200), nullable=False),
+    Column("counterpart", String(320), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="SET NULL")),
+    Column("messages", Integer, nullable=False),
+    Column("last_at", UTCDateTime(), nullable=False),
+    Column("last_direction", String(16), nullable=False),
+    Column("last_preview", Text),
+    Column("last_in_at", UTCDateTime()),
+    Column("last_out_at", UTCDateTime()),
+    Column("waiting_since", UTCDateTime()),
+    Column("unread", Integer, nullable=False),
+    Column("read_at", UTCDateTime()),
+    Column("reminder_id", Id),
+    UniqueConstraint("source", "counterpart", name="uq_dialogs_source_counterpart"),
+    Index("ix_dialogs_last_at", "last_at", "id"),
+    Index("ix_dialogs_contact_id", "contact_id"),
+    Index("ix_dialogs_waiting_since", "waiting_since"),
 )

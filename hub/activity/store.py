@@ -23,16 +23,21 @@ from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, delivery, threads
+from hub.activity import bulk, callbacks, delivery, dialog_reminders, edits, threads
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
+from hub.activity.identity_updates import apply_identity_updates
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
     ActivityRepo,
+    CampaignBouncesRepo,
+    CampaignsRepo,
     ContactRepo,
+    DialogRepo,
     EmployeeRepo,
     SegmentsRepo,
+    SuppressionsRepo,
     TemplatesRepo,
     TokenRepo,
 )
@@ -43,7 +48,9 @@ from hub.activity.resolve import (
     contacts_for,
     create_leads,
     employees_for,
+    employees_named,
     normalise_touch,
+    sent_by,
 )
 from hub.activity.rollups.projections import Projections
 from hub.activity.schema import (
@@ -59,11 +66,13 @@ from hub.activity.writer import BatchWriter
 from hub.errors import StoreUnavailable
 from hub.model import (
     Checkpoint,
+    IdentityUpdate,
     Quarantined,
     SinkItem,
     Status,
     StatusUpdate,
     Touch,
+    TouchEdit,
     utcnow,
 )
 from hub.urls import mask_url
@@ -121,6 +130,8 @@ class ApplyResult:
     unmatched_updates: int = 0
     checkpoints: int = 0
     quarantined: int = 0
+    edited: int = 0
+    identity_updates: int = 0
     created_ids: tuple[int, ...] = ()
 
 
@@ -252,9 +263,13 @@ class ActivityStore:
         self.contacts = ContactRepo(engine, self.options)
         self.employees = EmployeeRepo(engine, self.options)
         self.activities = ActivityRepo(engine, self.options)
+        self.dialogs = DialogRepo(engine, self.options)
         self.tokens = TokenRepo(engine, self.options)
         self.segments = SegmentsRepo(engine, self.options)
         self.templates = TemplatesRepo(engine, self.options)
+        self.suppressions = SuppressionsRepo(engine, self.options)
+        self.campaign_bounces = CampaignBouncesRepo(self.suppressions)
+        self.campaigns = CampaignsRepo(engine, self.options)
 
     @classmethod
     async def open(
@@ -352,6 +367,13 @@ class ActivityStore:
         """
         return await self._apply_once(items, prepared, conn)
 
+    async def write(self, work: UnitOfWork, items: Sequence[SinkItem]) -> None:
+        """Write sink items in the caller's unit of work, beside its own statements (a
+        campaign's recipient outcomes and the touches of the messages sent)."""
+        touches = {i.key: (i, self.prepare(i)) for i in items if isinstance(i, Touch)}
+        updates = [i for i in items if isinstance(i, StatusUpdate)]
+        await self._write_all(work, list(touches.values()), updates, {}, [])
+
     async def _apply_once(
         self,
         items: Sequence[SinkItem],
@@ -362,18 +384,40 @@ class ActivityStore:
         updates: list[StatusUpdate] = []
         cps: dict[tuple[str, str], Checkpoint] = {}
         bad: list[Quarantined] = []
+        edited: dict[tuple[str, str], TouchEdit] = {}  # edits of activities not in this batch
+        latest_edit: dict[tuple[str, str], TouchEdit] = {}
+        facts: list[IdentityUpdate] = []
         for index, item in enumerate(items):
             if isinstance(item, Touch):
+                edit = latest_edit.get(item.key)
+                if edit is not None:  # an original (or a replay of it) after its edit: the edit wins
+                    edited.pop(item.key, None)
+                    folded = edits.edited_touch(edit)
+                    touches[item.key] = (folded, self.prepare(folded))
+                    continue
                 norm = prepared[index] if prepared is not None else None
                 touches[item.key] = (item, norm if norm is not None else self.prepare(item))
             elif isinstance(item, StatusUpdate):
                 updates.append(item)
             elif isinstance(item, Checkpoint):
                 cps[(item.source, item.key)] = item
+            elif isinstance(item, TouchEdit):
+                latest_edit[item.key] = item
+                if item.key in touches:  # the original is in this batch: record it edited
+                    folded = edits.edited_touch(item)
+                    touches[item.key] = (folded, self.prepare(folded))
+                else:
+                    edited[item.key] = item
+            elif isinstance(item, IdentityUpdate):
+                facts.append(item)
             else:
                 bad.append(item)
         async with self.writing(conn) as work:
+            missing = await self._apply_edits(work, list(edited.values()))
+            for touch in missing:
+                touches[touch.key] = (touch, self.prepare(touch))
             counts = await self._write_all(work, list(touches.values()), updates, cps, bad)
+            linked = await apply_identity_updates(work, facts, self.region)
         created, updated, unchanged, created_ids, applied, unmatched = counts
         return ApplyResult(
             created=created,
@@ -383,8 +427,36 @@ class ActivityStore:
             unmatched_updates=unmatched,
             checkpoints=len(cps),
             quarantined=len(bad),
+            edited=len(edited) - len(missing),
+            identity_updates=linked,
             created_ids=tuple(created_ids),
         )
+
+    async def _apply_edits(self, work: UnitOfWork, edited: Sequence[TouchEdit]) -> list[Touch]:
+        """Change the recorded activities of `edited` (see `hub.activity.edits`); return the
+        edited touches whose original the store does not hold, to be recorded as they are."""
+        if not edited:
+            return []
+        existing = await self._existing(work.conn, [e.key for e in edited])
+        now = utcnow()
+        pending: list[tuple[int, dict[str, Any]]] = []
+        old_rows: list[dict[str, Any]] = []
+        new_rows: list[dict[str, Any]] = []
+        missing: list[Touch] = []
+        for edit in edited:
+            old = existing.get(edit.key)
+            if old is None:
+                missing.append(edits.edited_touch(edit))
+                continue
+            changes = edits.edit_changes(old, edit)
+            if changes:
+                changes["updated_at"] = now
+                pending.append((old["id"], changes))
+                old_rows.append(old)
+                new_rows.append({**old, **changes})
+        await bulk_update(work.conn, pending)
+        work.activities_changed(old_rows, new_rows)
+        return missing
 
     async def _write_all(
         self,
@@ -421,6 +493,7 @@ class ActivityStore:
                 address_keys.add(norm.employee)
             address_keys.update(norm.counterparts)
         employee_ids = await employees_for(conn, address_keys)
+        named_employees = await employees_named(conn, touches)
         contact_keys = {k for n in norms for k in n.counterparts if k not in employee_ids}
         contact_ids = await contacts_for(conn, contact_keys)
         missing = sorted(contact_keys - contact_ids.keys())
@@ -441,6 +514,8 @@ class ActivityStore:
                 [contact_ids[k] for k in norm.counterparts if k in contact_ids],
                 clients.get(touch.thread_key) if touch.thread_key else None,
             )
+            if employee_id is None and sent_by(touch) in named_employees:
+                employee_id = sent_by(touch)  # a reply sent on an employee's behalf
             if employee_id is None:
                 # An internal touch may name our colleague only as the counterpart.
                 employee_id = next(
@@ -513,8 +588,10 @@ class ActivityStore:
         task_old, task_new = await callbacks.on_calls_written(
             conn, self.options.callbacks, [r for r in added if r["channel"] == "call"], now
         )
-        # the touches and the callback tasks they raised or closed
-        work.activities_changed(old_rows + task_old, added + task_new)
+        reply_old, reply_new = await dialog_reminders.on_replies_written(conn, added, now)
+        # the touches and the callback and reply tasks they raised or closed
+        work.activities_changed(old_rows + task_old + reply_old, added + task_new + reply_new)
+        await self.suppressions.opt_outs_written(work, inserts)
         return len(inserts), len(new_rows), unchanged, created_ids
 
     async def _inserted_ids(

@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.activity.rollups.projections import Changes, Projections, Row
 from hub.activity.schema import ROLLUP_COLUMNS
 
-#: What projections read of a row: a pair equal on these is no change to them.
-_PROJECTED = (*ROLLUP_COLUMNS, "source")
+#: What projections read of a row: a pair equal on these is no change to them (the
+#: dialogs show a message's text, so an edited message is a change).
+_PROJECTED = (*ROLLUP_COLUMNS, "source", "preview")
 _ABSENT: Any = object()
 
 

@@ -135,7 +135,8 @@ def _tags(op: Op, value: Any) -> ColumnElement[bool]:
 def _owner(op: Op, value: Any) -> ColumnElement[bool]:
     owner = contacts.c.owner_employee_id
     if op is Op.IN_SUBTREE:
-        tree = select(employees.c.id).where(employees.c.id == value).cte("subtree", recursive=True)
+        # An anonymous name: a filter may hold several subtrees, each its own CTE.
+        tree = select(employees.c.id).where(employees.c.id == value).cte(recursive=True)
         # UNION, not UNION ALL: a loop in head_id ends instead of running forever.
         tree = tree.union(select(employees.c.id).where(employees.c.head_id == tree.c.id))
         return and_(owner.is_not(None), owner.in_(select(tree.c.id)))

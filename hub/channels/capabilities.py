@@ -54,6 +54,20 @@ class LiveCallState(Protocol):
     def live_state(self) -> Mapping[str, str]: ...
 
 
+@runtime_checkable
+class SingleConsumer(Protocol):
+    """An adapter that must run in one process at a time per store (one AMI connection per
+    PBX, one IMAP mailbox): the runtime runs it only while it holds a lease named after it."""
+
+    name: str
+    single_consumer: bool
+
+
+def is_single_consumer(adapter: object) -> bool:
+    """Whether `adapter` declares itself single-consumer."""
+    return isinstance(adapter, SingleConsumer) and adapter.single_consumer
+
+
 def originate_over(callers: Sequence[ClickToCall]) -> Originate:
     """Click-to-call through the first adapter that can place calls."""
 

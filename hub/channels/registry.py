@@ -20,6 +20,7 @@ CHANNELS: tuple[tuple[str, str], ...] = (
     ("telephony", "hub.telephony.plugin:PLUGIN"),
     ("email", "hub.channels.email.plugin:PLUGIN"),
     ("sms", "hub.channels.sms.plugin:PLUGIN"),
+    ("messengers", "hub.channels.messengers.plugin:PLUGIN"),
 )
 
 

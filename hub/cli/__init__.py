@@ -31,7 +31,13 @@ COMMANDS: dict[str, str] = {
     "call": "hub.cli.ami_cmd:call",
     "email": "hub.cli.email_cmd:email",
     "sms": "hub.cli.sms_cmd:sms",
+    "messenger": "hub.cli.messenger_cmd:messenger",
+    "telegram": "hub.cli.telegram_cmd:telegram",
     "kpi": "hub.cli.kpi_cmd:kpi",
+    "suppressions": "hub.cli.suppressions_cmd:suppressions",
+    "campaign": "hub.cli.campaign_cmd:campaign",
+    "template": "hub.cli.template_cmd:template",
+    "segment": "hub.cli.segment_cmd:segment",
 }
 
 

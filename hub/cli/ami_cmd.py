@@ -1,4 +1,5 @@
-"""`touchhub ami replay` (print or backfill calls from raw AMI bytes) and `touchhub call`."""
+"""`touchhub ami replay` (print or backfill calls from raw AMI bytes), `touchhub ami backfill`
+(log what Asterisk's own call records hold and we do not) and `touchhub call`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import codecs
 import json
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +202,91 @@ def _pbx(ctx: click.Context, name: str | None) -> PbxSettings | None:
     if name not in pbxs:
         raise ConfigError(f"no [telephony.pbx.{name}] in the config")
     return pbxs[name]
+
+
+def _moment(value: str) -> datetime:
+    """`2026-12-01`, `2026-12-01 00:00[:00]` or ISO with an offset; without one, UTC."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not a time: write 2026-12-01 00:00 (UTC) or an ISO time"
+        ) from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@ami.command("backfill")
+@click.option(
+    "--since",
+    "since_text",
+    required=True,
+    help='Start of the window: "2026-12-01 00:00" (UTC unless an offset is given).',
+)
+@click.option("--until", "until_text", default=None, help="End of the window (default: now).")
+@click.option("--pbx", default=None, help="Which [telephony.pbx.NAME] (default: the only one).")
+@click.pass_context
+def backfill_cmd(
+    ctx: click.Context, since_text: str, until_text: str | None, pbx: str | None
+) -> None:
+    """Log the calls of a window that Asterisk's own records hold and touchhub does not.
+
+    Reads the PBX's `cdr` source ([telephony.pbx.NAME] cdr: csv:PATH or a database
+    URL) for calls that ended after --since and began before --until, and records the
+    ones not logged yet, as live capture would have (flag "backfilled"). Calls already
+    logged are left as they are, so running it again adds nothing.
+    """
+    from hub.cli.common import open_store, run, settings_of
+    from hub.telephony.ami_adapter import assembler_config, call_to_touch
+    from hub.telephony.cdr_source import cdr_source
+
+    since = _moment(since_text)
+    until = _moment(until_text) if until_text else datetime.now(UTC)
+    if until <= since:
+        raise click.BadParameter("--until must be after --since", param_hint="--until")
+    name = _pbx_name(ctx, pbx)
+    pbx_settings = TELEPHONY.settings_of(settings_of(ctx)).pbx.get(name)
+    if pbx_settings is None:
+        raise ConfigError(f"no [telephony.pbx.{name}] in the config")
+    if not pbx_settings.cdr:
+        raise ConfigError(
+            f"[telephony.pbx.{name}] has no cdr source: set cdr = "
+            '"csv:/var/log/asterisk/cdr-csv/Master.csv" or a database URL'
+        )
+    source_name = f"ami:{name}"
+    records = cdr_source(
+        pbx_settings.cdr, assembler_config(pbx_settings), where=f"telephony.pbx.{name}.cdr"
+    )
+
+    async def go() -> tuple[int, int, int]:
+        click.echo(f"{source_name}: reading the PBX's records from {since:%Y-%m-%d %H:%M:%S} UTC…", err=True)
+        try:
+            calls = await records.calls_since(since)
+        finally:
+            await records.close()
+        for line, why in records.stats.refused:
+            click.echo(f"record {line}: skipped: {why}", err=True)
+        window = [c for c in calls if c.started_at is None or c.started_at <= until]
+        async with open_store(ctx) as store:
+            logged = await store.activities.logged(source_name, [c.linkedid for c in window])
+            missing = [c for c in window if c.linkedid not in logged]
+            click.echo(
+                f"{len(window)} call(s) in the window, {len(logged)} logged already, "
+                f"{len(missing)} to log",
+                err=True,
+            )
+            written = 0
+            for start in range(0, len(missing), RECORD_BATCH):
+                batch = [call_to_touch(c, source_name) for c in missing[start : start + RECORD_BATCH]]
+                result = await store.record(batch)
+                written += result.created
+                click.echo(f"  {start + len(batch)}/{len(missing)} written", err=True)
+        return len(window), len(logged), written
+
+    found, already, written = run(go())
+    click.echo(
+        f"backfilled {written} call(s) as {source_name}: {found} in the PBX's records for the "
+        f"window, {already} logged already"
+    )
 
 
 @click.command("call")

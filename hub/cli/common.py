@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hub.activity import ActivityStore, CallbackPolicy, StoreOptions, WriterOptions
+from hub.activity import ActivityStore, CallbackPolicy, DialogPolicy, StoreOptions, WriterOptions
 from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
 from hub.i18n import default_locale
 from hub.logging_setup import setup_logging
@@ -59,6 +59,10 @@ def store_options(settings: Settings) -> StoreOptions:
         callbacks=CallbackPolicy(
             due=timedelta(minutes=telephony.callback_due_minutes),
             window=timedelta(hours=telephony.callback_window_hours),
+        ),
+        dialogs=DialogPolicy(
+            queue=settings.dialogs.queue,
+            reply_within=timedelta(minutes=settings.dialogs.reply_within_minutes),
         ),
         writer=WriterOptions(
             batch_size=settings.store.batch_size,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -16,11 +15,13 @@ import click
 from hub import i18n
 from hub.activity import ActivityStore
 from hub.cli.common import AsciiInt, emit_json, locale_of, open_store, run, settings_of
+from kpi import export
 from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
+from kpi.span import Span
 from kpi.viewer import Viewer
 
-#: The `--json` keys, in order; CSV and XLSX use the same columns.
+#: The `--json` keys, in order (CSV and XLSX have the dashboard's columns: `kpi.export`).
 EXPORT_KEYS = (
     "employee",
     "employee_name",
@@ -31,13 +32,14 @@ EXPORT_KEYS = (
     "percent",
     "colour",
     "trend",
+    "direction",
     "previous",
+    "period_plan",
     "records",
     "closed",
 )
-ARROWS = {"better": "▲", "worse": "▼", "same": "="}
 FG = {"red": "red", "yellow": "yellow", "green": "green"}
-XLSX_FILL = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}
+#: The words of the human output are the catalogue's (`hub/i18n/messages.toml`, `cli_kpi`).
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,24 @@ def _row(cell: KpiCell) -> dict[str, Any]:
     return {key: data[key] for key in EXPORT_KEYS}
 
 
+def _echo_span(span: Span | None, locale: str) -> None:
+    """The line saying what a running period judges and compares with (nothing otherwise)."""
+    if span is None or not span.partial:
+        return
+    click.echo(
+        i18n.text(
+            locale,
+            "cli_kpi.partial",
+            first=span.judged.start,
+            last=span.judged.last_day,
+            worked=span.working_days,
+            total=span.working_days_total,
+            previous_first=span.previous.start,
+            previous_last=span.previous.last_day,
+        )
+    )
+
+
 def print_cells(
     cells: Sequence[KpiCell], *, with_employee: bool = True, locale: str = "en"
 ) -> None:
@@ -95,8 +115,11 @@ def print_cells(
         header.insert(0, i18n.column("employee", locale))
     lines = []
     for c in cells:
-        word = "" if c.trend is None else i18n.text(locale, f"trend_word.{c.trend.value}")
-        trend = "" if c.trend is None else f"{ARROWS[c.trend.value]} {word}"
+        trend = (
+            ""
+            if c.trend is None or c.direction is None
+            else f"{export.ARROWS[c.direction.value]} {i18n.trend_name(c.trend.value, locale)}"
+        )
         pct = "—" if c.percent is None else f"{c.percent:.0f}%"
         unit = "" if c.unit in ("pcs",) else f" {i18n.unit_name(c.unit, locale, c.fact or 0)}"
         fact = _number(c.fact, c.decimals or 1) + unit
@@ -116,32 +139,6 @@ def print_cells(
         click.echo(click.style(text, fg=FG[colour]) if colour else text)
 
 
-def _write_csv(table: KpiTable, path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(EXPORT_KEYS))
-        writer.writeheader()
-        for cell in table.cells:
-            writer.writerow(_row(cell))
-
-
-def _write_xlsx(table: KpiTable, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import PatternFill
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = f"KPI {table.period}"
-    sheet.append(list(EXPORT_KEYS))
-    for cell in table.cells:
-        row = _row(cell)
-        sheet.append([row[k] for k in EXPORT_KEYS])
-        if cell.colour is not None:
-            fill = PatternFill("solid", fgColor=XLSX_FILL[cell.colour.value])
-            for column in (5, 6, 7, 8):
-                sheet.cell(row=sheet.max_row, column=column).fill = fill
-    book.save(path)
-
-
 @click.group(invoke_without_command=True)
 @click.option(
     "--period",
@@ -158,8 +155,37 @@ def _write_xlsx(table: KpiTable, path: Path) -> None:
     "--as", "as_ref", default=None, help="See what this employee may see (default: admin)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of cells.")
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the table as CSV (UTF-8 with a BOM, for Excel).",
+)
+@click.option(
+    "--delimiter",
+    type=click.Choice(export.DELIMITERS),
+    default=None,
+    help="The CSV delimiter (default: ';' in Russian, for Excel with a comma-decimal locale; "
+    "',' in English).",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the table as an Excel workbook laid out like the dashboard.",
+)
+@click.option(
+    "--with-previous",
+    is_flag=True,
+    help="Add the previous period as a second sheet of the XLSX.",
+)
+@click.option(
+    "--by-head",
+    is_flag=True,
+    help="One XLSX sheet per head: the people directly under them.",
+)
 @click.pass_context
 def kpi(
     ctx: click.Context,
@@ -169,39 +195,62 @@ def kpi(
     as_ref: str | None,
     as_json: bool,
     csv_file: Path | None,
+    delimiter: str | None,
     xlsx_file: Path | None,
+    with_previous: bool,
+    by_head: bool,
 ) -> None:
     """KPI of employees for a period: fact, plan, %, colour and the arrow against the last period."""
     if ctx.invoked_subcommand is not None:
         return
 
-    async def main() -> KpiTable:
+    if with_previous and by_head:
+        raise click.UsageError("--with-previous and --by-head: choose one way to split sheets")
+
+    async def main() -> tuple[list[KpiTable], dict[int, str | None]]:
         async with open_kpi(ctx) as kpi:
             viewer = await kpi.viewer(as_ref)
             emp = None if employee is None else await kpi.employee(employee)
             codes = list(indicators) or None
-            return await kpi.service.table(viewer, kpi.period(period), emp, codes)
+            table = await kpi.service.table(viewer, kpi.period(period), emp, codes)
+            heads = await kpi.service.heads(viewer) if by_head else {}
+            if not (with_previous and xlsx_file is not None):
+                return [table], heads
+            before = await kpi.service.table(viewer, table.previous_period, emp, codes)
+            return [table, before], heads
 
-    table = run(main())
+    (table, *more), heads = run(main())
+    locale = locale_of(ctx)
+    labels = i18n.export_labels(locale)
     if csv_file is not None:
-        _write_csv(table, csv_file)
+        with csv_file.open("wb") as handle:
+            sep = delimiter or i18n.csv_delimiter(locale)
+            export.write_csv(handle, table, labels=labels, delimiter=sep)
     if xlsx_file is not None:
-        _write_xlsx(table, xlsx_file)
+        with xlsx_file.open("wb") as handle:
+            if by_head:
+                teams = export.by_head(table, heads, labels)
+                export.write_xlsx(
+                    handle, [t for _, t in teams], titles=[n for n, _ in teams], labels=labels
+                )
+            else:
+                export.write_xlsx(handle, [table, *more], labels=labels)
     if csv_file is not None or xlsx_file is not None:
-        click.echo(f"wrote {len(table.cells)} rows for {table.period}", err=True)
+        wrote = i18n.text(locale, "cli_kpi.wrote", rows=len(table.cells), period=table.period)
+        click.echo(wrote, err=True)
     if as_json:
         emit_json([_row(c) for c in table.cells])
         return
     if csv_file is not None or xlsx_file is not None:
         return
-    locale = locale_of(ctx)
     click.echo(
         i18n.text(
             locale, "cli_kpi.header", period=table.period, previous=table.previous_period
         )
     )
+    _echo_span(table.span, locale)
     if table.closed:
-        at = f"{table.closed_at:%Y-%m-%d %H:%M}"
+        at = "" if table.closed_at is None else f"{table.closed_at:%Y-%m-%d %H:%M}"
         click.echo(i18n.text(locale, "cli_kpi.closed", period=table.period, at=at))
     if not table.started:
         click.echo(i18n.text(locale, "cli_kpi.not_started", period=table.period))
@@ -345,6 +394,7 @@ def monitor(ctx: click.Context, period: str | None, as_ref: str | None, as_json:
     locale = locale_of(ctx)
     if not result.started:
         click.echo(i18n.text(locale, "cli_kpi.not_started", period=result.period))
+    _echo_span(result.span, locale)
     for group, cells in (
         ("critical", result.critical),
         ("important", result.important),

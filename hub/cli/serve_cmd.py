@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from hub.activity import LeaseBoard
 from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
 from hub.config import Settings
 from hub.errors import ConfigError
@@ -143,10 +144,31 @@ def health(ctx: click.Context, url: str | None, as_json: bool) -> None:
         return
     click.echo(f"status: {data['status']}")
     for key, value in data.items():
-        if key != "status":
+        if key == "leases" and isinstance(value, list):
+            for lease in value:
+                click.echo(_lease_line(lease, data.get("process")))
+        elif key != "status":
             click.echo(f"{key}: {json.dumps(value, ensure_ascii=False, default=str)}")
     if data["status"] not in ("ok",):
         ctx.exit(1)
+
+
+def _lease_line(lease: dict[str, Any], process: Any) -> str:
+    """`lease ami:office: standby, held by HOST pid N since …` (who runs a single-consumer
+    adapter), from the health document."""
+    holder = lease.get("holder")
+    line = f"lease {lease.get('name')}: {lease.get('state')}"
+    if not holder:
+        return line + ", no holder"
+    mine = isinstance(process, dict) and (process.get("host"), process.get("pid")) == (
+        holder.get("host"),
+        holder.get("pid"),
+    )
+    who = "this process" if mine else "another process"
+    return (
+        f"{line}, held by {who}: {holder.get('host')} pid {holder.get('pid')} "
+        f"since {holder.get('since')} (heartbeat {holder.get('heartbeat_at')})"
+    )
 
 
 async def _offline_health(settings: Settings) -> dict[str, Any]:
@@ -158,6 +180,7 @@ async def _offline_health(settings: Settings) -> dict[str, Any]:
     except (ConfigError, Exception) as exc:
         return {"status": "down", "hub": "not running", "store": {"error": str(exc)}}
     try:
+        holders = await LeaseBoard(store.engine).holders()
         return {
             "status": "not running",
             "hub": "not running",
@@ -166,6 +189,11 @@ async def _offline_health(settings: Settings) -> dict[str, Any]:
                 "activities": await store.activities.count(),
                 "contacts": await store.contacts.count(),
             },
+            # A hub elsewhere on the same store: who runs which single-consumer adapter.
+            "leases": [
+                {"name": name, "state": "held", "holder": holder.as_dict()}
+                for name, holder in holders.items()
+            ],
         }
     finally:
         await store.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from hub.channels.sms.encoding import count_segments
+from hub.channels.sms.factory import holder_of
 from hub.channels.sms.plugin import PLUGIN as SMS
+from hub.channels.sms.quiet_hours import URGENT_KEY, held_until_of
 from hub.cli.common import emit_json, json_option, run, send_once, settings_of
 from hub.errors import ConfigError
 from hub.model import Address, AddressKind, Channel, OutgoingMessage
@@ -20,9 +22,10 @@ def sms() -> None:
 @click.option("--to", "to", required=True, help="Recipient's phone number.")
 @click.option("--text", required=True, help="The text (GSM 7-bit when it fits, else UCS-2).")
 @click.option("--gateway", default=None, help="Gateway name ([sms.gateways.NAME]); default: [sms] default_gateway.")
+@click.option("--urgent", is_flag=True, help="Send now even in the recipient's quiet hours.")
 @json_option
 @click.pass_context
-def send(ctx: click.Context, to: str, text: str, gateway: str | None, as_json: bool) -> None:
+def send(ctx: click.Context, to: str, text: str, gateway: str | None, urgent: bool, as_json: bool) -> None:
     """Send one SMS and record it as an outgoing touch; reports update it later."""
     settings = settings_of(ctx)
     section = SMS.settings_of(settings)
@@ -31,14 +34,26 @@ def send(ctx: click.Context, to: str, text: str, gateway: str | None, as_json: b
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     message = OutgoingMessage(
-        channel=Channel.SMS, to=(Address(kind=AddressKind.PHONE, value=to),), body=text
+        channel=Channel.SMS,
+        to=(Address(kind=AddressKind.PHONE, value=to),),
+        body=text,
+        metadata={URGENT_KEY: True} if urgent else {},
     )
 
+    holder = holder_of(section)
+    until = holder.until(message) if holder is not None else None
+    if until is not None:  # this command cannot wait out the night: the running hub does that
+        raise click.ClickException(
+            f"quiet hours at {to} until {until:%Y-%m-%d %H:%M} UTC: nothing sent, nothing recorded "
+            "(send through the running hub's API to have it held, or add --urgent)"
+        )
     result = run(send_once(settings, lambda w: SMS.sender(settings, name, w), message))
+    held_until = held_until_of(result)
     if as_json:
         emit_json(
             {
-                "outcome": result.outcome.value,
+                "outcome": "held" if held_until else result.outcome.value,
+                "held_until": held_until,
                 "message_id": result.external_id,
                 "gateway": name,
                 "code": result.code,
@@ -49,7 +64,7 @@ def send(ctx: click.Context, to: str, text: str, gateway: str | None, as_json: b
     else:
         click.echo(f"{to}: {result.outcome.value} {result.code or ''} {result.reason or ''}".rstrip())
         click.echo(f"message id: {result.external_id}  gateway: {name}  attempts: {result.attempts}")
-    if not result.ok:
+    if not result.ok and not held_until:
         ctx.exit(1)
 
 

@@ -65,6 +65,31 @@ STATUSES: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {
     ("task", "out"): (("completed", 0.70), ("planned", 0.25), ("cancelled", 0.05)),
 }
 AUTO_REPLY_SHARE = 0.05  # of inbound letters: not a client touch
+#: Messenger accounts clients write to ("<platform>:<account>", the touch source): a
+#: client with a Telegram id writes to the bot, one with only a phone on WhatsApp.
+TELEGRAM_ACCOUNT = "telegram:support"
+WHATSAPP_ACCOUNT = "whatsapp:sales"
+TELEGRAM_SHARE = 0.5  # of contacts with a Telegram id
+TELEGRAM_ID_BASE = 200_000_000
+#: Messages that arrived in the last hours and wait for a reply, so Dialogs look alive.
+RECENT_MESSAGES = 40
+RECENT_HOURS = 3
+MESSAGES_IN = (
+    "Hello! Is the order shipped yet?",
+    "Can you send the invoice again?",
+    "What is the price for 50 pieces?",
+    "Thanks, received.",
+    "Could we move the delivery to Friday?",
+    "Is there a discount for a yearly contract?",
+    "Please call me back after 3 pm.",
+)
+MESSAGES_OUT = (
+    "Good afternoon! Yes, it left the warehouse this morning.",
+    "Sent it to your e-mail just now.",
+    "For 50 pieces it is 12% off the list price.",
+    "Sure, Friday works for us.",
+    "I will call you at 3 pm.",
+)
 CALLBACK_DONE_SHARE = 0.7
 RESULTS = (
     "agreed next steps",
@@ -178,6 +203,8 @@ class _Team:
     clients_of: dict[int, list[int]]
     contact_ids: list[int]
     phone_of: dict[int, str]
+    #: contact → (account, chat) where they write in messengers
+    chat_of: dict[int, tuple[str, str]]
 
 
 class _Generator:
@@ -198,6 +225,7 @@ class _Generator:
         "employee_id",
         "counterpart",
         "subject",
+        "preview",
         "due_at",
         "completed_at",
         "result",
@@ -255,8 +283,29 @@ class _Generator:
                     chunk = []
             if made >= self.total:
                 break
+        self._recent(chunk)
         if chunk:
             yield chunk
+
+    def _recent(self, out: list[tuple[Any, ...]]) -> None:
+        """Messages of the last hours nobody answered yet: unread dialogs to open."""
+        chatty = [c for c in self.team.contact_ids if c in self.team.chat_of]
+        if not chatty or self.total == 0:
+            return
+        now = self.now.astimezone(UTC).replace(tzinfo=None)
+        for _ in range(RECENT_MESSAGES):
+            contact = self.rnd.choice(chatty[: max(1, RECENT_MESSAGES // 2)])
+            at = now - timedelta(seconds=self.rnd.randint(60, RECENT_HOURS * 3600))
+            source, chat = self.team.chat_of[contact]
+            row_id = self.next_id
+            self.next_id += 1
+            out.append(
+                (
+                    row_id, source, f"d{row_id:010d}", "messenger", "in", "received", at,
+                    None, None, contact, None, chat, None, self.rnd.choice(MESSAGES_IN),
+                    None, None, None, True, "", "{}", at, at,
+                )
+            )  # fmt: skip
 
     def _one(self, day_start: datetime, out: list[tuple[Any, ...]]) -> int:
         rnd = self.rnd
@@ -276,7 +325,8 @@ class _Generator:
         counterpart: str | None = team.phone_of.get(chosen)
         duration = talk = None
         due = completed = result = None
-        subject = None
+        subject = preview = None
+        source = DEMO_SOURCE
         meta = "{}"
         if channel == "call":
             if direction == "internal":
@@ -292,6 +342,10 @@ class _Generator:
                 duration = float(rnd.randint(5, 40))
         elif channel in ("email", "messenger", "sms"):
             counterpart = None
+            chat = team.chat_of.get(chosen)
+            if channel == "messenger" and chat is not None:
+                source, counterpart = chat
+                preview = rnd.choice(MESSAGES_IN if direction == "in" else MESSAGES_OUT)
             if channel == "email":
                 subject = "Re: our proposal" if direction == "in" else "Proposal"
                 if direction == "in" and rnd.random() < AUTO_REPLY_SHARE:
@@ -313,7 +367,7 @@ class _Generator:
         out.append(
             (
                 row_id,
-                DEMO_SOURCE,
+                source,
                 f"d{row_id:010d}",
                 channel,
                 direction,
@@ -325,6 +379,7 @@ class _Generator:
                 employee,
                 counterpart,
                 subject,
+                preview,
                 due,
                 completed,
                 result,
@@ -356,6 +411,7 @@ class _Generator:
                     employee,
                     counterpart,
                     "Call back",
+                    None,
                     task_due,
                     task_done,
                     "called back" if done else None,
@@ -404,6 +460,7 @@ def _people(
     ident_rows: list[tuple[Any, ...]] = []
     clients_of: dict[int, list[int]] = {}
     phone_of: dict[int, str] = {}
+    chat_of: dict[int, tuple[str, str]] = {}
     contact_ids = list(range(first_contact, first_contact + n_contacts))
     for cid in contact_ids:
         region, city = rnd.choice(REGIONS)
@@ -433,7 +490,13 @@ def _people(
             ident_rows.append((cid, "phone", phone, when))
         if rnd.random() < 0.7:
             ident_rows.append((cid, "email", f"client{cid}@example.com", when))
-    team = _Team(ids, workers, clients_of, contact_ids, phone_of)
+        if rnd.random() < TELEGRAM_SHARE:
+            telegram = str(TELEGRAM_ID_BASE + cid)
+            chat_of[cid] = (TELEGRAM_ACCOUNT, telegram)
+            ident_rows.append((cid, "telegram", telegram, when))
+        elif cid in phone_of:
+            chat_of[cid] = (WHATSAPP_ACCOUNT, phone_of[cid])
+    team = _Team(ids, workers, clients_of, contact_ids, phone_of, chat_of)
     return emp_rows, addr_rows, contact_rows, ident_rows, team
 
 

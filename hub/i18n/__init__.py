@@ -2,10 +2,12 @@
 
 See decision 0038. Modules: `catalogue` (messages by key and locale), `locale` (a store's
 default language), `formatting` (numbers, dates, durations, counted nouns), `labels`
-(names of codes for pages, the CLI and exports).
+(names of codes for pages, the CLI and exports), `export_labels` (the words of XLSX
+and CSV exports).
 """
 
 from hub.i18n.catalogue import LOCALES, messages, normalise, plural_category, text
+from hub.i18n.export_labels import ExportLabels, csv_delimiter, export_labels
 from hub.i18n.formatting import counted, duration, number, when
 from hub.i18n.labels import (
     channel_name,
@@ -21,13 +23,16 @@ from hub.i18n.locale import default_locale, locale_of_timezone
 
 __all__ = [
     "LOCALES",
+    "ExportLabels",
     "channel_name",
     "colour_name",
     "column",
     "counted",
+    "csv_delimiter",
     "default_locale",
     "direction_name",
     "duration",
+    "export_labels",
     "indicator_name",
     "locale_of_timezone",
     "messages",

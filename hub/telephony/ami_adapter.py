@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.backoff import Backoff, BackoffPolicy
@@ -32,7 +33,7 @@ from hub.model import (
 )
 from hub.telephony.ami_client import AmiClient, AmiEndpoint, event_filters_for
 from hub.telephony.ami_protocol import AmiGarbage, AmiMessage
-from hub.telephony.backfill import close_gap
+from hub.telephony.backfill import close_gap, merge
 from hub.telephony.call_assembler import (
     ASSEMBLER_EVENTS,
     AssemblerConfig,
@@ -53,6 +54,18 @@ STABLE_SESSION_S = 60.0
 EXPIRE_CHECK_S = 30.0
 #: Checkpoint key: the PBX time of the last event whose calls are logged (a backfill's start).
 COVERED_UNTIL = "covered_until"
+#: Most seconds between two `covered_until` checkpoints while events arrive but no call
+#: ends: a process killed mid-call leaves its successor a gap that starts this recently.
+CHECKPOINT_EVERY_S = 1.0
+#: A call that lived through a reconnect is completed from its CDR record, which Asterisk
+#: writes as the call ends: tried at once, then after each of these waits (10 s in all),
+#: then logged with what live capture saw.
+CDR_COMPLETE_RETRY_S = (0.2, 0.5, 1.0, 2.0, 3.0, 3.3)
+#: CDR ends are whole seconds: a record is looked for among those ending after this much
+#: before the call's end.
+CDR_SLACK = timedelta(seconds=2)
+#: How long the PBX may take to tell its time after a reconnect.
+PBX_CLOCK_TIMEOUT_S = 5.0
 #: How long click-to-call waits for a PBX connection that is being (re)established.
 ORIGINATE_READY_TIMEOUT_S = 5.0
 #: After a refused Originate, how long to wait for the employee leg's Hangup cause.
@@ -133,6 +146,9 @@ def assembler_config(settings: PbxSettings) -> AssemblerConfig:
 class AmiAdapter:
     """Watches one PBX over AMI and pushes every finished call into a sink."""
 
+    #: Two connections to one PBX would log every call twice: one process at a time.
+    single_consumer = True
+
     def __init__(
         self,
         pbx: str,
@@ -152,6 +168,7 @@ class AmiAdapter:
             settings.ami, settings.password.get_secret_value(), auth=settings.auth
         )
         config = assembler_config(settings)
+        self._config = config
         self.assembler = CallAssembler(config)
         self.cdr: CdrSource | None = (
             cdr_source(settings.cdr, config, where=f"telephony.pbx.{pbx}.cdr")
@@ -160,6 +177,14 @@ class AmiAdapter:
         )
         #: PBX time (epoch) of the last event handled: where the next gap begins.
         self._covered_until: float | None = None
+        #: Calls waiting for their CDR record (Linkedid → PBX time of their end) and the
+        #: tasks that wait: the checkpoint stays before them until they are logged.
+        self._pending: dict[str, float] = {}
+        self._completions: set[asyncio.Task[None]] = set()
+        #: Whether the PBX stamps its events (`timestampevents`): then only stamps count.
+        self._stamped = False
+        #: Monotonic time of the last `covered_until` checkpoint put.
+        self._checkpointed_at: float | None = None
         self._clock = clock
         self._ping_interval = ping_interval
         self._reconnect = BackoffPolicy(
@@ -257,22 +282,38 @@ class AmiAdapter:
         )
 
     async def run(self, sink: Sink) -> None:
-        """Capture until cancelled, reconnecting with backoff; a refused login raises."""
+        """Capture until cancelled, reconnecting with backoff; a refused login raises.
+
+        Each run starts from the store, not from what an earlier run of this object saw:
+        under a lease, another process may have logged calls in between.
+        """
+        self.assembler = CallAssembler(self._config)
+        self._covered_until = None
+        self._stamped = False
+        self._checkpointed_at = None
+        self._pending.clear()
         backoff = self._reconnect.start(clock=self._clock)
         self.health.starting()
-        while True:
-            try:
-                await self._session(sink, backoff)
-            except ChannelAuthError as exc:
-                self.health.failed(exc)
-                logger.warning("%s: %s", self.name, exc)
-                raise
-            except (ChannelError, OSError) as exc:
-                self.health.backoff(exc)
-                logger.warning("%s: %s", self.name, exc)
-            delay = backoff.next_delay()
-            logger.info("%s: reconnecting in %.1fs", self.name, delay)
-            await asyncio.sleep(delay)
+        try:
+            while True:
+                try:
+                    await self._session(sink, backoff)
+                except ChannelAuthError as exc:
+                    self.health.failed(exc)
+                    logger.warning("%s: %s", self.name, exc)
+                    raise
+                except (ChannelError, OSError) as exc:
+                    self.health.backoff(exc)
+                    logger.warning("%s: %s", self.name, exc)
+                delay = backoff.next_delay()
+                logger.info("%s: reconnecting in %.1fs", self.name, delay)
+                await asyncio.sleep(delay)
+        finally:
+            # Calls still waiting for their record: the checkpoint was kept before them,
+            # so whoever runs next backfills them.
+            for task in list(self._completions):
+                task.cancel()
+            await asyncio.gather(*self._completions, return_exceptions=True)
 
     async def sync_once(self, sink: Sink) -> None:
         """Connect, reconcile with the channels up now, push what that closed, disconnect."""
@@ -335,14 +376,24 @@ class AmiAdapter:
             return
         self.health.last_event_at = utcnow()
         stamp = item.get("Timestamp")
-        self._covered_until = float(stamp) if stamp else now
+        if stamp:
+            self._covered_until = float(stamp)
+            self._stamped = True
+        elif not self._stamped:  # a PBX without timestampevents: our clock stands in
+            self._covered_until = now
         for call in finished:
-            await self._emit(call, sink)
+            await self._finished(call, sink)
+        checkpointed = self._checkpointed_at
+        # Only the PBX's own time says how far its records are covered: an unstamped
+        # event (a login's FullyBooted) would date the gap by our clock.
+        if stamp and (checkpointed is None or time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S):
+            await self._checkpoint(sink)
 
     async def _reconcile(self, client: AmiClient, sink: Sink) -> None:
         """Close what ended while we were away: from the channel list, then the CDR."""
         snapshot = await client.list_action("CoreShowChannels")
-        held = self.assembler.reconcile(snapshot, self._clock())
+        pbx_now = await self._pbx_now(client)
+        held = self.assembler.reconcile(snapshot, pbx_now)
         calls = held
         if self.cdr is not None:
             since = await self._gap_start(sink)
@@ -353,12 +404,25 @@ class AmiAdapter:
                     logger.warning("%s: CDR backfill skipped: %s", self.name, exc)
                     self.health.count("backfill_errors")
                     records = []
+                # Calls begun since the reconnect are live capture's, whatever the file says.
+                until = datetime.fromtimestamp(pbx_now, UTC)
                 calls = close_gap(
-                    held, records, known=self.assembler.knows, since=since, until=None
+                    held, records, known=self.assembler.knows, since=since, until=until
                 )
                 self.health.count("backfilled", sum(1 for c in calls if c.backfilled))
         for call in calls:
             await self._emit(call, sink)
+
+    async def _pbx_now(self, client: AmiClient) -> float:
+        """The PBX's own clock (its `Ping` answer's Timestamp), else ours: the channels'
+        `Duration`s count on the PBX's clock, so their starts must be reckoned on it too."""
+        try:
+            pong = await client.action("Ping", time_limit=PBX_CLOCK_TIMEOUT_S)
+            stamp = pong.get("Timestamp")
+            return float(stamp) if stamp else self._clock()
+        except (ChannelError, ValueError) as exc:
+            logger.info("%s: the PBX's clock is unknown (%s); using ours", self.name, exc)
+            return self._clock()
 
     async def _gap_start(self, sink: Sink) -> datetime | None:
         """Where the gap began: the last event of this process, else of the previous one."""
@@ -377,11 +441,53 @@ class AmiAdapter:
             for call in self.assembler.expire(self._clock()):
                 await self._emit(call, sink)
 
+    async def _finished(self, call: FinishedCall, sink: Sink) -> None:
+        """Log a call that ended; one that lived through a reconnect first waits for its
+        CDR record, which knows the part of it we did not see."""
+        if self.cdr is None or not call.reconciled or call.backfilled:
+            await self._emit(call, sink)
+            return
+        ended = call.ended_at.timestamp() if call.ended_at else self._covered_until
+        self._pending[call.linkedid] = ended if ended is not None else 0.0
+        task = asyncio.create_task(
+            self._complete(call, self.cdr, sink), name=f"{self.name}:cdr:{call.linkedid}"
+        )
+        self._completions.add(task)
+        task.add_done_callback(self._completions.discard)
+
+    async def _complete(self, call: FinishedCall, cdr: CdrSource, sink: Sink) -> None:
+        """`call` merged with its CDR record once the PBX has written it, then logged."""
+        try:
+            around = call.ended_at or call.started_at or utcnow()
+            for wait in (*CDR_COMPLETE_RETRY_S, None):
+                try:
+                    records = await cdr.calls_since(around - CDR_SLACK)
+                except Exception as exc:  # the call is logged as seen, with its notes
+                    logger.warning("%s: CDR not read for %s: %s", self.name, call.linkedid, exc)
+                    break
+                record = next((r for r in records if r.linkedid == call.linkedid), None)
+                if record is not None:
+                    call = merge(call, record)
+                    self.health.count("completed_from_cdr")
+                    break
+                if wait is not None:
+                    await asyncio.sleep(wait)
+            await self._emit(call, sink)
+        finally:
+            self._pending.pop(call.linkedid, None)
+
     async def _emit(self, call: FinishedCall, sink: Sink) -> None:
         self.health.count("calls")
         await sink.put(call_to_touch(call, self.name))
-        if self.cdr is not None and self._covered_until is not None:
-            # Committed with the call: after a crash, the backfill starts where this left off.
-            await sink.put(
-                Checkpoint(source=self.name, key=COVERED_UNTIL, value=f"{self._covered_until:.6f}")
-            )
+        # Committed with the call: after a crash, the backfill starts where this left off.
+        await self._checkpoint(sink)
+
+    async def _checkpoint(self, sink: Sink) -> None:
+        """Every call that ended before `covered_until` is in the sink ahead of this."""
+        if self.cdr is None or self._covered_until is None:
+            return
+        covered = self._covered_until
+        if self._pending:  # not past a call still waiting for its record (whole seconds)
+            covered = min(covered, math.floor(min(self._pending.values())) - 1.0)
+        self._checkpointed_at = time.monotonic()
+        await sink.put(Checkpoint(source=self.name, key=COVERED_UNTIL, value=f"{covered:.6f}"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hub.model import Status
 from hub.telephony.call_assembler import FinishedCall
@@ -25,13 +25,29 @@ def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
     return round(max(0.0, (later - earlier).total_seconds()), 1)
 
 
+#: CDR times are whole seconds: a record earlier than what live capture saw by at least
+#: this much means live capture saw only the later part of the call (it reconnected).
+WHOLE_SECOND = timedelta(seconds=1)
+
+
+def _earlier(live: datetime | None, record: datetime | None) -> datetime | None:
+    """The live time, unless the record's is a whole second or more before it."""
+    if live is None or record is None:
+        return live or record
+    return record if record <= live - WHOLE_SECOND else live
+
+
 def merge(live: FinishedCall, record: FinishedCall) -> FinishedCall:
-    """A held live call completed by its CDR record; what live capture saw exactly wins."""
+    """A live call that lost part of its life to an outage, completed by its CDR record.
+
+    What live capture saw exactly wins; the record wins where live capture came in late
+    (a start or answer a second or more before the first one seen, transfers not seen).
+    """
     answered_live = live.status is Status.ANSWERED
     answered = answered_live or record.status is Status.ANSWERED
-    started = live.started_at or record.started_at
-    answered_at = (live.answered_at if answered_live else None) or (
-        record.answered_at if answered else None
+    started = _earlier(live.started_at, record.started_at)
+    answered_at = _earlier(
+        live.answered_at if answered_live else None, record.answered_at if answered else None
     )
     ended = live.ended_at or record.ended_at
     if answered:
@@ -50,6 +66,7 @@ def merge(live: FinishedCall, record: FinishedCall) -> FinishedCall:
         ended_at=ended,
         ring_seconds=ring,
         talk_seconds=talk,
+        transfers=live.transfers or record.transfers,
         reconciled=True,
         backfilled=True,
         notes=notes + record.notes,

@@ -485,6 +485,11 @@ class CallAssembler:
         if old is not None:
             old.channels.discard(channel.uniqueid)
             if not old.channels:
+                if old.adopted and old.origin is channel:
+                    # Adopted after a reconnect from this one channel, which now shows it
+                    # belongs to `linkedid` (a picker whose Pickup we did not see): its
+                    # first Linkedid was never a call of its own.
+                    old.picked_into = linkedid
                 self._finish(old)
 
     def _drop_channel(self, channel: _Channel, t: float | None) -> None:

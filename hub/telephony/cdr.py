@@ -17,9 +17,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hub.model import Direction, Status
 from hub.telephony.call_assembler import (
@@ -109,6 +109,58 @@ def _time(value: str) -> datetime | None:
         return None
 
 
+def _when(value: object) -> datetime | None:
+    """A CDR time: a csv cell or a database value (naive means UTC: `usegmtime = yes`)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return _time(value) if isinstance(value, str) else None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _seconds(value: object) -> int | None:
+    text = _text(value).strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def line_of(cells: Mapping[str, object], number: int, stats: CdrReadStats) -> CdrLine | None:
+    """One CDR line from its named cells: a csv row or a database row (`cdr_pgsql`,
+    `cdr_adaptive_odbc`), where the start may be called `calldate` and a table without
+    `answer`/`end` columns gives them by `duration` and `billsec`."""
+    uniqueid = _text(cells.get("uniqueid")).strip()
+    if not uniqueid:
+        stats.refused.append((number, "no uniqueid"))
+        return None
+    start = _when(cells.get("start", cells.get("calldate")))
+    answer = _when(cells.get("answer"))
+    end = _when(cells.get("end"))
+    duration, billsec = _seconds(cells.get("duration")), _seconds(cells.get("billsec"))
+    if start is not None and end is None and duration is not None:
+        end = start + timedelta(seconds=duration)
+    if start is not None and answer is None and "answer" not in cells and billsec:
+        answer = start + timedelta(seconds=(duration or billsec) - billsec)
+    sequence = _text(cells.get("sequence")).strip()
+    stats.lines += 1
+    return CdrLine(
+        src=_text(cells.get("src")),
+        dst=_text(cells.get("dst")),
+        dcontext=_text(cells.get("dcontext")),
+        channel=_text(cells.get("channel")),
+        dstchannel=_text(cells.get("dstchannel")),
+        lastapp=_text(cells.get("lastapp")),
+        lastdata=_text(cells.get("lastdata")),
+        start=start,
+        answer=answer,
+        end=end,
+        disposition=_text(cells.get("disposition")).strip().upper(),
+        uniqueid=uniqueid,
+        linkedid=_text(cells.get("linkedid")).strip() or uniqueid,
+        sequence=int(sequence) if sequence.isascii() and sequence.isdigit() else number,
+    )
+
+
 def parse_lines(text: str, stats: CdrReadStats | None = None) -> list[CdrLine]:
     """The CDR lines of a Master.csv text (a header line, if any, is skipped)."""
     stats = stats if stats is not None else CdrReadStats()
@@ -119,31 +171,20 @@ def parse_lines(text: str, stats: CdrReadStats | None = None) -> list[CdrLine]:
         if len(row) < MIN_COLUMNS:
             stats.refused.append((number, f"{len(row)} columns, at least {MIN_COLUMNS} needed"))
             continue
-        cells = dict(zip(COLUMNS, row, strict=False))
-        uniqueid = cells["uniqueid"].strip()
-        if not uniqueid:
-            stats.refused.append((number, "no uniqueid"))
-            continue
-        sequence = cells.get("sequence", "").strip()
-        out.append(
-            CdrLine(
-                src=cells["src"],
-                dst=cells["dst"],
-                dcontext=cells["dcontext"],
-                channel=cells["channel"],
-                dstchannel=cells["dstchannel"],
-                lastapp=cells["lastapp"],
-                lastdata=cells["lastdata"],
-                start=_time(cells["start"]),
-                answer=_time(cells["answer"]),
-                end=_time(cells["end"]),
-                disposition=cells["disposition"].strip().upper(),
-                uniqueid=uniqueid,
-                linkedid=(cells.get("linkedid") or "").strip() or uniqueid,
-                sequence=int(sequence) if sequence.isascii() and sequence.isdigit() else number,
-            )
-        )
-        stats.lines += 1
+        line = line_of(dict(zip(COLUMNS, row, strict=False)), number, stats)
+        if line is not None:
+            out.append(line)
+    return out
+
+
+def parse_rows(rows: Iterable[Mapping[str, object]], stats: CdrReadStats | None = None) -> list[CdrLine]:
+    """The CDR lines of database rows (column name → value), in the order given."""
+    stats = stats if stats is not None else CdrReadStats()
+    out = []
+    for number, row in enumerate(rows, start=1):
+        line = line_of({k.lower(): v for k, v in row.items()}, number, stats)
+        if line is not None:
+            out.append(line)
     return out
 
 

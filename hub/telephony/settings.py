@@ -44,7 +44,8 @@ class PbxSettings(BaseModel):
     cdr: str | None = Field(
         default=None,
         description="Asterisk's call records for outage backfill: csv:/var/log/asterisk/"
-        "cdr-csv/Master.csv",
+        "cdr-csv/Master.csv, or the cdr table's database: postgresql://USER:PASSWORD@HOST/DB"
+        " (?table=NAME; mysql:// with aiomysql installed)",
     )
     agi_listen: str | None = Field(default=None, description="HOST:PORT for the FastAGI router")
 

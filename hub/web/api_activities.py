@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.activity import ActivityFilter, ActivityStore, Principal
-from hub.errors import NotFound, PermissionDenied, ValidationError
+from hub.errors import NotFound, PermissionDenied, UnknownReference
 from hub.model import Channel, Direction
 from hub.web.auth import ACTIVITY_READERS, contact_access, require, visible_employees
 from hub.web.keys import STORE
@@ -46,12 +46,12 @@ async def visible_activity(
 async def readable_contact_ref(store: ActivityStore, who: Principal, contact_id: int) -> int:
     """The id `contact_id` leads to (after merges) if the caller may see that contact.
 
-    One out of view is answered like a missing one: a 422 on `contact_id`."""
+    One out of view is answered like a missing one: a 404 on `contact_id`."""
     try:
         contact = await store.contacts.get(contact_id)
         (await contact_access(store, who)).check_read(contact_id, contact["owner_employee_id"])
     except NotFound as exc:
-        raise ValidationError(
+        raise UnknownReference(
             f"contact_id: contact #{contact_id} does not exist", field="contact_id"
         ) from exc
     return int(contact["id"])

@@ -7,6 +7,8 @@ every adapter with the `ClickToCall` / `LiveCallState` capability
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,10 +24,25 @@ routes = web.RouteTableDef()
 TAG = "calls"
 
 
+#: "Exactly one of number and contact_id" as JSON Schema says it: null counts as absent.
+_ONE_TARGET: dict[str, Any] = {
+    "oneOf": [
+        {
+            "required": ["number"],
+            "properties": {"number": {"type": "string"}, "contact_id": {"type": "null"}},
+        },
+        {
+            "required": ["contact_id"],
+            "properties": {"contact_id": {"type": "integer"}, "number": {"type": "null"}},
+        },
+    ]
+}
+
+
 class CallCreate(BaseModel):
     """Whom to call: a number, or a contact whose first phone is dialled."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_TARGET)
 
     employee: str = Field(description="extension whose phone rings first", min_length=1)
     number: str | None = None

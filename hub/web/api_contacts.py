@@ -301,6 +301,7 @@ async def claim_contact(request: web.Request) -> web.Response:
     body=MergeIn,
     response=MergeOut,
     roles=CONTACT_MERGERS,
+    errors=(409,),
 )
 async def merge_contact(request: web.Request) -> web.Response:
     """Joins duplicates: identities and activities move to `into`, nothing is lost.
@@ -319,7 +320,8 @@ async def merge_contact(request: web.Request) -> web.Response:
             (body.into, target["owner_employee_id"]),
         ]
     )
-    merged = await store.contacts.merge(source_id, body.into, by=who.name)
+    # The body may name a contact by an id that was itself merged away: it leads on.
+    merged = await store.contacts.merge(source_id, int(target["id"]), by=who.name)
     return respond(
         MergeOut,
         {

@@ -8,22 +8,38 @@ an admin everyone. Marketers have no KPI and get 403.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
+from hub import i18n
 from hub.activity import Principal
-from hub.errors import ValidationError
+from hub.errors import UnknownReference, ValidationError
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
 from hub.web.parsing import parse_query, read_json, respond
 from hub.web.references import referenced_employee
-from hub.web.schemas import Body, Cursor, Id, Limit, NoQuery, Out, Query
-from kpi.periods import Period, parse_month
+from hub.web.schemas import (
+    NON_BLANK_PATTERN,
+    Body,
+    BodyId,
+    Id,
+    Limit,
+    NoQuery,
+    Out,
+    Query,
+    TimeCursor,
+    matching,
+    published,
+    whole_number,
+)
+from kpi import export
+from kpi.periods import MONTH_PATTERN, PERIOD_PATTERN, Period, parse_month
 from kpi.results import KpiCell
 from kpi.service import MAX_PAGE, KpiService
 from kpi.viewer import Role, Viewer
@@ -37,8 +53,9 @@ KPI_READERS = (ADMIN, HEAD, EMPLOYEE)
 PLANNERS = (ADMIN, HEAD)
 #: Roles that see the indicator monitor of their subordinates.
 MONITOR_READERS = (ADMIN, HEAD)
-#: Deepest a `page=` may reach; further pages are walked by cursor, so this caps the work.
-MAX_DRILL_SKIP = 100_000
+#: Deepest `page=`: at most 199 × 500 rows are skipped to reach it, so the work is capped;
+#: further pages are walked by cursor.
+MAX_DRILL_PAGE = 200
 #: Largest plan value accepted (a sanity bound, not a business rule).
 MAX_PLAN = 1_000_000_000
 #: Most employees one plan request may name.
@@ -48,15 +65,21 @@ KPI_SERVICE = web.AppKey("kpi_service", KpiService)
 
 PeriodText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=20),
+    matching(PERIOD_PATTERN, "a period: YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn or YYYY"),
+    published(PERIOD_PATTERN),
     Field(description="2026-10, 2026-Q4, 2026-W41, 2026-10-05 or 2026 (default: this month)"),
 ]
-MonthText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+MonthText = Annotated[
+    str, matching(MONTH_PATTERN, "a month: YYYY-MM"), published(MONTH_PATTERN)
+]
 IndicatorCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(json_schema_extra={"pattern": NON_BLANK_PATTERN}),
 ]
 ColourName = Literal["red", "yellow", "green"]
 TrendName = Literal["better", "worse", "same"]
+DirectionName = Literal["up", "down", "flat"]
 
 
 def setup(app: web.Application) -> None:
@@ -77,15 +100,31 @@ class KpiQuery(Query):
     )
 
 
+class ExportQuery(KpiQuery):
+    """The table as a file: XLSX laid out like the dashboard, or CSV for Excel."""
+
+    format: Literal["xlsx", "csv"] = "xlsx"
+    lang: Literal["en", "ru"] | None = Field(
+        None, description="language of headers and words (default: the store's, `[web] locale`)"
+    )
+    delimiter: Literal[",", ";", "tab"] | None = Field(
+        None, description="CSV only (default: ';' in Russian, for Excel's comma-decimal locale; ',' in English)"
+    )
+    with_previous: bool = Field(False, description="XLSX only: the previous period as a second sheet")
+    by_head: bool = Field(False, description="XLSX only: a sheet per head (instead of per period)")
+
+
 class DrillQuery(Query):
     """One fact to explain; page with `cursor` (from `next_cursor`) or `page` (1-based)."""
 
     indicator: IndicatorCode
     employee: Id | None = Field(None, description="default: yourself")
     period: PeriodText | None = None
-    cursor: Cursor | None = Field(None, description="`next_cursor` of the previous page")
-    page: Annotated[int, Field(ge=1, le=MAX_DRILL_SKIP)] | None = Field(
-        None, description="1-based page number (instead of `cursor`)"
+    cursor: TimeCursor | None = Field(None, description="`next_cursor` of the previous page")
+    page: Annotated[int, Field(ge=1, le=MAX_DRILL_PAGE), BeforeValidator(whole_number)] | None = (
+        Field(
+            None, description="1-based page number, counted after `cursor` when both are given"
+        )
     )
     limit: Limit = 50
 
@@ -96,27 +135,39 @@ class MonitorQuery(Query):
     period: PeriodText | None = None
 
 
+#: "Name an employee, employees or a group" as JSON Schema says it.
+_SOME_TARGET: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["employee"], "properties": {"employee": {"type": "integer"}}},
+        {"required": ["employees"], "properties": {"employees": {"minItems": 1}}},
+        {"required": ["group"], "properties": {"group": {"type": "integer"}}},
+    ]
+}
+
+
 class PlanIn(Body):
     """A month's plan (or per-day norm) for one or more employees and/or a head's group."""
+
+    model_config = ConfigDict(json_schema_extra=_SOME_TARGET)
 
     indicator: IndicatorCode
     month: MonthText = Field(description="YYYY-MM")
     value: Annotated[float, Field(ge=0, le=MAX_PLAN)] = Field(
         description="the plan for the month, or per working day with `per_day`"
     )
-    employee: Id | None = Field(None, description="one employee")
-    employees: Annotated[list[Id], Field(max_length=MAX_PLAN_TARGETS)] = Field(
+    employee: BodyId | None = Field(None, description="one employee")
+    employees: Annotated[list[BodyId], Field(max_length=MAX_PLAN_TARGETS)] = Field(
         default_factory=list, description="several employees"
     )
-    group: Id | None = Field(None, description="everyone below this head")
-    per_day: bool = False
+    group: BodyId | None = Field(None, description="everyone below this head")
+    per_day: StrictBool = False
 
 
 class CloseMonthIn(Body):
     """Which finished month to freeze; `again` re-freezes a closed one."""
 
     month: MonthText = Field(description="YYYY-MM")
-    again: bool = False
+    again: StrictBool = False
 
 
 # -- answers ----------------------------------------------------------------------------
@@ -133,14 +184,43 @@ class KpiCellOut(Out):
     period: str
     fact: int | float = Field(description="a count is a whole number")
     records: int
-    plan: float | None
+    plan: float | None = Field(
+        description="what the fact is judged against: in a running period, the plan of the "
+        "working days elapsed (see the table's `span`)"
+    )
+    period_plan: float | None = Field(description="the plan of the whole period")
     percent: float | None
     colour: ColourName | None
-    trend: TrendName | None
-    previous: int | float | None
+    trend: TrendName | None = Field(
+        description="the arrow's goodness: better or worse than `previous` (for a "
+        "lower-is-better indicator, going down is better)"
+    )
+    direction: DirectionName | None = Field(
+        description="the arrow's direction: the fact went up or down from `previous`"
+    )
+    previous: int | float | None = Field(
+        description="the fact of the span the arrow compares with (`span.previous_first_day`.."
+        "`span.previous_last_day`; a client-base state: the previous period's end)"
+    )
     lower_is_better: bool
     closed: bool
     decimals: int = 0
+
+
+class SpanOut(Out):
+    """What was judged and compared: a running period's days elapsed (`first_day`..
+    `last_day`, both inclusive) and the same days of the previous period; a whole period
+    otherwise."""
+
+    started: bool
+    running: bool = Field(description="the period contains today")
+    partial: bool = Field(description="only the days elapsed are judged (before the last day)")
+    first_day: str = Field(description="first local day judged")
+    last_day: str = Field(description="last local day judged")
+    working_days: int = Field(description="working days judged (the calendar's)")
+    working_days_total: int = Field(description="working days in the whole period")
+    previous_first_day: str = Field(description="first day the arrows compare with")
+    previous_last_day: str = Field(description="last day the arrows compare with")
 
 
 class EmployeeRef(Out):
@@ -158,6 +238,7 @@ class KpiTableOut(Out):
     closed: bool
     closed_at: str | None
     started: bool = Field(description="false for a period ahead: nothing in it is judged")
+    span: SpanOut
     indicators: list[str]
     employees: list[EmployeeRef]
     cells: list[KpiCellOut]
@@ -208,6 +289,7 @@ class MonitorOut(Out):
     period: str
     closed: bool
     started: bool = Field(description="false for a period ahead: nothing in it is judged")
+    span: SpanOut
     employees: list[EmployeeRef]
     indicators: list[str]
     critical: list[KpiCellOut]
@@ -322,15 +404,71 @@ async def kpi_table(request: web.Request) -> web.Response:
     who = require(request, *KPI_READERS)
     query = parse_query(request, KpiQuery)
     service = service_of(request)
-    codes = None
-    if query.indicator is not None:
-        codes = [c.strip() for c in query.indicator.split(",") if c.strip()] or None
+    codes = table_codes(query.indicator)
     table = await service.table(
         viewer_of(who), period_of(service, query.period), query.employee, codes
     )
     data = table.as_dict()
     data["cells"] = [cell_out(c) for c in table.cells]
     return respond(KpiTableOut, data)
+
+
+def table_codes(text: str | None) -> list[str] | None:
+    """Indicator codes from a comma-separated `indicator=` (None: all)."""
+    if text is None:
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()] or None
+
+
+@routes.get("/api/v1/kpi/export")
+@describe(
+    "The KPI table as an XLSX or CSV file (the table's rows, the dashboard's columns)",
+    tag=TAG,
+    query=ExportQuery,
+    files=(export.XLSX_TYPE, export.CSV_TYPE),
+    roles=KPI_READERS,
+    errors=(404,),
+)
+async def kpi_export(request: web.Request) -> web.Response:
+    """What `touchhub kpi --xlsx/--csv` writes, for the caller's view, as a download."""
+    who = require(request, *KPI_READERS)
+    query = parse_query(request, ExportQuery)
+    service = service_of(request)
+    viewer = viewer_of(who)
+    codes = table_codes(query.indicator)
+    table = await service.table(viewer, period_of(service, query.period), query.employee, codes)
+    settings = request.app[SETTINGS]
+    locale = query.lang or i18n.default_locale(settings.web.locale, settings.kpi.timezone)
+    labels = i18n.export_labels(locale)
+    out = io.BytesIO()
+    if query.format == "csv":
+        asked = query.delimiter or i18n.csv_delimiter(locale)
+        delimiter = "\t" if asked == "tab" else asked
+        export.write_csv(out, table, labels=labels, delimiter=delimiter)
+        content_type = export.CSV_TYPE
+    elif query.by_head:
+        if query.with_previous:
+            raise ValidationError("with_previous or by_head: one way to split sheets", field="by_head")
+        teams = export.by_head(table, await service.heads(viewer), labels)
+        titles = [title for title, _ in teams]
+        export.write_xlsx(out, [t for _, t in teams], titles=titles, labels=labels)
+        content_type = export.XLSX_TYPE
+    else:
+        tables = [table]
+        if query.with_previous:
+            tables.append(
+                await service.table(viewer, table.previous_period, query.employee, codes)
+            )
+        export.write_xlsx(out, tables, labels=labels)
+        content_type = export.XLSX_TYPE
+    name = export.file_name(table, query.format)
+    return web.Response(
+        body=out.getvalue(),
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
 
 
 @routes.get("/api/v1/kpi/me")
@@ -404,23 +542,18 @@ async def kpi_drill(request: web.Request) -> web.Response:
     """Exactly the activities (or contacts) behind a number, newest first."""
     who = require(request, *KPI_READERS)
     query = parse_query(request, DrillQuery)
-    if query.cursor is not None and query.page is not None:
-        raise ValidationError("give either cursor or page, not both", field="page")
     service = service_of(request)
     service.catalogue.get_or_raise(query.indicator)
     viewer = viewer_of(who)
     employee = query.employee if query.employee is not None else who.employee_id
     if employee is None:
-        raise ValidationError(
-            "employee: required (you have no employee of your own)", field="employee"
+        # The default, "yourself", names nobody for a token without an employee.
+        raise UnknownReference(
+            "employee: name one (this token belongs to no employee)", field="employee"
         )
     period = period_of(service, query.period)
     cursor = query.cursor
     skip = 0 if query.page is None else (query.page - 1) * query.limit
-    if skip > MAX_DRILL_SKIP:
-        raise ValidationError(
-            f"page {query.page} is too deep; narrow the period or use cursor", field="page"
-        )
     exhausted = False
     while skip > 0:
         step = min(skip, MAX_PAGE)
@@ -478,6 +611,7 @@ async def kpi_monitor(request: web.Request) -> web.Response:
             "period": monitor.period,
             "closed": monitor.closed,
             "started": monitor.started,
+            "span": monitor.as_dict()["span"],
             "employees": employees_of(ordered),
             "indicators": [code for code in service.catalogue if code in present],
             "critical": [cell_out(c) for c in monitor.critical],
@@ -495,6 +629,7 @@ async def kpi_monitor(request: web.Request) -> web.Response:
     body=PlanIn,
     response=PlanChanges,
     roles=PLANNERS,
+    errors=(409,),
 )
 async def kpi_set_plan(request: web.Request) -> web.Response:
     """Only a head over the employees, or an admin, may set their plans."""
@@ -532,6 +667,7 @@ async def kpi_set_plan(request: web.Request) -> web.Response:
     body=CloseMonthIn,
     response=ClosedMonthOut,
     roles=(ADMIN,),
+    errors=(409,),
 )
 async def kpi_close_month(request: web.Request) -> web.Response:
     """The month-end summary bonuses are paid from; later changes don't move it."""

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.plugin import PLUGIN as SMS
-from hub.errors import ConfigError, ValidationError
+from hub.channels.sms.quiet_hours import URGENT_KEY, held_until_of
+from hub.errors import ConfigError, UnknownReference
 from hub.model import Address, AddressKind, Channel, OutgoingMessage
 from hub.web.auth import ACTIVITY_READERS, ALL_ROLES, require
 from hub.web.keys import SENDERS, SETTINGS, STORE
@@ -40,6 +41,7 @@ class SmsCreate(BaseModel):
         pattern=r"^[A-Za-z0-9_.-]+$",
         description="[sms.gateways.NAME]; default gateway",
     )
+    urgent: bool = Field(default=False, description="send now even in the recipient's quiet hours")
 
 
 class SmsSent(BaseModel):
@@ -47,9 +49,10 @@ class SmsSent(BaseModel):
 
     message_id: str
     gateway: str
-    outcome: str
+    outcome: str = Field(description="sent, held (quiet hours), temporary_failure, permanent_failure")
     code: int | None = None
     reason: str | None = None
+    held_until: str | None = Field(default=None, description="when a held message goes (UTC)")
 
 
 class SmsPreviewRequest(BaseModel):
@@ -90,7 +93,7 @@ def _employee_address(employee: dict[str, object]) -> Address | None:
     response=SmsSent,
     status=201,
     roles=ACTIVITY_READERS,
-    errors=(422, 502, 503, 504),
+    errors=(202, 422, 502, 503, 504),
 )
 async def send_sms(request: web.Request) -> web.Response:
     """Sends through the named (or default) gateway and answers with the gateway's reply."""
@@ -102,7 +105,7 @@ async def send_sms(request: web.Request) -> web.Response:
         raise ConfigError(str(exc)) from exc
     sender = request.app[SENDERS].get(f"{SMS.name}:{name}")
     if sender is None and body.gateway is not None:
-        raise ValidationError(f"no SMS gateway {name!r} is configured", field="gateway")
+        raise UnknownReference(f"no SMS gateway {name!r} is configured", field="gateway")
     if sender is None:
         raise ConfigError(f"no SMS gateway {name!r} can send ([sms.gateways.{name}])")
     employee = None
@@ -113,17 +116,19 @@ async def send_sms(request: web.Request) -> web.Response:
         to=(Address(kind=AddressKind.PHONE, value=body.to),),
         body=body.text,
         sender=employee,
-        metadata={"sent_by": who.name},
+        metadata={"sent_by": who.name, **({URGENT_KEY: True} if body.urgent else {})},
     )
     result = await sender.send(message)
+    held_until = held_until_of(result)
     data = {
         "message_id": result.external_id,
         "gateway": name,
-        "outcome": result.outcome.value,
+        "outcome": "held" if held_until else result.outcome.value,
         "code": result.code,
         "reason": result.reason,
+        "held_until": held_until,
     }
-    return respond(SmsSent, data, status=201 if result.ok else 502)
+    return respond(SmsSent, data, status=201 if result.ok else 202 if held_until else 502)
 
 
 @routes.post("/api/v1/sms/preview")

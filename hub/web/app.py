@@ -41,11 +41,15 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_system",
     "hub.web.api_contacts",
     "hub.web.api_activities",
+    "hub.web.api_dialogs",
     "hub.web.api_employees",
     "hub.web.api_calls",
     "hub.web.api_sms",
     "hub.web.api_kpi",
+    "hub.web.api_suppressions",
+    "hub.web.api_campaigns",
     "hub.web.dashboard",
+    "hub.web.unsubscribe_pages",
 )
 
 

@@ -36,6 +36,7 @@ from hub.errors import (
     StoreUnavailable,
     TouchhubError,
     Unauthenticated,
+    UnknownReference,
     ValidationError,
 )
 
@@ -61,6 +62,7 @@ ERROR_STATUS: Mapping[type[BaseException], tuple[int, str]] = {
     UnsupportedMediaType: (415, "unsupported_media_type"),
     Conflict: (409, "conflict"),
     InvalidAddress: (422, "invalid_address"),
+    UnknownReference: (404, "not_found"),
     ValidationError: (422, "invalid"),
     PermissionDenied: (403, "forbidden"),
     NotFound: (404, "not_found"),

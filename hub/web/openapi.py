@@ -28,10 +28,11 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 _ATTRIBUTE = "__touchhub_operation__"
 _PATH_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 _ERROR_TEXT = {
-    400: "Malformed request body (not JSON)",
+    400: "Malformed request: body not JSON, request line or header too long, bad encoding",
     401: "Missing, unknown or revoked bearer token",
     403: "The caller's role or visibility does not allow this",
-    404: "No such item",
+    404: "No such item: the path, or a reference in the body or query (an employee id, an"
+    " indicator, a gateway, a 30 February), names nothing; `error.field` says which",
     409: "Conflicts with what exists (e.g. an address owned by another contact)",
     413: "Request body larger than the server accepts",
     415: "The body is declared as something other than application/json",
@@ -49,10 +50,13 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()  # media types of a file answer (instead of `response`)
     status: int = 200
     roles: tuple[str, ...] = ()
     public: bool = False
     errors: tuple[int, ...] = ()
+    #: Other success statuses with the same answer (201 created, 200 already there).
+    also: tuple[int, ...] = ()
 
 
 def describe(
@@ -62,10 +66,12 @@ def describe(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
+    files: tuple[str, ...] = (),
     status: int = 200,
     roles: tuple[str, ...] = (),
     public: bool = False,
     errors: tuple[int, ...] = (),
+    also: tuple[int, ...] = (),
 ) -> Callable[[H], H]:
     """Attach an `Operation` to a handler; put it below the ``@routes.<method>`` line."""
     operation = Operation(
@@ -74,10 +80,12 @@ def describe(
         body=body,
         query=query,
         response=response,
+        files=files,
         status=status,
         roles=roles,
         public=public,
         errors=errors,
+        also=also,
     )
 
     def attach(handler: H) -> H:
@@ -214,27 +222,48 @@ def _operation(
             "content": {"application/json": {"schema": schemas[(op.body, "validation")]}},
         }
     success: dict[str, Any] = {"description": op.summary}
+    if op.files:
+        success["content"] = {
+            media: {"schema": {"type": "string", "format": "binary"}} for media in op.files
+        }
     if op.response is not None:
         success["content"] = {
             "application/json": {"schema": schemas[(op.response, "serialization")]}
         }
-    responses: dict[str, Any] = {str(op.status): success}
-    codes = set(op.errors)
+    responses: dict[str, Any] = {str(code): success for code in (op.status, *op.also)}
+    # Any request can be refused by the HTTP layer (an over-long line or header).
+    codes = set(op.errors) | {400}
     if not op.public:
         codes |= {401, 403}
         result["security"] = [{"bearerAuth": []}]
     else:
         result["security"] = []
     if op.body is not None:
-        codes |= {400, 413, 415, 422}
+        codes |= {404, 413, 415, 422}
     if op.query is not None:
-        codes.add(422)
+        codes |= {404, 422}
     if "{" in route.path:
         codes.add(404)
     for code in sorted(codes):
         responses[str(code)] = _error(code)
     result["responses"] = responses
     return result
+
+
+#: Every text without a pattern or format of its own: no NUL character (`refuse_nul`).
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _no_nul(node: Any) -> None:
+    """State the NUL rule on every plain string schema of the document (in place)."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+            node["pattern"] = NO_NUL_PATTERN
+        for value in node.values():
+            _no_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_nul(value)
 
 
 def build_document(app: web.Application) -> dict[str, Any]:
@@ -254,6 +283,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
             }
         else:
             entry[route.method] = _operation(route, route.operation, schemas, components)
+    _no_nul(components)
+    _no_nul(paths)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": API_TITLE, "version": hub.__version__},

@@ -60,6 +60,35 @@ def parse_json(body: bytes) -> Any:
         raise MalformedBody("request body is nested too deeply") from exc
 
 
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where a NUL character sits in decoded JSON (a key or a string), if anywhere."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return here
+            found = _nul_path(item, here)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
+
+
+def refuse_nul(data: Any) -> None:
+    """No text anywhere in a request may hold NUL: PostgreSQL cannot store it, and the
+    OpenAPI document says so once for every string (`NO_NUL_PATTERN`)."""
+    path = _nul_path(data, "")
+    if path is not None:
+        named = path.replace("\x00", "\\x00")  # the answer itself never carries a NUL
+        raise ValidationError(f"{named or 'value'}: must not contain NUL characters", field=named)
+
+
 def validate(model: type[M], data: Any, *, prefix: str = "") -> M:
     """`model` from already-decoded input; a `ValidationError` naming the field if it fails."""
     try:
@@ -92,28 +121,30 @@ async def read_json(request: web.Request, model: type[M]) -> M:
         raise ValidationError(
             f"request body must be a JSON object, not {type(data).__name__}", field=None
         )
+    refuse_nul(data)
     return validate(model, data)
 
 
-#: Paging parameters, which may not be empty: ``?limit=`` is a client's bug (a page size
-#: it forgot to fill in), and an empty cursor would restart a listing from its first page.
-#: Filters may be empty, as an HTML form's "any" choice sends them: empty means not given.
+#: Paging parameters, refused with a message of their own when empty: ``?limit=`` is a
+#: client's bug (a page size it forgot to fill in), and an empty cursor would restart a
+#: listing from its first page. Other empty values are validated like any other value,
+#: so ``?period=`` is refused as the document's pattern says and ``?q=`` is an empty search.
 EMPTY_REFUSED = frozenset({"limit", "offset", "cursor", "page"})
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:
-    """The query string as `model`; repeats are refused, empty filters count as absent
-    and empty paging parameters (`EMPTY_REFUSED`) are refused."""
+    """The query string as `model`; repeats and empty paging parameters (`EMPTY_REFUSED`)
+    are refused, every other value is validated as it came."""
     data: dict[str, str] = {}
     seen: set[str] = set()
     for key, value in request.query.items():
+        refuse_nul({key: value})
         if key in seen:
             raise ValidationError(f"query parameter {key!r} is given more than once", field=key)
         seen.add(key)
         if value == "" and key in EMPTY_REFUSED:
             raise ValidationError(f"query parameter {key!r} is empty", field=key)
-        if value != "":
-            data[key] = value
+        data[key] = value
     return validate(model, data)
 
 

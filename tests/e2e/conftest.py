@@ -18,15 +18,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium import webdriver
 
 from hub.activity import ActivityStore
-from hub.config import Settings
+from hub.config import Settings, WebSettings
 from hub.model import Address, AddressKind, Channel, Direction, Status, Touch, utcnow
-from kpi.periods import local_midnight
+from kpi.periods import Period, PeriodKind, local_day, local_midnight
 from kpi.service import KpiService
+from kpi.settings import KpiSettings
 from kpi.viewer import Viewer
 from tests.helpers.browser import LiveApp, chromium
 from tests.helpers.web import EXTENSIONS, seed_world
@@ -189,11 +191,22 @@ async def seed(store: ActivityStore) -> E2EWorld:
     )
 
 
+def whole_month_calendar() -> Settings:
+    """Settings whose company calendar has no working day left in this month after today
+    (and no weekends), so the running month is judged against its whole plans whatever
+    day the tests run: the colours above hold on the 1st as on the 30th."""
+    kpi = KpiSettings()
+    month = Period.current(PeriodKind.MONTH, utcnow(), ZoneInfo(kpi.timezone))
+    today = local_day(utcnow(), ZoneInfo(kpi.timezone))
+    rest = [d.isoformat() for d in month.days() if d > today]
+    return Settings(kpi=KpiSettings(weekends=[], holidays=rest))
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApp, E2EWorld]]:
     """The app serving a freshly seeded store file on a free loopback port, in English
     (the tests read English words; the Russian pages have tests of their own)."""
-    settings = Settings.model_validate({"web": {"locale": "en"}})
+    settings = whole_month_calendar().model_copy(update={"web": WebSettings(locale="en")})
     app = LiveApp(tmp_path_factory.mktemp("e2e") / "touchhub.db", settings)
     world = app.start(seed)
     try:

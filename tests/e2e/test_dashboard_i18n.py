@@ -33,6 +33,7 @@ from tests.helpers.browser import (
     wait_css,
     wait_page,
 )
+from tests.helpers.fake_messenger import incoming
 from tests.helpers.web import EXTENSIONS
 
 TASK_RESULT = "Договорились о встрече во вторник"
@@ -84,6 +85,10 @@ async def seed_more(store: ActivityStore) -> World:
         owner_employee_id=base.employees["alice"],
     )
     await store.contacts.merge(old, base.ivan, by="test")
+    # A client's chat nobody has answered, for the Dialogs page.
+    await store.record(
+        [incoming("telegram", "support", "9009", "Вы доставляете в Казань?", now - timedelta(minutes=7))]
+    )
     return World(base=base, merged=old)
 
 
@@ -127,6 +132,7 @@ def pages(world: World) -> list[tuple[str, str, str]]:
         ("contact", "contact", f"#/contact/{base.ivan}"),
         ("contact-merged", "contact", f"#/contact/{world.merged}"),
         ("plans", "plans", "#/plans"),
+        ("dialogs", "dialogs", "#/dialogs"),
         ("previous-month", "my", f"#/my?period={base.previous}"),
     ]
 

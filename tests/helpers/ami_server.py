@@ -226,6 +226,58 @@ def live_channels(stream: bytes) -> list[dict[str, str]]:
     return list(live.values())
 
 
+def pbx_time(stream: bytes) -> float | None:
+    """The Timestamp of the last stamped event of `stream` (the PBX's clock at its end)."""
+    stamps = re.findall(rb"^Timestamp: ([0-9.]+)\r$", stream, re.MULTILINE)
+    return float(stamps[-1]) if stamps else None
+
+
+def channels_at(stream: bytes) -> list[dict[str, str]]:
+    """What `CoreShowChannels` answers at the end of `stream`, as Asterisk fills it: each
+    channel up with its state, bridge, `AppDial` for a dialled phone and its `Duration`
+    on the PBX's clock (whole seconds)."""
+    now = pbx_time(stream) or 0.0
+    live: dict[str, dict[str, str]] = {}
+    dialled: set[str] = set()
+    for frame in frames(stream):
+        h = parse_headers(frame)
+        event, uid = h.get("Event"), h.get("Uniqueid")
+        if event == "DialBegin" and h.get("DestUniqueid"):
+            dialled.add(h["DestUniqueid"])
+        if not uid:
+            continue
+        if event == "Newchannel":
+            live[uid] = {
+                k: h[k]
+                for k in ("Channel", "Uniqueid", "Linkedid", "CallerIDNum", "CallerIDName")
+                if k in h
+            } | {
+                "Context": h.get("Context", ""),
+                "Exten": h.get("Exten", ""),
+                "ChannelStateDesc": h.get("ChannelStateDesc", "Down"),
+                "ChannelState": h.get("ChannelState", "0"),
+                "created": h.get("Timestamp", f"{now}"),
+            }
+        elif event == "Hangup":
+            live.pop(uid, None)
+        elif uid in live:
+            chan = live[uid]
+            for key in ("Channel", "Linkedid", "ChannelStateDesc", "ChannelState"):
+                if key in h:
+                    chan[key] = h[key]
+            if event == "BridgeEnter":
+                chan["BridgeId"] = h.get("BridgeUniqueid", "")
+            elif event == "BridgeLeave":
+                chan["BridgeId"] = ""
+    out = []
+    for uid, chan in live.items():
+        seconds = max(0, int(now - float(chan.pop("created"))))
+        chan["Duration"] = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        chan["Application"] = "AppDial" if uid in dialled else "Dial"
+        out.append(chan)
+    return out
+
+
 # ------------------------------------------------------------------ memory sink
 
 
@@ -321,6 +373,8 @@ class ServerPlan:
     chunk_size: int = 65_536
     chunk_delay: float = 0.0
     answer_ping: bool = True
+    #: the PBX's clock per connection (its Ping answers' Timestamp); default: ours
+    pbx_times: list[float] = field(default_factory=list)
     filter_allowed: bool = True
     originate_response: str = "Success"
     originate_reason: str = "4"
@@ -446,9 +500,10 @@ class FakeAmiServer:
                     await _send(writer, _resp("Error", aid, "Message: Permission denied"))
                 elif name == "ping":
                     if plan.answer_ping:
+                        now = plan.pbx_times[conn] if conn < len(plan.pbx_times) else time.time()
                         await _send(
                             writer,
-                            _resp("Success", aid, f"Ping: Pong\r\nTimestamp: {time.time():.6f}"),
+                            _resp("Success", aid, f"Ping: Pong\r\nTimestamp: {now:.6f}"),
                         )
                 elif name == "filter":
                     if plan.filter_allowed:

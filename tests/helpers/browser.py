@@ -11,7 +11,7 @@ import asyncio
 import base64
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,8 +24,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from hub.activity import ActivityStore
+from hub.activity import ActivityStore, BatchWriter
 from hub.config import Settings
+from hub.model import Sender, Sink
 from hub.web.app import create_app
 
 T = TypeVar("T")
@@ -144,9 +145,18 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
 class LiveApp:
     """The real web app over a store file, served on 127.0.0.1 from a background thread."""
 
-    def __init__(self, db_path: Path, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        settings: Settings | None = None,
+        *,
+        senders: Callable[[Sink], Mapping[str, Sender]] | None = None,
+    ) -> None:
         self.db_path = db_path
         self.settings = settings or Settings()
+        #: Makes the app's senders over the store's batch writer (started with the app).
+        self.make_senders = senders
+        self.writer: BatchWriter | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="e2e:web", daemon=True)
         self.store: ActivityStore | None = None
@@ -174,7 +184,14 @@ class LiveApp:
         async def boot() -> Any:
             self.store = await ActivityStore.open(f"sqlite:///{self.db_path}")
             seeded = None if seed is None else await seed(self.store)
-            self.runner = web.AppRunner(create_app(self.store, self.settings))
+            senders: Mapping[str, Sender] = {}
+            if self.make_senders is not None:
+                self.writer = self.store.writer()
+                await self.writer.start()
+                senders = self.make_senders(self.writer)
+            self.runner = web.AppRunner(
+                create_app(self.store, self.settings, sink=self.writer, senders=senders)
+            )
             await self.runner.setup()
             site = web.TCPSite(self.runner, "127.0.0.1", 0)
             await site.start()
@@ -189,6 +206,8 @@ class LiveApp:
         async def shutdown() -> None:
             if self.runner is not None:
                 await self.runner.cleanup()
+            if self.writer is not None:
+                await self.writer.stop()
             if self.store is not None:
                 await self.store.close()
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.activity import ActivityStore
 from hub.activity.rollups.client_state import ClientState
 from hub.activity.rollups.tables import CLIENT_BASE_TABLES, ROLLUP_TABLES, kpi_client_state
+from hub.activity.schema import dialogs
 
 
 async def projected_rows(engine: AsyncEngine) -> dict[str, list[Any]]:
@@ -17,7 +18,7 @@ async def projected_rows(engine: AsyncEngine) -> dict[str, list[Any]]:
     out, client states as values (their stored JSON may order fields differently)."""
     result: dict[str, list[Any]] = {}
     async with engine.connect() as conn:
-        for table in (*ROLLUP_TABLES, *CLIENT_BASE_TABLES):
+        for table in (*ROLLUP_TABLES, *CLIENT_BASE_TABLES, dialogs):
             rows = (await conn.execute(select(table))).mappings().all()
             kept: list[Any] = []
             for row in rows:

@@ -30,7 +30,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.activity import ActivityStore
 from hub.config import Settings
-from hub.model import Address, AddressKind, Channel, Direction, Status, Touch
+from hub.model import Address, AddressKind, Channel, Direction, Sender, Status, Touch
 from hub.web.app import create_app
 from hub.web.keys import HealthProbe
 
@@ -189,6 +189,7 @@ async def api_world(
     settings: Settings | None = None,
     health: HealthProbe | None = None,
     extra_routes: Iterable[web.RouteTableDef | web.AbstractRouteDef] = (),
+    senders: Mapping[str, Sender] | None = None,
 ) -> AsyncIterator[ApiWorld]:
     """The app over `store` (which the caller opens and closes) on a loopback server.
 
@@ -197,7 +198,9 @@ async def api_world(
     if seeded is None:
         seeded = await seed_world(store)
     employees, tokens = dict(seeded.employees), dict(seeded.tokens)
-    app = create_app(store, settings or Settings(), health=health, extra_routes=extra_routes)
+    app = create_app(
+        store, settings or Settings(), health=health, extra_routes=extra_routes, senders=senders
+    )
     async with TestClient(TestServer(app)) as client:
         yield ApiWorld(store=store, app=app, client=client, employees=employees, tokens=tokens)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,8 +173,8 @@ class ActivityRepo(Repo):
         channel = interaction_rules.channel(channel)
         subject = interaction_rules.subject(subject)
         duration_s = interaction_rules.duration(duration_s)
-        due_at = interaction_rules.moment(due_at, field="due_at", now=now)
-        occurred_at = interaction_rules.moment(occurred_at, field="occurred_at", now=now)
+        due_at = interaction_rules.moment(due_at, field="due_at")
+        occurred_at = interaction_rules.moment(occurred_at, field="occurred_at")
         row: dict[str, Any] = {
             "source": "manual",
             "external_id": uuid.uuid4().hex,
@@ -220,7 +221,7 @@ class ActivityRepo(Repo):
     ) -> dict[str, Any]:
         """Complete a planned interaction with its result."""
         result = interaction_rules.result(result)
-        at = interaction_rules.moment(at, field="at", now=utcnow()) or utcnow()
+        at = interaction_rules.moment(at, field="at") or utcnow()
         async with self.tx() as work:
             conn = work.conn
             old = (
@@ -252,6 +253,20 @@ class ActivityRepo(Repo):
             before, after = [dict(old)], [{**dict(old), **changes}]
             work.activities_changed(before, after)
         return await self.get(activity_id)
+
+    async def logged(self, source: str, external_ids: Sequence[str]) -> set[str]:
+        """Which of `external_ids` of `source` are recorded already (a backfill skips them)."""
+        found: set[str] = set()
+        async with self.read() as conn:
+            for start in range(0, len(external_ids), MAX_PAGE):
+                chunk = external_ids[start : start + MAX_PAGE]
+                rows = await conn.execute(
+                    select(activities.c.external_id).where(
+                        and_(activities.c.source == source, activities.c.external_id.in_(chunk))
+                    )
+                )
+                found.update(str(r[0]) for r in rows)
+        return found
 
     async def count(self) -> int:
         async with self.read() as conn:

@@ -454,7 +454,7 @@ class ContactRepo(Repo):
 
         The merge record keeps what `unmerge` needs to give everything back."""
         if source_id == target_id:
-            raise ValidationError("cannot merge a contact into itself", field="contact")
+            raise Conflict("cannot merge a contact into itself", field="into")
         now = utcnow()
         async with self.tx() as work:
             conn = work.conn
@@ -470,7 +470,7 @@ class ContactRepo(Repo):
                 if cid not in rows:
                     raise NotFound(f"contact #{cid} does not exist")
                 if rows[cid]["merged_into_id"] is not None:
-                    raise ValidationError(
+                    raise Conflict(
                         f"contact #{cid} was already merged into #{rows[cid]['merged_into_id']}",
                         field="contact",
                     )

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.activity.rollups import adjust as kpi_adjust
 from hub.activity.rollups import client_base
+from hub.activity.rollups import dialogs as dialog_rows
 from hub.activity.rollups.rebuild import rebuild as kpi_rebuild
 
 #: An activity row as written: at least the columns of `schema.ROLLUP_COLUMNS`.
@@ -95,8 +96,25 @@ class ClientBase:
         return await client_base.rebuild(conn, self.tz)
 
 
+@dataclass(frozen=True, slots=True)
+class Dialogs:
+    """Messenger dialogs: last message, last in and out, unread count, the wait."""
+
+    tz: ZoneInfo
+    name: str = "dialogs"
+
+    async def adjust(self, conn: AsyncConnection, changes: Changes) -> None:
+        keys = await dialog_rows.affected(conn, [*changes.removed, *changes.added])
+        if keys:
+            new = dialog_rows.inserted(changes.removed, changes.added)
+            await dialog_rows.refresh(conn, keys, new)
+
+    async def rebuild(self, conn: AsyncConnection) -> int:
+        return await dialog_rows.rebuild(conn)
+
+
 #: Every projection, in the order they run. A new read model is added here, and only here.
-PROJECTIONS: tuple[Callable[[ZoneInfo], Projection], ...] = (KpiRollups, ClientBase)
+PROJECTIONS: tuple[Callable[[ZoneInfo], Projection], ...] = (KpiRollups, ClientBase, Dialogs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,9 @@ Progress = Callable[[int, int | None], None]
 class ImapCapture:
     """The capture adapter of one mailbox (one IMAP account)."""
 
+    #: Two processes syncing one mailbox would race on its checkpoints: one at a time.
+    single_consumer = True
+
     def __init__(
         self,
         *,

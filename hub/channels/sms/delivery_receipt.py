@@ -79,11 +79,23 @@ def _date(value: str, zone: tzinfo) -> datetime | None:
     """YYMMDDhhmm or YYMMDDhhmmss; anything else is left out rather than guessed."""
     if not (value.isascii() and value.isdigit()) or len(value) not in (10, 12):
         return None
-    fmt = "%y%m%d%H%M%S" if len(value) == 12 else "%y%m%d%H%M"
+    # By hand rather than strptime (a receipt is parsed per message: thousands a second);
+    # two-digit years as strptime's %y reads them (69-99 → 19xx, else 20xx).
+    yy = int(value[0:2])
+    second = int(value[10:12]) if len(value) == 12 else 0
     try:
-        return datetime.strptime(value, fmt).replace(tzinfo=zone).astimezone(UTC)
+        local = datetime(
+            (1900 if yy >= 69 else 2000) + yy,
+            int(value[2:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            second,
+            tzinfo=zone,
+        )
     except ValueError:
         return None
+    return local.astimezone(UTC)
 
 
 def _count(value: str) -> int | None:

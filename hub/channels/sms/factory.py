@@ -1,16 +1,32 @@
-"""Wiring from `[sms]` settings to senders (the only place that does it)."""
+"""Wiring from `[sms]` settings to senders and adapters (the only place that does it).
+
+An SMPP gateway has one bind, shared by its adapter and its sender: both are built around
+the same `SmppSession`, kept per settings object (the runtime builds adapters and senders
+in two calls over the same settings).
+"""
 
 from __future__ import annotations
 
+import weakref
 from urllib.parse import unquote, urlsplit
 
 from hub.backoff import BackoffPolicy
+from hub.channels.sms.http_profile import load_profile
+from hub.channels.sms.http_sender import HttpAccount, HttpSender
 from hub.channels.sms.kannel_monitor import KannelMonitor
 from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelSender, dlr_url_of
+from hub.channels.sms.quiet_hours import Holder, QuietHours
 from hub.channels.sms.settings import GatewayKind, GatewaySettings, SmsSettings
+from hub.channels.sms.smpp_adapter import SmppAdapter
+from hub.channels.sms.smpp_client import SmppSettings
+from hub.channels.sms.smpp_sender import SmppSender
+from hub.channels.sms.smpp_session import SessionTimers, SmppSession
 from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import ConfigError
-from hub.model import CaptureAdapter, Sink
+from hub.model import CaptureAdapter, Sender, Sink
+
+#: id(settings) → gateway name → its session; an entry goes when its settings object does.
+_SESSIONS: dict[int, dict[str, SmppSession]] = {}
 
 
 def gateway_names(settings: SmsSettings) -> list[str]:
@@ -19,8 +35,9 @@ def gateway_names(settings: SmsSettings) -> list[str]:
 
 
 def build_adapters(settings: SmsSettings) -> list[CaptureAdapter]:
-    """A health monitor per enabled Kannel gateway (reports and MO come by webhook)."""
-    return [
+    """Per enabled gateway: Kannel → a health monitor (reports and MO come by webhook);
+    SMPP → the adapter holding its bind."""
+    adapters: list[CaptureAdapter] = [
         KannelMonitor(
             gateway=name,
             endpoint=kannel_endpoint(name, gateway),
@@ -31,6 +48,57 @@ def build_adapters(settings: SmsSettings) -> list[CaptureAdapter]:
         for name, gateway in settings.gateways.items()
         if gateway.enabled and gateway.kind is GatewayKind.KANNEL
     ]
+    adapters += [
+        SmppAdapter(smpp_session(settings, name))
+        for name, gateway in settings.gateways.items()
+        if gateway.enabled and gateway.kind is GatewayKind.SMPP
+    ]
+    return adapters
+
+
+def smpp_settings(name: str, gateway: GatewaySettings, settings: SmsSettings) -> SmppSettings:
+    """smpp://SYSTEM_ID@HOST:PORT, the password and the tunables → the client's settings."""
+    if gateway.password is None:
+        raise ConfigError(f"sms.gateways.{name}.password is not set")
+    parts = urlsplit(gateway.url)
+    assert parts.hostname is not None and parts.username is not None and parts.port is not None
+    return SmppSettings(
+        host=parts.hostname,
+        port=parts.port,
+        system_id=unquote(parts.username),
+        password=gateway.password.get_secret_value(),
+        system_type=gateway.system_type,
+        name=f"sms:{name}",
+        window=gateway.window,
+        connect_timeout=settings.timeout_s,
+        bind_timeout=settings.timeout_s,
+        response_timeout=settings.timeout_s,
+        write_timeout=settings.timeout_s,
+        enquire_link_interval=gateway.enquire_link_s,
+        throttle_delay=settings.retry_base_s,
+        throttle_retries=max(settings.max_attempts, 5),
+    )
+
+
+def smpp_session(settings: SmsSettings, name: str) -> SmppSession:
+    """The one session of SMPP gateway `name` under `settings` (built on first use)."""
+    sessions = _SESSIONS.get(id(settings))
+    if sessions is None:
+        sessions = _SESSIONS[id(settings)] = {}
+        weakref.finalize(settings, _SESSIONS.pop, id(settings), None)
+    session = sessions.get(name)
+    if session is None:
+        gateway = _gateway(settings, name)
+        session = sessions[name] = SmppSession(
+            gateway=name,
+            settings=smpp_settings(name, gateway, settings),
+            hooks=hooks_of(settings, name),
+            timers=SessionTimers(
+                bind_wait_s=settings.timeout_s,
+                retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+            ),
+        )
+    return session
 
 
 def _gateway(settings: SmsSettings, name: str) -> GatewaySettings:
@@ -49,6 +117,7 @@ def hooks_of(settings: SmsSettings, name: str) -> GatewayHooks:
         secret=gateway.dlr_secret.get_secret_value() if gateway.dlr_secret else None,
         opt_out_words=frozenset(w.strip().casefold() for w in settings.opt_out_words),
         opt_out_reply=settings.opt_out_reply,
+        allow_from=tuple(gateway.allow_from),
     )
 
 
@@ -66,13 +135,20 @@ def kannel_endpoint(name: str, gateway: GatewaySettings) -> KannelEndpoint:
     )
 
 
-def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> KannelSender:
+def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> Sender:
     """The sender of gateway `name`; with `sink`, it records its touches and statuses there."""
     gateway = _gateway(settings, name)
-    if gateway.kind is not GatewayKind.KANNEL:
-        raise ConfigError(
-            f"sms.gateways.{name}: kind {gateway.kind} cannot send yet (only kannel can)"
-        )
+    bucket = TokenBucket(gateway.rate, gateway.burst) if gateway.rate else None
+    holder = holder_of(settings)
+    if gateway.kind is GatewayKind.SMPP:
+        session = smpp_session(settings, name)
+        if sink is not None:
+            session.sink = sink
+        smpp = SmppSender(session=session, sender=gateway.sender, bucket=bucket, holder=holder)
+        session.reply = smpp.send
+        return smpp
+    if gateway.kind is GatewayKind.HTTP:
+        return http_sender(settings, name, gateway, sink, bucket, holder)
     hooks = hooks_of(settings, name)
     return KannelSender(
         endpoint=kannel_endpoint(name, gateway),
@@ -83,6 +159,47 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         timeout_s=settings.timeout_s,
         max_attempts=settings.max_attempts,
         retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
-        bucket=TokenBucket(gateway.rate, gateway.burst) if gateway.rate else None,
+        bucket=bucket,
         smsc=gateway.smsc,
+        holder=holder,
     )
+
+
+def http_sender(
+    settings: SmsSettings,
+    name: str,
+    gateway: GatewaySettings,
+    sink: Sink | None,
+    bucket: TokenBucket | None,
+    holder: Holder | None,
+) -> HttpSender:
+    """The sender of an HTTP provider gateway, from its profile."""
+    assert gateway.profile is not None  # the settings refuse kind http without one
+    parts = urlsplit(gateway.url)
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return HttpSender(
+        profile=load_profile(gateway.profile),
+        account=HttpAccount(
+            base_url=f"{parts.scheme}://{netloc}",
+            username=unquote(parts.username or ""),
+            password=gateway.password.get_secret_value() if gateway.password else "",
+            sender=gateway.sender,
+            public_url=settings.public_url,
+        ),
+        hooks=hooks_of(settings, name),
+        sink=sink,
+        timeout_s=settings.timeout_s,
+        max_attempts=settings.max_attempts,
+        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+        bucket=bucket,
+        holder=holder,
+    )
+
+
+def holder_of(settings: SmsSettings) -> Holder | None:
+    """A sender's keeper of messages held through `[sms] quiet_hours`, when they are set."""
+    if settings.quiet_hours is None:
+        return None
+    return Holder(QuietHours.parse(settings.quiet_hours, settings.company_timezone or "UTC"))

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from urllib.parse import urlencode
 
 import aiohttp
@@ -32,6 +33,8 @@ from hub.channels.sms.kannel_protocol import (
     parse_sendsms_reply,
     sendsms_query,
 )
+from hub.channels.sms.outgoing import commit_together
+from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import (
     ChannelAuthError,
@@ -84,10 +87,22 @@ class GatewayHooks:
     secret: str | None
     opt_out_words: frozenset[str]
     opt_out_reply: str | None
+    #: callbacks only from these networks; empty = from anywhere
+    allow_from: tuple[IPv4Network | IPv6Network, ...] = ()
 
     @property
     def source(self) -> str:
         return source_of(self.gateway)
+
+    def allows(self, remote: str | None) -> bool:
+        """True when a callback from `remote` may be heard (no allow-list: any)."""
+        if not self.allow_from:
+            return True
+        try:
+            address = ip_address(remote or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.allow_from)
 
     def is_opt_out(self, text: str) -> bool:
         """True when the whole text (trimmed, any case) is one of the opt-out words."""
@@ -126,6 +141,7 @@ class KannelSender:
         retry: BackoffPolicy,
         bucket: TokenBucket | None = None,
         smsc: str | None = None,
+        holder: Holder | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.hooks = hooks
@@ -137,6 +153,7 @@ class KannelSender:
         self.retry = retry
         self.bucket = bucket
         self.smsc = smsc
+        self.holder = holder
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -155,6 +172,8 @@ class KannelSender:
         return self._session
 
     async def close(self) -> None:
+        if self.holder is not None:
+            await self.holder.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -192,9 +211,13 @@ class KannelSender:
             raise ValidationError("an SMS needs a text", field="body")
         message_id = message.message_id or new_message_id()
         touch = self.outgoing_touch(message, message_id)
+        if self.holder is not None:
+            held = await self.holder.hold(message, touch, self.sink, self.send)
+            if held is not None:
+                return held
         if self.sink is not None:
             await self.sink.put(touch)
-            await self.sink.flush()  # committed before Kannel sees it: never lost, never twice
+            await commit_together(self.sink)  # committed before Kannel sees it: never lost, never twice
         if self.bucket is not None:
             await self.bucket.acquire()
         request = SendsmsRequest(

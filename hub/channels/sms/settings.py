@@ -6,8 +6,17 @@ import re
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
+from hub.channels.sms.quiet_hours import parse_window
 from hub.urls import mask_url
 
 #: Defaults, named so that the code and the docs say the same thing.
@@ -19,10 +28,12 @@ DEFAULT_RETRY_BASE_S = 1.0
 DEFAULT_RETRY_MAX_S = 30.0
 DEFAULT_BURST = 1
 DEFAULT_PROBE_INTERVAL_S = 60.0
+DEFAULT_WINDOW = 10
+DEFAULT_ENQUIRE_LINK_S = 30.0
 #: A webhook token: long, and nothing that needs escaping in a URL.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,}")
 #: URL schemes of each gateway kind.
-SCHEMES = {"kannel": "kannel", "smpp": "smpp"}
+SCHEMES = {"kannel": ("kannel",), "smpp": ("smpp",), "http": ("http", "https")}
 
 
 class GatewayKind(StrEnum):
@@ -30,6 +41,7 @@ class GatewayKind(StrEnum):
 
     KANNEL = "kannel"  # smsbox's sendsms HTTP interface; reports and MO come to our webhooks
     SMPP = "smpp"  # one SMPP 3.4 transceiver bind
+    HTTP = "http"  # an HTTP provider described by a profile (hub/channels/sms/profiles/)
 
 
 class GatewaySettings(BaseModel):
@@ -38,7 +50,10 @@ class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: GatewayKind
-    url: str = Field(description="kannel://USER@HOST:PORT (sendsms) or smpp://SYSTEM_ID@HOST:PORT")
+    url: str = Field(
+        description="kannel://USER@HOST:PORT (sendsms), smpp://SYSTEM_ID@HOST:PORT, "
+        "or the provider's https://[ACCOUNT@]HOST[:PORT] for kind http"
+    )
     password: SecretStr | None = None
     sender: str = Field(min_length=1, description="source address (number or alphanumeric name)")
     dlr_secret: SecretStr | None = Field(
@@ -47,6 +62,19 @@ class GatewaySettings(BaseModel):
     rate: float | None = Field(default=None, gt=0, description="messages per second; none = no limit")
     burst: int = Field(default=DEFAULT_BURST, ge=1, description="messages sent at once before the rate applies")
     smsc: str | None = Field(default=None, description="Kannel smsc-id to route through")
+    window: int = Field(
+        default=DEFAULT_WINDOW, ge=1, le=1000, description="SMPP: submit_sm outstanding at once"
+    )
+    system_type: str = Field(default="", max_length=12, description="SMPP: system_type of the bind")
+    enquire_link_s: float = Field(
+        default=DEFAULT_ENQUIRE_LINK_S, ge=0, description="SMPP: keep-alive interval; 0 = none"
+    )
+    profile: str | None = Field(
+        default=None, description="kind http: a shipped profile's name or the path of a TOML profile"
+    )
+    allow_from: list[IPvAnyNetwork] = Field(
+        default_factory=list, description="callbacks only from these addresses; empty = any"
+    )
     enabled: bool = True
 
     @field_validator("dlr_secret")
@@ -60,16 +88,21 @@ class GatewaySettings(BaseModel):
     @model_validator(mode="after")
     def _url_matches_kind(self) -> GatewaySettings:
         parts = urlsplit(self.url)
-        scheme = SCHEMES[self.kind.value]
-        if parts.scheme != scheme or not parts.hostname or not parts.username:
+        schemes = SCHEMES[self.kind.value]
+        if self.kind is GatewayKind.HTTP:
+            if parts.scheme not in schemes or not parts.hostname:
+                raise ValueError(f"url {mask_url(self.url)} must look like https://HOST for kind http")
+            if not self.profile:
+                raise ValueError("kind http needs a profile (a shipped name or a TOML file)")
+        elif parts.scheme != schemes[0] or not parts.hostname or not parts.username:
             raise ValueError(
-                f"url {mask_url(self.url)} must look like {scheme}://USER@HOST:PORT for kind {self.kind}"
+                f"url {mask_url(self.url)} must look like {schemes[0]}://USER@HOST:PORT for kind {self.kind}"
             )
         try:
             port = parts.port
         except ValueError as exc:
             raise ValueError(f"url {mask_url(self.url)} has a bad port") from exc
-        if port is None:
+        if port is None and self.kind is not GatewayKind.HTTP:
             raise ValueError(f"url {mask_url(self.url)} needs a port")
         return self
 
@@ -98,6 +131,13 @@ class SmsSettings(BaseModel):
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=10)
     retry_base_s: float = Field(default=DEFAULT_RETRY_BASE_S, ge=0)
     retry_max_s: float = Field(default=DEFAULT_RETRY_MAX_S, ge=0)
+    quiet_hours: str | None = Field(
+        default=None,
+        description="HH:MM-HH:MM in the recipient's zone: non-urgent SMS are held then (e.g. 21:00-09:00)",
+    )
+    company_timezone: str | None = Field(
+        default=None, description="zone for numbers whose own is ambiguous; unset = [kpi] timezone"
+    )
     probe_interval_s: float = Field(
         default=DEFAULT_PROBE_INTERVAL_S, gt=0, description="how often health asks each gateway"
     )
@@ -108,6 +148,13 @@ class SmsSettings(BaseModel):
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("public_url must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_window(value)
+        return value
 
     @model_validator(mode="after")
     def _default_is_known(self) -> SmsSettings:

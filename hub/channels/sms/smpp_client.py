@@ -68,6 +68,8 @@ WINDOW_RECOVERY = 20
 #: deliver_sm PDUs waiting for the consumer before the client stops answering them.
 DELIVER_QUEUE_SIZE = 1_000
 READ_CHUNK_BYTES = 65_536
+#: Bytes waiting in the socket's buffer beyond which a writer waits for the SMSC to read.
+WRITE_HIGH_WATER = 256 * 1024
 
 #: Statuses that mean "slow down", not "this message is bad".
 THROTTLE_STATUSES = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
@@ -128,7 +130,7 @@ class SubmitWindow:
     async def release(self) -> None:
         async with self._changed:
             self.in_flight -= 1
-            self._changed.notify_all()
+            self._changed.notify(1)  # one place freed: wake one waiter, not every one
 
     async def shrink(self) -> None:
         async with self._changed:
@@ -141,7 +143,7 @@ class SubmitWindow:
             if self.size < self.limit and self._successes >= self._recovery:
                 self.size += 1
                 self._successes = 0
-                self._changed.notify_all()
+                self._changed.notify(1)
 
 
 class SmppClient:
@@ -161,6 +163,7 @@ class SmppClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: ChannelError | None = None
         self._closed = asyncio.Event()
+        self._outgoing: list[bytes] = []
 
     # ------------------------------------------------------------ lifecycle
 
@@ -184,6 +187,7 @@ class SmppClient:
                 f"cannot connect to {s.host}:{s.port}: {exc}", channel=s.name
             ) from exc
         self._failure = None
+        self._outgoing = []
         self._decoder = SmppDecoder()
         self._closed.clear()
         self._spawn(self._read_loop(), "reader")
@@ -314,10 +318,19 @@ class SmppClient:
             self._pending.pop(pdu.sequence_number, None)
 
     async def _write(self, pdu: Pdu) -> None:
+        """Queue `pdu` for the socket; wait only while the SMSC is not reading.
+
+        PDUs written in one turn of the event loop leave in one `write` (one system call):
+        a window's worth of submits, or the answers to a burst of receipts, go together.
+        """
         writer = self._writer
         if writer is None or self._failure is not None:
             raise self._failure or ChannelConnectError("not connected", channel=self.settings.name)
-        writer.write(encode(pdu))
+        self._outgoing.append(encode(pdu))
+        if len(self._outgoing) == 1:
+            asyncio.get_running_loop().call_soon(self._send_outgoing, writer)
+        if writer.transport.get_write_buffer_size() <= WRITE_HIGH_WATER:
+            return
         try:
             await asyncio.wait_for(writer.drain(), self.settings.write_timeout)
         except TimeoutError as exc:
@@ -326,6 +339,11 @@ class SmppClient:
             raise ChannelConnectError(
                 f"write failed: {exc}", channel=self.settings.name
             ) from exc
+
+    def _send_outgoing(self, writer: asyncio.StreamWriter) -> None:
+        data, self._outgoing = b"".join(self._outgoing), []
+        if data and not writer.is_closing():
+            writer.write(data)
 
     # ------------------------------------------------------------ reading
 
@@ -366,7 +384,11 @@ class SmppClient:
                 logger.warning("smpp %s: unexpected %r", self.settings.name, item)
             return
         if isinstance(item, DeliverSm):
-            self._spawn(self._hand_over(item), f"deliver:{item.sequence_number}")
+            if not self.deliveries.full():  # kept at once: answer at once
+                self.deliveries.put_nowait(item)
+                await self._write(DeliverSmResp(sequence_number=item.sequence_number))
+            else:  # the consumer is behind: answer when there is room (the SMSC slows down)
+                self._spawn(self._hand_over(item), f"deliver:{item.sequence_number}")
         elif isinstance(item, EnquireLink):
             await self._write(EnquireLinkResp(sequence_number=item.sequence_number))
         elif isinstance(item, Unbind):

@@ -8,7 +8,8 @@
 // message_state, default true), receipt_stat ("DELIVRD"), receipt_before_resp, statuses
 // (command_status for the 1st, 2nd, ... submit_sm; then 0), resp_delay_ms, drop_on_submit
 // (close the connection when the Nth submit_sm arrives, unanswered), nack_submits (numbers
-// of the submit_sm PDUs answered with generic_nack ESME_RINVCMDLEN instead).
+// of the submit_sm PDUs answered with generic_nack ESME_RINVCMDLEN instead), quiet (report only
+// "listening": for benchmarks, where a JSON line per PDU would cost more than the PDU).
 // Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"},
 // {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU),
 // {"cmd":"mo_long","from":..,"to":..,"text":..,"per_part":N,"ref":R,"order":[..]} (an incoming
@@ -20,9 +21,12 @@ const readline = require('readline');
 const cfg = Object.assign({
   system_id: 'hub', password: 'secret', id_base: 0x1a2b0, id_format: 'hex',
   receipt_id_format: 'same', receipt_tlvs: true, receipt_stat: 'DELIVRD',
-  receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0, nack_submits: [],
+  receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0, nack_submits: [], quiet: false,
 }, JSON.parse(process.argv[2] || '{}'));
-const emit = (event, data) => process.stdout.write(JSON.stringify(Object.assign({event}, data)) + '\n');
+const emit = (event, data) => {
+  if (cfg.quiet && event !== 'listening') return;
+  process.stdout.write(JSON.stringify(Object.assign({event}, data)) + '\n');
+};
 const sessions = new Set();
 const parts = new Map();
 let nextId = cfg.id_base, submits = 0, outstanding = 0, maxOutstanding = 0;
@@ -72,10 +76,11 @@ function onSubmit(session, pdu) {
   };
   const respond = () => {
     outstanding -= 1;
-    if (status === 0) reassemble(pdu, text);
+    if (status === 0 && !cfg.quiet) reassemble(pdu, text);
     session.send(pdu.response(status === 0 ? {message_id: messageId} : {command_status: status}));
   };
   if (cfg.receipt_before_resp) { receipt(); setTimeout(respond, cfg.resp_delay_ms + 50); return; }
+  if (cfg.resp_delay_ms === 0) { respond(); setTimeout(receipt, 10); return; }
   setTimeout(() => { respond(); setTimeout(receipt, 10); }, cfg.resp_delay_ms);
 }
 

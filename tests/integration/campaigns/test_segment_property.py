@@ -105,6 +105,7 @@ def worlds(draw: st.DrawFn) -> World:
                 st.tuples(st.just("sms"), st.sampled_from(PHONES), st.booleans()),
             ),
             max_size=3,
+            unique_by=lambda s: s,  # one active suppression per address (migration 0011)
         )
     )
     return World(contacts=tuple(people), heads=heads, suppressions=tuple(blocked))

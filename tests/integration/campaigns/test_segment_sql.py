@@ -94,3 +94,19 @@ async def test_sample_is_members_only_and_at_most_n(store: ActivityStore) -> Non
     picked = await segment_sql.sample(store.engine, node, 5, now=NOW)
     assert len(picked) == 5 and len(set(picked)) == 5 and set(picked) <= allowed
     assert set(await segment_sql.sample(store.engine, node, 1000, now=NOW)) == allowed
+
+
+async def test_two_subtrees_in_one_filter_are_two_queries(store: ActivityStore) -> None:
+    world = _world(10)
+    await write(store.engine, world, NOW)
+    node = parse(
+        {
+            "any": [
+                {"field": "owner", "op": "in_subtree", "value": 1},
+                {"not": {"field": "owner", "op": "in_subtree", "value": 1}},
+            ]
+        }
+    )
+    assert await segment_sql.count(store.engine, node, now=NOW) == len(
+        [c for c in world.contacts if c.merged_into is None]
+    )

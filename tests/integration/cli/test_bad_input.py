@@ -1,8 +1,8 @@
 """Every command that reads a file answers bad bytes with one line and a non-zero exit.
 
 Hypothesis feeds each file-reading command random bytes, UTF-8 cut anywhere, cp1251,
-koi8-r and UTF-16 text; none may end in a traceback (an exception other than the
-`SystemExit` click turns a refusal into).
+koi8-r and UTF-16 text; none may end in a traceback (`tests.helpers.cli` re-raises any
+exception other than the `SystemExit` click turns a refusal into).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.cli import cli
+from tests.helpers.cli import CliResult, Touchhub
 
 SAMPLE = "ФИО;Телефон;Город;Email\n" + "".join(
     f"Иванов Пётр {n};+7 495 123-45-6{n};Москва;p{n}@пример.рф\n" for n in range(1, 7)
@@ -47,23 +46,24 @@ def workdir() -> Iterator[Path]:
     """One store for every example (migrating it per example would cost minutes)."""
     with tempfile.TemporaryDirectory() as name:
         path = Path(name)
-        result = CliRunner().invoke(cli, ["--db", f"sqlite:///{path}/bad.db", "contacts", "list"])
-        assert result.exit_code == 0, result.output
+        store(path).ok("contacts", "list")
         yield path
 
 
-def run(workdir: Path, args: list[str], data: bytes, name: str = "input.csv") -> Result:
+def store(workdir: Path) -> Touchhub:
+    """`touchhub` on the module's one store (the helper fails on any traceback)."""
+    return Touchhub.sqlite(workdir / "bad.db")
+
+
+def run(workdir: Path, args: list[str], data: bytes, name: str = "input.csv") -> CliResult:
     """Write `data` to a file and run the command on it."""
     file = workdir / name
     file.write_bytes(data)
-    argv = ["--db", f"sqlite:///{workdir}/bad.db", *[str(file) if a == "FILE" else a for a in args]]
-    return CliRunner().invoke(cli, argv)
+    return store(workdir).run(*[str(file) if a == "FILE" else a for a in args])
 
 
-def assert_no_traceback(result: Result) -> None:
+def assert_no_traceback(result: CliResult) -> None:
     """Success, or a refusal: one `Error:` line on stderr and exit code 1 or 2."""
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"traceback: {result.exception!r}") from result.exception
     if result.exit_code != 0:
         assert result.exit_code in (1, 2), result.exit_code
         errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
@@ -106,7 +106,7 @@ def test_email_send_body_file(workdir: Path, data: bytes) -> None:
 def test_config_file(workdir: Path, data: bytes) -> None:
     file = workdir / "touchhub.toml"
     file.write_bytes(data)
-    assert_no_traceback(CliRunner().invoke(cli, ["--config", str(file), "employees", "list"]))
+    assert_no_traceback(Touchhub(config=file).run("employees", "list"))
 
 
 @COMMON
@@ -119,7 +119,7 @@ def test_kpi_indicators_file(workdir: Path, data: bytes) -> None:
         f'[store]\nurl = "sqlite:///{workdir}/bad.db"\n[kpi]\nindicators_file = "{indicators}"\n',
         encoding="utf-8",
     )
-    assert_no_traceback(CliRunner().invoke(cli, ["--config", str(config), "kpi", "indicators"]))
+    assert_no_traceback(Touchhub(config=config).run("kpi", "indicators"))
 
 
 def test_russian_utf8_csv_without_bom_imports(workdir: Path) -> None:
@@ -140,9 +140,7 @@ def test_bytes_in_no_known_encoding_are_one_line(workdir: Path) -> None:
 
 
 def test_missing_output_directory_is_one_line(workdir: Path) -> None:
-    argv = ["--db", f"sqlite:///{workdir}/bad.db", "kpi", "--xlsx", "/no/such/dir/k.xlsx"]
-    result = CliRunner().invoke(cli, argv)
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+    result = store(workdir).run("kpi", "--xlsx", "/no/such/dir/k.xlsx")
     assert result.exit_code == 1 and "/no/such/dir/k.xlsx" in result.stderr
 
 
@@ -155,7 +153,7 @@ def test_missing_output_directory_is_one_line(workdir: Path) -> None:
     ],
 )
 def test_arguments_that_are_not_utf8_are_one_line(workdir: Path, args: list[str]) -> None:
-    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{workdir}/bad.db", *args])
+    result = store(workdir).run(*args)
     assert result.exit_code == 2, result.output
     assert_no_traceback(result)
     assert "not valid UTF-8" in result.stderr

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hub.cli import cli
 from hub.config import CONFIG_ENV, load_settings, sqlite_file
+from tests.helpers.cli import Touchhub
+
+#: `touchhub` with no --config and no --db: it must find its config by itself.
+BARE = Touchhub()
 
 
 @pytest.fixture
@@ -27,11 +29,11 @@ def test_a_command_in_a_subdirectory_uses_the_projects_store(
 ) -> None:
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     monkeypatch.chdir(project)
-    first = CliRunner().invoke(cli, ["employees", "add", "Petr", "--extension", "101"])
+    first = BARE.run("employees", "add", "Petr", "--extension", "101")
     assert first.exit_code == 0, first.output
     assert f"created a new empty store {project / 'data' / 'touchhub.db'}" in first.stderr
     monkeypatch.chdir(project / "reports" / "2026")
-    again = CliRunner().invoke(cli, ["employees", "list", "--json"])
+    again = BARE.run("employees", "list", "--json")
     assert again.exit_code == 0, again.output
     assert '"Petr"' in again.stdout and "created" not in again.stderr
     assert not (project / "reports" / "2026" / "data").exists()
@@ -44,12 +46,10 @@ def test_touchhub_config_names_the_config_from_anywhere(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     env = {CONFIG_ENV: str(project / "touchhub.toml")}
-    result = CliRunner(env=env).invoke(cli, ["contacts", "list"])
+    result = Touchhub(env=env).run("contacts", "list")
     assert result.exit_code == 0, result.output
     assert (project / "data" / "touchhub.db").exists() and not (elsewhere / "data").exists()
-    missing = CliRunner(env={CONFIG_ENV: str(elsewhere / "none.toml")}).invoke(
-        cli, ["contacts", "list"]
-    )
+    missing = Touchhub(env={CONFIG_ENV: str(elsewhere / "none.toml")}).run("contacts", "list")
     assert missing.exit_code == 1 and CONFIG_ENV in missing.stderr
 
 
@@ -58,11 +58,11 @@ def test_without_any_config_the_new_store_is_named_loudly(
 ) -> None:
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["contacts", "list"])
+    result = BARE.run("contacts", "list")
     assert result.exit_code == 0, result.output
     (line,) = [x for x in result.stderr.splitlines() if "created a new empty store" in x]
     assert str(tmp_path / "data" / "touchhub.db") in line and "touchhub.toml" in line
-    quiet = CliRunner().invoke(cli, ["contacts", "list"])
+    quiet = BARE.run("contacts", "list")
     assert "created" not in quiet.stderr
 
 

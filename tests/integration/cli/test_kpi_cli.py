@@ -35,7 +35,8 @@ SEED_ACTIVITIES = "20000"
 JSON_KEYS = {"employee", "indicator", "period", "fact", "plan", "percent", "colour", "trend"}
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 ANSI = {"red": "\x1b[31m", "yellow": "\x1b[33m", "green": "\x1b[32m"}
-ARROW = {"better": "▲ better", "worse": "▼ worse", "same": "= same"}
+#: The arrow points where the fact went; the word says whether that is better.
+ARROW = {"up": "▲", "down": "▼", "flat": "="}
 
 #: Count indicators as SQL over `activities`: (date column, condition). A month in the
 #: past, so "still open past its due day" is simply "planned".
@@ -209,9 +210,16 @@ def expected_trend(fact: float, previous: float, lower_is_better: bool) -> str:
     return "better" if (fact < previous) == lower_is_better else "worse"
 
 
-def sql_count(db: Path, indicator: str, employee: int, first: date) -> int:
+def sql_count(
+    db: Path, indicator: str, employee: int, first: date, last: date | None = None
+) -> int:
+    """The indicator's count over the month of `first`, or over local days `first`..`last`."""
     column, condition = COUNTED[indicator]
-    start, end = _month_bounds(first)
+    start, end = (
+        _month_bounds(first)
+        if last is None
+        else (_utc_text(first), _utc_text(last + timedelta(days=1)))
+    )
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         row = conn.execute(
             f"SELECT count(*) FROM activities WHERE employee_id = ? AND {column} >= ?"
@@ -444,7 +452,13 @@ def test_text_table_is_coloured_with_fact_plan_percent_and_arrow(
             assert fact == str(int(cell["fact"]))
         assert plan == ("—" if cell["plan"] is None else f"{cell['plan']:g}")
         assert pct == ("—" if percent is None else f"{percent:.0f}%")
-        assert trend == ([] if cell["trend"] is None else [ARROW[cell["trend"]]])
+        assert trend == (
+            [] if cell["trend"] is None else [f"{ARROW[cell['direction']]} {cell['trend']}"]
+        )
+        if cell["trend"] is not None and cell["previous"] != cell["fact"]:
+            went_up = cell["fact"] > cell["previous"]
+            assert cell["direction"] == ("up" if went_up else "down")
+            assert cell["trend"] == ("better" if went_up != meta["lower_is_better"] else "worse")
 
 
 def test_an_activity_counts_in_its_local_month(db: Runner, world: World) -> None:
@@ -736,9 +750,16 @@ def test_close_month_freezes_the_facts(db: Runner, world: World) -> None:
     assert (cell["fact"], cell["plan"], cell["colour"]) == (meetings + 1, meetings + 1, "green")
     text = invoke(db, "kpi", "--period", month)
     assert f"Month {month} is closed" in text.splitlines()[1]
-    # The month after compares with the frozen fact.
+    # The month after compares with the frozen fact once it has run as long as the closed
+    # month (on its last day, or the 28th after a February); until then, with the same days
+    # of the closed month, counted from the activities.
     (after,) = table(db, _key(CURRENT), "--employee", str(e), "--indicator", "meetings_held")
-    assert after["previous"] == meetings + 1
+    same_last = MONTH + (TODAY - CURRENT)
+    last_day = _month_start(CURRENT, -1) - timedelta(days=1)
+    if last_day == TODAY or same_last >= CURRENT - timedelta(days=1):
+        assert after["previous"] == meetings + 1
+    else:
+        assert after["previous"] == sql_count(store_file(db), "meetings_held", e, MONTH, same_last)
 
     assert "already closed" in fails(db, "kpi", "close-month", month).output
     monitor = json.loads(invoke(db, "kpi", "monitor", "--period", month, "--json"))
@@ -767,48 +788,68 @@ def test_drill_count_of_a_closed_month_matches_its_frozen_records(db: Runner, wo
 # -- exports ---------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """A JSON value as it must read back from CSV text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    return value
-
-
 def test_csv_and_xlsx_hold_the_json_numbers(db: Runner, world: World, tmp_path: Path) -> None:
+    """The files have the table's rows in its order, with names, numbers, arrows and words."""
+    from openpyxl import load_workbook
+
     _plan(db, "outbound_calls", 17, "--employee", str(world.manager))
     _plan(db, "meetings_held", 3, "--group", str(world.head))
     expected = table(db, _key(MONTH))
     csv_file, xlsx_file = tmp_path / "kpi.csv", tmp_path / "kpi.xlsx"
-    result = db.run("kpi", "--period", _key(MONTH), "--csv", str(csv_file), "--xlsx", str(xlsx_file))
+    result = db.run(
+        "kpi", "--period", _key(MONTH), "--csv", str(csv_file), "--delimiter", ";",
+        "--xlsx", str(xlsx_file), "--with-previous",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"wrote {len(expected)} rows for {_key(MONTH)}" in result.stderr
+    arrows = {"up": "▲", "down": "▼", "flat": "=", None: ""}
+    statuses = {"red": "behind", "yellow": "at risk", "green": "on track", None: "not judged"}
 
-    with csv_file.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    raw = csv_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
     assert len(rows) == len(expected)
-    numeric = {"employee", "fact", "plan", "percent", "previous", "records"}
     for row, cell in zip(rows, expected, strict=True):
-        assert row.keys() >= JSON_KEYS
-        for key, text in row.items():
-            want = cell[key]
-            if key in numeric and want is not None:
-                assert float(text) == pytest.approx(want), (key, row, cell)
+        assert (int(row["Employee id"]), row["Indicator code"]) == (
+            cell["employee"], cell["indicator"]
+        )
+        assert row["Indicator"] == world.indicators[cell["indicator"]]["title"]
+        assert row["Arrow"] == arrows[cell["direction"]]
+        assert row["Status"] == statuses[cell["colour"]]
+        for column, key in (("Fact", "fact"), ("Plan", "plan"), ("% of plan", "percent")):
+            if cell[key] is None:
+                assert row[column] == ""
             else:
-                assert text == _plain(want), (key, row, cell)
+                assert float(row[column]) == pytest.approx(cell[key]), (column, row, cell)
 
-    from openpyxl import load_workbook
-
-    sheet = load_workbook(xlsx_file).active
-    assert sheet is not None
+    book = load_workbook(xlsx_file)
+    assert book.sheetnames == [f"KPI {_key(MONTH)}", f"KPI {_key(PREVIOUS)}"]
+    sheet = book[f"KPI {_key(MONTH)}"]
     header, *values = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert set(header) >= JSON_KEYS
+    assert header[:9] == [
+        "Employee", "Indicator", "Fact", "Plan", "% of plan", "Arrow", "Trend", "Before", "Status",
+    ]  # fmt: skip
+    assert sheet.freeze_panes == "C2" and sheet.auto_filter.ref == sheet.dimensions
     assert len(values) == len(expected)
-    for xlsx_row, cell in zip(values, expected, strict=True):
-        for key, value in zip(header, xlsx_row, strict=True):
-            assert value == cell[key], (key, xlsx_row, cell)
+    fills = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE"}
+    for line, (xlsx_row, cell) in enumerate(zip(values, expected, strict=True), start=2):
+        got = dict(zip(header, xlsx_row, strict=True))
+        assert (got["Employee id"], got["Indicator code"]) == (cell["employee"], cell["indicator"])
+        assert (got["Fact"], got["Plan"], got["% of plan"], got["Before"]) == (
+            cell["fact"], cell["plan"], cell["percent"], cell["previous"]
+        )
+        assert got["Arrow"] == (arrows[cell["direction"]] or None)
+        assert got["Status"] == statuses[cell["colour"]]
+        percent = sheet.cell(row=line, column=5)
+        assert percent.number_format == '0" %"'
+        if cell["colour"] is not None:
+            assert percent.fill.fgColor.rgb.endswith(fills[cell["colour"]])
     assert {c["colour"] for c in expected} >= {"red", "green", None}
+    before = table(db, _key(PREVIOUS))
+    previous_rows = list(book[f"KPI {_key(PREVIOUS)}"].iter_rows(min_row=2, values_only=True))
+    assert [(r[11], r[12], r[2]) for r in previous_rows] == [
+        (c["employee"], c["indicator"], c["fact"]) for c in before
+    ]
 
 
 # -- bad input -------------------------------------------------------------------------
@@ -937,9 +978,13 @@ def test_counts_are_whole_numbers_in_json_and_exports(
     assert measured and all(type(c["fact"]) is float for c in measured)
     csv_file = tmp_path / "kpi.csv"
     invoke(ro, "kpi", "--period", _key(MONTH), "--csv", str(csv_file))
-    with csv_file.open(encoding="utf-8", newline="") as handle:
+    with csv_file.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    facts = [r["fact"] for r in rows if world.indicators[r["indicator"]]["aggregate"] in COUNTS]
+    facts = [
+        r["Fact"]
+        for r in rows
+        if world.indicators[r["Indicator code"]]["aggregate"] in COUNTS
+    ]
     assert facts and all(re.fullmatch(r"\d+", f) for f in facts), facts
 
 
@@ -952,3 +997,38 @@ def test_a_period_ahead_is_not_judged(ro: Runner, world: World) -> None:
     assert f"Period {ahead} has not started yet" in text
     monitor = json.loads(invoke(ro, "kpi", "monitor", "--period", ahead, "--json"))
     assert monitor["started"] is False and monitor["critical"] == monitor["information"] == []
+
+
+def test_a_running_month_says_what_it_judges(ro: Runner) -> None:
+    lines = invoke(ro, "kpi", "--period", _key(CURRENT)).splitlines()
+    if _month_start(CURRENT, -1) - timedelta(days=1) == TODAY:
+        assert not lines[1].startswith("Running:")  # its last day: judged whole
+        return
+    worked = _working_days(CURRENT, TODAY + timedelta(days=1))
+    total = _working_days(CURRENT, _month_start(CURRENT, -1))
+    assert lines[1].startswith(
+        f"Running: {CURRENT}–{TODAY} judged against the plan of {worked} of {total} working days"
+    ), lines[1]
+    monitor = invoke(ro, "kpi", "monitor", "--period", _key(CURRENT)).splitlines()
+    assert monitor[0] == lines[1]
+
+
+def test_xlsx_by_head_has_a_sheet_per_team(ro: Runner, world: World, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    expected = table(ro, _key(MONTH))
+    xlsx_file = tmp_path / "teams.xlsx"
+    invoke(ro, "kpi", "--period", _key(MONTH), "--xlsx", str(xlsx_file), "--by-head")
+    book = load_workbook(xlsx_file)
+    heads = {e["id"]: e["head_id"] for e in json.loads(invoke(ro, "employees", "list", "--json"))}
+    names = {e["id"]: e["name"] for e in json.loads(invoke(ro, "employees", "list", "--json"))}
+    seen: list[tuple[int, str]] = []
+    for title in book.sheetnames:
+        for row in book[title].iter_rows(min_row=2, values_only=True):
+            employee, code = int(row[11]), str(row[12])  # type: ignore[arg-type]
+            head = heads[employee]
+            assert title == ("No head" if head is None else names[head][:31]), (title, row)
+            seen.append((employee, code))
+    assert sorted(seen) == sorted((c["employee"], c["indicator"]) for c in expected)
+    assert len(book.sheetnames) >= 2
+    assert "choose one" in fails(ro, "kpi", "--xlsx", str(xlsx_file), "--by-head", "--with-previous").output

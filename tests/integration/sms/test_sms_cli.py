@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,23 @@ def test_send_records_the_sms_and_kannels_answer(tmp_path: Path) -> None:
 def test_segments_counts_parts_and_room_left(text: str, expected: dict[str, object]) -> None:
     result = CliRunner().invoke(cli, ["sms", "segments", "--json", text], catch_exceptions=False)
     assert result.exit_code == 0 and json.loads(result.stdout) == expected
+
+
+def test_send_in_the_recipients_quiet_hours_is_refused_unless_urgent(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    window = f"{(now - timedelta(hours=1)):%H:%M}-{(now + timedelta(hours=1)):%H:%M}"
+    db = f"sqlite:///{tmp_path}/cli.db"
+    config = tmp_path / "touchhub.toml"
+    config.write_text(
+        f'demo_on_empty = false\n[store]\nurl = "{db}"\n'
+        f'[sms]\nquiet_hours = "{window}"\n'
+        f'[sms.gateways.op]\nkind = "smpp"\nurl = "smpp://hub@127.0.0.1:{free_port()}"\n'
+        'password = "secret"\nsender = "Shop"\n',
+        encoding="utf-8",
+    )
+    base = ["--config", str(config), "sms", "send", "--to", "+442071234567", "--text", "Sale!"]
+    refused = CliRunner().invoke(cli, base)  # London, where it is quiet for another hour
+    assert refused.exit_code == 1 and "quiet hours at +442071234567 until" in refused.output
+    assert asyncio.run(_outgoing(db)) == []  # nothing sent, nothing recorded
+    urgent = CliRunner().invoke(cli, [*base, "--urgent"])  # goes now: the SMSC is down here
+    assert urgent.exit_code != 0 and "quiet hours" not in urgent.output

@@ -16,7 +16,10 @@ from tests.helpers.web import T0, ApiWorld, hours, phone
 #: T0 is 2024-03-01 09:00 UTC: March is the month under test, February the one before.
 MARCH = "2024-03"
 FEBRUARY = "2024-02"
-CLI_KEYS = ("employee", "indicator", "period", "fact", "plan", "percent", "colour", "trend")
+CLI_KEYS = (
+    "employee", "indicator", "period", "fact", "plan", "percent", "colour", "trend", "direction",
+    "period_plan",
+)  # fmt: skip
 
 
 async def ok(api: ApiWorld, method: str, path: str, **kwargs: Any) -> Any:
@@ -94,6 +97,20 @@ async def test_table_has_the_cli_numbers(api: ApiWorld) -> None:
         "percent": 50.0,
         "colour": "yellow",
         "trend": "better",
+        "direction": "up",
+        "period_plan": 10,
+    }
+    # March 2024 has ended: judged whole, against the whole of February (29 days).
+    assert table["span"] == {
+        "started": True,
+        "running": False,
+        "partial": False,
+        "first_day": "2024-03-01",
+        "last_day": "2024-03-31",
+        "working_days": 21,
+        "working_days_total": 21,
+        "previous_first_day": "2024-02-01",
+        "previous_last_day": "2024-02-29",
     }
     # The CLI prints KpiService cells' as_dict(); the API must say exactly the same.
     service = KpiService(api.store)
@@ -150,8 +167,10 @@ async def test_bad_period_and_unknown_employee(api: ApiWorld) -> None:
     detail = await error(api, "GET", "/api/v1/kpi", 422, params={"period": "March"})
     assert "YYYY-MM" in detail["message"]
     await error(api, "GET", "/api/v1/kpi", 404, params={"employee": "999999"})
-    detail = await error(api, "GET", "/api/v1/kpi", 422, params={"indicator": "nope"})
+    detail = await error(api, "GET", "/api/v1/kpi", 404, params={"indicator": "nope"})
     assert detail["field"] == "indicator" and "nope" in detail["message"]
+    detail = await error(api, "GET", "/api/v1/kpi", 404, params={"period": "2026-02-30"})
+    assert detail["field"] == "period" and "no period" in detail["message"]
 
 
 async def test_indicators_catalogue(api: ApiWorld) -> None:
@@ -189,8 +208,13 @@ async def test_drill_lists_exactly_what_the_fact_counts(api: ApiWorld) -> None:
         assert item["channel"] == "call" and item["direction"] == "out"
         assert item["contact_id"] and item["contact_name"]
     # An employee drills into their own numbers without naming themselves.
-    own = await ok(api, "GET", "/api/v1/kpi/drill", who="alice", params={**params, "employee": ""})
+    own = await ok(api, "GET", "/api/v1/kpi/drill", who="alice", params=params)
     assert own["count"] == 5
+    # An empty value is a value, and not an employee id.
+    detail = await error(
+        api, "GET", "/api/v1/kpi/drill", 422, who="alice", params={**params, "employee": ""}
+    )
+    assert detail["field"] == "employee"
 
 
 async def test_drill_pages_and_cursors_cover_every_record_once(api: ApiWorld) -> None:
@@ -219,17 +243,18 @@ async def test_drill_pages_and_cursors_cover_every_record_once(api: ApiWorld) ->
         if cursor is None:
             break
     assert by_cursor == by_page
+    # A cursor this API never gave out (an old id-only one) is refused, naming it.
     detail = await error(
         api, "GET", "/api/v1/kpi/drill", 422, params={**params, "page": "2", "cursor": "3"}
     )
-    assert detail["field"] == "page"
+    assert detail["field"] == "cursor"
 
 
 async def test_drill_needs_a_known_indicator_and_an_employee(api: ApiWorld) -> None:
-    detail = await error(api, "GET", "/api/v1/kpi/drill", 422, params={"indicator": "nope"})
+    detail = await error(api, "GET", "/api/v1/kpi/drill", 404, params={"indicator": "nope"})
     assert detail["field"] == "indicator"
     detail = await error(
-        api, "GET", "/api/v1/kpi/drill", 422, params={"indicator": "outbound_calls"}
+        api, "GET", "/api/v1/kpi/drill", 404, params={"indicator": "outbound_calls"}
     )
     assert detail["field"] == "employee"  # the admin token has no employee of its own
     detail = await error(api, "GET", "/api/v1/kpi/drill", 422, who="alice", params={})
@@ -306,9 +331,9 @@ async def test_head_sets_plans_for_one_or_the_group(api: ApiWorld) -> None:
 @pytest.mark.parametrize(
     ("who", "change", "status", "field", "words"),
     [
-        ("head", {"indicator": "nope"}, 422, "indicator", "unknown indicator"),
-        ("head", {"employee": 999999}, 422, "employee", "does not exist"),
-        ("head", {"employee": None, "employees": [999999]}, 422, "employees.0", "does not exist"),
+        ("head", {"indicator": "nope"}, 404, "indicator", "unknown indicator"),
+        ("head", {"employee": 999999}, 404, "employee", "does not exist"),
+        ("head", {"employee": None, "employees": [999999]}, 404, "employees.0", "does not exist"),
         ("head", {"value": -1}, 422, "value", "greater than or equal to 0"),
         ("head", {"value": "many"}, 422, "value", "number"),
         ("head", {"month": "2024-13"}, 422, "month", "2024-13"),
@@ -348,7 +373,7 @@ async def test_admin_closes_a_finished_month_once(api: ApiWorld) -> None:
     table = await ok(api, "GET", "/api/v1/kpi", who="head", params={"period": MARCH})
     assert table["closed"] is True and table["closed_at"]
     assert cell(table, api.employees["alice"], "outbound_calls")["fact"] == 5
-    detail = await error(api, "POST", "/api/v1/kpi/close-month", 422, json={"month": MARCH})
+    detail = await error(api, "POST", "/api/v1/kpi/close-month", 409, json={"month": MARCH})
     assert "already closed" in detail["message"]
     again = await ok(api, "POST", "/api/v1/kpi/close-month", json={"month": MARCH, "again": True})
     assert again["month"] == MARCH
@@ -358,7 +383,7 @@ async def test_admin_closes_a_finished_month_once(api: ApiWorld) -> None:
         "value": 1,
         "employee": api.employees["alice"],
     }
-    detail = await error(api, "POST", "/api/v1/kpi/plans", 422, who="head", json=plan)
+    detail = await error(api, "POST", "/api/v1/kpi/plans", 409, who="head", json=plan)
     assert detail["field"] == "month"
 
 
@@ -366,7 +391,7 @@ async def test_close_month_refuses_bad_and_running_months(api: ApiWorld) -> None
     detail = await error(api, "POST", "/api/v1/kpi/close-month", 422, json={"month": "2024-3"})
     assert detail["field"] == "month"
     me = await ok(api, "GET", "/api/v1/kpi/me")
-    detail = await error(api, "POST", "/api/v1/kpi/close-month", 422, json={"month": me["period"]})
+    detail = await error(api, "POST", "/api/v1/kpi/close-month", 409, json={"month": me["period"]})
     assert "not ended" in detail["message"]
 
 
@@ -468,3 +493,71 @@ async def test_counts_are_integers_in_json(api: ApiWorld) -> None:
         params={"indicator": "outbound_calls", "employee": str(alice), "period": FEBRUARY},
     )
     assert page["frozen_fact"] == 2 and type(page["frozen_fact"]) is int
+
+
+async def test_export_files_hold_the_table_rows(api: ApiWorld) -> None:
+    """The dashboard's download: the caller's table as XLSX (and CSV), read back."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    await seeded(api)
+    params = {"period": MARCH}
+    table = await ok(api, "GET", "/api/v1/kpi", who="head", params=params)
+    resp = await api.call("GET", "/api/v1/kpi/export", who="head", params=params)
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="kpi-2024-03.xlsx"'
+    book = load_workbook(io.BytesIO(await resp.read()))
+    assert book.sheetnames == ["KPI 2024-03"]
+    header, *rows = [list(r) for r in book.active.iter_rows(values_only=True)]  # type: ignore[union-attr]
+    got = [dict(zip(header, r, strict=True)) for r in rows]
+    assert [(r["Employee id"], r["Indicator code"]) for r in got] == [
+        (c["employee"], c["indicator"]) for c in table["cells"]
+    ]
+    for row, want in zip(got, table["cells"], strict=True):
+        assert (row["Employee"], row["Indicator"]) == (want["employee_name"], want["title"])
+        assert (row["Fact"], row["Plan"], row["% of plan"]) == (
+            want["fact"], want["plan"], want["percent"]
+        )
+    alice_id = api.employees["alice"]
+    alice = next(
+        r for r in got if r["Employee id"] == alice_id and r["Indicator code"] == "outbound_calls"
+    )
+    assert (alice["Arrow"], alice["Trend"], alice["Status"]) == ("▲", "better", "at risk")
+
+    resp = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={**params, "format": "csv", "delimiter": ";"}
+    )
+    assert resp.status == 200 and resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="kpi-2024-03.csv"'
+    body = await resp.read()
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.DictReader(body.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert [(int(r["Employee id"]), r["Indicator code"]) for r in lines] == [
+        (c["employee"], c["indicator"]) for c in table["cells"]
+    ]
+    # An employee exports only what they see; a marketer nothing.
+    mine = await api.call("GET", "/api/v1/kpi/export", who="alice", params=params)
+    sheet = load_workbook(io.BytesIO(await mine.read())).active
+    assert sheet is not None
+    assert {r[11] for r in sheet.iter_rows(min_row=2, values_only=True)} == {alice_id}
+    await error(api, "GET", "/api/v1/kpi/export", 422, who="head", params={"format": "pdf"})
+    # A sheet per head: the head under the boss, Alice and Bob under the head.
+    teams = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={**params, "by_head": "true"}
+    )
+    book = load_workbook(io.BytesIO(await teams.read()))
+    people = {
+        title: {r[11] for r in book[title].iter_rows(min_row=2, values_only=True)}
+        for title in book.sheetnames
+    }
+    names = {e["id"]: e["name"] for e in table["employees"]}
+    boss = await ok(api, "GET", f"/api/v1/employees/{api.employees['boss']}", who="admin")
+    assert {t: {names[i] for i in ids} for t, ids in people.items()} == {
+        boss["name"]: {names[api.employees["head"]]},
+        names[api.employees["head"]]: {names[api.employees["alice"]], names[api.employees["bob"]]},
+    }

@@ -63,7 +63,6 @@ async def test_taken_address_is_409_naming_the_owner(api: ApiWorld) -> None:
 async def test_bad_employee_input(api: ApiWorld) -> None:
     cases = [
         ({"name": ""}, "name"),
-        ({"name": "X", "head_id": 999}, "head_id"),
         ({"name": "X", "addresses": [{"kind": "extension", "value": "1 0 1"}]}, "addresses.0"),
         ({"name": "X", "addresses": [{"kind": "extension", "value": "abc"}]}, "addresses.0"),
         ({"name": "X", "addresses": [{"kind": "extension", "value": "¹⁰¹"}]}, "addresses.0"),
@@ -74,3 +73,7 @@ async def test_bad_employee_input(api: ApiWorld) -> None:
         resp = await api.post("/api/v1/employees", json=body)
         assert resp.status == 422, (body, await resp.text())
         assert (await resp.json())["error"]["field"] == field, body
+    # A head who does not exist is named, and answered as nothing found.
+    resp = await api.post("/api/v1/employees", json={"name": "X", "head_id": 999})
+    assert resp.status == 404, await resp.text()
+    assert (await resp.json())["error"]["field"] == "head_id"

@@ -92,7 +92,6 @@ async def test_a_recorded_call_is_not_completable(api: ApiWorld) -> None:
         ({"channel": "task", "subject": ""}, "subject"),
         ({"channel": "task", "subject": "x", "due_at": "2024-03-02T10:00:00"}, "due_at"),
         ({"channel": "task", "subject": "x", "due_at": "9999-12-31T23:00:00-14:00"}, "due_at"),
-        ({"channel": "task", "subject": "x", "contact_id": 999}, "contact_id"),
         ({"channel": "task", "subject": "x", "contact_id": 2**70}, "contact_id"),
         ({"channel": "task", "subject": "x", "duration_s": -5}, "duration_s"),
         ({"channel": "task"}, "subject"),
@@ -105,6 +104,13 @@ async def test_bad_interaction_names_the_field(
     resp = await api.post("/api/v1/interactions", json=body, who="admin")
     assert resp.status == 422, await resp.text()
     assert (await resp.json())["error"]["field"] == field
+
+
+async def test_a_contact_that_does_not_exist_is_404_naming_the_field(api: ApiWorld) -> None:
+    body = {"channel": "task", "subject": "x", "contact_id": 999}
+    resp = await api.post("/api/v1/interactions", json=body, who="admin")
+    assert resp.status == 404, await resp.text()
+    assert (await resp.json())["error"]["field"] == "contact_id"
 
 
 async def test_marketer_cannot_touch_interactions(api: ApiWorld) -> None:

@@ -58,6 +58,7 @@ def test_settings_get_one_typed_section_per_channel() -> None:
         "telephony",
         "email",
         "sms",
+        "messengers",
         "fake",
     }
     settings = model.model_validate({"fake": {"gateways": ["a"]}})

@@ -17,6 +17,8 @@ SHIPPED = {
     "missed_not_called_back",
     "outgoing_letters",
     "outgoing_messages",
+    "sms_sent",
+    "sms_delivered_share",
     "completed_interactions",
     "overdue_interactions",
     "client_base_quality",

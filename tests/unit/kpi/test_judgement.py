@@ -7,9 +7,18 @@ from datetime import date
 import pytest
 
 from kpi.catalogue import load_catalogue
-from kpi.judgement import Colour, MonitorGroup, Trend, colour, monitor_group, percent_of_plan, trend
+from kpi.judgement import (
+    Colour,
+    MonitorGroup,
+    Trend,
+    colour,
+    direction,
+    monitor_group,
+    percent_of_plan,
+    trend,
+)
 from kpi.periods import Period, WorkCalendar
-from kpi.plans import MonthPlan, plan_for_period
+from kpi.plans import MonthPlan, plan_for_period, tolerated_so_far
 
 
 @pytest.mark.parametrize(
@@ -95,3 +104,30 @@ def test_period_plans_from_month_plans_and_norms() -> None:
         plan_for_period(quality, Period.parse("2026-Q4"), {"2026-12": MonthPlan(90)}, calendar)
         == 90
     )
+
+
+@pytest.mark.parametrize(
+    ("fact", "previous", "lower_is_better", "way", "goodness"),
+    [
+        (1, 9, True, "down", "better"),  # overdue interactions 9 → 1: ▼ in green
+        (9, 1, True, "up", "worse"),
+        (12, 10, False, "up", "better"),
+        (8, 10, False, "down", "worse"),
+        (5, 5, True, "flat", "same"),
+    ],
+)
+def test_the_arrow_says_direction_and_goodness_apart(
+    fact: float, previous: float, lower_is_better: bool, way: str, goodness: str
+) -> None:
+    assert direction(fact, previous) == way
+    assert trend(fact, previous, lower_is_better=lower_is_better) == goodness
+    assert direction(fact, None) is None
+
+
+def test_a_tolerated_count_so_far_rounds_up_and_nothing_else_does() -> None:
+    catalogue = load_catalogue()
+    overdue, calls = catalogue["overdue_interactions"], catalogue["outbound_calls"]
+    assert tolerated_so_far(overdue, 3 * 4 / 23) == 1
+    assert tolerated_so_far(overdue, 2.0) == 2  # a whole number stays
+    assert tolerated_so_far(overdue, None) is None
+    assert tolerated_so_far(calls, 3 * 4 / 23) == pytest.approx(0.5217, abs=1e-4)

@@ -3,6 +3,7 @@
 import { ApiError, api, clearToken, getToken, setToken } from "./api.js";
 import { h, replace } from "./dom.js";
 import { contactPage } from "./contact.js";
+import { dialogsPage } from "./dialogs.js";
 import { drillPage } from "./drill.js";
 import { loginPage } from "./login.js";
 import { monitorPage } from "./monitor.js";
@@ -11,7 +12,9 @@ import { currentRoute, errorBox, link } from "./nav.js";
 import { plansPage } from "./plans.js";
 import { label, locale, locales, setLocale, t } from "./i18n.js";
 
-const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage };
+const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage };
+// Roles that work with messenger dialogs (as with activities: not marketers).
+const DIALOG_ROLES = ["admin", "head", "employee"];
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -39,6 +42,7 @@ function showNav(page) {
   const items = [["my", t("nav.my")]];
   if (me.can_monitor) items.push(["monitor", t("nav.monitor")]);
   if (me.can_plan) items.push(["plans", t("nav.plans")]);
+  if (DIALOG_ROLES.includes(me.role)) items.push(["dialogs", t("nav.dialogs")]);
   replace(nav, items.map(([key, title]) =>
     h("a", { href: link(key), class: key === page ? "active" : null, "aria-current": key === page ? "page" : null, dataset: { nav: key } }, title)));
   replace(who, me.employee_name || me.name, h("span", { class: "role", dataset: { role: me.role } }, label("role", me.role)));

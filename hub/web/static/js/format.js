@@ -1,12 +1,26 @@
 // Numbers, periods, colours and arrows shown the same way on every page.
 
-import { dateTime as localDateTime, duration as localDuration, has, number as localNumber, t } from "./i18n.js";
+import { dateTime as localDateTime, duration as localDuration, has, locale, number as localNumber, t } from "./i18n.js";
 
 export const COLOUR_LABEL = { red: t("colour.red"), yellow: t("colour.yellow"), green: t("colour.green") };
+// The arrow points where the fact went (direction); its colour says whether that is good.
+export const DIRECTION = {
+  up: { arrow: "▲", label: t("direction_word.up") },
+  down: { arrow: "▼", label: t("direction_word.down") },
+  flat: { arrow: "=", label: t("direction_word.flat") },
+};
 export const TREND = {
-  better: { arrow: "▲", label: t("trend.better") },
-  worse: { arrow: "▼", label: t("trend.worse") },
-  same: { arrow: "=", label: t("trend.same") },
+  better: { label: t("trend.better") },
+  worse: { label: t("trend.worse") },
+  same: { label: t("trend.same") },
+};
+// What a table judged and compared with (the API's `span`), in one line.
+export const SPAN_TEXT = {
+  partial: (s) => t("span.partial", {
+    first: day(s.first_day), last: day(s.last_day), worked: s.working_days, total: s.working_days_total,
+    previous_first: day(s.previous_first_day), previous_last: day(s.previous_last_day),
+  }),
+  whole: (s) => t("span.whole", { previous_first: day(s.previous_first_day), previous_last: day(s.previous_last_day) }),
 };
 export const CHANNEL_LABEL = {
   call: t("channel.call"),
@@ -27,6 +41,24 @@ export const CHANNEL_ICON = {
   task: "✓",
   note: "✎",
 };
+
+/** A local day (YYYY-MM-DD) as "1 Dec 2026". */
+export function day(iso) {
+  const [year, month, date] = (iso || "").split("-").map(Number);
+  if (!year || !month || !date) return iso || "—";
+  return new Date(Date.UTC(year, month - 1, date)).toLocaleDateString(locale === "en" ? "en-GB" : locale, {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+}
+
+/** The one line saying what a KPI answer judged and what its arrows compare with. */
+export function spanText(span) {
+  if (!span || !span.started) return "";
+  return span.partial ? SPAN_TEXT.partial(span) : SPAN_TEXT.whole(span);
+}
 
 /** A number with at most `decimals` decimals; "—" for none. */
 export function number(value, decimals = 0) {

@@ -2,9 +2,16 @@
 
 import { api } from "./api.js";
 import { h, notice } from "./dom.js";
-import { COLOUR_LABEL, TREND, colourClass, isMonth, number, percent, withUnit } from "./format.js";
+import { COLOUR_LABEL, DIRECTION, TREND, colourClass, isMonth, number, percent, spanText, withUnit } from "./format.js";
+import { downloadLinks } from "./export.js";
 import { go, heading, link, periodPicker } from "./nav.js";
 import { label, monthName, t } from "./i18n.js";
+
+const TEXT = {
+  noArrow: t("trend.none"),
+  clickHint: t("my.click_hint"),
+  before: t("my.before"), // the fact of the days the arrow compares with (the span line names them)
+};
 
 const WIDGETS_KEY = "touchhub.widgets";
 /** What a new user sees before choosing: the counts this product exists for. */
@@ -29,11 +36,23 @@ function saveWidgets(me, codes) {
   localStorage.setItem(widgetKey(me), JSON.stringify([...new Set(codes)]));
 }
 
-/** The arrow against the previous period, with words for screen readers and tooltips. */
-export function trendMark(trend) {
-  if (!trend) return h("span", { class: "trend trend-none", title: t("trend.none") }, "");
-  const { arrow, label } = TREND[trend];
-  return h("span", { class: `trend trend-${trend}`, title: label, "aria-label": label }, arrow);
+/** The arrow against the days compared: it points where the fact went (up, down) and is
+ * coloured by whether that is better or worse; words for screen readers and tooltips. */
+export function trendMark(cell) {
+  if (!cell.trend || !cell.direction) return h("span", { class: "trend trend-none", title: TEXT.noArrow }, "");
+  const way = DIRECTION[cell.direction];
+  const words = `${way.label} (${number(cell.previous, cell.decimals)} → ${number(cell.fact, cell.decimals)}), ${TREND[cell.trend].label}`;
+  return h(
+    "span",
+    { class: `trend trend-${cell.trend}`, dataset: { direction: cell.direction }, title: words, "aria-label": words },
+    way.arrow,
+  );
+}
+
+/** The line saying what was judged and compared, as a paragraph (nothing when empty). */
+export function spanLine(answer) {
+  const text = spanText(answer.span);
+  return text ? h("p", { class: "span-line" }, text) : null;
 }
 
 function card(cell, period, { removable, onRemove }) {
@@ -56,14 +75,14 @@ function card(cell, period, { removable, onRemove }) {
       "div",
       { class: "card-body" },
       h("a", { class: "fact", href: drill, title: t("my.records", { n: cell.records }) }, withUnit(cell.fact, cell.unit, cell.decimals)),
-      trendMark(cell.trend),
+      trendMark(cell),
     ),
     h(
       "dl",
       { class: "card-meta" },
       h("div", {}, h("dt", {}, t("my.plan")), h("dd", { class: "plan" }, cell.plan === null ? t("my.no_plan") : withUnit(cell.plan, cell.unit, cell.decimals))),
       h("div", {}, h("dt", {}, t("my.done")), h("dd", { class: "percent" }, percent(cell.percent))),
-      h("div", {}, h("dt", {}, t("my.last_period")), h("dd", {}, number(cell.previous, cell.decimals))),
+      h("div", {}, h("dt", {}, TEXT.before), h("dd", { class: "previous" }, number(cell.previous, cell.decimals))),
     ),
     cell.colour ? h("p", { class: "card-colour" }, COLOUR_LABEL[cell.colour]) : null,
   );
@@ -126,10 +145,11 @@ export async function myPage({ me, params, rerender }) {
     heading(`${t("my.title")}${me.employee_name ? ` · ${me.employee_name}` : ""}`, picker),
     table.closed ? notice("info", t("period.closed", { period: monthName(table.period) })) : null,
     table.started === false ? notice("info", t("period.not_started", { period: monthName(table.period) })) : null,
+    spanLine(table),
     cards.length
       ? h("div", { class: "cards" }, cards)
       : notice("empty", t("my.no_plans", { period: monthName(table.period) })),
     remaining.length ? addForm : null,
-    h("p", { class: "hint" }, t("my.hint", { previous: monthName(table.previous_period) })),
+    h("p", { class: "hint" }, TEXT.clickHint, " ", downloadLinks({ period: table.period, employee: me.employee_id })),
   );
 }

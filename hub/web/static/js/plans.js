@@ -6,6 +6,8 @@ import { colourClass, isMonth, percent, withUnit } from "./format.js";
 import { errorBox, heading } from "./nav.js";
 import { label, monthName, t } from "./i18n.js";
 
+const PLAN_SO_FAR = (plan) => t("plans.so_far", { plan });
+
 function field(label, control, hint) {
   return h("label", { class: "field" }, h("span", { class: "field-label" }, label), control, hint ? h("small", { class: "field-hint" }, hint) : null);
 }
@@ -44,6 +46,15 @@ export async function plansPage({ me, params }) {
     if (perDay.disabled) perDay.checked = false;
   };
 
+  // The month's plan as set; in a running month also the part of it judged so far.
+  function planText(c) {
+    const whole = c.period_plan ?? c.plan;
+    if (whole === null) return "—";
+    const text = withUnit(whole, c.unit, c.decimals);
+    if (c.plan === null || c.plan === whole) return text;
+    return `${text} (${PLAN_SO_FAR(withUnit(c.plan, c.unit, c.decimals))})`;
+  }
+
   async function showCurrent() {
     if (!isMonth(month.value)) {
       replace(current);
@@ -59,7 +70,7 @@ export async function plansPage({ me, params }) {
           h("thead", {}, h("tr", {}, ["employee", "plan", "fact", "done"].map((k) => h("th", { scope: "col" }, t(`plans.${k}`))))),
           h("tbody", {}, rows.map((c) => h("tr", { dataset: { employee: c.employee } },
             h("td", {}, c.employee_name),
-            h("td", { class: "plan" }, c.plan === null ? "—" : withUnit(c.plan, c.unit, c.decimals)),
+            h("td", { class: "plan" }, planText(c)),
             h("td", {}, withUnit(c.fact, c.unit, c.decimals)),
             h("td", { class: colourClass(c.colour) }, percent(c.percent))))))));
     } catch (error) {

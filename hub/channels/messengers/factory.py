@@ -1,0 +1,195 @@
+"""Wiring from `[messengers]` settings to bots: capture adapters and senders (the only place)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from hub.backoff import BackoffPolicy
+from hub.channels.messengers.bot_health import BotHealth
+from hub.channels.messengers.link_token import contact_token, deep_link, verify_contact_token
+from hub.channels.messengers.send_limits import SendLimits
+from hub.channels.messengers.settings import BotMode, MessengersSettings, TelegramBotSettings
+from hub.channels.messengers.telegram_capture import PollPlan, TelegramCapture
+from hub.channels.messengers.telegram_client import bot_username, make_bot
+from hub.channels.messengers.telegram_ingest import UpdateIngest
+from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, WebhookInbox
+from hub.channels.messengers.telegram_updates import TokenReader, source_of
+from hub.channels.messengers.whatsapp_monitor import WhatsAppMonitor
+from hub.channels.messengers.whatsapp_sender import NotificationInbox, NumberHooks, WhatsAppSender
+from hub.errors import ConfigError
+from hub.model import CaptureAdapter, Sender, Sink
+
+#: The platforms this channel speaks, as the first part of a sender key (``telegram:NAME``).
+TELEGRAM = "telegram"
+WHATSAPP = "whatsapp"
+WEBHOOK_PATH = "/hooks/messengers/telegram/{name}"
+
+
+def bot_names(settings: MessengersSettings) -> list[str]:
+    """The enabled Telegram bots."""
+    return [name for name, bot in settings.telegram.items() if bot.enabled]
+
+
+def sender_keys(settings: MessengersSettings) -> list[str]:
+    """Every sender this channel builds, keyed like its touches' source: ``telegram:NAME``,
+    ``whatsapp:NAME``."""
+    numbers = [f"{WHATSAPP}:{n}" for n, number in settings.whatsapp.items() if number.enabled]
+    return [source_of(name) for name in bot_names(settings)] + numbers
+
+
+def bot_settings(settings: MessengersSettings, name: str) -> TelegramBotSettings:
+    try:
+        return settings.telegram[name]
+    except KeyError:
+        known = ", ".join(sorted(settings.telegram)) or "none"
+        raise ConfigError(f"no [messengers.telegram.{name}] (configured: {known})") from None
+
+
+def token_reader(settings: MessengersSettings) -> TokenReader | None:
+    """Reads /start tokens with the hub's link secret; None when no secret is configured."""
+    if settings.link_secret is None:
+        return None
+    return partial(verify_contact_token, settings.link_secret.get_secret_value().encode())
+
+
+def webhook_url(settings: MessengersSettings, name: str) -> str | None:
+    """Where Telegram posts the updates of bot `name`."""
+    if settings.public_url is None:
+        return None
+    return settings.public_url + WEBHOOK_PATH.format(name=name)
+
+
+def _ingest(settings: MessengersSettings, name: str, health: BotHealth) -> UpdateIngest:
+    bot = bot_settings(settings, name)
+    return UpdateIngest(
+        bot_name=name,
+        bot=make_bot(bot),
+        health=health,
+        read_token=token_reader(settings),
+        files_dir=bot.files_dir,
+    )
+
+
+def build_capture(settings: MessengersSettings, name: str) -> TelegramCapture:
+    """The capture adapter of bot `name` (``telegram:NAME``)."""
+    bot = bot_settings(settings, name)
+    health = BotHealth(name=source_of(name))
+    ingest = _ingest(settings, name, health)
+    return TelegramCapture(
+        bot_name=name,
+        bot=ingest.bot,
+        ingest=ingest,
+        health=health,
+        mode=bot.mode,
+        poll=PollPlan(limit=bot.poll_limit, wait_s=bot.poll_timeout_s),
+        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+        webhook_url=webhook_url(settings, name),
+        webhook_secret=bot.webhook_secret.get_secret_value() if bot.webhook_secret else None,
+        webhook_check_s=settings.webhook_check_s,
+    )
+
+
+def build_monitor(settings: MessengersSettings, name: str) -> WhatsAppMonitor:
+    """The health adapter of WhatsApp number `name` (``whatsapp:NAME``)."""
+    number = settings.whatsapp[name]
+    return WhatsAppMonitor(
+        account=name,
+        phone_number_id=number.phone_number_id,
+        api_url=number.api_url,
+        access_token=number.access_token.get_secret_value() if number.access_token else None,
+        timeout_s=number.timeout_s,
+        check_s=settings.webhook_check_s,
+        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+    )
+
+
+def build_adapters(settings: MessengersSettings) -> list[CaptureAdapter]:
+    """An adapter per enabled bot, a health monitor per enabled WhatsApp number."""
+    bots: list[CaptureAdapter] = [build_capture(settings, name) for name in bot_names(settings)]
+    numbers = [build_monitor(settings, n) for n, number in settings.whatsapp.items() if number.enabled]
+    return bots + numbers
+
+
+def build_whatsapp_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> WhatsAppSender:
+    """The sender (and webhook inbox) of WhatsApp number `name`."""
+    try:
+        number = settings.whatsapp[name]
+    except KeyError:
+        known = ", ".join(sorted(settings.whatsapp)) or "none"
+        raise ConfigError(f"no [messengers.whatsapp.{name}] (configured: {known})") from None
+    hooks = NumberHooks(
+        account=name,
+        app_secret=number.app_secret.get_secret_value(),
+        verify_token=number.verify_token.get_secret_value(),
+        phone_number_id=number.phone_number_id,
+        max_age_s=number.max_age_s,
+    )
+    return WhatsAppSender(
+        hooks=hooks,
+        inbox=NotificationInbox(hooks=hooks, sink=sink, size=number.webhook_queue),
+        api_url=number.api_url,
+        access_token=number.access_token.get_secret_value() if number.access_token else None,
+        sink=sink,
+        timeout_s=number.timeout_s,
+    )
+
+
+def build_sender(settings: MessengersSettings, key: str, sink: Sink | None = None) -> Sender:
+    """The sender ``telegram:NAME`` (or just ``NAME``) or ``whatsapp:NAME``; with `sink` it
+    records its touches."""
+    platform, _, name = key.rpartition(":")
+    if platform == WHATSAPP:
+        return build_whatsapp_sender(settings, name, sink)
+    if platform not in ("", TELEGRAM):
+        raise ConfigError(f"messenger {platform!r} is not configured here ({TELEGRAM}, {WHATSAPP})")
+    return build_telegram_sender(settings, name, sink)
+
+
+def build_telegram_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> TelegramSender:
+    """The sender (and webhook inbox) of Telegram bot `name`."""
+    bot = bot_settings(settings, name)
+    health = BotHealth(name=source_of(name), mode=bot.mode.value)
+    ingest = _ingest(settings, name, health)
+    secret = (
+        bot.webhook_secret.get_secret_value()
+        if bot.mode is BotMode.WEBHOOK and bot.webhook_secret
+        else None
+    )
+    return TelegramSender(
+        bot_name=name,
+        bot=ingest.bot,
+        hooks=BotHooks(bot=name, secret=secret),
+        inbox=WebhookInbox(ingest=ingest, sink=sink, size=bot.webhook_queue),
+        sink=sink,
+        limits=SendLimits(
+            per_chat_rate=bot.per_chat_rate,
+            per_chat_burst=bot.per_chat_burst,
+            global_rate=bot.global_rate,
+            global_burst=bot.global_burst,
+        ),
+        max_attempts=bot.max_attempts,
+        max_retry_after_s=bot.max_retry_after_s,
+    )
+
+
+def bot_name_of(settings: MessengersSettings, name: str | None) -> str:
+    """`name`, or the only bot; a `ConfigError` that says why otherwise."""
+    if name is not None:
+        bot_settings(settings, name)
+        return name
+    names = bot_names(settings)
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ConfigError("no Telegram bot is configured ([messengers.telegram.NAME])")
+    raise ConfigError(f"several Telegram bots ({', '.join(names)}): name one")
+
+
+async def contact_link(settings: MessengersSettings, contact_id: int, name: str | None = None) -> str:
+    """The t.me deep link that links whoever opens it to contact `contact_id` (signed)."""
+    if settings.link_secret is None:
+        raise ConfigError("[messengers] link_secret is not set: deep links cannot be signed")
+    bot = bot_name_of(settings, name)
+    username = await bot_username(bot_settings(settings, bot), source_of(bot))
+    token = contact_token(settings.link_secret.get_secret_value().encode(), contact_id)
+    return deep_link(username, token)

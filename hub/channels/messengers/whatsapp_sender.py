@@ -1,0 +1,304 @@
+"""Sending through the WhatsApp Cloud API, and the number's webhook inbox.
+
+`WhatsAppSender` (``SENDERS["whatsapp:NAME"]``) sends to one `AddressKind.WHATSAPP` address
+(the client's number). WhatsApp's customer-service window is kept here, before anything is
+recorded: free text only within 24 hours of the client's last message (the
+``window:<wa_id>`` checkpoint the webhook writes with each incoming message); outside it
+only an approved template (``metadata["template"] = {"name": …, "language": …}``) may go,
+and a free-text reply is refused with a `ValidationError` that says so. Then, like the
+other senders: the touch (queued) is committed, ``POST /{phone_number_id}/messages`` is
+called with our id as ``biz_opaque_callback_data`` (status webhooks carry it back), and the
+answer re-records the touch as sent with the ``wamid`` or records why it failed.
+
+The webhook inbox is the same idea as Telegram's: the request verifies and parses (the stale
+check needs the timestamps), the inbox's task writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from hub.channels.messengers.whatsapp_payload import (
+    SERVICE_WINDOW,
+    Notification,
+    source_of,
+    window_key,
+)
+from hub.errors import (
+    ChannelAuthError,
+    ChannelConnectError,
+    RateLimited,
+    ValidationError,
+)
+from hub.model import (
+    AddressKind,
+    Channel,
+    Checkpoint,
+    Direction,
+    OutgoingMessage,
+    RecipientResult,
+    SendOutcome,
+    SendResult,
+    Sink,
+    Status,
+    StatusUpdate,
+    Touch,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Checkpoint keys the webhook leaves for health (read by `whatsapp_monitor`).
+SUBSCRIBED_KEY = "subscribed"
+WEBHOOK_KEY = "webhook"
+
+#: Cloud API error codes that mean "slow down" and "outside the 24-hour window".
+RATE_CODES = frozenset({4, 80007, 130429, 131048, 131056})
+WINDOW_CODES = frozenset({131047})
+AUTH_CODES = frozenset({0, 190})
+TEMPLATE = "template"
+REPLY_TO = "reply_to"
+#: Seconds to wait when Meta asks to slow down without saying how long.
+DEFAULT_RETRY_AFTER_S = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumberHooks:
+    """What the webhook of one number checks: the app secret, the verify token, the number."""
+
+    account: str
+    app_secret: str
+    verify_token: str
+    phone_number_id: str
+    max_age_s: float
+
+    @property
+    def source(self) -> str:
+        return source_of(self.account)
+
+
+class NotificationInbox:
+    """Verified, parsed notifications waiting to be written, and the task that writes them."""
+
+    def __init__(self, *, hooks: NumberHooks, sink: Sink | None, size: int) -> None:
+        self.hooks = hooks
+        self.sink = sink
+        self._queue: asyncio.Queue[Notification] = asyncio.Queue(maxsize=size)
+        self._task: asyncio.Task[None] | None = None
+
+    def offer(self, note: Notification) -> bool:
+        """Queue a notification; False when full (Meta delivers it again)."""
+        if self.sink is None:
+            return False
+        try:
+            self._queue.put_nowait(note)
+        except asyncio.QueueFull:
+            return False
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"{self.hooks.source}:webhook")
+        return True
+
+    async def _run(self) -> None:
+        assert self.sink is not None
+        while True:
+            note = await self._queue.get()
+            try:
+                for item in note.items:
+                    await self.sink.put(item)
+                stamp = json.dumps({"at": utcnow().isoformat()})
+                await self.sink.put(Checkpoint(source=self.hooks.source, key=WEBHOOK_KEY, value=stamp))
+            except Exception:  # one bad notification must not stop the inbox
+                logger.exception("%s: notification not written", self.hooks.source)
+            finally:
+                self._queue.task_done()
+
+    async def drain(self) -> None:
+        if self._task is not None and not self._task.done():
+            await self._queue.join()
+
+    async def close(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class WhatsAppSender:
+    """A `Sender` over one WhatsApp business number."""
+
+    channel = Channel.MESSENGER
+
+    def __init__(
+        self,
+        *,
+        hooks: NumberHooks,
+        inbox: NotificationInbox,
+        api_url: str,
+        access_token: str | None,
+        sink: Sink | None,
+        timeout_s: float,
+    ) -> None:
+        self.hooks = hooks
+        self.inbox = inbox
+        self.api_url = api_url
+        self.access_token = access_token
+        self.sink = sink
+        self.timeout_s = timeout_s
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def source(self) -> str:
+        return self.hooks.source
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        return self._session
+
+    async def close(self) -> None:
+        await self.inbox.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def window_open(self, wa_id: str) -> bool:
+        """Whether the client wrote within the last 24 hours (as the store knows it)."""
+        if self.sink is None:
+            return False
+        last = await self.sink.load_checkpoint(self.source, window_key(wa_id))
+        if last is None:
+            return False
+        try:
+            return utcnow() - datetime.fromisoformat(last) < SERVICE_WINDOW
+        except ValueError:
+            return False
+
+    def _payload(self, message: OutgoingMessage, to: str, ours: str) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "biz_opaque_callback_data": ours,
+        }
+        template = message.metadata.get(TEMPLATE)
+        if isinstance(template, Mapping):
+            payload["type"] = "template"
+            payload["template"] = {
+                "name": str(template["name"]),
+                "language": {"code": str(template.get("language", "en"))},
+            }
+        else:
+            payload["type"] = "text"
+            payload["text"] = {"body": message.body}
+        reply_to = message.metadata.get(REPLY_TO)
+        if isinstance(reply_to, str) and reply_to.startswith("wamid."):
+            payload["context"] = {"message_id": reply_to}
+        return payload
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Check the window, record the touch (queued), send, record WhatsApp's answer."""
+        if message.channel is not Channel.MESSENGER:
+            raise ValidationError(f"{message.channel} message given to WhatsApp", field="channel")
+        if len(message.to) != 1 or message.to[0].kind is not AddressKind.WHATSAPP:
+            raise ValidationError("a WhatsApp message goes to exactly one WhatsApp number", field="to")
+        if self.access_token is None:
+            raise ValidationError(f"whatsapp {self.hooks.account} has no access_token: it cannot send", field="channel")
+        to = "".join(ch for ch in message.to[0].value if ch.isdigit())
+        is_template = isinstance(message.metadata.get(TEMPLATE), Mapping)
+        if not is_template and not message.body.strip():
+            raise ValidationError("a WhatsApp message needs a text", field="body")
+        if not is_template and not await self.window_open(to):
+            raise ValidationError(
+                "outside WhatsApp's 24-hour customer-service window: the client has not written "
+                "in the last 24 hours, so only an approved template may be sent",
+                field="body",
+            )
+        ours = message.message_id or uuid.uuid4().hex
+        touch = Touch(
+            source=self.source,
+            external_id=ours,
+            channel=Channel.MESSENGER,
+            direction=Direction.OUT,
+            status=Status.QUEUED,
+            occurred_at=utcnow(),
+            counterparts=message.to,
+            employee=message.sender,
+            preview=message.body or None,
+            thread_key=f"{self.source}:{to}",
+            metadata={**message.metadata, "platform": "whatsapp", "account": self.hooks.account},
+        )
+        if self.sink is not None:
+            await self.sink.put(touch)
+            await self.sink.flush()
+        url = f"{self.api_url}/{self.hooks.phone_number_id}/messages"
+        try:
+            async with self._http().post(
+                url, json=self._payload(message, to, ours), headers={"Authorization": f"Bearer {self.access_token}"}
+            ) as response:
+                status = response.status
+                body: Any = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            await self._failed(touch, f"not sent: {exc}")
+            raise ChannelConnectError(
+                f"WhatsApp Cloud API not reachable: {exc}", channel=self.source, external_id=ours
+            ) from exc
+        if status == 200 and isinstance(body, Mapping) and body.get("messages"):
+            wamid = str(body["messages"][0].get("id"))
+            done = replace(touch, status=Status.SENT, metadata={**touch.metadata, "wamid": wamid})
+            if self.sink is not None:
+                await self.sink.put(done)
+            return SendResult(
+                outcome=SendOutcome.SENT,
+                external_id=ours,
+                recipients=(RecipientResult(address=message.to[0], outcome=SendOutcome.SENT),),
+                touch=done,
+            )
+        return await self._refused(message, touch, status, body)
+
+    async def _failed(self, touch: Touch, detail: str) -> None:
+        if self.sink is not None:
+            await self.sink.put(
+                StatusUpdate(
+                    source=self.source, external_id=touch.external_id, status=Status.FAILED, at=utcnow(), detail=detail
+                )
+            )
+
+    async def _refused(self, message: OutgoingMessage, touch: Touch, status: int, body: Any) -> SendResult:
+        error = body.get("error") if isinstance(body, Mapping) else None
+        error = error if isinstance(error, Mapping) else {}
+        code = error.get("code")
+        words = str(error.get("message") or f"HTTP {status}")
+        await self._failed(touch, f"refused: {code} {words}")
+        if status == 401 or code in AUTH_CODES:
+            raise ChannelAuthError(f"WhatsApp refused the access token: {words}", channel=self.source)
+        if status == 429 or code in RATE_CODES:
+            raise RateLimited(
+                f"WhatsApp asks to slow down: {words}",
+                retry_after=DEFAULT_RETRY_AFTER_S,
+                channel=self.source,
+                external_id=touch.external_id,
+            )
+        reason = f"WhatsApp refused ({code}): {words}"
+        if code in WINDOW_CODES:
+            reason = f"outside the 24-hour window, WhatsApp says ({code}): {words}"
+        outcome = SendOutcome.TEMPORARY_FAILURE if status >= 500 else SendOutcome.PERMANENT_FAILURE
+        return SendResult(
+            outcome=outcome,
+            external_id=touch.external_id,
+            code=status,
+            reason=reason,
+            recipients=(RecipientResult(address=message.to[0], outcome=outcome, code=status, reason=reason),),
+            touch=touch,
+        )

@@ -1,0 +1,125 @@
+"""`touchhub template …`: save templates and new versions (checked first), show one."""
+
+from __future__ import annotations
+
+import click
+
+from hub.campaigns.engine import template_of
+from hub.cli.common import ID, emit_json, json_option, open_store, run
+from hub.errors import ValidationError
+from hub.templates import EmailTemplate, SmsTemplate, Template, validate
+
+CLI_USER = "cli"
+
+
+def _checked(channel: str, subject: str | None, html: str | None, text: str | None) -> Template:
+    """The template the options describe, validated (a `TemplateError` names part and line)."""
+    if channel == "sms":
+        if not text:
+            raise ValidationError("an SMS template needs --text", field="text")
+        template: Template = SmsTemplate(text=text)
+    else:
+        if not subject or not html:
+            raise ValidationError("an e-mail template needs --subject and --html", field="html")
+        template = EmailTemplate(subject=subject, html=html, text=text)
+    validate(template)
+    return template
+
+
+@click.group()
+def template() -> None:
+    """Message templates: every save is a new version; campaigns pin one."""
+
+
+@template.command("create")
+@click.option("--name", required=True)
+@click.option("--channel", type=click.Choice(["email", "sms"]), default="email", show_default=True)
+@click.option("--subject", default=None)
+@click.option("--html", default=None)
+@click.option("--text", default=None, help="E-mail: the text part (default: from the HTML).")
+@json_option
+@click.pass_context
+def create(
+    ctx: click.Context,
+    name: str,
+    channel: str,
+    subject: str | None,
+    html: str | None,
+    text: str | None,
+    as_json: bool,
+) -> None:
+    """Save a new template with its first version."""
+    _checked(channel, subject, html, text)
+
+    async def go() -> tuple[int, int]:
+        async with open_store(ctx) as store:
+            saved = await store.templates.create(name=name, channel=channel, created_by=CLI_USER)
+            version = await store.templates.add_version(
+                saved.id, subject=subject, html=html, text=text, created_by=CLI_USER
+            )
+            return saved.id, version.version
+
+    template_id, version = run(go())
+    if as_json:
+        emit_json({"id": template_id, "version": version})
+    else:
+        click.echo(f"template {template_id} version {version}")
+
+
+@template.command("add-version")
+@click.argument("template_id", type=ID)
+@click.option("--subject", default=None)
+@click.option("--html", default=None)
+@click.option("--text", default=None)
+@click.pass_context
+def add_version(
+    ctx: click.Context,
+    template_id: int,
+    subject: str | None,
+    html: str | None,
+    text: str | None,
+) -> None:
+    """Save the next version of a template."""
+
+    async def go() -> int:
+        async with open_store(ctx) as store:
+            saved = await store.templates.get(template_id)
+            _checked(saved.channel, subject, html, text)
+            version = await store.templates.add_version(
+                template_id, subject=subject, html=html, text=text, created_by=CLI_USER
+            )
+            return version.version
+
+    click.echo(f"template {template_id} version {run(go())}")
+
+
+@template.command("show")
+@click.argument("template_id", type=ID)
+@click.option("--version", type=ID, default=None, help="Default: the newest.")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, template_id: int, version: int | None, as_json: bool) -> None:
+    """A template version's texts."""
+
+    async def go() -> dict[str, object]:
+        async with open_store(ctx) as store:
+            saved = await store.templates.get(template_id)
+            found = await store.templates.version(template_id, version)
+            validate(template_of(found))
+            return {
+                "id": saved.id,
+                "name": saved.name,
+                "channel": saved.channel,
+                "version": found.version,
+                "subject": found.subject,
+                "html": found.html,
+                "text": found.text,
+            }
+
+    data = run(go())
+    if as_json:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        if value is not None:
+            click.echo(f"{key}: {value}")

@@ -1,0 +1,58 @@
+"""`touchhub template …` and `touchhub segment …`: saved only when checked, errors on one line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from hub.activity import ActivityStore
+from tests.helpers.campaign_world import seed_contacts
+from tests.helpers.cli import Touchhub
+
+
+async def two_contacts(url: str) -> None:
+    store = await ActivityStore.open(url)
+    try:
+        await seed_contacts(store, ["anna@c.test"], city="Казань")
+        await seed_contacts(store, ["boris@c.test"], city="Уфа")
+    finally:
+        await store.close()
+
+
+def test_templates_are_checked_saved_and_versioned(tmp_path: Path) -> None:
+    cli = Touchhub.sqlite(tmp_path / "t.db")
+    made = json.loads(
+        cli.ok("template", "create", "--name", "news", "--subject", "Hi {{ contact.name }}",
+               "--html", "<p>{{ company.name }}</p>", "--json")
+    )  # fmt: skip
+    assert made["version"] == 1
+    tid = str(made["id"])
+    assert "version 2" in cli.ok("template", "add-version", tid, "--subject", "Hello",
+                                 "--html", "<p>x</p>")  # fmt: skip
+    shown = json.loads(cli.ok("template", "show", tid, "--version", "1", "--json"))
+    assert shown["subject"] == "Hi {{ contact.name }}" and shown["version"] == 1
+    bad = cli.fails("template", "create", "--name", "bad", "--subject", "x",
+                    "--html", "<p>{{ contact.nmae }}</p>")  # fmt: skip
+    assert "nmae" in bad.stderr and "line 1" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    unsafe = cli.fails("template", "create", "--name", "evil", "--subject", "x",
+                       "--html", "{{ ''.__class__ }}")  # fmt: skip
+    assert "Error" in unsafe.stderr
+    sms = cli.fails("template", "create", "--name", "s", "--channel", "sms")
+    assert "--text" in sms.stderr
+
+
+def test_segments_are_checked_saved_listed_and_counted(tmp_path: Path) -> None:
+    cli = Touchhub.sqlite(tmp_path / "t.db")
+    asyncio.run(two_contacts(f"sqlite:///{tmp_path / 't.db'}"))
+    kazan = json.dumps({"field": "city", "op": "eq", "value": "Казань"}, ensure_ascii=False)
+    assert "segment 1" in cli.ok("segment", "create", "--name", "kazan", "--filter", kazan)
+    assert "kazan" in cli.ok("segment", "list")
+    counted = json.loads(cli.ok("segment", "count", "1", "--sample", "5", "--json"))
+    assert counted["count"] == 1 and len(counted["sample"]) == 1
+    inline = json.loads(cli.ok("segment", "count", "--filter", '{"all": []}', "--json"))
+    assert inline["count"] == 2
+    bad = cli.fails("segment", "create", "--name", "x", "--filter", '{"field": "city", "op": "like", "value": "a"}')
+    assert "like" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert "Error" in cli.fails("segment", "count").output

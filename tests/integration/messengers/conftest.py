@@ -1,0 +1,74 @@
+"""Fixtures of the messenger tests: the fake Bot API, a store on SQLite, bot settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.activity import ActivityStore, BatchWriter
+from hub.activity.schema import activities, identities
+from hub.channels.messengers.settings import MessengersSettings, TelegramBotSettings
+from tests.helpers.fake_telegram import TOKEN, FakeTelegram, running_fake_telegram
+
+LINK_SECRET = "link-secret-for-tests-0123456789"
+WEBHOOK_SECRET = "webhook-secret_0123456789"
+
+
+@pytest.fixture
+async def fake_tg() -> AsyncIterator[FakeTelegram]:
+    async with running_fake_telegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def tg_store(tmp_path: Path) -> AsyncIterator[ActivityStore]:
+    store = await ActivityStore.open(f"sqlite:///{tmp_path}/tg.db")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def writer(tg_store: ActivityStore) -> AsyncIterator[BatchWriter]:
+    async with tg_store.writer() as w:
+        yield w
+
+
+def settings_for(fake: FakeTelegram, **bot: object) -> MessengersSettings:
+    """`[messengers]` with one bot ``main`` talking to the fake."""
+    values: dict[str, object] = {
+        "token": TOKEN,
+        "api_url": fake.url,
+        "poll_timeout_s": 0,
+        "per_chat_rate": 50.0,
+        "per_chat_burst": 5,
+        **bot,
+    }
+    return MessengersSettings(
+        telegram={"main": TelegramBotSettings.model_validate(values)},
+        link_secret=LINK_SECRET,
+        public_url="http://127.0.0.1:9",
+        retry_base_s=0.05,
+        retry_max_s=0.2,
+    )
+
+
+async def activity_rows(store: ActivityStore, source: str = "telegram:main") -> dict[str, dict[str, Any]]:
+    """Every activity of `source`, by external id, as stored."""
+    async with store.engine.connect() as conn:
+        result = await conn.execute(select(activities).where(activities.c.source == source))
+        return {row["external_id"]: dict(row) for row in result.mappings()}
+
+
+async def identity_of(store: ActivityStore, kind: str, value: str) -> dict[str, Any] | None:
+    """The identity row (kind, normalised value), or None."""
+    async with store.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(identities).where(identities.c.kind == kind, identities.c.value == value)
+            )
+        ).mappings().first()
+    return dict(row) if row is not None else None
