@@ -81,10 +81,13 @@ class Seeder:
         subject: str | None = None,
         talk_s: float | None = None,
     ) -> None:
+        # A messenger message comes from a Telegram account, as a real one does (its
+        # dialog then names the platform and the account, not a channel code).
+        source = "telegram:e2e" if channel is Channel.MESSENGER else f"e2e:{channel.value}"
         await self.store.record(
             [
                 Touch(
-                    source=f"e2e:{channel.value}",
+                    source=source,
                     external_id=f"e2e-{next(self.ids)}",
                     channel=channel,
                     direction=direction,
