@@ -52,6 +52,8 @@ class WebSettings(BaseModel):
     port: int = 8080
     max_body_bytes: int = 1_048_576
     public_url: str | None = None
+    #: Language of the dashboard and the CLI ("ru" | "en"); unset: by `[kpi] timezone`.
+    locale: Literal["ru", "en"] | None = None
 
 
 class LoggingSettings(BaseModel):

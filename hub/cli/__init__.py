@@ -106,13 +106,20 @@ def os_error_message(exc: OSError) -> str:
     help="Config file (default: $TOUCHHUB_CONFIG, else touchhub.toml here or in a parent folder).",
 )
 @click.option("--db", "db_url", default=None, help="Store URL; overrides [store] url.")
+@click.option(
+    "--lang",
+    type=click.Choice(["ru", "en"]),
+    default=None,
+    help="Language of the human output (default: [web] locale, else by [kpi] timezone).",
+)
 @click.version_option(package_name="touchhub")
 @click.pass_context
-def cli(ctx: click.Context, config_file: str | None, db_url: str | None) -> None:
+def cli(ctx: click.Context, config_file: str | None, db_url: str | None, lang: str | None) -> None:
     """touchhub: every client touch from every channel in one activity store."""
     ctx.ensure_object(dict)
     ctx.obj["config_file"] = config_file
     ctx.obj["db_url"] = db_url
+    ctx.obj["lang"] = lang
 
 
 def main(argv: list[str] | None = None) -> None:

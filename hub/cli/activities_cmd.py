@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from hub import i18n
 from hub.activity import ActivityFilter
 from hub.activity.repos import MAX_PAGE
 from hub.cli.common import (
@@ -13,12 +14,27 @@ from hub.cli.common import (
     AsciiInt,
     emit_json,
     json_option,
+    locale_of,
     open_store,
     parse_when,
     run,
+    settings_of,
     table,
 )
 from hub.model import Channel, Direction, Status
+
+#: The columns of the human activity list (names in the catalogue's `cli_activity`).
+ACTIVITY_COLUMNS = (
+    "id",
+    "when",
+    "channel",
+    "direction",
+    "status",
+    "counterpart",
+    "contact",
+    "employee",
+    "subject",
+)
 
 
 @click.group()
@@ -74,22 +90,31 @@ def list_(
     if as_json:
         emit_json({"items": items, "next_cursor": next_cursor})
         return
+    locale = locale_of(ctx)
+    tz = settings_of(ctx).kpi.timezone
+    rows = [
+        {
+            "id": item["id"],
+            "when": i18n.when(locale, item["occurred_at"], tz),
+            "channel": i18n.channel_name(item["channel"], locale),
+            "direction": i18n.direction_name(item["direction"], locale),
+            "status": i18n.status_name(item["status"], locale),
+            "counterpart": item.get("counterpart"),
+            "contact": item.get("contact_id"),
+            "employee": item.get("employee_id"),
+            "subject": item.get("subject"),
+        }
+        for item in items
+    ]
+    columns = list(ACTIVITY_COLUMNS)
     table(
-        items,
-        [
-            "id",
-            "occurred_at",
-            "channel",
-            "direction",
-            "status",
-            "counterpart",
-            "contact_id",
-            "employee_id",
-            "subject",
-        ],
+        rows,
+        columns,
+        titles=[i18n.text(locale, f"cli_activity.{c}") for c in columns],
+        empty=i18n.text(locale, "cli_activity.none"),
     )
     if next_cursor:
-        click.echo(f"more: --cursor {next_cursor}")
+        click.echo(i18n.text(locale, "cli_activity.more", cursor=next_cursor))
 
 
 @click.group()
@@ -138,7 +163,13 @@ def add(
     if as_json:
         emit_json(created)
     else:
-        click.echo(f"interaction #{created['id']} {created['status']}: {created['subject']}")
+        locale = locale_of(ctx)
+        status = i18n.status_name(created["status"], locale)
+        click.echo(
+            i18n.text(
+                locale, "cli_activity.added", id=created["id"], status=status, subject=created["subject"]
+            )
+        )
 
 
 @interaction.command()
@@ -157,4 +188,4 @@ def complete(ctx: click.Context, activity_id: int, result: str, as_json: bool) -
     if as_json:
         emit_json(done)
     else:
-        click.echo(f"interaction #{activity_id} completed")
+        click.echo(i18n.text(locale_of(ctx), "cli_activity.completed", id=activity_id))

@@ -20,6 +20,7 @@ import click
 
 from hub.activity import ActivityStore, CallbackPolicy, DialogPolicy, StoreOptions, WriterOptions
 from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
+from hub.i18n import default_locale
 from hub.logging_setup import setup_logging
 from hub.model import OutgoingMessage, Sender, SendResult, Sink
 from hub.telephony.plugin import PLUGIN as TELEPHONY
@@ -37,6 +38,15 @@ def settings_of(ctx: click.Context) -> Settings:
         setup_logging(obj["settings"].logging, quiet=True)
     settings: Settings = obj["settings"]
     return settings
+
+
+def locale_of(ctx: click.Context) -> str:
+    """The language of human output: `--lang`, else the store's default (decision 0038)."""
+    obj = ctx.find_object(dict) or {}
+    if obj.get("lang"):
+        return str(obj["lang"])
+    settings = settings_of(ctx)
+    return default_locale(settings.web.locale, settings.kpi.timezone)
 
 
 def store_options(settings: Settings) -> StoreOptions:
@@ -132,17 +142,24 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, default=_default, ensure_ascii=False, indent=2))
 
 
-def table(rows: Iterable[dict[str, Any]], columns: list[str]) -> None:
-    """Print rows as an aligned text table."""
+def table(
+    rows: Iterable[dict[str, Any]],
+    columns: list[str],
+    *,
+    titles: list[str] | None = None,
+    empty: str = "(none)",
+) -> None:
+    """Print rows as an aligned text table; `titles` head the columns (default: their keys)."""
     rows = list(rows)
+    heads = titles or columns
     cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(heads)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(heads, widths, strict=True)))
     click.echo("  ".join("-" * w for w in widths))
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
     if not rows:
-        click.echo("(none)")
+        click.echo(empty)
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

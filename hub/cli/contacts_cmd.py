@@ -7,15 +7,27 @@ contact-access rule as the API (decision 0024).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 import click
 
+from hub import i18n
 from hub.activity import ADMIN, ActivityStore, MergeResult, Principal, UnmergeResult
 from hub.activity.contact_scope import ContactAccess
 from hub.activity.repos.base import MAX_PAGE
-from hub.cli.common import ID, AsciiInt, emit_json, json_option, open_store, run, table
+from hub.cli.common import (
+    ID,
+    AsciiInt,
+    emit_json,
+    json_option,
+    locale_of,
+    open_store,
+    run,
+    settings_of,
+    table,
+)
 from hub.errors import Unauthenticated
 
 
@@ -65,10 +77,77 @@ def list_(ctx: click.Context, search: str | None, limit: int, offset: int, as_js
     if as_json:
         emit_json(found)
         return
+    locale = locale_of(ctx)
+    lead = i18n.text(locale, "cli_contact_col.lead")
     for row in found:
         row["addresses"] = ", ".join(i["value"] for i in row["identities"])
-        row["lead"] = "lead" if row["is_lead"] else ""
-    table(found, ["id", "name", "organization", "addresses", "segment", "lead"])
+        row["lead"] = lead if row["is_lead"] else ""
+    columns = ["id", "name", "organization", "addresses", "segment", "lead"]
+    titles = [i18n.text(locale, f"cli_contact_col.{c}") for c in columns]
+    table(found, columns, titles=titles, empty=i18n.text(locale, "cli_activity.none"))
+
+
+#: The card's lines: (catalogue key of the label, contact field, catalogue section naming
+#: the value's code or None), in order; empty ones are left out.
+CARD_FIELDS: tuple[tuple[str, str, str | None], ...] = (
+    ("cli.organization", "organization", None),
+    ("cli.position", "position", None),
+    ("cli.region", "region", None),
+    ("cli.city", "city", None),
+    ("cli.importance", "importance", "importance"),
+    ("cli.segment", "segment", None),
+)
+
+
+def contact_card(
+    contact: Mapping[str, Any], locale: str, owner: str | None = None, tz: str | None = None
+) -> list[str]:
+    """A contact as a person reads it: a title line, then "label: value" lines with the
+    empty fields left out (no ``None``, no Python reprs), times in `tz`; a merged id says
+    so first."""
+    lines: list[str] = []
+    merged = contact.get("merged_from")
+    if merged:
+        lines.append(
+            i18n.text(
+                locale,
+                "cli.merged",
+                id=merged["id"],
+                into_id=contact["id"],
+                into=contact["name"],
+            )
+        )
+    lines.append(f"{i18n.text(locale, 'cli.id', id=contact['id'])} · {contact['name']}")
+    rows: list[tuple[str, str]] = []
+    for key, field, codes in CARD_FIELDS:
+        value = contact.get(field)
+        if value in (None, ""):
+            continue
+        shown = str(value) if codes is None else i18n.text(locale, f"{codes}.{value}", str(value))
+        rows.append((i18n.text(locale, key), shown))
+    if owner:
+        rows.append((i18n.text(locale, "cli.owner"), owner))
+    if contact.get("is_lead"):
+        rows.append((i18n.text(locale, "cli.lead"), i18n.text(locale, "cli.yes")))
+    addresses = []
+    for identity in contact.get("identities") or []:
+        kind = i18n.text(locale, f"identity.{identity['kind']}", identity["kind"])
+        line = f"{kind} {identity['value']}"
+        if identity.get("bouncing_since"):
+            since = i18n.when(locale, identity["bouncing_since"], tz)
+            line += f" ({i18n.text(locale, 'cli.bouncing', when=since)})"
+        addresses.append(line)
+    if addresses:
+        rows.append((i18n.text(locale, "cli.addresses"), "; ".join(addresses)))
+    for key, value in sorted((contact.get("custom") or {}).items()):
+        if value not in (None, ""):
+            rows.append((str(key), str(value)))
+    for key, field in (("cli.created", "created_at"), ("cli.updated", "updated_at")):
+        if contact.get(field):
+            rows.append((i18n.text(locale, key), i18n.when(locale, contact[field], tz)))
+    width = max((len(label) for label, _ in rows), default=0)
+    lines += [f"  {label + ':':<{width + 1}} {value}" for label, value in rows]
+    return lines
 
 
 @contacts.command()
@@ -76,21 +155,26 @@ def list_(ctx: click.Context, search: str | None, limit: int, offset: int, as_js
 @json_option
 @click.pass_context
 def show(ctx: click.Context, contact_id: int, as_json: bool) -> None:
-    """Show one contact with its identities."""
+    """Show one contact with its identities; a merged id says which contact it joined."""
 
-    async def main() -> dict[str, Any]:
+    async def main() -> tuple[dict[str, Any], str | None]:
         async with open_store(ctx) as store:
             access = await access_of(ctx, store)
             contact = await store.contacts.get(contact_id)
             access.check_read(contact_id, contact["owner_employee_id"])
-            return contact
+            if contact["id"] != contact_id:
+                contact["merged_from"] = await store.contacts.merged_from(contact_id)
+            owner = contact["owner_employee_id"]
+            name = None if owner is None else (await store.employees.get(int(owner)))["name"]
+            return contact, name
 
-    contact = run(main())
+    contact, owner = run(main())
     if as_json:
         emit_json(contact)
         return
-    for key, value in contact.items():
-        click.echo(f"{key}: {value}")
+    tz = settings_of(ctx).kpi.timezone
+    for line in contact_card(contact, locale_of(ctx), owner, tz):
+        click.echo(line)
 
 
 @contacts.command()

@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
+from hub import i18n
 from hub.activity import ActivityStore
-from hub.cli.common import AsciiInt, emit_json, open_store, run, settings_of
+from hub.cli.common import AsciiInt, emit_json, locale_of, open_store, run, settings_of
 from kpi import export
 from kpi.results import KpiCell, KpiTable, Monitor, Rebuilt
 from kpi.service import KpiService
@@ -38,17 +39,7 @@ EXPORT_KEYS = (
     "closed",
 )
 FG = {"red": "red", "yellow": "yellow", "green": "green"}
-#: The words of the human output, in one place.
-HEADER = ("Employee", "Indicator", "Fact", "Plan", "%", "Trend")
-TEXT = {
-    "title": "KPI for {period} (arrows against {previous})",
-    "partial": "Running: {first}–{last} judged against the plan of {worked} of {total} "
-    "working days; arrows compare with {previous_first}–{previous_last}.",
-    "closed": "Month {period} is closed (frozen {closed_at} UTC): "
-    "later changes to activities are not counted.",
-    "ahead": "Period {period} has not started yet: nothing in it is judged.",
-    "wrote": "wrote {rows} rows for {period}",
-}
+#: The words of the human output are the catalogue's (`hub/i18n/messages.toml`, `cli_kpi`).
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +85,14 @@ def _row(cell: KpiCell) -> dict[str, Any]:
     return {key: data[key] for key in EXPORT_KEYS}
 
 
-def _echo_span(span: Span | None) -> None:
+def _echo_span(span: Span | None, locale: str) -> None:
     """The line saying what a running period judges and compares with (nothing otherwise)."""
     if span is None or not span.partial:
         return
     click.echo(
-        TEXT["partial"].format(
+        i18n.text(
+            locale,
+            "cli_kpi.partial",
             first=span.judged.start,
             last=span.judged.last_day,
             worked=span.working_days,
@@ -110,19 +103,28 @@ def _echo_span(span: Span | None) -> None:
     )
 
 
-def print_cells(cells: Sequence[KpiCell], *, with_employee: bool = True) -> None:
-    """The coloured table: one line per employee × indicator."""
-    header = list(HEADER if with_employee else HEADER[1:])
+def print_cells(
+    cells: Sequence[KpiCell], *, with_employee: bool = True, locale: str = "en"
+) -> None:
+    """The coloured table: one line per employee × indicator, in `locale`'s words."""
+    header = [i18n.column(k, locale) for k in ("indicator", "fact", "plan")] + [
+        "%",
+        i18n.column("trend", locale),
+    ]
+    if with_employee:
+        header.insert(0, i18n.column("employee", locale))
     lines = []
     for c in cells:
         trend = (
             ""
             if c.trend is None or c.direction is None
-            else f"{export.ARROWS[c.direction.value]} {c.trend.value}"
+            else f"{export.ARROWS[c.direction.value]} {i18n.trend_name(c.trend.value, locale)}"
         )
         pct = "—" if c.percent is None else f"{c.percent:.0f}%"
-        fact = _number(c.fact, c.decimals or 1) + ("" if c.unit in ("pcs",) else f" {c.unit}")
-        values = [c.employee_name, c.title] if with_employee else [c.title]
+        unit = "" if c.unit in ("pcs",) else f" {i18n.unit_name(c.unit, locale, c.fact or 0)}"
+        fact = _number(c.fact, c.decimals or 1) + unit
+        title = i18n.indicator_name(c.indicator, locale, c.title)
+        values = [c.employee_name, title] if with_employee else [title]
         lines.append(
             ([*values, fact, _number(c.plan), pct, trend], c.colour.value if c.colour else None)
         )
@@ -163,9 +165,9 @@ def print_cells(cells: Sequence[KpiCell], *, with_employee: bool = True) -> None
 @click.option(
     "--delimiter",
     type=click.Choice(export.DELIMITERS),
-    default=",",
-    show_default=True,
-    help="The CSV delimiter: ';' for Excel with a Russian (or other comma-decimal) locale.",
+    default=None,
+    help="The CSV delimiter (default: ';' in Russian, for Excel with a comma-decimal locale; "
+    "',' in English).",
 )
 @click.option(
     "--xlsx",
@@ -193,7 +195,7 @@ def kpi(
     as_ref: str | None,
     as_json: bool,
     csv_file: Path | None,
-    delimiter: str,
+    delimiter: str | None,
     xlsx_file: Path | None,
     with_previous: bool,
     by_head: bool,
@@ -218,31 +220,41 @@ def kpi(
             return [table, before], heads
 
     (table, *more), heads = run(main())
+    locale = locale_of(ctx)
+    labels = i18n.export_labels(locale)
     if csv_file is not None:
         with csv_file.open("wb") as handle:
-            export.write_csv(handle, table, delimiter=delimiter)
+            sep = delimiter or i18n.csv_delimiter(locale)
+            export.write_csv(handle, table, labels=labels, delimiter=sep)
     if xlsx_file is not None:
         with xlsx_file.open("wb") as handle:
             if by_head:
-                teams = export.by_head(table, heads)
-                export.write_xlsx(handle, [t for _, t in teams], titles=[n for n, _ in teams])
+                teams = export.by_head(table, heads, labels)
+                export.write_xlsx(
+                    handle, [t for _, t in teams], titles=[n for n, _ in teams], labels=labels
+                )
             else:
-                export.write_xlsx(handle, [table, *more])
+                export.write_xlsx(handle, [table, *more], labels=labels)
     if csv_file is not None or xlsx_file is not None:
-        click.echo(TEXT["wrote"].format(rows=len(table.cells), period=table.period), err=True)
+        wrote = i18n.text(locale, "cli_kpi.wrote", rows=len(table.cells), period=table.period)
+        click.echo(wrote, err=True)
     if as_json:
         emit_json([_row(c) for c in table.cells])
         return
     if csv_file is not None or xlsx_file is not None:
         return
-    click.echo(TEXT["title"].format(period=table.period, previous=table.previous_period))
-    _echo_span(table.span)
+    click.echo(
+        i18n.text(
+            locale, "cli_kpi.header", period=table.period, previous=table.previous_period
+        )
+    )
+    _echo_span(table.span, locale)
     if table.closed:
-        closed_at = "" if table.closed_at is None else f"{table.closed_at:%Y-%m-%d %H:%M}"
-        click.echo(TEXT["closed"].format(period=table.period, closed_at=closed_at))
+        at = "" if table.closed_at is None else f"{table.closed_at:%Y-%m-%d %H:%M}"
+        click.echo(i18n.text(locale, "cli_kpi.closed", period=table.period, at=at))
     if not table.started:
-        click.echo(TEXT["ahead"].format(period=table.period))
-    print_cells(table.cells, with_employee=len(table.employees) > 1)
+        click.echo(i18n.text(locale, "cli_kpi.not_started", period=table.period))
+    print_cells(table.cells, with_employee=len(table.employees) > 1, locale=locale)
 
 
 @kpi.command()
@@ -379,18 +391,20 @@ def monitor(ctx: click.Context, period: str | None, as_ref: str | None, as_json:
     if as_json:
         emit_json(result.as_dict())
         return
+    locale = locale_of(ctx)
     if not result.started:
-        click.echo(TEXT["ahead"].format(period=result.period))
-    _echo_span(result.span)
-    for title, cells in (
-        ("Critical", result.critical),
-        ("Important", result.important),
-        ("For information", result.information),
+        click.echo(i18n.text(locale, "cli_kpi.not_started", period=result.period))
+    _echo_span(result.span, locale)
+    for group, cells in (
+        ("critical", result.critical),
+        ("important", result.important),
+        ("information", result.information),
     ):
-        click.echo(f"\n{title} ({len(cells)})")
+        click.echo(f"\n{i18n.text(locale, f'monitor.{group}')} ({len(cells)})")
         if cells:
-            print_cells(cells)
-    click.echo(f"\nWithout a plan: {len(result.without_plan)}")
+            print_cells(cells, locale=locale)
+    without = i18n.text(locale, "cli_kpi.without_plan", n=len(result.without_plan))
+    click.echo(f"\n{without}")
 
 
 @kpi.command(name="close-month")

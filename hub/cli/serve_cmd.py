@@ -30,11 +30,16 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
     from hub.demo import seed
 
     click.echo(f"empty store: loading demo data ({DEMO_ACTIVITIES} activities)…", err=True)
-    await seed(store.engine, activities=DEMO_ACTIVITIES)
+    loaded = await seed(store.engine, activities=DEMO_ACTIVITIES)
+    if loaded.head_id is not None:
+        head = await store.tokens.create("demo-head", "head", employee_id=loaded.head_id)
+        click.echo(
+            f"demo head token for {loaded.head_name}, who has {loaded.head_reports} people "
+            f"to look at (shown once; paste it into the dashboard's login): {head}",
+            err=True,
+        )
     token = await store.tokens.create("demo-admin", "admin")
-    click.echo(
-        f"demo admin token (shown once; paste it into the dashboard's login): {token}", err=True
-    )
+    click.echo(f"demo admin token (sees everyone; shown once): {token}", err=True)
     return True
 
 

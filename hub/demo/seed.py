@@ -158,6 +158,10 @@ class SeedResult:
     contacts: int
     activities: int
     rollup_rows: int
+    #: The first head of the demo team (people report to them): whom to log in as first.
+    head_id: int | None = None
+    head_name: str | None = None
+    head_reports: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -563,9 +567,13 @@ async def seed(
     logger.info(
         "demo: %d employees, %d contacts, %d activities", n_emp, n_contacts, loaded.activities
     )
+    head = emp_rows[0] if emp_rows else None
     return SeedResult(
         employees=n_emp,
         contacts=n_contacts,
         activities=loaded.activities,
         rollup_rows=loaded.rollup_rows,
+        head_id=None if head is None else int(head[0]),
+        head_name=None if head is None else str(head[1]),
+        head_reports=0 if head is None else sum(1 for row in emp_rows if row[3] == head[0]),
     )

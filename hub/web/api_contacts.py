@@ -217,12 +217,16 @@ async def search_contacts(request: web.Request) -> web.Response:
 @routes.get("/api/v1/contacts/{id}")
 @describe("Get a contact", tag=TAG, response=ContactOut, roles=ALL_ROLES)
 async def get_contact(request: web.Request) -> web.Response:
-    """One contact with its identities; a merged contact's id leads to the one it joined."""
+    """One contact with its identities; a merged contact's id leads to the one it joined,
+    and `merged_from` then names the contact asked for."""
     who = require(request, *ALL_ROLES)
     contact_id = path_id(request, what="contact")
     store = request.app[STORE]
     access = await contact_access(store, who)
-    return respond(ContactOut, await readable_contact(store, access, contact_id))
+    contact = await readable_contact(store, access, contact_id)
+    if contact["id"] != contact_id:
+        contact = {**contact, "merged_from": await store.contacts.merged_from(contact_id)}
+    return respond(ContactOut, contact)
 
 
 @routes.patch("/api/v1/contacts/{id}")

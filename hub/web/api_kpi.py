@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
+from hub import i18n
 from hub.activity import Principal
 from hub.errors import UnknownReference, ValidationError
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
@@ -103,8 +104,11 @@ class ExportQuery(KpiQuery):
     """The table as a file: XLSX laid out like the dashboard, or CSV for Excel."""
 
     format: Literal["xlsx", "csv"] = "xlsx"
-    delimiter: Literal[",", ";", "tab"] = Field(
-        ",", description="CSV only: ';' for Excel with a Russian (comma-decimal) locale"
+    lang: Literal["en", "ru"] | None = Field(
+        None, description="language of headers and words (default: the store's, `[web] locale`)"
+    )
+    delimiter: Literal[",", ";", "tab"] | None = Field(
+        None, description="CSV only (default: ';' in Russian, for Excel's comma-decimal locale; ',' in English)"
     )
     with_previous: bool = Field(False, description="XLSX only: the previous period as a second sheet")
     by_head: bool = Field(False, description="XLSX only: a sheet per head (instead of per period)")
@@ -433,16 +437,21 @@ async def kpi_export(request: web.Request) -> web.Response:
     viewer = viewer_of(who)
     codes = table_codes(query.indicator)
     table = await service.table(viewer, period_of(service, query.period), query.employee, codes)
+    settings = request.app[SETTINGS]
+    locale = query.lang or i18n.default_locale(settings.web.locale, settings.kpi.timezone)
+    labels = i18n.export_labels(locale)
     out = io.BytesIO()
     if query.format == "csv":
-        delimiter = "\t" if query.delimiter == "tab" else query.delimiter
-        export.write_csv(out, table, delimiter=delimiter)
+        asked = query.delimiter or i18n.csv_delimiter(locale)
+        delimiter = "\t" if asked == "tab" else asked
+        export.write_csv(out, table, labels=labels, delimiter=delimiter)
         content_type = export.CSV_TYPE
     elif query.by_head:
         if query.with_previous:
             raise ValidationError("with_previous or by_head: one way to split sheets", field="by_head")
-        teams = export.by_head(table, await service.heads(viewer))
-        export.write_xlsx(out, [t for _, t in teams], titles=[title for title, _ in teams])
+        teams = export.by_head(table, await service.heads(viewer), labels)
+        titles = [title for title, _ in teams]
+        export.write_xlsx(out, [t for _, t in teams], titles=titles, labels=labels)
         content_type = export.XLSX_TYPE
     else:
         tables = [table]
@@ -450,7 +459,7 @@ async def kpi_export(request: web.Request) -> web.Response:
             tables.append(
                 await service.table(viewer, table.previous_period, query.employee, codes)
             )
-        export.write_xlsx(out, tables)
+        export.write_xlsx(out, tables, labels=labels)
         content_type = export.XLSX_TYPE
     name = export.file_name(table, query.format)
     return web.Response(

@@ -4,6 +4,10 @@ The page is a small vanilla-JS app that talks to the REST API with the user's be
 token, so it needs no session of its own and no token to be served. Only files that
 exist in `STATIC_DIR` when the app starts are served (no path walking), each with a
 strict Content-Security-Policy so injected markup could not run scripts anyway.
+
+The page's words come from `GET /i18n/{locale}.json` (no token needed: the login page is
+translated too), the same catalogue the CLI and the exports use (decision 0038);
+``default`` asks for the store's own language.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
+
+from hub.i18n import LOCALES, default_locale, messages, normalise
+from hub.web.keys import SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -78,3 +85,20 @@ async def static(request: web.Request) -> web.StreamResponse:
     if path is None:
         raise web.HTTPNotFound(text="no such dashboard file")
     return _file(path)
+
+
+@routes.get("/i18n/{locale}.json")
+async def catalogue(request: web.Request) -> web.StreamResponse:
+    """The dashboard's words in one locale (``default``: the store's language), with the
+    store's default and the locales a user may switch to."""
+    settings = request.app[SETTINGS]
+    store_default = default_locale(settings.web.locale, settings.kpi.timezone)
+    asked = request.match_info["locale"]
+    locale = store_default if asked == "default" else normalise(asked)
+    body = {
+        "locale": locale,
+        "default": store_default,
+        "locales": list(LOCALES),
+        "messages": messages(locale),
+    }
+    return web.json_response(body, headers=dict(SECURITY_HEADERS))

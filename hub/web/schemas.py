@@ -448,6 +448,14 @@ class IdentityOut(Out):
     bouncing_since: datetime | None = None
 
 
+class MergedFromOut(Out):
+    """The contact a caller asked for, merged into the one shown (`merged_into_id`)."""
+
+    id: int
+    name: str
+    merged_into_id: int
+
+
 class ContactOut(Out):
     """A contact with its organisation and identities."""
 
@@ -467,6 +475,8 @@ class ContactOut(Out):
     created_at: datetime
     updated_at: datetime
     identities: list[IdentityOut] = []
+    #: Set when the id asked for was merged into this contact: which one that was.
+    merged_from: MergedFromOut | None = None
 
 
 class ContactPage(Out):

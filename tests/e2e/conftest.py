@@ -24,7 +24,7 @@ import pytest
 from selenium import webdriver
 
 from hub.activity import ActivityStore
-from hub.config import Settings
+from hub.config import Settings, WebSettings
 from hub.model import Address, AddressKind, Channel, Direction, Status, Touch, utcnow
 from kpi.periods import Period, PeriodKind, local_day, local_midnight
 from kpi.service import KpiService
@@ -81,10 +81,13 @@ class Seeder:
         subject: str | None = None,
         talk_s: float | None = None,
     ) -> None:
+        # A messenger message comes from a Telegram account, as a real one does (its
+        # dialog then names the platform and the account, not a channel code).
+        source = "telegram:e2e" if channel is Channel.MESSENGER else f"e2e:{channel.value}"
         await self.store.record(
             [
                 Touch(
-                    source=f"e2e:{channel.value}",
+                    source=source,
                     external_id=f"e2e-{next(self.ids)}",
                     channel=channel,
                     direction=direction,
@@ -204,8 +207,10 @@ def whole_month_calendar() -> Settings:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApp, E2EWorld]]:
-    """The app serving a freshly seeded store file on a free loopback port."""
-    app = LiveApp(tmp_path_factory.mktemp("e2e") / "touchhub.db", whole_month_calendar())
+    """The app serving a freshly seeded store file on a free loopback port, in English
+    (the tests read English words; the Russian pages have tests of their own)."""
+    settings = whole_month_calendar().model_copy(update={"web": WebSettings(locale="en")})
+    app = LiveApp(tmp_path_factory.mktemp("e2e") / "touchhub.db", settings)
     world = app.start(seed)
     try:
         yield app, world

@@ -88,16 +88,16 @@ def test_head_sees_own_indicators_with_colours(browser: webdriver.Chrome, live: 
 
 def test_a_widget_without_a_plan_is_added_and_kept(browser: webdriver.Chrome, live: Live) -> None:
     log_in(browser, live, "head")
-    Select(wait_css(browser, ".add-widget-select")).select_by_value("touches_per_client")
+    Select(wait_css(browser, ".add-widget-select")).select_by_value("completed_interactions")
     browser.find_element(By.CSS_SELECTOR, ".add-widget button").click()
-    added = card(browser, "touches_per_client")
+    added = card(browser, "completed_interactions")
     assert added.get_attribute("data-colour") == "none"
     assert "no plan" in added.text
     browser.refresh()
     wait_page(browser, "my")
-    card(browser, "touches_per_client").find_element(By.CSS_SELECTOR, ".remove").click()
+    card(browser, "completed_interactions").find_element(By.CSS_SELECTOR, ".remove").click()
     wait_page(browser, "my")
-    assert not browser.find_elements(By.CSS_SELECTOR, '.card[data-indicator="touches_per_client"]')
+    assert not browser.find_elements(By.CSS_SELECTOR, '.card[data-indicator="completed_interactions"]')
 
 
 def test_previous_month_shows_its_own_numbers(browser: webdriver.Chrome, live: Live) -> None:
@@ -110,10 +110,12 @@ def test_previous_month_shows_its_own_numbers(browser: webdriver.Chrome, live: L
         browser.find_element(By.CSS_SELECTOR, ".month-input").get_attribute("value")
         == world.previous
     )
-    # Only indicators with a default plan (a tolerated number) have cards last month.
+    # Last month has only the default plans (a tolerated number) and the default widgets.
     overdue = card(browser, "overdue_interactions")
     assert overdue.find_element(By.CSS_SELECTOR, ".plan").text == "3"
-    assert not browser.find_elements(By.CSS_SELECTOR, '.card[data-indicator="outbound_calls"]')
+    outbound = card(browser, "outbound_calls")
+    assert outbound.find_element(By.CSS_SELECTOR, ".plan").text == "no plan"
+    assert not browser.find_elements(By.CSS_SELECTOR, '.card[data-indicator="meetings_held"]')
 
 
 def test_monitor_groups_and_drill_down_to_a_contact(browser: webdriver.Chrome, live: Live) -> None:
@@ -194,6 +196,8 @@ def test_drill_pages_through_records(browser: webdriver.Chrome, live: Live) -> N
     )
     browser.find_element(By.CSS_SELECTOR, ".pager .next").click()
     wait(browser).until(lambda d: "page=2" in d.current_url)
+    # The URL changes before the page redraws: wait for the second page itself.
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, ".page-of").text == "Page 2 of 2")
     wait_page(browser, "drill")
     second = [
         r.get_attribute("data-id") for r in browser.find_elements(By.CSS_SELECTOR, ".drill-row")

@@ -16,6 +16,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from hub.activity import ActivityStore
+from hub.config import Settings
 from hub.model import Address, AddressKind, Sender, Sink, utcnow
 from tests.helpers.browser import (
     LiveApp,
@@ -83,7 +84,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveApp, Di
         made.append(sender)
         return {sender.source: sender}
 
-    app = LiveApp(tmp_path_factory.mktemp("e2e-dialogs") / "touchhub.db", senders=senders)
+    # In English: the test reads English words (the Russian pages have tests of their own).
+    english = Settings.model_validate({"web": {"locale": "en"}})
+    app = LiveApp(tmp_path_factory.mktemp("e2e-dialogs") / "touchhub.db", english, senders=senders)
     world: DialogsWorld = app.start(seed)
     world.sender = made[0]
     try:

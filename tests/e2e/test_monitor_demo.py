@@ -11,6 +11,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from hub.activity import ActivityStore
+from hub.config import Settings
 from hub.demo import seed as demo_seed
 from tests.helpers.browser import (
     LiveApp,
@@ -54,7 +55,9 @@ async def _seed(store: ActivityStore) -> tuple[dict[str, str], int, int]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    app = LiveApp(tmp_path_factory.mktemp("demo") / "touchhub.db")
+    # In English: the test reads English words (the Russian pages have tests of their own).
+    english = Settings.model_validate({"web": {"locale": "en"}})
+    app = LiveApp(tmp_path_factory.mktemp("demo") / "touchhub.db", english)
     tokens, head, team = app.start(_seed)
     try:
         yield Demo(app, tokens, head, team)

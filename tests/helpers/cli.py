@@ -53,6 +53,9 @@ class Touchhub:
     config: Path | None = None
     #: Extra environment variables (e.g. a password a config names as "env:...").
     env: Mapping[str, str] = field(default_factory=dict)
+    #: `--lang` of human output: English, which the tests read, unless a test asks for
+    #: another (None: the store's default, by `[web] locale` or `[kpi] timezone`).
+    lang: str | None = "en"
 
     @classmethod
     def sqlite(cls, path: Path, *, config: Path | None = None) -> Touchhub:
@@ -66,6 +69,8 @@ class Touchhub:
             options += ["--config", str(self.config)]
         if self.db is not None:
             options += ["--db", self.db]
+        if self.lang is not None:
+            options += ["--lang", self.lang]
         return [*options, *args]
 
     # -- in-process

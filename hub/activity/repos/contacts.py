@@ -331,6 +331,21 @@ class ContactRepo(Repo):
             raise NotFound(f"contact #{contact_id} does not exist")
         return found[0]
 
+    async def merged_from(self, contact_id: int) -> dict[str, Any] | None:
+        """``{"id", "name", "merged_into_id"}`` of `contact_id` when it was merged away (the
+        contact `get` shows instead), else None: what a reader of a merged id is told."""
+        async with self.read() as conn:
+            row = (
+                await conn.execute(
+                    select(contacts.c.id, contacts.c.name, contacts.c.merged_into_id).where(
+                        contacts.c.id == contact_id
+                    )
+                )
+            ).first()
+        if row is None or row.merged_into_id is None:
+            return None
+        return {"id": int(row.id), "name": row.name, "merged_into_id": int(row.merged_into_id)}
+
     async def get_many(self, contact_ids: Sequence[int]) -> list[dict[str, Any]]:
         """Contacts as `get` shows them, in the order asked, in a constant number of queries
         (one per merge hop, at most `MAX_MERGE_HOPS`); ids that do not exist are left out."""

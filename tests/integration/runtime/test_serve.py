@@ -119,8 +119,15 @@ def test_touchhub_serve_starts_with_demo_data_and_stops_on_sigterm(tmp_path: Pat
         assert proc.wait(timeout=30) == 0
         err = proc.stderr.read() if proc.stderr else ""
         assert f"http://127.0.0.1:{port}/" in err and "demo data" in err
-        token = err.split("dashboard's login): ")[1].split()[0]
-        assert asyncio.run(_principal_role(f"sqlite:///{tmp_path}/serve.db", token)) == "admin"
+        # Two tokens: a demo head's, to log in with first, and the admin's.
+        tokens = {
+            line.split(" token")[0].split()[-1]: line.rsplit(": ", 1)[1].strip()
+            for line in err.splitlines()
+            if line.startswith("demo ") and " token" in line
+        }
+        url = f"sqlite:///{tmp_path}/serve.db"
+        assert asyncio.run(_principal_role(url, tokens["head"])) == "head"
+        assert asyncio.run(_principal_role(url, tokens["admin"])) == "admin"
     finally:
         if proc.poll() is None:
             proc.kill()

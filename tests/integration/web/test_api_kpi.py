@@ -503,8 +503,8 @@ async def test_export_files_hold_the_table_rows(api: ApiWorld) -> None:
     from openpyxl import load_workbook
 
     await seeded(api)
-    params = {"period": MARCH}
-    table = await ok(api, "GET", "/api/v1/kpi", who="head", params=params)
+    params = {"period": MARCH, "lang": "en"}
+    table = await ok(api, "GET", "/api/v1/kpi", who="head", params={"period": MARCH})
     resp = await api.call("GET", "/api/v1/kpi/export", who="head", params=params)
     assert resp.status == 200, await resp.text()
     assert resp.headers["Content-Type"] == (
@@ -540,6 +540,26 @@ async def test_export_files_hold_the_table_rows(api: ApiWorld) -> None:
     assert [(int(r["Employee id"]), r["Indicator code"]) for r in lines] == [
         (c["employee"], c["indicator"]) for c in table["cells"]
     ]
+    # In Russian (the store's language here: Europe/Moscow) the words are the catalogue's
+    # and the CSV takes Excel's ';' unless told otherwise.
+    resp = await api.call("GET", "/api/v1/kpi/export", who="head", params={"period": MARCH})
+    ru_header, *ru_rows = [
+        list(r)
+        for r in load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True)  # type: ignore[union-attr]
+    ]
+    assert ru_header[:3] == ["Сотрудник", "Показатель", "Факт"]
+    ru_alice = next(r for r in ru_rows if r[11] == alice_id and r[12] == "outbound_calls")
+    assert ru_alice[1] == "Исходящие телефонные звонки"
+    assert (ru_alice[5], ru_alice[6], ru_alice[8]) == ("▲", "лучше", "под угрозой")
+    resp = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={"period": MARCH, "format": "csv"}
+    )
+    first = (await resp.read()).decode("utf-8-sig").splitlines()[0]
+    assert first.startswith("Сотрудник;Показатель;Факт;")
+    resp = await api.call(
+        "GET", "/api/v1/kpi/export", who="head", params={**params, "format": "csv"}
+    )
+    assert (await resp.read()).decode("utf-8-sig").startswith("Employee,Indicator,Fact,")
     # An employee exports only what they see; a marketer nothing.
     mine = await api.call("GET", "/api/v1/kpi/export", who="alice", params=params)
     sheet = load_workbook(io.BytesIO(await mine.read())).active

@@ -184,7 +184,12 @@ async def test_merge_moves_identities_and_activities(api: ApiWorld) -> None:
     assert {i["value"] for i in body["contact"]["identities"]} == {"+74951234567", "ivan@acme.ru"}
     # the old id leads to the contact it joined; search no longer shows it
     old = await api.get(f"/api/v1/contacts/{dup['id']}")
-    assert (await old.json())["id"] == keep["id"]
+    shown = await old.json()
+    assert shown["id"] == keep["id"]
+    # ... and names the contact asked for, so a reader is not silently shown another one
+    assert shown["merged_from"] == {"id": dup["id"], "name": "I. Petrov", "merged_into_id": keep["id"]}
+    direct = await api.get(f"/api/v1/contacts/{keep['id']}")
+    assert (await direct.json()).get("merged_from") is None
     found = await api.get("/api/v1/contacts", params={"q": "Petrov"})
     assert [c["id"] for c in (await found.json())["items"]] == [keep["id"]]
     timeline = await api.get(f"/api/v1/contacts/{keep['id']}/timeline")

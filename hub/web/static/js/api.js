@@ -1,5 +1,7 @@
 // Talking to the REST API with the user's bearer token; every failure becomes an ApiError.
 
+import { t } from "./i18n.js";
+
 const TOKEN_KEY = "touchhub.token";
 const TIMEOUT_MS = 15000;
 
@@ -58,8 +60,8 @@ export async function api(path, { method = "GET", params = {}, body } = {}) {
   try {
     response = await fetch(`/api/v1${path}${query(params)}`, init);
   } catch (error) {
-    const why = error && error.name === "TimeoutError" ? "it did not answer in time" : "the network failed";
-    throw new ApiError(0, "network", `Cannot reach the touchhub server (${why}).`);
+    const why = error && error.name === "TimeoutError" ? t("net.timeout") : t("net.failed");
+    throw new ApiError(0, "network", t("net.unreachable", { why }));
   }
   let data = null;
   const text = await response.text();
@@ -75,7 +77,7 @@ export async function api(path, { method = "GET", params = {}, body } = {}) {
     throw new ApiError(
       response.status,
       error.code || "http_error",
-      error.message || `The server answered ${response.status} ${response.statusText}.`,
+      error.message || t("net.http", { status: response.status, text: response.statusText }),
       error.field || null,
     );
   }

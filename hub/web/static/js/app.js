@@ -10,6 +10,7 @@ import { monitorPage } from "./monitor.js";
 import { myPage } from "./my.js";
 import { currentRoute, errorBox, link } from "./nav.js";
 import { plansPage } from "./plans.js";
+import { label, locale, locales, setLocale, t } from "./i18n.js";
 
 const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage };
 // Roles that work with messenger dialogs (as with activities: not marketers).
@@ -19,6 +20,14 @@ const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const who = document.getElementById("who");
 const logout = document.getElementById("logout");
+const lang = document.getElementById("lang");
+
+// The page's fixed words, and the language switch (remembered in this browser).
+for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+for (const node of document.querySelectorAll("[data-i18n-label]")) node.setAttribute("aria-label", t(node.dataset.i18nLabel));
+document.title = t("app.title");
+replace(lang, locales.map((code) => h("option", { value: code, selected: code === locale }, code === "ru" ? "Русский" : "English")));
+lang.addEventListener("change", () => setLocale(lang.value));
 
 let me = null;
 let renderCount = 0;
@@ -30,13 +39,13 @@ function setState(page, state) {
 }
 
 function showNav(page) {
-  const items = [["my", "My indicators"]];
-  if (me.can_monitor) items.push(["monitor", "Monitor"]);
-  if (me.can_plan) items.push(["plans", "Plans"]);
-  if (DIALOG_ROLES.includes(me.role)) items.push(["dialogs", "Dialogs"]);
+  const items = [["my", t("nav.my")]];
+  if (me.can_monitor) items.push(["monitor", t("nav.monitor")]);
+  if (me.can_plan) items.push(["plans", t("nav.plans")]);
+  if (DIALOG_ROLES.includes(me.role)) items.push(["dialogs", t("nav.dialogs")]);
   replace(nav, items.map(([key, title]) =>
     h("a", { href: link(key), class: key === page ? "active" : null, "aria-current": key === page ? "page" : null, dataset: { nav: key } }, title)));
-  replace(who, me.employee_name || me.name, h("span", { class: "role" }, me.role));
+  replace(who, me.employee_name || me.name, h("span", { class: "role", dataset: { role: me.role } }, label("role", me.role)));
   logout.hidden = false;
 }
 
@@ -69,7 +78,7 @@ async function render() {
     if (mine !== renderCount) return;
     showNav(route.page);
     const page = PAGES[route.page];
-    if (!page) throw new ApiError(404, "not_found", `There is no page "${route.page}".`);
+    if (!page) throw new ApiError(404, "not_found", t("app.no_page", { page: route.page }));
     const view = await page({ me, args: route.args, params: route.params, rerender: render });
     if (mine !== renderCount) return;
     replace(main, view);
@@ -78,7 +87,7 @@ async function render() {
     if (mine !== renderCount) return;
     if (error instanceof ApiError && error.status === 401) {
       clearToken();
-      showLogin(`You are logged out: ${error.message}`);
+      showLogin(t("app.logged_out", { message: error.message }));
       return;
     }
     if (!me && error instanceof ApiError && error.status === 403) {
@@ -99,7 +108,7 @@ logout.addEventListener("click", () => {
 });
 window.addEventListener("hashchange", render);
 window.addEventListener("unhandledrejection", (event) => {
-  replace(main, errorBox(event.reason || new Error("unexpected error")));
+  replace(main, errorBox(event.reason || new Error(t("app.unexpected"))));
   setState(currentRoute().page, "error");
 });
 render();

@@ -5,33 +5,34 @@ import { api } from "./api.js";
 import { append, h, notice, replace } from "./dom.js";
 import { dateTime } from "./format.js";
 import { errorBox, heading, link } from "./nav.js";
+import { label, t } from "./i18n.js";
 
 /** Every string the page shows, in one place for translation. */
 export const TEXT = {
-  title: "Dialogs",
-  mine: "Mine",
-  unanswered: "Unanswered",
-  anyMessenger: "All messengers",
-  messengers: { telegram: "Telegram", whatsapp: "WhatsApp", vk: "VK", viber: "Viber" },
-  none: "No dialogs here.",
-  pick: "Pick a dialog to read and answer it.",
-  back: "‹ All dialogs",
-  unreadLabel: (n) => `${n} unread`,
-  waiting: "waiting for a reply",
-  owner: (name) => `Owner: ${name}`,
-  noOwner: "Nobody's yet",
-  timeline: "Client's timeline",
-  older: "Older messages",
-  loading: "Loading…",
-  empty: "No messages yet.",
-  replyLabel: "Your reply",
-  replyPlaceholder: "Write a reply…",
-  send: "Send",
-  sending: "Sending…",
-  sent: "Sent.",
-  you: "Sent",
-  them: "Client",
-  moreDialogs: "More dialogs",
+  title: t("dialogs.title"),
+  mine: t("dialogs.mine"),
+  unanswered: t("dialogs.unanswered"),
+  anyMessenger: t("dialogs.any_messenger"),
+  messengers: { telegram: t("messenger.telegram"), whatsapp: t("messenger.whatsapp"), vk: t("messenger.vk"), viber: t("messenger.viber") },
+  none: t("dialogs.none"),
+  pick: t("dialogs.pick"),
+  back: t("dialogs.back"),
+  unreadLabel: (n) => t("dialogs.unread", { n }),
+  waiting: t("dialogs.waiting"),
+  owner: (name) => t("dialogs.owner", { name }),
+  noOwner: t("dialogs.no_owner"),
+  timeline: t("dialogs.timeline"),
+  older: t("dialogs.older"),
+  loading: t("app.loading"),
+  empty: t("dialogs.empty"),
+  replyLabel: t("dialogs.reply_label"),
+  replyPlaceholder: t("dialogs.reply_placeholder"),
+  send: t("dialogs.send"),
+  sending: t("dialogs.sending"),
+  sent: t("dialogs.sent"),
+  you: t("dialogs.you"),
+  them: t("dialogs.them"),
+  moreDialogs: t("dialogs.more"),
 };
 
 const PAGE_SIZE = 30;
@@ -133,7 +134,7 @@ function bubble(message) {
     h("div", { class: "bubble-meta muted small" },
       `${out ? TEXT.you : TEXT.them} · `,
       h("time", { datetime: message.occurred_at }, dateTime(message.occurred_at)),
-      out ? ` · ${message.status}` : ""),
+      out ? ` · ${label("status", message.status)}` : ""),
   );
 }
 

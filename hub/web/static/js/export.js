@@ -3,16 +3,17 @@
 
 import { getToken, query } from "./api.js";
 import { h } from "./dom.js";
+import { locale, t } from "./i18n.js";
 
 const TEXT = {
-  label: "Download:",
-  xlsx: "Excel (XLSX)",
-  csv: "CSV",
-  failed: "The download failed",
+  label: t("download.label"),
+  xlsx: t("download.xlsx"),
+  csv: t("download.csv"),
+  failed: t("download.failed"),
 };
 
 async function download(format, params, link) {
-  const response = await fetch(`/api/v1/kpi/export${query({ ...params, format })}`, {
+  const response = await fetch(`/api/v1/kpi/export${query({ ...params, format, lang: locale })}`, {
     headers: { Authorization: `Bearer ${getToken()}` },
   });
   if (!response.ok) {

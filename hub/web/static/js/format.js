@@ -1,31 +1,35 @@
 // Numbers, periods, colours and arrows shown the same way on every page.
 
-export const COLOUR_LABEL = { red: "below 50%", yellow: "50–79%", green: "80% and above" };
+import { dateTime as localDateTime, duration as localDuration, has, locale, number as localNumber, t } from "./i18n.js";
+
+export const COLOUR_LABEL = { red: t("colour.red"), yellow: t("colour.yellow"), green: t("colour.green") };
 // The arrow points where the fact went (direction); its colour says whether that is good.
 export const DIRECTION = {
-  up: { arrow: "▲", label: "went up" },
-  down: { arrow: "▼", label: "went down" },
-  flat: { arrow: "=", label: "did not change" },
+  up: { arrow: "▲", label: t("direction_word.up") },
+  down: { arrow: "▼", label: t("direction_word.down") },
+  flat: { arrow: "=", label: t("direction_word.flat") },
 };
 export const TREND = {
-  better: { label: "better than the days compared" },
-  worse: { label: "worse than the days compared" },
-  same: { label: "same as the days compared" },
+  better: { label: t("trend.better") },
+  worse: { label: t("trend.worse") },
+  same: { label: t("trend.same") },
 };
 // What a table judged and compared with (the API's `span`), in one line.
 export const SPAN_TEXT = {
-  partial: (s) =>
-    `Running period: ${day(s.first_day)}–${day(s.last_day)} judged against the plan for ${s.working_days} of ${s.working_days_total} working days; arrows compare with ${day(s.previous_first_day)}–${day(s.previous_last_day)}.`,
-  whole: (s) => `Arrows compare with ${day(s.previous_first_day)}–${day(s.previous_last_day)}.`,
+  partial: (s) => t("span.partial", {
+    first: day(s.first_day), last: day(s.last_day), worked: s.working_days, total: s.working_days_total,
+    previous_first: day(s.previous_first_day), previous_last: day(s.previous_last_day),
+  }),
+  whole: (s) => t("span.whole", { previous_first: day(s.previous_first_day), previous_last: day(s.previous_last_day) }),
 };
 export const CHANNEL_LABEL = {
-  call: "Call",
-  email: "Letter",
-  sms: "SMS",
-  messenger: "Messenger",
-  meeting: "Meeting",
-  task: "Task",
-  note: "Note",
+  call: t("channel.call"),
+  email: t("channel.email"),
+  sms: t("channel.sms"),
+  messenger: t("channel.messenger"),
+  meeting: t("channel.meeting"),
+  task: t("channel.task"),
+  note: t("channel.note"),
 };
 // Glyphs every common system font has (no emoji font is assumed).
 export const CHANNEL_ICON = {
@@ -42,7 +46,7 @@ export const CHANNEL_ICON = {
 export function day(iso) {
   const [year, month, date] = (iso || "").split("-").map(Number);
   if (!year || !month || !date) return iso || "—";
-  return new Date(Date.UTC(year, month - 1, date)).toLocaleDateString("en-GB", {
+  return new Date(Date.UTC(year, month - 1, date)).toLocaleDateString(locale === "en" ? "en-GB" : locale, {
     day: "numeric",
     month: "short",
     year: "numeric",
@@ -58,16 +62,14 @@ export function spanText(span) {
 
 /** A number with at most `decimals` decimals; "—" for none. */
 export function number(value, decimals = 0) {
-  if (value === null || value === undefined) return "—";
-  const digits = Number.isInteger(value) ? 0 : Math.max(decimals, 1);
-  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  return localNumber(value, decimals);
 }
 
 /** A fact with its unit (pieces are shown bare). */
 export function withUnit(value, unit, decimals = 0) {
   const text = number(value, decimals);
   if (value === null || value === undefined || !unit || unit === "pcs") return text;
-  return unit === "%" ? `${text}%` : `${text} ${unit}`;
+  return unit === "%" ? `${text}%` : `${text} ${has(`unit.${unit}`) ? t(`unit.${unit}`, { n: value }) : unit}`;
 }
 
 export function percent(value) {
@@ -98,24 +100,10 @@ export function isMonth(text) {
 
 /** A timestamp in the viewer's local time, compact. */
 export function dateTime(iso) {
-  if (!iso) return "—";
-  const when = new Date(iso);
-  if (Number.isNaN(when.getTime())) return iso;
-  return when.toLocaleString("en-GB", {
-    year: "numeric",
-    month: "short",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  });
+  return localDateTime(iso);
 }
 
-/** Seconds as m:ss or h:mm:ss. */
+/** Seconds for people: "30 мин" / "30 min" (Intl's units). */
 export function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "";
-  const total = Math.round(seconds);
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const secs = String(total % 60).padStart(2, "0");
-  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+  return localDuration(seconds);
 }

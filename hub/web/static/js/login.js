@@ -1,6 +1,10 @@
 // Log in by pasting an API token; it is kept in this browser's localStorage only.
 
 import { h, notice } from "./dom.js";
+import { t } from "./i18n.js";
+
+/** A head of the demo data (`touchhub serve` on an empty store loads it). */
+export const DEMO_HEAD = "Anna Ivanov 1";
 
 export function loginPage({ message, onToken }) {
   const input = h("input", {
@@ -20,17 +24,17 @@ export function loginPage({ message, onToken }) {
       if (token) onToken(token);
     },
   },
-  h("label", { for: "token", class: "field-label" }, "API token"),
+  h("label", { for: "token", class: "field-label" }, t("login.token")),
   input,
-  h("button", { type: "submit", class: "button primary" }, "Log in"));
+  h("button", { type: "submit", class: "button primary" }, t("login.submit")));
   return h(
     "section",
     { class: "login" },
-    h("h1", {}, "Log in to touchhub"),
+    h("h1", {}, t("login.title")),
     message ? notice("error", message) : null,
-    h("p", {}, "Paste the token your administrator gave you. To make one:"),
-    h("pre", { class: "command" }, "touchhub token create --role head --employee 'Helen Head'"),
+    h("p", {}, t("login.paste")),
+    h("pre", { class: "command" }, `touchhub token create --role head --employee '${DEMO_HEAD}'`),
     form,
-    h("p", { class: "hint" }, "The token stays in this browser and is sent only to this server."),
+    h("p", { class: "hint" }, t("login.kept")),
   );
 }

@@ -7,28 +7,29 @@ import { downloadLinks } from "./export.js";
 import { colourClass, isMonth, percent, withUnit } from "./format.js";
 import { spanLine, trendMark } from "./my.js";
 import { go, heading, link, periodPicker } from "./nav.js";
+import { label, monthName, t } from "./i18n.js";
 
 // Every word of this page, in one place.
 const TEXT = {
-  title: "Indicator monitor",
-  forbidden: "The monitor is for heads and admins; your token may not see colleagues' numbers.",
-  nobody: "Nobody reports to you, so the monitor is empty.",
-  empty: "Nobody here.",
-  closed: (period) => `${period} is closed: these numbers are frozen.`,
-  ahead: (period) => `${period} has not started yet: nothing in it is judged.`,
-  allTitle: "All subordinates",
-  employee: "Employee",
-  records: (n) => `${n} records`,
-  noPlan: "no plan",
-  planTip: (plan, pct) => `plan ${plan} · ${pct}`,
-  onTrack: (n) => `${n} on track`,
-  withoutPlan: (n) => `${n} indicator(s) without a plan are shown grey.`,
-  groups: { communications: "Communications", quality: "Quality" },
+  title: t("monitor.title"),
+  forbidden: t("monitor.forbidden"),
+  nobody: t("monitor.empty"),
+  empty: t("monitor.nobody"),
+  closed: (period) => t("period.closed", { period: monthName(period) }),
+  ahead: (period) => t("period.not_started", { period: monthName(period) }),
+  allTitle: t("monitor.all"),
+  employee: t("monitor.employee"),
+  records: (n) => t("count.records", { n }),
+  noPlan: t("my.no_plan"),
+  planTip: (plan, pct) => t("monitor.cell_plan", { plan, percent: pct }),
+  onTrack: (n) => t("monitor.on_track", { n }),
+  withoutPlan: (n) => t("count.without_plan", { n }),
+  group: (name) => label("indicator_group", name, name),
 };
 const GROUPS = [
-  { key: "critical", title: "Critical", hint: "below 50% of plan", colour: "red" },
-  { key: "important", title: "Important", hint: "50–79% of plan", colour: "yellow" },
-  { key: "information", title: "For information", hint: "80% of plan and above", colour: "green" },
+  { key: "critical", title: t("monitor.critical"), hint: t("monitor.critical_hint"), colour: "red" },
+  { key: "important", title: t("monitor.important"), hint: t("monitor.important_hint"), colour: "yellow" },
+  { key: "information", title: t("monitor.information"), hint: t("monitor.information_hint"), colour: "green" },
 ];
 
 function drillLink(cell, period, text) {
@@ -42,7 +43,7 @@ function drillLink(cell, period, text) {
 function item(cell, period, { withName }) {
   return h("li", { dataset: { employee: cell.employee, indicator: cell.indicator } },
     withName ? h("span", { class: "who" }, cell.employee_name) : null,
-    h("span", { class: "what" }, cell.title),
+    h("span", { class: "what" }, label("indicator", cell.indicator, cell.title)),
     h("span", { class: "numbers" },
       drillLink(cell, period, withUnit(cell.fact, cell.unit, cell.decimals)),
       " / ", withUnit(cell.plan, cell.unit, cell.decimals), " · ", percent(cell.percent), " ", trendMark(cell)));
@@ -84,7 +85,7 @@ function matrix(data, catalogue) {
   const byKey = new Map();
   for (const key of ["critical", "important", "information", "without_plan"]) {
     for (const cell of data[key]) {
-      titles.set(cell.indicator, cell.title);
+      titles.set(cell.indicator, label("indicator", cell.indicator, cell.title));
       byKey.set(`${cell.employee}:${cell.indicator}`, cell);
     }
   }
@@ -113,7 +114,7 @@ function matrix(data, catalogue) {
       h("thead", {},
         h("tr", { class: "groups-row" },
           h("th", { scope: "col", rowspan: 2, class: "corner" }, TEXT.employee),
-          groups.map((g) => h("th", { scope: "colgroup", colspan: g.codes.length, class: "group-start" }, TEXT.groups[g.name] || g.name))),
+          groups.map((g) => h("th", { scope: "colgroup", colspan: g.codes.length, class: "group-start" }, TEXT.group(g.name)))),
         h("tr", {}, ordered.map((code) => h("th", { scope: "col", class: edge(code) }, titles.get(code))))),
       h("tbody", {}, data.employees.map((emp) =>
         h("tr", {},

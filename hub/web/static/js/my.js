@@ -5,14 +5,17 @@ import { h, notice } from "./dom.js";
 import { COLOUR_LABEL, DIRECTION, TREND, colourClass, isMonth, number, percent, spanText, withUnit } from "./format.js";
 import { downloadLinks } from "./export.js";
 import { go, heading, link, periodPicker } from "./nav.js";
+import { label, monthName, t } from "./i18n.js";
 
 const TEXT = {
-  noArrow: "nothing to compare with",
-  clickHint: "Click a number to see the records it was counted from.",
-  before: "Before", // the fact of the days the arrow compares with (the span line names them)
+  noArrow: t("trend.none"),
+  clickHint: t("my.click_hint"),
+  before: t("my.before"), // the fact of the days the arrow compares with (the span line names them)
 };
 
 const WIDGETS_KEY = "touchhub.widgets";
+/** What a new user sees before choosing: the counts this product exists for. */
+export const DEFAULT_WIDGETS = ["inbound_calls", "outbound_calls", "outgoing_letters", "outgoing_messages", "touches_per_client", "missed_not_called_back"];
 
 function widgetKey(me) {
   return `${WIDGETS_KEY}.${me.employee_id}`;
@@ -21,7 +24,8 @@ function widgetKey(me) {
 /** Indicator codes the user added as widgets (kept in this browser). */
 export function loadWidgets(me) {
   try {
-    const codes = JSON.parse(localStorage.getItem(widgetKey(me)) || "[]");
+    const saved = localStorage.getItem(widgetKey(me));
+    const codes = saved === null ? DEFAULT_WIDGETS : JSON.parse(saved);
     return Array.isArray(codes) ? codes.filter((c) => typeof c === "string") : [];
   } catch {
     return [];
@@ -37,10 +41,10 @@ function saveWidgets(me, codes) {
 export function trendMark(cell) {
   if (!cell.trend || !cell.direction) return h("span", { class: "trend trend-none", title: TEXT.noArrow }, "");
   const way = DIRECTION[cell.direction];
-  const label = `${way.label} (${number(cell.previous, cell.decimals)} → ${number(cell.fact, cell.decimals)}), ${TREND[cell.trend].label}`;
+  const words = `${way.label} (${number(cell.previous, cell.decimals)} → ${number(cell.fact, cell.decimals)}), ${TREND[cell.trend].label}`;
   return h(
     "span",
-    { class: `trend trend-${cell.trend}`, dataset: { direction: cell.direction }, title: label, "aria-label": label },
+    { class: `trend trend-${cell.trend}`, dataset: { direction: cell.direction }, title: words, "aria-label": words },
     way.arrow,
   );
 }
@@ -62,22 +66,22 @@ function card(cell, period, { removable, onRemove }) {
     h(
       "header",
       { class: "card-head" },
-      h("h2", { class: "card-title" }, cell.title),
+      h("h2", { class: "card-title" }, label("indicator", cell.indicator, cell.title)),
       removable
-        ? h("button", { type: "button", class: "icon-button remove", title: "Remove widget", "aria-label": `Remove widget ${cell.title}`, onclick: onRemove }, "×")
+        ? h("button", { type: "button", class: "icon-button remove", title: t("my.remove"), "aria-label": t("my.remove_named", { title: label("indicator", cell.indicator, cell.title) }), onclick: onRemove }, "×")
         : null,
     ),
     h(
       "div",
       { class: "card-body" },
-      h("a", { class: "fact", href: drill, title: `Show the ${cell.records} records behind this number` }, withUnit(cell.fact, cell.unit, cell.decimals)),
+      h("a", { class: "fact", href: drill, title: t("my.records", { n: cell.records }) }, withUnit(cell.fact, cell.unit, cell.decimals)),
       trendMark(cell),
     ),
     h(
       "dl",
       { class: "card-meta" },
-      h("div", {}, h("dt", {}, "Plan"), h("dd", { class: "plan" }, cell.plan === null ? "no plan" : withUnit(cell.plan, cell.unit, cell.decimals))),
-      h("div", {}, h("dt", {}, "Done"), h("dd", { class: "percent" }, percent(cell.percent))),
+      h("div", {}, h("dt", {}, t("my.plan")), h("dd", { class: "plan" }, cell.plan === null ? t("my.no_plan") : withUnit(cell.plan, cell.unit, cell.decimals))),
+      h("div", {}, h("dt", {}, t("my.done")), h("dd", { class: "percent" }, percent(cell.percent))),
       h("div", {}, h("dt", {}, TEXT.before), h("dd", { class: "previous" }, number(cell.previous, cell.decimals))),
     ),
     cell.colour ? h("p", { class: "card-colour" }, COLOUR_LABEL[cell.colour]) : null,
@@ -91,9 +95,9 @@ export async function myPage({ me, params, rerender }) {
     return h(
       "section",
       {},
-      heading("My indicators"),
-      notice("empty", "This token belongs to no employee, so there are no indicators of your own. ",
-        me.can_monitor ? h("a", { href: link("monitor", { period }) }, "Open the monitor") : null),
+      heading(t("my.title")),
+      notice("empty", t("my.no_employee"),
+        me.can_monitor ? h("a", { href: link("monitor", { period }) }, t("my.open_monitor")) : null),
     );
   }
   const [table, catalogue] = await Promise.all([
@@ -107,9 +111,9 @@ export async function myPage({ me, params, rerender }) {
 
   const select = h(
     "select",
-    { class: "add-widget-select", "aria-label": "Indicator to add" },
-    h("option", { value: "" }, "Add a widget…"),
-    remaining.map((i) => h("option", { value: i.code }, i.title)),
+    { class: "add-widget-select", "aria-label": t("my.add_label") },
+    h("option", { value: "" }, t("my.add_choose")),
+    remaining.map((i) => h("option", { value: i.code }, label("indicator", i.code, i.title))),
   );
   const addForm = h(
     "form",
@@ -123,7 +127,7 @@ export async function myPage({ me, params, rerender }) {
       },
     },
     select,
-    h("button", { type: "submit", class: "button" }, "Add"),
+    h("button", { type: "submit", class: "button" }, t("my.add")),
   );
 
   const cards = shown.map((cell) =>
@@ -138,13 +142,13 @@ export async function myPage({ me, params, rerender }) {
   return h(
     "section",
     { class: "my" },
-    heading(`My indicators${me.employee_name ? ` · ${me.employee_name}` : ""}`, picker),
-    table.closed ? notice("info", `${table.period} is closed: these numbers are frozen.`) : null,
-    table.started === false ? notice("info", `${table.period} has not started yet: nothing in it is judged.`) : null,
+    heading(`${t("my.title")}${me.employee_name ? ` · ${me.employee_name}` : ""}`, picker),
+    table.closed ? notice("info", t("period.closed", { period: monthName(table.period) })) : null,
+    table.started === false ? notice("info", t("period.not_started", { period: monthName(table.period) })) : null,
     spanLine(table),
     cards.length
       ? h("div", { class: "cards" }, cards)
-      : notice("empty", `No plans for ${table.period} yet. Add a widget below to follow an indicator without a plan.`),
+      : notice("empty", t("my.no_plans", { period: monthName(table.period) })),
     remaining.length ? addForm : null,
     h("p", { class: "hint" }, TEXT.clickHint, " ", downloadLinks({ period: table.period, employee: me.employee_id })),
   );

@@ -2,6 +2,7 @@
 
 import { h, notice } from "./dom.js";
 import { isMonth, shiftMonth } from "./format.js";
+import { t } from "./i18n.js";
 
 /** The current route: page name, path arguments and query parameters. */
 export function currentRoute() {
@@ -32,7 +33,7 @@ export function periodPicker(month, onChange) {
     type: "month",
     class: "month-input",
     value: month,
-    "aria-label": "Month",
+    "aria-label": t("period.month"),
     required: true,
     onchange: () => {
       if (isMonth(input.value)) onChange(input.value);
@@ -41,34 +42,34 @@ export function periodPicker(month, onChange) {
   return h(
     "div",
     { class: "period-picker" },
-    h("button", { type: "button", class: "icon-button", title: "Previous month", "aria-label": "Previous month", onclick: () => onChange(shiftMonth(month, -1)) }, "‹"),
+    h("button", { type: "button", class: "icon-button", title: t("period.previous"), "aria-label": t("period.previous"), onclick: () => onChange(shiftMonth(month, -1)) }, "‹"),
     input,
-    h("button", { type: "button", class: "icon-button", title: "Next month", "aria-label": "Next month", onclick: () => onChange(shiftMonth(month, 1)) }, "›"),
+    h("button", { type: "button", class: "icon-button", title: t("period.next"), "aria-label": t("period.next"), onclick: () => onChange(shiftMonth(month, 1)) }, "›"),
   );
 }
 
 const ERROR_TITLE = {
-  0: "No connection",
-  400: "Please check the input",
-  401: "Not logged in",
-  403: "Not allowed",
-  404: "Not found",
-  409: "Conflict",
-  422: "Please check the input",
+  0: t("error.title_0"),
+  400: t("error.title_400"),
+  401: t("error.title_401"),
+  403: t("error.title_403"),
+  404: t("error.title_404"),
+  409: t("error.title_409"),
+  422: t("error.title_422"),
 };
 
 /** The error box every failed call ends in: the API's message, and the field it names. */
 export function errorBox(error, retry) {
   const status = error && error.status ? ` (HTTP ${error.status})` : "";
-  const title = ERROR_TITLE[error && error.status] || "Something went wrong";
+  const title = ERROR_TITLE[error && error.status] || t("error.title_other");
   const message = (error && error.message) || String(error);
   const field = error && error.field && !message.startsWith(`${error.field}:`) ? error.field : null;
   return notice(
     "error",
     h("strong", {}, title, status, ": "),
     h("span", { class: "error-message" }, message),
-    field ? h("span", { class: "error-field" }, ` (field: ${field})`) : null,
-    retry ? h("button", { type: "button", class: "button small", onclick: retry }, "Try again") : null,
+    field ? h("span", { class: "error-field" }, t("error.field", { field })) : null,
+    retry ? h("button", { type: "button", class: "button small", onclick: retry }, t("error.retry")) : null,
   );
 }
 

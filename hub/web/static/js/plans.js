@@ -4,16 +4,17 @@ import { ApiError, api } from "./api.js";
 import { h, notice, replace } from "./dom.js";
 import { colourClass, isMonth, percent, withUnit } from "./format.js";
 import { errorBox, heading } from "./nav.js";
+import { label, monthName, t } from "./i18n.js";
 
-const PLAN_SO_FAR = (plan) => `so far ${plan}`;
+const PLAN_SO_FAR = (plan) => t("plans.so_far", { plan });
 
 function field(label, control, hint) {
   return h("label", { class: "field" }, h("span", { class: "field-label" }, label), control, hint ? h("small", { class: "field-hint" }, hint) : null);
 }
 
 export async function plansPage({ me, params }) {
-  if (!me.can_plan) return notice("error", "Only heads and admins may set plans.");
-  if (!me.plannable.length) return notice("empty", "Nobody reports to you, so there is nobody to set plans for.");
+  if (!me.can_plan) return notice("error", t("plans.heads_only"));
+  if (!me.plannable.length) return notice("empty", t("plans.nobody"));
   const catalogue = await api("/kpi/indicators");
   const byCode = new Map(catalogue.items.map((i) => [i.code, i]));
   const wanted = params.get("indicator");
@@ -26,18 +27,18 @@ export async function plansPage({ me, params }) {
     onchange: () => people.forEach((label) => { label.querySelector("input").checked = allBox.checked; }),
   });
   const employees = h("fieldset", { class: "field employees", dataset: { field: "employee" } },
-    h("legend", { class: "field-label" }, "Employees"),
-    h("label", { class: "check all" }, allBox, " Everyone"),
+    h("legend", { class: "field-label" }, t("plans.employees")),
+    h("label", { class: "check all" }, allBox, t("plans.everyone")),
     h("div", { class: "checks" }, people));
   const indicator = h("select", { name: "indicator", dataset: { field: "indicator" } },
-    catalogue.items.map((i) => h("option", { value: i.code, selected: i.code === wanted }, i.title)));
+    catalogue.items.map((i) => h("option", { value: i.code, selected: i.code === wanted }, label("indicator", i.code, i.title))));
   const month = h("input", { type: "month", name: "month", dataset: { field: "month" }, value: isMonth(params.get("month")) ? params.get("month") : me.period });
-  const value = h("input", { type: "number", name: "value", dataset: { field: "value" }, min: "0", step: "any", inputmode: "decimal", placeholder: "e.g. 20" });
+  const value = h("input", { type: "number", name: "value", dataset: { field: "value" }, min: "0", step: "any", inputmode: "decimal", placeholder: t("plans.example") });
   const perDay = h("input", { type: "checkbox", name: "per_day", dataset: { field: "per_day" } });
-  const perDayLabel = h("label", { class: "check per-day" }, perDay, " per working day (a daily norm)");
+  const perDayLabel = h("label", { class: "check per-day" }, perDay, t("plans.per_day"));
   const result = h("div", { class: "plan-result", "aria-live": "polite" });
   const current = h("div", { class: "current-plans" });
-  const submit = h("button", { type: "submit", class: "button primary" }, "Set plan");
+  const submit = h("button", { type: "submit", class: "button primary" }, t("plans.submit"));
 
   const syncPerDay = () => {
     const info = byCode.get(indicator.value);
@@ -64,9 +65,9 @@ export async function plansPage({ me, params }) {
       const planned = new Set(me.plannable.map((p) => p.id));
       const rows = table.cells.filter((c) => planned.has(c.employee));
       replace(current,
-        h("h2", { class: "section-title" }, `${byCode.get(indicator.value)?.title || indicator.value} · ${table.period}`),
+        h("h2", { class: "section-title" }, `${label("indicator", indicator.value, byCode.get(indicator.value)?.title)} · ${monthName(table.period)}`),
         h("div", { class: "scroll" }, h("table", { class: "records plans-table" },
-          h("thead", {}, h("tr", {}, ["Employee", "Plan", "Fact", "Done"].map((t) => h("th", { scope: "col" }, t)))),
+          h("thead", {}, h("tr", {}, ["employee", "plan", "fact", "done"].map((k) => h("th", { scope: "col" }, t(`plans.${k}`))))),
           h("tbody", {}, rows.map((c) => h("tr", { dataset: { employee: c.employee } },
             h("td", {}, c.employee_name),
             h("td", { class: "plan" }, planText(c)),
@@ -95,7 +96,7 @@ export async function plansPage({ me, params }) {
       const chosen = people.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => Number(i.value));
       if (!chosen.length) {
         markInvalid("employee");
-        replace(result, errorBox(new ApiError(0, "invalid", "Choose at least one employee.", "employee")));
+        replace(result, errorBox(new ApiError(0, "invalid", t("plans.choose"), "employee")));
         return;
       }
       const body = {
@@ -106,13 +107,13 @@ export async function plansPage({ me, params }) {
         per_day: perDay.checked,
       };
       submit.disabled = true;
-      replace(result, notice("info", "Saving…"));
+      replace(result, notice("info", t("plans.saving")));
       try {
         const answer = await api("/kpi/plans", { method: "POST", body });
         const names = new Map(me.plannable.map((p) => [p.id, p.name]));
         replace(result, notice("ok",
-          h("strong", {}, `Plan set for ${answer.items.length} employee${answer.items.length === 1 ? "" : "s"}: `),
-          answer.items.map((c) => `${names.get(c.employee) || c.employee} ${c.value}${c.per_day ? " per day" : ""}${c.previous === null ? "" : ` (was ${c.previous})`}`).join("; ")));
+          h("strong", {}, t("plans.set_for", { n: answer.items.length })),
+          answer.items.map((c) => `${names.get(c.employee) || c.employee} ${c.value}${c.per_day ? t("plans.per_day_short") : ""}${c.previous === null ? "" : t("plans.was", { value: c.previous })}`).join("; ")));
         await showCurrent();
       } catch (error) {
         markInvalid(error.field || null);
@@ -124,9 +125,9 @@ export async function plansPage({ me, params }) {
   },
   employees,
   h("div", { class: "field-row" },
-    field("Indicator", indicator),
-    field("Month", month),
-    field("Value", value)),
+    field(t("plans.indicator"), indicator),
+    field(t("plans.month"), month),
+    field(t("plans.value"), value)),
   perDayLabel,
   h("div", { class: "form-actions" }, submit),
   result);
@@ -135,5 +136,5 @@ export async function plansPage({ me, params }) {
   month.addEventListener("change", showCurrent);
   syncPerDay();
   await showCurrent();
-  return h("section", { class: "plans" }, heading("Set plans"), form, current);
+  return h("section", { class: "plans" }, heading(t("plans.title")), form, current);
 }

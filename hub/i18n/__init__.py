@@ -1,0 +1,47 @@
+"""The hub in Russian and English: one catalogue, Babel for plurals, numbers and dates.
+
+See decision 0038. Modules: `catalogue` (messages by key and locale), `locale` (a store's
+default language), `formatting` (numbers, dates, durations, counted nouns), `labels`
+(names of codes for pages, the CLI and exports), `export_labels` (the words of XLSX
+and CSV exports).
+"""
+
+from hub.i18n.catalogue import LOCALES, messages, normalise, plural_category, text
+from hub.i18n.export_labels import ExportLabels, csv_delimiter, export_labels
+from hub.i18n.formatting import counted, duration, number, when
+from hub.i18n.labels import (
+    channel_name,
+    colour_name,
+    column,
+    direction_name,
+    indicator_name,
+    status_name,
+    trend_name,
+    unit_name,
+)
+from hub.i18n.locale import default_locale, locale_of_timezone
+
+__all__ = [
+    "LOCALES",
+    "ExportLabels",
+    "channel_name",
+    "colour_name",
+    "column",
+    "counted",
+    "csv_delimiter",
+    "default_locale",
+    "direction_name",
+    "duration",
+    "export_labels",
+    "indicator_name",
+    "locale_of_timezone",
+    "messages",
+    "normalise",
+    "number",
+    "plural_category",
+    "status_name",
+    "text",
+    "trend_name",
+    "unit_name",
+    "when",
+]

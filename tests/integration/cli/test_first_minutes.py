@@ -1,0 +1,60 @@
+"""The first `serve` on an empty store: demo data, a head's token with people to look at,
+the admin's, and a login page and "My indicators" that fit that demo."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from hub.activity import ActivityStore
+from hub.cli.serve_cmd import _load_demo_if_empty
+from hub.config import Settings
+from hub.web.dashboard import STATIC_DIR
+from kpi.catalogue import load_catalogue
+
+TOKEN = r"(th_[\w-]+)"
+
+
+async def test_first_serve_prints_a_head_token_and_the_admin_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await ActivityStore.open(f"sqlite:///{tmp_path / 'first.db'}")
+    try:
+        assert await _load_demo_if_empty(Settings(), store)
+        err = capsys.readouterr().err
+        head_line = next(line for line in err.splitlines() if "demo head token" in line)
+        admin_line = next(line for line in err.splitlines() if "demo admin token" in line)
+        head_token = re.search(TOKEN, head_line)
+        admin_token = re.search(TOKEN, admin_line)
+        assert head_token and admin_token
+        head = await store.tokens.authenticate(head_token.group(1))
+        admin = await store.tokens.authenticate(admin_token.group(1))
+        assert head is not None and admin is not None
+        assert head.role == "head" and admin.role == "admin"
+        assert head.employee_id is not None
+        person = await store.employees.get(head.employee_id)
+        assert person["name"] in head_line
+        reports = [e for e in await store.employees.list() if e["head_id"] == head.employee_id]
+        assert reports and f"has {len(reports)} people" in head_line
+        # The login page's example names this very head.
+        login = (STATIC_DIR / "js" / "login.js").read_text(encoding="utf-8")
+        example = re.search(r'DEMO_HEAD = "([^"]+)"', login)
+        assert example and example.group(1) == person["name"]
+        # A second start loads nothing and prints no token.
+        assert not await _load_demo_if_empty(Settings(), store)
+        assert "token" not in capsys.readouterr().err
+    finally:
+        await store.close()
+
+
+def test_my_indicators_start_with_the_counts() -> None:
+    text = (STATIC_DIR / "js" / "my.js").read_text(encoding="utf-8")
+    found = re.search(r"DEFAULT_WIDGETS = (\[[^\]]*\])", text)
+    assert found
+    codes = json.loads(found.group(1))
+    counts = {"inbound_calls", "outbound_calls", "outgoing_letters", "outgoing_messages"}
+    assert counts | {"touches_per_client"} <= set(codes)
+    assert set(codes) <= set(load_catalogue())
