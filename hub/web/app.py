@@ -158,15 +158,16 @@ def create_app(
 ) -> web.Application:
     """The web app over an open store; the caller owns the store, the sink and the senders.
 
-    `front` middlewares run right inside the error middleware, before everything else
-    (`hub.web.forwarding`: a web-only worker's forwarding, worker 0's internal port guard).
+    `front` middlewares run inside errors, gzip and conditional GET, before the body limit
+    and auth (`hub.web.forwarding`: a web-only worker's forwarding, so forwarded answers
+    are gzipped and tagged like any; worker 0's internal port guard).
     """
     app = web.Application(
         middlewares=[
             error_middleware,
-            *front,
             compression_middleware,
             conditional_middleware,
+            *front,
             body_limit_middleware,
             auth_middleware,
         ],
