@@ -20,7 +20,8 @@ import pytest
 from hub.activity import ActivityStore
 from hub.model import Address, AddressKind
 from tests.helpers.ami_server import FakeAmiServer, ServerPlan, events_only, recordings
-from tests.helpers.hub_process import HubProcess, start_hub, write_config
+from tests.helpers.cli import Touchhub
+from tests.helpers.hub_process import SECRET_ENV, HubProcess, start_hub, write_config
 
 pytestmark = pytest.mark.timeout(150)
 REC = next(r for r in recordings() if not r.name.startswith("P") and not r.is_outage)
@@ -92,6 +93,11 @@ async def test_two_workers_share_one_port_and_run_the_adapter_once(
             assert (main["role"], main["pid"], web["role"]) == ("main", hub.pid, "web")
             assert health["process"]["pid"] == hub.pid  # the main one holds the leases
             pids = {main["pid"], web["pid"]}
+            shown = Touchhub(config=config, env={SECRET_ENV: pbx.secret}).ok(
+                "health", "--url", hub.url
+            )
+            assert f"process 0 (main): pid {hub.pid}" in shown, shown
+            assert f"process 1 (web): pid {web['pid']}, running, 0 restarts" in shown, shown
 
             answers = await asyncio.gather(
                 *(asyncio.to_thread(_ask, f"{hub.url}/api/v1/health") for _ in range(SPREAD_REQUESTS))
