@@ -164,6 +164,11 @@ class WorkerPool:
     async def stop(self) -> None:
         """SIGTERM every worker, wait for them (SIGKILL after `STOP_TIMEOUT_S`)."""
         self._stopping = True
+        # No restart from here on: a worker between two starts stays down.
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
         running = [
             w.process for w in self._workers if w.process is not None and w.process.returncode is None
         ]
@@ -178,10 +183,6 @@ class WorkerPool:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
         # The internal socket closes with the app's runner, which serves it.
 
     def health(self) -> dict[str, Any]:
