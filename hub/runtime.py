@@ -48,6 +48,7 @@ from hub.urls import mask_url
 from hub.web.app import create_app
 from hub.web.errors import JsonErrorAppRunner
 from hub.web.keys import LIVE_CALLS, ORIGINATE
+from hub.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -278,9 +279,18 @@ class Hub:
     """Everything `touchhub serve` runs, started and stopped in the right order."""
 
     def __init__(
-        self, settings: Settings, store: ActivityStore, *, plugins: Plugins | None = None
+        self,
+        settings: Settings,
+        store: ActivityStore,
+        *,
+        plugins: Plugins | None = None,
+        workers: WorkerPool | None = None,
+        worker_command: Sequence[str] = (),
     ) -> None:
         self.settings = settings
+        #: With `serve --workers N`: the web-only workers this (main) process starts.
+        self.workers = workers
+        self.worker_command = list(worker_command)
         self.store = store
         self.writer: BatchWriter = store.writer()
         #: The channels wired in: the registry's, unless a caller (a test) gives its own.
@@ -374,6 +384,7 @@ class Hub:
             sink=self.writer,
             senders=self.senders,
             plugins=self.plugins,
+            front=[] if self.workers is None else [self.workers.guard()],
         )
         app.cleanup_ctx.append(close_senders_with_app(self.senders))
         callers = [a for a in self.adapters if isinstance(a, ClickToCall)]
@@ -384,9 +395,16 @@ class Hub:
             app[LIVE_CALLS] = live_calls_over(live)
         self._runner = JsonErrorAppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
+        site = web.TCPSite(
+            self._runner,
+            self.settings.web.host,
+            self.settings.web.port,
+            reuse_port=self.workers is not None,  # the web workers bind the same port
+        )
         await site.start()
         self.url = f"http://{self.settings.web.host}:{self.settings.web.port}/"
+        if self.workers is not None:
+            await self.workers.start(self._runner, self.worker_command)
 
     async def _start_services(self) -> None:
         """Every channel's long-lived services (e.g. FastAGI routers), started in order."""
@@ -400,6 +418,8 @@ class Hub:
 
     async def stop(self) -> None:
         """Stop taking new input, then drain the writer so every queued touch is written."""
+        if self.workers is not None:
+            await self.workers.stop()
         for service in reversed(self._services):
             await service.stop()
         self._services.clear()
@@ -445,6 +465,7 @@ class Hub:
             "writer": self.writer.stats.as_dict(),
             "adapters": adapters,
             **await self.lease_health(states),
+            **({} if self.workers is None else self.workers.health()),
         }
 
     async def lease_health(self, states: Mapping[str, str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.api.run [--backend sqlite|postgresql] [--postgresql-url URL]
         [--activities 200000] [--clients 50] [--seconds 20] [--workers N] [--ingest-rate 1000]
+    .venv/bin/python -m bench.api.run --compare-workers 1,2 [--backend …] [--seconds 20]
 
 Seeds a demo store once (SQLite: cached as /tmp/touchhub-apibench/demo-N.db; PostgreSQL:
 the given database, seeded unless it has activities, or a server of the benchmark's
@@ -11,6 +12,10 @@ activities, kpi, contacts, monitor and health in turn). With `--ingest-rate` the
 a second time while another process records that many touches a second, so what a write
 batch does to reads shows next to the quiet figure. Prints req/s, p50/p99, errors, and the
 mix's share of health-only throughput.
+
+With `--compare-workers 1,2` it runs the five-route mix instead once per worker count
+(`touchhub serve --workers N`, a fresh serve each, the same store and clients) and prints
+each throughput and the ratio of the last to the first.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ HEALTH = ("/api/v1/health",)
 #: The goals of the issue, checked on every run.
 GOAL_SHARE = 0.5
 GOAL_P99_S = 0.3
+#: Throughput with `--workers 2` against one process, wanted by the issue.
+GOAL_WORKERS_RATIO = 1.6
 CACHE = Path("/tmp/touchhub-apibench")
 READY_TIMEOUT_S = 120.0
 
@@ -250,6 +257,57 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
     return results
 
 
+async def all_workers_serve(base: str, workers: int) -> None:
+    """Wait until health lists `workers` processes, every web worker serving."""
+    if workers < 2:
+        return
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, ValueError):
+                async with session.get(base + "/api/v1/health") as resp:
+                    listed = (await resp.json()).get("workers") or []
+                if len(listed) == workers and all(
+                    w.get("state", "running") == "running" for w in listed
+                ):
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"not all {workers} workers serve in time")
+
+
+async def compare_workers(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
+    """The five-route mix once per worker count, each on a fresh serve; the ratio."""
+    counts = [int(n) for n in args.compare_workers.split(",")]
+    token = await prepared(url, args.activities)
+    gz = not args.no_gzip
+    results: list[dict[str, object]] = []
+    rates: list[float] = []
+    for workers in counts:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with serving(url, port, workers) as proc:
+            await ready(base, proc)
+            await all_workers_serve(base, workers)
+            await load(base, token, MIX, args.clients, 2.0, "warm-up")
+            mix = await load(
+                base, token, MIX, args.clients, args.seconds, f"mix, --workers {workers}", gzip=gz
+            )
+        row = mix.summary()
+        row["workers"] = workers
+        results.append(row)
+        rates.append(mix.rate())
+        print(json.dumps(row), flush=True)
+    ratio = rates[-1] / rates[0] if rates[0] else float("nan")
+    print(
+        f"\nmix with --workers {counts[-1]}: {rates[-1]:.1f} req/s = {ratio:.2f}× "
+        f"--workers {counts[0]} ({rates[0]:.1f} req/s; goal ≥ {GOAL_WORKERS_RATIO}×: "
+        f"{'met' if ratio >= GOAL_WORKERS_RATIO else 'not met'}); load average now "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the load client shares them)",
+        flush=True,
+    )
+    return results
+
+
 def sqlite_copy(activities: int, fresh: bool) -> str:
     """A copy of the cached seeded SQLite store (seeded now if missing), so each run starts
     from the same data even though the ingest phase writes."""
@@ -276,19 +334,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=None, help="passed to touchhub serve")
     parser.add_argument("--ingest-rate", type=int, default=0, help="touches/s written meanwhile")
+    parser.add_argument(
+        "--compare-workers",
+        default=None,
+        metavar="A,B",
+        help="run the mix with `serve --workers A`, then B, …, and print the ratio",
+    )
     parser.add_argument("--no-gzip", action="store_true", help="clients do not accept gzip")
     parser.add_argument("--fresh", action="store_true", help="re-seed the cached SQLite store")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
+    run = compare_workers if args.compare_workers else bench
     if args.backend == "sqlite":
-        asyncio.run(bench(args, sqlite_copy(args.activities, args.fresh)))
+        asyncio.run(run(args, sqlite_copy(args.activities, args.fresh)))
     elif args.postgresql_url:
-        asyncio.run(bench(args, args.postgresql_url))
+        asyncio.run(run(args, args.postgresql_url))
     else:
         from tests.helpers.postgres import running_postgres
 
         with running_postgres(durable=True) as server:
-            asyncio.run(bench(args, server.create_database()))
+            asyncio.run(run(args, server.create_database()))
 
 
 if __name__ == "__main__":

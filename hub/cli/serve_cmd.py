@@ -7,6 +7,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import click
@@ -47,10 +48,26 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
 @click.option("--host", default=None, help="Listen address (default from [web] host).")
 @click.option("--port", type=int, default=None, help="Listen port (default from [web] port).")
 @click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty store.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Web processes on the one port (default: one per core); adapters, scheduler and "
+    "campaigns run once, in the main process.",
+)
+@click.option("--web-worker", default=None, hidden=True, help="INDEX:PORT (internal).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, no_demo: bool) -> None:
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    no_demo: bool,
+    workers: int | None,
+    web_worker: str | None,
+) -> None:
     """Run the hub: web API and dashboard, adapters, scheduler, until SIGTERM/SIGINT."""
     from hub.runtime import Hub, serve_forever
+    from hub.workers import WorkerPool, default_workers, run_web_worker
 
     settings = settings_of(ctx)
     setup_logging(settings.logging)
@@ -60,11 +77,28 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_demo: bool)
         settings.web.port = port
     if no_demo:
         settings.demo_on_empty = False
+    if web_worker is not None:
+        index, _, internal_port = web_worker.partition(":")
+
+        async def web_only() -> None:
+            store = await open_store_from(settings)
+            try:
+                await run_web_worker(settings, store, int(index), int(internal_port))
+            finally:
+                await store.close()
+
+        run(web_only())
+        return
+    count = default_workers() if workers is None else workers
+    if count > 1 and _in_memory(settings.store_url):
+        click.echo("an in-memory store cannot be shared: serving with one process", err=True)
+        count = 1
 
     async def main() -> None:
         store = await open_store_from(settings)
         try:
             await _load_demo_if_empty(settings, store)
+            pool = WorkerPool(count) if count > 1 else None
 
             def ready(hub: Hub) -> None:
                 click.echo(
@@ -73,11 +107,29 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_demo: bool)
                     err=True,
                 )
 
-            await serve_forever(Hub(settings, store), ready)
+            command = _worker_command(ctx, settings)
+            await serve_forever(Hub(settings, store, workers=pool, worker_command=command), ready)
         finally:
             await store.close()
 
     run(main())
+
+
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/").endswith("sqlite:"))
+
+
+def _worker_command(ctx: click.Context, settings: Settings) -> list[str]:
+    """This console entry point with the same global options, for a web-only worker."""
+    obj = ctx.find_root().ensure_object(dict)
+    command = [sys.executable, "-c", "from hub.cli import main; main()"]
+    if obj.get("config_file"):
+        command += ["--config", str(Path(obj["config_file"]).resolve())]
+    if obj.get("db_url"):
+        command += ["--db", obj["db_url"]]
+    command += ["serve", "--no-demo", "--host", settings.web.host]
+    command += ["--port", str(settings.web.port)]
+    return command
 
 
 @click.command()
@@ -147,10 +199,25 @@ def health(ctx: click.Context, url: str | None, as_json: bool) -> None:
         if key == "leases" and isinstance(value, list):
             for lease in value:
                 click.echo(_lease_line(lease, data.get("process")))
+        elif key == "workers" and isinstance(value, list):
+            for worker in value:
+                click.echo(_worker_line(worker, data.get("served_by")))
         elif key != "status":
             click.echo(f"{key}: {json.dumps(value, ensure_ascii=False, default=str)}")
     if data["status"] not in ("ok",):
         ctx.exit(1)
+
+
+def _worker_line(worker: Any, served_by: Any) -> str:
+    """`process 1 (web): pid N, running, 0 restarts` — one line per `serve --workers` process."""
+    if not isinstance(worker, dict):
+        return f"process: {worker}"
+    line = f"process {worker.get('worker')} ({worker.get('role')}): pid {worker.get('pid')}"
+    if "state" in worker:
+        line += f", {worker['state']}, {worker.get('restarts', 0)} restarts"
+    if isinstance(served_by, dict) and served_by.get("pid") == worker.get("pid"):
+        line += " (answered this request)"
+    return line
 
 
 def _lease_line(lease: dict[str, Any], process: Any) -> str:

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from hub.activity import ActivityStore
 from hub.channels.plugin import ChannelPlugin
@@ -154,13 +154,20 @@ def create_app(
     plugins: Sequence[ChannelPlugin[Any]] | None = None,
     extra_routes: Iterable[web.RouteTableDef | web.AbstractRouteDef] = (),
     token_cache: TokenCache | None = None,
+    front: Sequence[Middleware] = (),
 ) -> web.Application:
-    """The web app over an open store; the caller owns the store, the sink and the senders."""
+    """The web app over an open store; the caller owns the store, the sink and the senders.
+
+    `front` middlewares run inside errors, gzip and conditional GET, before the body limit
+    and auth (`hub.web.forwarding`: a web-only worker's forwarding, so forwarded answers
+    are gzipped and tagged like any; worker 0's internal port guard).
+    """
     app = web.Application(
         middlewares=[
             error_middleware,
             compression_middleware,
             conditional_middleware,
+            *front,
             body_limit_middleware,
             auth_middleware,
         ],

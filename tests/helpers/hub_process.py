@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,13 +111,15 @@ class HubProcess:
         return int(self.proc.returncode)
 
 
-def start_hub(config: Path, secret: str, log: Path, *, port: int | None = None) -> HubProcess:
-    """Start `touchhub --config CONFIG serve` on a free port; its log goes to `log`."""
+def start_hub(
+    config: Path, secret: str, log: Path, *, port: int | None = None, args: Sequence[str] = ()
+) -> HubProcess:
+    """Start `touchhub --config CONFIG serve [ARGS]` on a free port; its log goes to `log`."""
     port = port or free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", SECRET_ENV: secret}
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [str(TOUCHHUB), "--config", str(config), "serve", "--port", str(port)],
+            [str(TOUCHHUB), "--config", str(config), "serve", "--port", str(port), *args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=out,
