@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
@@ -188,21 +189,27 @@ def test_drill_pages_through_records(browser: webdriver.Chrome, live: Live) -> N
         f"#/drill?indicator=outbound_calls&employee={alice}&period={world.month}&limit=4",
     )
     wait_page(browser, "drill")
-    first = [
-        r.get_attribute("data-id") for r in browser.find_elements(By.CSS_SELECTOR, ".drill-row")
-    ]
-    assert (
-        len(first) == 4 and browser.find_element(By.CSS_SELECTOR, ".page-of").text == "Page 1 of 2"
-    )
+    # Read each page only once it is drawn whole (rows are redrawn after the URL changes).
+    first = wait(browser).until(lambda d: _drill_page(d, "Page 1 of 2", 4))
     browser.find_element(By.CSS_SELECTOR, ".pager .next").click()
     wait(browser).until(lambda d: "page=2" in d.current_url)
-    # The URL changes before the page redraws: wait for the second page itself.
-    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, ".page-of").text == "Page 2 of 2")
-    wait_page(browser, "drill")
-    second = [
-        r.get_attribute("data-id") for r in browser.find_elements(By.CSS_SELECTOR, ".drill-row")
-    ]
-    assert len(second) == 2 and not set(first) & set(second)
+    second = wait(browser).until(lambda d: _drill_page(d, "Page 2 of 2", 2))
+    assert not set(first) & set(second)
+
+
+def _drill_page(driver: webdriver.Chrome, caption: str, rows: int) -> list[str] | None:
+    """The record ids of the drill page once it shows `caption` and `rows` rows; None
+    (wait on) while it is still drawing, including when an element goes stale mid-read."""
+    try:
+        if driver.find_element(By.CSS_SELECTOR, ".page-of").text != caption:
+            return None
+        ids = [
+            str(r.get_attribute("data-id"))
+            for r in driver.find_elements(By.CSS_SELECTOR, ".drill-row")
+        ]
+    except StaleElementReferenceException:
+        return None
+    return ids if len(ids) == rows else None
 
 
 def test_head_sets_a_plan_and_sees_it(browser: webdriver.Chrome, live: Live) -> None:
