@@ -18,8 +18,17 @@ from typing import Any, TypeVar
 
 import click
 
-from hub.activity import ActivityStore, CallbackPolicy, DialogPolicy, StoreOptions, WriterOptions
+from hub.activity import (
+    ADMIN,
+    ActivityStore,
+    CallbackPolicy,
+    DialogPolicy,
+    Principal,
+    StoreOptions,
+    WriterOptions,
+)
 from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
+from hub.errors import Unauthenticated
 from hub.i18n import default_locale
 from hub.logging_setup import setup_logging
 from hub.model import OutgoingMessage, Sender, SendResult, Sink
@@ -167,6 +176,42 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
         func
     )
+
+
+#: Where a group's `--token` is kept in the click context object.
+_TOKEN_KEY = "acting_token"
+
+
+def token_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The `--token` option of a command group whose commands may act as an API user.
+
+    The command line acts as the local administrator by default (whoever can open the
+    database may read it anyway); with a token it goes through the same rules as the API.
+    """
+    return click.option(
+        "--token",
+        default=None,
+        metavar="TOKEN",
+        expose_value=False,
+        callback=_keep_token,
+        help="Act as the API user of this bearer token (default: the local administrator).",
+    )(func)
+
+
+def _keep_token(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.ensure_object(dict)[_TOKEN_KEY] = value
+
+
+async def acting_principal(ctx: click.Context, store: ActivityStore) -> Principal:
+    """Whoever runs the command: the local administrator, or the group's `--token` user."""
+    obj = ctx.find_object(dict)
+    token: str | None = None if obj is None else obj.get(_TOKEN_KEY)
+    if token is None:
+        return ADMIN
+    who = await store.tokens.authenticate(token)
+    if who is None:
+        raise Unauthenticated("the --token is unknown or revoked")
+    return who
 
 
 class Progress:

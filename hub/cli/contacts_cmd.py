@@ -14,12 +14,13 @@ from typing import Any
 import click
 
 from hub import i18n
-from hub.activity import ADMIN, ActivityStore, MergeResult, Principal, UnmergeResult
+from hub.activity import ActivityStore, MergeResult, UnmergeResult
 from hub.activity.contact_scope import ContactAccess
 from hub.activity.repos.base import MAX_PAGE
 from hub.cli.common import (
     ID,
     AsciiInt,
+    acting_principal,
     emit_json,
     json_option,
     locale_of,
@@ -27,34 +28,19 @@ from hub.cli.common import (
     run,
     settings_of,
     table,
+    token_option,
 )
-from hub.errors import Unauthenticated
 
 
 @click.group()
-@click.option(
-    "--token",
-    default=None,
-    metavar="TOKEN",
-    help="Act as the API user of this bearer token (default: the local administrator).",
-)
-@click.pass_context
-def contacts(ctx: click.Context, token: str | None) -> None:
+@token_option
+def contacts() -> None:
     """Client contacts."""
-    ctx.ensure_object(dict)["contacts_token"] = token
 
 
 async def access_of(ctx: click.Context, store: ActivityStore) -> ContactAccess:
     """The contact access of whoever runs the command: admin, or the `--token` user."""
-    obj = ctx.find_object(dict)
-    token: str | None = None if obj is None else obj.get("contacts_token")
-    who: Principal | None = ADMIN
-    if token is not None:
-        who = await store.tokens.authenticate(token)
-        if who is None:
-            raise Unauthenticated("the --token is unknown or revoked")
-    assert who is not None
-    return ContactAccess.of(who, await store.employees.hierarchy())
+    return ContactAccess.of(await acting_principal(ctx, store), await store.employees.hierarchy())
 
 
 @contacts.command(name="list")

@@ -11,13 +11,23 @@ from dataclasses import asdict
 
 import click
 
-from hub.activity import ADMIN, ActivityStore, Principal
+from hub.activity import ActivityStore, Principal
 from hub.activity.repos import Reason, Suppression
 from hub.activity.repos.base import MAX_PAGE
 from hub.activity.suppression_access import SuppressionAction, check
 from hub.campaigns.bounces import SyncReport, bounce_mailbox
-from hub.cli.common import ID, AsciiInt, emit_json, json_option, open_store, run, settings_of, table
-from hub.errors import Unauthenticated
+from hub.cli.common import (
+    ID,
+    AsciiInt,
+    acting_principal,
+    emit_json,
+    json_option,
+    open_store,
+    run,
+    settings_of,
+    table,
+    token_option,
+)
 from hub.model import Channel
 
 _STATE = {"active": True, "lifted": False, "all": None}
@@ -27,29 +37,14 @@ MANUAL_REASONS = ("manual", "unsubscribed", "complained", "opted_out")
 
 
 @click.group()
-@click.option(
-    "--token",
-    default=None,
-    metavar="TOKEN",
-    help="Act as the API user of this bearer token (default: the local administrator).",
-)
-@click.pass_context
-def suppressions(ctx: click.Context, token: str | None) -> None:
+@token_option
+def suppressions() -> None:
     """Addresses campaigns do not send to (unsubscribed, bounced, opted out)."""
-    ctx.ensure_object(dict)["suppressions_token"] = token
 
 
 async def caller(ctx: click.Context, store: ActivityStore, action: SuppressionAction) -> Principal:
     """Whoever runs the command (admin, or the `--token` user), if allowed `action`."""
-    obj = ctx.find_object(dict)
-    token: str | None = None if obj is None else obj.get("suppressions_token")
-    who: Principal | None = ADMIN
-    if token is not None:
-        who = await store.tokens.authenticate(token)
-        if who is None:
-            raise Unauthenticated("the --token is unknown or revoked")
-    assert who is not None
-    return check(who, action)
+    return check(await acting_principal(ctx, store), action)
 
 
 def _line(s: Suppression) -> dict[str, object]:
