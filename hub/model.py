@@ -8,7 +8,7 @@ library: these types are the contract between the layers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -292,6 +292,11 @@ class SendOutcome(StrEnum):
     PERMANENT_FAILURE = "permanent_failure"
 
 
+#: How a sender's reason starts when the server refused the whole letter (at MAIL FROM or
+#: DATA), which says nothing about any one address.
+LETTER_REFUSED = "letter refused: "
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecipientResult:
     """The outcome for one recipient of a message."""
@@ -425,3 +430,49 @@ class Sender(Protocol):
     async def send(self, message: OutgoingMessage) -> SendResult: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailedRecipient:
+    """One recipient a bounce reports on: as finally tried, as first given, and why."""
+
+    address: str
+    original: str | None = None
+    action: str = "failed"
+    status: str | None = None
+    smtp_code: int | None = None
+    diagnostic: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bounce:
+    """What a bounce letter (a DSN) says: who failed, about which letter, delivered where."""
+
+    key: str
+    form: str
+    recipients: tuple[FailedRecipient, ...]
+    original_message_id: str | None
+    delivered_to: tuple[str, ...]
+    permanent_hint: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BounceBatch:
+    """Bounces read from a mailbox in one step, and where reading resumes after them."""
+
+    letters: int
+    bounces: tuple[Bounce, ...]
+    resume: str
+
+
+class BounceSource(Protocol):
+    """The bounces of one mailbox folder after a resume point (a channel reads them)."""
+
+    @property
+    def key(self) -> str:
+        """Names the folder's resume point."""
+        ...
+
+    def read(self, resume: str | None) -> AsyncGenerator[BounceBatch, None]:
+        """Batches of bounces after `resume`, each with the resume point after it."""
+        ...

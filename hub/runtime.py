@@ -29,9 +29,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from hub.activity import ActivityStore, BatchWriter, Lease, LeaseBoard
 from hub.activity.leases import RETRY_S as LEASE_RETRY_S
 from hub.backoff import BackoffPolicy
-from hub.campaigns.bounces import bounce_mailbox
+from hub.campaigns.bounces import BounceMailbox, BounceMatcher, MessageIdLookup
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.runner import CampaignRunner
+from hub.campaigns.signing import SigningKeys
 from hub.channels.capabilities import (
     ClickToCall,
     LiveCallState,
@@ -104,6 +105,28 @@ def campaign_sender(settings: Settings, key: str, plugins: Plugins | None = None
         if plugin.name == channel:
             return plugin.sender(settings, name, None)
     raise ConfigError(f"no channel {channel!r} for sender {key!r}")
+
+
+def bounce_mailbox(
+    settings: Settings,
+    store: ActivityStore,
+    *,
+    lookup: MessageIdLookup | None = None,
+    plugins: Plugins | None = None,
+) -> BounceMailbox:
+    """The reader of `[campaigns] bounce_mailbox`, through the channel that reads mailboxes."""
+    campaigns = settings.campaigns
+    if not campaigns.bounce_mailbox:
+        raise ConfigError("campaigns.bounce_mailbox is not set (ACCOUNT/FOLDER)")
+    plugins = load_plugins() if plugins is None else plugins
+    readers = [p for p in plugins if p.bounce_source is not None]
+    if not readers:
+        raise ConfigError("no channel can read the bounce mailbox")
+    return BounceMailbox(
+        store=store,
+        source=readers[0].bounces(settings, campaigns.bounce_mailbox),
+        matcher=BounceMatcher(SigningKeys.of(campaigns), campaigns.bounce_address, lookup),
+    )
 
 
 def message_id_domain(sender: Sender) -> str | None:

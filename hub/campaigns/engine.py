@@ -43,6 +43,7 @@ from hub.campaigns.message import Recipient, message_for
 from hub.campaigns.settings import CampaignSettings
 from hub.errors import ChannelAuthError, ChannelError, RateLimited, TemplateError, ValidationError
 from hub.model import (
+    LETTER_REFUSED,
     Channel,
     Sender,
     SendOutcome,
@@ -73,8 +74,6 @@ FLUSH_S = 0.2
 STATE_CHECK_S = 0.5
 #: ± fraction of jitter on a deferred recipient's next try.
 RETRY_JITTER = 0.2
-#: Prefix of the reason of a letter refused at MAIL FROM or DATA (as the SMTP sender says).
-LETTER_REFUSED = "letter refused: "
 
 Progress = Callable[[int], None]
 

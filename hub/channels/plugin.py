@@ -19,7 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from hub.errors import ConfigError
-from hub.model import CaptureAdapter, Sender, Sink
+from hub.model import BounceSource, CaptureAdapter, Sender, Sink
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -73,6 +73,8 @@ class ChannelPlugin(Generic[S]):
     - `senders_factory`: its senders (keys and how to build one), if it can send.
     - `routes`: webhooks; handlers reach the writer through `hub.web.keys.SINK`.
     - `build_services`: long-lived servers started after the adapters, stopped before them.
+    - `bounce_source`: reads a mailbox folder (named as the channel names it) as bounces,
+      for the campaigns' bounce mailbox, if the channel can.
     """
 
     name: str
@@ -82,6 +84,7 @@ class ChannelPlugin(Generic[S]):
     senders_factory: SenderFactory[S] | None = None
     routes: web.RouteTableDef | None = None
     build_services: Callable[[S, ChannelContext], Sequence[Service]] | None = None
+    bounce_source: Callable[[S, str], BounceSource] | None = None
 
     def settings_of(self, settings: BaseModel) -> S:
         """This channel's section of the settings tree, typed."""
@@ -115,3 +118,9 @@ class ChannelPlugin(Generic[S]):
         if self.build_services is None:
             return []
         return list(self.build_services(self.settings_of(settings), context))
+
+    def bounces(self, settings: BaseModel, mailbox: str) -> BounceSource:
+        """The reader of the bounce mailbox `mailbox` (e.g. ``ACCOUNT/FOLDER``)."""
+        if self.bounce_source is None:
+            raise ConfigError(f"channel {self.name} cannot read a bounce mailbox")
+        return self.bounce_source(self.settings_of(settings), mailbox)

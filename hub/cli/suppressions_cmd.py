@@ -15,7 +15,7 @@ from hub.activity import ActivityStore, Principal
 from hub.activity.repos import Reason, Suppression
 from hub.activity.repos.base import MAX_PAGE
 from hub.activity.suppression_access import SuppressionAction, check
-from hub.campaigns.bounces import SyncReport, bounce_mailbox
+from hub.campaigns.bounces import SyncReport
 from hub.cli.common import (
     ID,
     AsciiInt,
@@ -29,6 +29,7 @@ from hub.cli.common import (
     token_option,
 )
 from hub.model import Channel
+from hub.runtime import bounce_mailbox
 
 _STATE = {"active": True, "lifted": False, "all": None}
 _COLUMNS = ["id", "channel", "address", "reason", "campaign_id", "contact_id", "created_at", "state"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.channels.email.bounce_folder import bounce_folder
 from hub.channels.email.factory import build_adapters, build_sender, sender_accounts
 from hub.channels.email.settings import EmailSettings
 from hub.channels.plugin import ChannelPlugin, SenderFactory
@@ -12,4 +13,5 @@ PLUGIN = ChannelPlugin(
     settings_model=EmailSettings,
     build_adapters=build_adapters,
     senders_factory=SenderFactory(keys=sender_accounts, build=build_sender),
+    bounce_source=bounce_folder,
 )

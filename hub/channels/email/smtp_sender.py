@@ -25,6 +25,7 @@ from hub.channels.email.meaning import SOURCE, Mailbox, interpret, verp_address
 from hub.channels.email.server_url import Security, ServerUrl
 from hub.errors import ChannelAuthError, ChannelConnectError, ChannelTimeout, ValidationError
 from hub.model import (
+    LETTER_REFUSED,
     Address,
     AddressKind,
     Channel,
@@ -53,8 +54,6 @@ LINK_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
-#: Reason prefix of a refusal at MAIL FROM or DATA: about the letter, not the address.
-LETTER_REFUSED = "letter refused: "
 #: The longest wait between two tries of a letter that got a 4xx (greylisting clears in minutes).
 RETRY_MAX_S = 120.0
 

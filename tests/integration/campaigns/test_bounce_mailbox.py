@@ -7,12 +7,12 @@ from pydantic import SecretStr
 from hub.activity import ActivityStore
 from hub.activity.repos import BounceKind
 from hub.campaigns import verp
-from hub.campaigns.bounces import bounce_mailbox
 from hub.campaigns.settings import CampaignSettings
 from hub.campaigns.signing import SigningKeys
 from hub.channels.email.settings import AccountSettings, EmailSettings
 from hub.config import Settings
 from hub.model import Address, AddressKind, Channel
+from hub.runtime import bounce_mailbox
 from tests.helpers import dsn_samples as samples
 from tests.helpers.dovecot import DEFAULT_USERS, Dovecot
 

@@ -14,11 +14,12 @@ import pytest
 
 from hub.activity import ActivityStore
 from hub.campaigns import unsubscribe, verp
-from hub.campaigns.bounces import BounceMatcher, parse_bounce, record_bounce
+from hub.campaigns.bounces import BounceMatcher, record_bounce
 from hub.campaigns.engine import CampaignWorker
 from hub.campaigns.manager import CampaignManager, CampaignSpec
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.settings import CampaignSettings
+from hub.channels.email.dsn import parse_bounce
 from hub.model import Channel
 from tests.helpers.campaign_world import FAST, addresses, seed_contacts
 from tests.helpers.smtp_server import SmtpServer, running_smtp

@@ -9,16 +9,18 @@ import pytest
 
 from hub.activity.repos import BounceKind, BounceOrigin
 from hub.campaigns import verp
-from hub.campaigns.bounces import (
-    BounceMatcher,
-    FailedRecipient,
-    bounces_at_send,
-    classify,
-    parse_bounce,
-)
+from hub.campaigns.bounces import BounceMatcher, bounces_at_send, classify
 from hub.campaigns.signing import SigningKeys
-from hub.channels.email.smtp_sender import LETTER_REFUSED
-from hub.model import Address, AddressKind, RecipientResult, SendOutcome, SendResult
+from hub.channels.email.dsn import parse_bounce
+from hub.model import (
+    LETTER_REFUSED,
+    Address,
+    AddressKind,
+    FailedRecipient,
+    RecipientResult,
+    SendOutcome,
+    SendResult,
+)
 from tests.helpers import dsn_samples as samples
 
 KEYS = SigningKeys.single(b"v" * 32)
