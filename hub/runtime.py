@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -337,6 +337,8 @@ class Hub:
         )
         self._runner: web.AppRunner | None = None
         self._services: list[Service] = []
+        #: Scheduled runs in flight, which `stop` cancels and waits for.
+        self._jobs: set[asyncio.Task[Any]] = set()
         self.url: str | None = None
 
     async def start(self) -> None:
@@ -344,33 +346,11 @@ class Hub:
         await self.writer.start()
         self.supervisor.start()
         await self._start_services()
-        self.scheduler.add_job(
-            self.remind_overdue,
-            "interval",
-            seconds=REMINDER_INTERVAL.total_seconds(),
-            id="overdue-reminders",
-            coalesce=True,
-            max_instances=1,
-        )
+        self.every(self.remind_overdue, REMINDER_INTERVAL.total_seconds(), "overdue-reminders")
         self._schedule_bounces()
         if self.settings.campaigns.run_in_serve:
-            self.scheduler.add_job(
-                self.campaigns.tick,
-                "interval",
-                seconds=self.settings.campaigns.poll_s,
-                id="campaigns",
-                coalesce=True,
-                max_instances=1,
-                next_run_time=utcnow(),
-            )
-        self.scheduler.add_job(
-            self.remind_dialogs,
-            "interval",
-            seconds=DIALOG_REMINDER_INTERVAL.total_seconds(),
-            id="dialog-reminders",
-            coalesce=True,
-            max_instances=1,
-        )
+            self.every(self.campaigns.tick, self.settings.campaigns.poll_s, "campaigns", now=True)
+        self.every(self.remind_dialogs, DIALOG_REMINDER_INTERVAL.total_seconds(), "dialog-reminders")
         self.scheduler.start()
         await self._start_web()
 
@@ -390,13 +370,32 @@ class Hub:
             if report.recorded:
                 logger.info("bounce mailbox: %d bounces recorded", report.recorded)
 
+        self.every(read_bounces, campaigns.bounce_poll_s, "campaign-bounces")
+
+    def every(
+        self, job: Callable[[], Awaitable[Any]], seconds: float, name: str, *, now: bool = False
+    ) -> None:
+        """Run `job` every `seconds` (never two at once; missed runs coalesce), tracked so
+        that `stop` cancels a run in flight instead of leaving it to a closed store."""
+
+        async def tracked() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._jobs.add(task)
+            try:
+                await job()
+            finally:
+                if task is not None:
+                    self._jobs.discard(task)
+
         self.scheduler.add_job(
-            read_bounces,
+            tracked,
             "interval",
-            seconds=campaigns.bounce_poll_s,
-            id="campaign-bounces",
+            seconds=seconds,
+            id=name,
             coalesce=True,
             max_instances=1,
+            **({"next_run_time": utcnow()} if now else {}),
         )
 
     async def _start_web(self) -> None:
@@ -455,6 +454,11 @@ class Hub:
         await self.leases.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        jobs = list(self._jobs)
+        for task in jobs:
+            task.cancel()
+        if jobs:
+            await asyncio.wait(jobs, timeout=STOP_TIMEOUT_S)
         await self.campaigns.stop()
         await self.writer.stop()
 

@@ -50,6 +50,7 @@ class CampaignRunner:
         self.domain_of = domain_of
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._resting: dict[int, float] = {}  # campaign id → monotonic time to try again
+        self._stopped = False
 
     @property
     def running(self) -> frozenset[int]:
@@ -62,6 +63,8 @@ class CampaignRunner:
             del self._tasks[cid]
         now = time.monotonic()
         for campaign in await self.store.campaigns.list_all(state=CampaignState.RUNNING.value):
+            if self._stopped:  # stopped while the list was read: start nothing more
+                return
             if self._resting.get(campaign.id, 0.0) > now:
                 continue
             if campaign.id not in self._tasks:
@@ -105,6 +108,7 @@ class CampaignRunner:
 
     async def stop(self) -> None:
         """Cancel every worker and wait for each to record what it had offered."""
+        self._stopped = True
         tasks = list(self._tasks.values())
         self._tasks.clear()
         for task in tasks:
