@@ -39,7 +39,7 @@ def _inbound(contact_id: int, channel: str, at_offset: timedelta, n: int) -> dic
 async def test_the_figures_count_each_recipient_once_by_what_the_store_knows(
     store: ActivityStore, smtp_server: SmtpServer
 ) -> None:
-    ids = await seed_contacts(store, [*addresses(7), None])
+    await seed_contacts(store, [*addresses(7), None])
     cid = await started_campaign(store)
     await run(store, smtp_server, cid)
     async with store.engine.begin() as conn:
@@ -51,7 +51,7 @@ async def test_the_figures_count_each_recipient_once_by_what_the_store_knows(
             )
         ).all()  # fmt: skip
         assert len(rows) == 7
-        (r1, c1, _), (_, c2, _), (_, c3, _), (_, c4, a4), (r5, _, a5), (r6, _, a6), _ = rows
+        (_, c1, _), (_, c2, _), (_, c3, _), (_, c4, a4), (r5, _, a5), (r6, _, a6), _ = rows
         # delivered: the first letter's touch reached "delivered", the second's "read"
         for contact, status in ((c1, "delivered"), (c2, "read")):
             await conn.execute(
@@ -95,5 +95,6 @@ async def test_the_figures_count_each_recipient_once_by_what_the_store_knows(
         "unsubscribed": 1, "replied": 1, "pending": 0, "deferred": 0, "sending": 0,
         "unknown": 0, "skipped": 1,
     }  # fmt: skip
-    assert ids and r1
-    assert "replied 1" in stats_line(await campaign_stats(store, cid))
+    assert "sent 7, delivered 2, bounced 1, failed 0, unsubscribed 1, replied 1" in stats_line(
+        await campaign_stats(store, cid)
+    )
