@@ -1,5 +1,6 @@
 """Campaigns under `/api/v1/campaigns`: create, read with counts, list, start, pause, resume,
-cancel, resend the unknown, and the recipients page by page.
+cancel, resend the unknown, the figures (`hub.campaigns.stats`, as `touchhub campaign
+status` prints them) and the recipients page by page.
 
 The rules are `hub.campaigns.manager.CampaignManager`'s, the ones `touchhub campaign`
 uses; this module reads requests and shapes answers. Marketers and admins manage
