@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from hub.activity import ActivityStore
 from hub.activity.repos.campaigns import (
@@ -85,8 +85,15 @@ def template_of(version: TemplateVersion) -> Template:
     return EmailTemplate(subject=version.subject or "", html=version.html or "", text=version.text)
 
 
+class Named(Protocol):
+    """What a template reads of its campaign: the name (a stored campaign, or a preview's)."""
+
+    @property
+    def name(self) -> str: ...
+
+
 def variables_of(
-    claimed: Claimed, campaign: CampaignRow, company: str, unsubscribe_url: str | None = None
+    claimed: Claimed, campaign: Named, company: str, unsubscribe_url: str | None = None
 ) -> TemplateVariables:
     """What a template sees for one recipient (None values are "missing", never blanks)."""
     owner = claimed.employee

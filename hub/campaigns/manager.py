@@ -26,7 +26,7 @@ from hub.campaigns import segment_sql
 from hub.campaigns.engine import template_of
 from hub.campaigns.schedule import ScheduleKind, next_local_hour, zone
 from hub.campaigns.segments import parse
-from hub.errors import Conflict, NotFound, ValidationError
+from hub.errors import Conflict, NotFound, UnknownReference, ValidationError
 from hub.model import Channel, utc, utcnow
 from hub.templates import compile_template
 
@@ -105,10 +105,10 @@ def sender_key(channel: str, sender: str, known: Collection[str]) -> str:
     """The full ``{channel}:{key}`` of a sender, which must be configured for `channel`."""
     key = sender if ":" in sender else f"{channel}:{sender}"
     if not key.startswith(f"{channel}:"):
-        raise ValidationError(f"sender {sender!r} is not a {channel} sender", field="sender")
+        raise UnknownReference(f"sender {sender!r} is not a {channel} sender", field="sender")
     if key not in known:
         names = ", ".join(sorted(k for k in known if k.startswith(f"{channel}:"))) or "none"
-        raise ValidationError(
+        raise UnknownReference(
             f"no {channel} sender {key!r} is configured (configured: {names})", field="sender"
         )
     return key
@@ -168,15 +168,15 @@ class CampaignManager:
             try:
                 definition = (await self.store.segments.get(spec.segment_id)).definition
             except NotFound as exc:
-                raise ValidationError(str(exc), field="segment_id") from exc
+                raise UnknownReference(str(exc), field="segment_id") from exc
         try:
             template = await self.store.templates.get(spec.template_id)
             version = await self.store.templates.version(spec.template_id, spec.template_version)
         except NotFound as exc:
             field = "template_id" if spec.template_version is None else "template_version"
-            raise ValidationError(str(exc), field=field) from exc
+            raise UnknownReference(str(exc), field=field) from exc
         if template.channel != spec.channel:
-            raise ValidationError(
+            raise Conflict(
                 f"template {template.id} is a {template.channel} template, not {spec.channel}",
                 field="template_id",
             )

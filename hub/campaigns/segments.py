@@ -22,11 +22,11 @@ Meaning of the operators (the SQL compiler and the tests' Python evaluator agree
 - ``owner``: ``eq``/``ne``/``in``/``not_in`` employee ids, ``in_subtree`` the employee
   or anyone below them (``employees.head_id``), ``is_empty`` nobody owns the contact.
 - ``created_at``: ``before`` (earlier than) and ``after`` (at or later than) an ISO date
-  (midnight UTC) or an aware ISO time.
+  (midnight UTC) or an RFC 3339 time with seconds and an offset.
 - ``no_touch_days``: ``gte`` N means no client touch in the last N days (none at or
   after now − N days, never touched included); ``lte`` N means at least one.
 - ``touched_by``: ``between`` {"employee": id, "from": D1, "to": D2}: a touch by that
-  employee with D1 ≤ time < D2.
+  employee with D1 ≤ time < D2 (D2 at or before D1: an empty range, nobody).
 - ``has_email`` (an e-mail address not marked bouncing), ``has_mobile`` (a phone
   starting with a `MOBILE_PREFIXES` prefix), ``is_lead``, ``opted_out.email``,
   ``opted_out.sms`` (an address of the contact has a suppression not lifted): ``eq``
@@ -126,6 +126,16 @@ MAX_CONDITIONS = 200
 MAX_LIST = 1000
 MAX_TEXT = 300
 MAX_DAYS = 36_600
+#: The largest id a filter may name.
+MAX_INTEGER = 2**62
+#: How a moment is written: an ISO date, or an RFC 3339 time with seconds and an offset
+#: (JSON Schema's "date" and "date-time" formats).
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DATE = re.compile(DATE_PATTERN)
+_TIME = re.compile(
+    r"(?P<base>[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(?P<fraction>\.[0-9]+)?"
+    r"(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +278,10 @@ def _text(raw: Any, path: str) -> str:
     return raw
 
 
-def _integer(raw: Any, path: str, low: int = 1, high: int = 2**62) -> int:
+def _integer(raw: Any, path: str, low: int = 1, high: int = MAX_INTEGER) -> int:
+    # JSON has one number type: 2.0 is the integer 2 (as JSON Schema's "integer" says).
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise _error(path, "must be a whole number")
     if not low <= raw <= high:
@@ -291,19 +304,31 @@ def _flag(raw: Any, path: str) -> bool:
 
 
 def moment(raw: Any, path: str) -> datetime:
-    """An ISO date (midnight UTC) or an aware ISO time, as aware UTC."""
+    """An ISO date (midnight UTC) or an RFC 3339 time with an offset, as aware UTC.
+
+    Times beyond the calendar in UTC (year 1 at +05:00) are the calendar's first or last
+    moment: a filter on them means the same."""
     if not isinstance(raw, str):
         raise _error(path, "must be an ISO date or time")
     try:
-        if len(raw) == 10:
+        if _DATE.fullmatch(raw):
             day = date.fromisoformat(raw)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        parsed = datetime.fromisoformat(raw)
+        found = _TIME.fullmatch(raw)
+        if found is None:
+            raise ValueError(raw)
+        if found["offset"] is None:
+            raise _error(path, f"{raw!r} has no time zone (add Z or +03:00)")
+        offset = "+00:00" if found["offset"] in "Zz" else found["offset"]
+        fraction = (found["fraction"] or "")[:7].ljust(7, "0") if found["fraction"] else ""
+        parsed = datetime.fromisoformat(f"{found['base'][:10]}T{found['base'][11:]}{fraction}{offset}")
     except ValueError as exc:
         raise _error(path, f"{raw!r} is not an ISO date or time") from exc
-    if parsed.tzinfo is None:
-        raise _error(path, f"{raw!r} has no time zone (add Z or +03:00)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if parsed.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def _value(kind: Kind, op: Op, raw: Any, path: str) -> Value:
@@ -330,9 +355,7 @@ def _value(kind: Kind, op: Op, raw: Any, path: str) -> Value:
         start=moment(raw["from"], f"{path}.from"),
         end=moment(raw["to"], f"{path}.to"),
     )
-    if value.end <= value.start:
-        raise _error(f"{path}.to", "must be after from")
-    return value
+    return value  # `to` at or before `from`: an empty range, which no touch is in
 
 
 def parse(definition: Any) -> Node:

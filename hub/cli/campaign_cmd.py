@@ -18,6 +18,7 @@ from hub.campaigns.engine import CampaignWorker, summary_line
 from hub.campaigns.manager import CampaignManager, CampaignSpec, Summary
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.schedule import ScheduleKind
+from hub.campaigns.stats import CampaignStats, campaign_stats, stats_line
 from hub.cli.common import (
     ID,
     AsciiInt,
@@ -135,9 +136,12 @@ def _action(name: str, help_text: str) -> click.Command:
     def command(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
         settings = settings_of(ctx)
 
-        async def go() -> Summary:
+        async def go() -> tuple[Summary, CampaignStats | None]:
             async with open_store(ctx) as store:
                 manager = _manager(settings, store)
+                if name == "status":
+                    summary = await manager.summary(campaign_id)
+                    return summary, await campaign_stats(store, campaign_id)
                 if name == "start":
                     await manager.start(campaign_id)
                 elif name == "pause":
@@ -149,9 +153,15 @@ def _action(name: str, help_text: str) -> click.Command:
                 elif name == "resend-unknown":
                     n = await manager.resend_unknown(campaign_id)
                     click.echo(f"{n} unknown recipient(s) will be offered again", err=True)
-                return await manager.summary(campaign_id)
+                return await manager.summary(campaign_id), None
 
-        _print_summary(run(go()), as_json)
+        summary, stats = run(go())
+        if stats is not None and as_json:
+            emit_json({**summary.as_dict(), "stats": stats.as_dict()})
+            return
+        _print_summary(summary, as_json)
+        if stats is not None:
+            click.echo(f"figures: {stats_line(stats)}")
 
     return command
 

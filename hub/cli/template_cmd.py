@@ -7,21 +7,18 @@ import click
 from hub.campaigns.engine import template_of
 from hub.cli.common import ID, emit_json, json_option, open_store, run
 from hub.errors import ValidationError
-from hub.templates import EmailTemplate, SmsTemplate, Template, validate
+from hub.templates import Template, template_from, validate
 
 CLI_USER = "cli"
 
 
 def _checked(channel: str, subject: str | None, html: str | None, text: str | None) -> Template:
     """The template the options describe, validated (a `TemplateError` names part and line)."""
-    if channel == "sms":
-        if not text:
-            raise ValidationError("an SMS template needs --text", field="text")
-        template: Template = SmsTemplate(text=text)
-    else:
-        if not subject or not html:
-            raise ValidationError("an e-mail template needs --subject and --html", field="html")
-        template = EmailTemplate(subject=subject, html=html, text=text)
+    if channel == "sms" and not text:
+        raise ValidationError("an SMS template needs --text", field="text")
+    if channel != "sms" and (not subject or not html):
+        raise ValidationError("an e-mail template needs --subject and --html", field="html")
+    template = template_from(channel, subject=subject, html=html, text=text)
     validate(template)
     return template
 

@@ -14,6 +14,7 @@ from hub.templates.template import (
     RenderedSms,
     SmsTemplate,
     Template,
+    template_from,
 )
 from hub.templates.variables import (
     VARIABLE_MODEL,
@@ -43,5 +44,6 @@ __all__ = [
     "compile_template",
     "html_to_text",
     "render",
+    "template_from",
     "validate",
 ]

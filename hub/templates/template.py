@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hub.errors import ValidationError
+
 
 class Part(StrEnum):
     """A part of a template; errors name it."""
@@ -59,3 +61,17 @@ class RenderedSms:
 
 
 Rendered = RenderedEmail | RenderedSms
+
+
+def template_from(
+    channel: str, *, subject: str | None = None, html: str | None = None, text: str | None = None
+) -> Template:
+    """The template of a channel's parts as a user gives them (CLI or API): an SMS needs a
+    text, a letter a subject and HTML (its text is derived when absent)."""
+    if channel == "sms":
+        if not text:
+            raise ValidationError("an SMS template needs a text", field="text")
+        return SmsTemplate(text=text)
+    if not subject or not html:
+        raise ValidationError("an e-mail template needs a subject and HTML", field="html")
+    return EmailTemplate(subject=subject, html=html, text=text)

@@ -1,5 +1,6 @@
 """Campaigns under `/api/v1/campaigns`: create, read with counts, list, start, pause, resume,
-cancel, resend the unknown, and the recipients page by page.
+cancel, resend the unknown, the figures (`hub.campaigns.stats`, as `touchhub campaign
+status` prints them) and the recipients page by page.
 
 The rules are `hub.campaigns.manager.CampaignManager`'s, the ones `touchhub campaign`
 uses; this module reads requests and shapes answers. Marketers and admins manage
@@ -12,16 +13,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from hub.activity.repos.campaigns import CampaignRow, CampaignState, RecipientState
 from hub.campaigns.manager import MAX_NAME, MAX_THROTTLE, CampaignManager, CampaignSpec, Summary
+from hub.campaigns.stats import campaign_stats
 from hub.web.auth import ADMIN, MARKETER, require
 from hub.web.keys import SENDERS, STORE
 from hub.web.openapi import describe
 from hub.web.parsing import parse_query, path_id, read_json, respond
 from hub.web.schemas import Body as BodyModel
-from hub.web.schemas import BodyId, Limit, Name, NoQuery, Out, Query, UtcDatetime
+from hub.web.schemas import BodyId, Limit, Name, NoQuery, Out, Query, SegmentDefinition, UtcDatetime
 
 routes = web.RouteTableDef()
 TAG = "campaigns"
@@ -32,15 +34,38 @@ RECIPIENTS_LIMIT = 100
 SenderKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
+#: What JSON Schema can say of a campaign's choices: exactly one of a saved and an inline
+#: segment, and the schedule's own field (null counts as absent).
+_CHOICES: dict[str, Any] = {
+    "allOf": [
+        {
+            "oneOf": [
+                {"required": ["segment_id"], "properties": {"segment_id": {"type": "integer"}, "segment": {"type": "null"}}},
+                {"required": ["segment"], "properties": {"segment": {"type": "object"}, "segment_id": {"type": "null"}}},
+            ]
+        },
+        {
+            "oneOf": [
+                {"properties": {"schedule": {"const": "now"}, "send_at": {"type": "null"}, "local_hour": {"type": "null"}}},
+                {"required": ["schedule", "send_at"], "properties": {"schedule": {"const": "at"}, "send_at": {"type": "string"}, "local_hour": {"type": "null"}}},
+                {"required": ["schedule", "local_hour"], "properties": {"schedule": {"const": "local_hour"}, "local_hour": {"type": "integer"}, "send_at": {"type": "null"}}},
+            ]
+        },
+    ]
+}  # fmt: skip
+
+
 class CampaignCreate(BodyModel):
     """A campaign to save as a draft; exactly one of `segment_id` and `segment`."""
+
+    model_config = ConfigDict(json_schema_extra=_CHOICES)
 
     name: Annotated[Name, Field(max_length=MAX_NAME)]
     channel: Literal["email", "sms"] = "email"
     template_id: BodyId
     template_version: BodyId | None = Field(None, description="default: the newest, pinned now")
     segment_id: BodyId | None = Field(None, description="a saved segment")
-    segment: dict[str, Any] | None = Field(None, description="an inline filter (decision 0020)")
+    segment: SegmentDefinition | None = Field(None, description="an inline filter (decision 0020)")
     sender: SenderKey = Field(description="account or gateway: `sales` or `email:sales`")
     schedule: Literal["now", "at", "local_hour"] = "now"
     send_at: UtcDatetime | None = Field(None, description="with schedule `at`")
@@ -239,6 +264,42 @@ async def resend_unknown(request: web.Request) -> web.Response:
     manager = _manager(request)
     resent = await manager.resend_unknown(campaign_id)
     return respond(ResendOut, {**_data(await manager.summary(campaign_id)), "resent": resent})
+
+
+class StatsOut(Out):
+    """Recipients per outcome: sent (then delivered, bounced, unsubscribed, replied),
+    failed, and those still pending, deferred, sending or unknown."""
+
+    total: int
+    sent: int
+    delivered: int = Field(description="the message's touch reached delivered or read")
+    bounced: int = Field(description="a hard bounce, at send time or later")
+    soft_bounced: int = Field(description="only temporary bounces")
+    failed: int
+    unsubscribed: int = Field(description="addresses unsubscribed or opted out by this campaign")
+    replied: int = Field(description="an inbound letter or SMS from the contact after the send")
+    pending: int
+    deferred: int
+    sending: int
+    unknown: int
+    skipped: int
+
+
+@routes.get("/api/v1/campaigns/{id}/stats")
+@describe(
+    "A campaign's figures: sent, delivered, bounced, failed, unsubscribed, replied, open",
+    tag=TAG,
+    query=NoQuery,
+    response=StatsOut,
+    roles=CAMPAIGN_MANAGERS,
+)
+async def get_stats(request: web.Request) -> web.Response:
+    """Six statements whatever the number of recipients."""
+    require(request, *CAMPAIGN_MANAGERS)
+    campaign_id = path_id(request, what="campaign")
+    parse_query(request, NoQuery)
+    found = await campaign_stats(request.app[STORE], campaign_id)
+    return respond(StatsOut, found.as_dict())
 
 
 @routes.get("/api/v1/campaigns/{id}/recipients")

@@ -48,6 +48,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_kpi",
     "hub.web.api_suppressions",
     "hub.web.api_campaigns",
+    "hub.web.api_segments",
+    "hub.web.api_templates",
     "hub.web.dashboard",
     "hub.web.unsubscribe_pages",
 )

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 import hub
+from hub.campaigns import segment_schema
 
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
@@ -271,6 +272,7 @@ def build_document(app: web.Application) -> dict[str, Any]:
     routes = sorted(api_routes(app), key=lambda r: (r.path, r.method))
     schemas, defs = models_json_schema(_models(routes), ref_template=REF_TEMPLATE)
     components: dict[str, Any] = dict(defs.get("$defs", {}))
+    components.update(segment_schema.components(REF_TEMPLATE.format(model="")))
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         entry = paths.setdefault(route.path, {})

@@ -23,10 +23,12 @@ from pydantic import (
     Strict,
     StrictBool,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
 from hub.activity import addresses, cursor, dialog_rules, interaction_rules
+from hub.campaigns import segment_schema
 from hub.errors import ValidationError
 from hub.model import CONTACT_KINDS, Address, AddressKind, Channel, Direction, Status
 from hub.text import ascii_int
@@ -203,6 +205,10 @@ CustomFields = Annotated[
     dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], CustomValue],
     Field(max_length=MAX_LIST_ITEMS),
 ]
+
+
+#: A filter of the segment language (decision 0020), published as its JSON Schema.
+SegmentDefinition = Annotated[dict[str, Any], WithJsonSchema(segment_schema.reference())]
 
 
 class Body(BaseModel):

@@ -21,6 +21,7 @@ from hub.activity.schema import (
     suppressions,
 )
 from hub.campaigns.segments import (
+    FIELDS,
     MOBILE_PREFIXES,
     OPT_OUT_CHANNELS,
     All,
@@ -32,6 +33,10 @@ from hub.campaigns.segments import (
     Op,
     TouchedBy,
 )
+
+#: The language's text fields, from its whitelist: a field added there is generated here
+#: (and the evaluator below reads it from the contact record of the same name).
+TEXT_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.kind is Kind.TEXT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -502,6 +502,11 @@ class CampaignsRepo(Repo):
             )
         return out
 
+    async def people(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """What a template sees of each contact id (a preview's recipients): two statements."""
+        async with self.read() as conn:
+            return await self._people(conn, ids)
+
     async def _people(self, conn: AsyncConnection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Contact fields and the owner of each contact id (two statements)."""
         if not ids:

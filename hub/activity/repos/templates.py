@@ -6,6 +6,7 @@ campaign sends. The text is checked by `hub.templates.validate` before it gets h
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -141,6 +142,36 @@ class TemplatesRepo(Repo):
         if row is None:
             raise NotFound(f"no version {version or 'at all'} of template {template_id}")
         return _version(row)
+
+    async def list(self) -> list[tuple[SavedTemplate, int]]:
+        """Every template with its newest version number (0: none yet), by name: one statement."""
+        newest = (
+            select(func.max(template_versions.c.version))
+            .where(template_versions.c.template_id == templates.c.id)
+            .scalar_subquery()
+        )
+        async with self.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(*templates.c, newest.label("newest")).order_by(templates.c.name)
+                )
+            ).mappings().all()
+        return [
+            (SavedTemplate(**{k: v for k, v in row.items() if k != "newest"}), int(row["newest"] or 0))
+            for row in rows
+        ]
+
+    async def versions(self, template_id: int) -> builtins.list[TemplateVersion]:
+        """Every version of a template, newest first (none: an empty list)."""
+        async with self.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(template_versions)
+                    .where(template_versions.c.template_id == template_id)
+                    .order_by(template_versions.c.version.desc())
+                )
+            ).mappings().all()
+        return [_version(row) for row in rows]
 
     async def _template(self, conn: AsyncConnection, template_id: int) -> SavedTemplate:
         row = (

@@ -131,6 +131,9 @@ def test_create_start_run_status_through_the_cli(
     assert data["state"] == "finished"
     assert data["counts"] == {**dict.fromkeys(
         ["pending", "sending", "deferred", "failed", "bounced", "skipped", "unknown"], 0), "sent": 30}  # fmt: skip
+    assert data["stats"]["sent"] == 30 and data["stats"]["replied"] == data["stats"]["bounced"] == 0
+    human = cli.ok("campaign", "status", str(campaign_id))
+    assert "figures: total 30, sent 30, delivered 0" in human and "replied 0" in human
     listed = cli.ok("campaign", "list")
     assert "winter" in listed and "finished" in listed
     draft = json.loads(cli.ok("campaign", "create", "--name", "later", "--template",

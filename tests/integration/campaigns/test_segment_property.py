@@ -16,6 +16,7 @@ from hub.activity import ActivityStore
 from hub.campaigns import segment_sql
 from hub.campaigns.segments import parse
 from tests.helpers.segment_oracle import (
+    TEXT_FIELDS,
     PlainActivity,
     PlainContact,
     PlainIdentity,
@@ -113,9 +114,6 @@ def worlds(draw: st.DrawFn) -> World:
 
 def _iso(d: datetime) -> str:
     return d.isoformat()
-
-
-TEXT_FIELDS = ["name", "region", "city", "importance", "segment", "position", "organisation"]
 
 
 def _text_conditions(field: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:

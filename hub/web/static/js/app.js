@@ -2,6 +2,7 @@
 
 import { ApiError, api, clearToken, getToken, setToken } from "./api.js";
 import { h, replace } from "./dom.js";
+import { campaignsPage } from "./campaigns.js";
 import { contactPage } from "./contact.js";
 import { dialogsPage } from "./dialogs.js";
 import { drillPage } from "./drill.js";
@@ -12,9 +13,11 @@ import { currentRoute, errorBox, link } from "./nav.js";
 import { plansPage } from "./plans.js";
 import { label, locale, locales, setLocale, t } from "./i18n.js";
 
-const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage };
+const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage, campaigns: campaignsPage };
 // Roles that work with messenger dialogs (as with activities: not marketers).
 const DIALOG_ROLES = ["admin", "head", "employee"];
+// Roles that run campaigns (the API's one rule: marketers and admins).
+const CAMPAIGN_ROLES = ["admin", "marketer"];
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -39,10 +42,11 @@ function setState(page, state) {
 }
 
 function showNav(page) {
-  const items = [["my", t("nav.my")]];
+  const items = me.role === "marketer" ? [] : [["my", t("nav.my")]];
   if (me.can_monitor) items.push(["monitor", t("nav.monitor")]);
   if (me.can_plan) items.push(["plans", t("nav.plans")]);
   if (DIALOG_ROLES.includes(me.role)) items.push(["dialogs", t("nav.dialogs")]);
+  if (CAMPAIGN_ROLES.includes(me.role)) items.push(["campaigns", t("nav.campaigns")]);
   replace(nav, items.map(([key, title]) =>
     h("a", { href: link(key), class: key === page ? "active" : null, "aria-current": key === page ? "page" : null, dataset: { nav: key } }, title)));
   replace(who, me.employee_name || me.name, h("span", { class: "role", dataset: { role: me.role } }, label("role", me.role)));
@@ -65,6 +69,21 @@ function showLogin(message = "") {
   main.querySelector("input")?.focus();
 }
 
+/** The caller: KPI readers from /kpi/me; a token without KPI that may run campaigns is a marketer's. */
+async function whoAmI() {
+  try {
+    return await api("/kpi/me");
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    try {
+      await api("/campaigns", { params: { state: "finished" } });
+    } catch {
+      throw error;
+    }
+    return { role: "marketer", name: "", employee_name: null, can_monitor: false, can_plan: false, can_close: false, plannable: [] };
+  }
+}
+
 async function render() {
   const mine = ++renderCount;
   const route = currentRoute();
@@ -74,8 +93,11 @@ async function render() {
   }
   setState(route.page, "loading");
   try {
-    if (!me) me = await api("/kpi/me");
+    if (!me) me = await whoAmI();
     if (mine !== renderCount) return;
+    // A marketer has no KPI of their own: their first page is the campaigns.
+    if (me.role === "marketer" && route.page === "my") route.page = "campaigns";
+    setState(route.page, "loading");
     showNav(route.page);
     const page = PAGES[route.page];
     if (!page) throw new ApiError(404, "not_found", t("app.no_page", { page: route.page }));
