@@ -12,10 +12,10 @@ from hub.channels.messengers.settings import BotMode, MessengersSettings, Telegr
 from hub.channels.messengers.telegram_capture import PollPlan, TelegramCapture
 from hub.channels.messengers.telegram_client import bot_username, make_bot
 from hub.channels.messengers.telegram_ingest import UpdateIngest
-from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, WebhookInbox
+from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, webhook_inbox
 from hub.channels.messengers.telegram_updates import TokenReader, source_of
 from hub.channels.messengers.whatsapp_monitor import WhatsAppMonitor
-from hub.channels.messengers.whatsapp_sender import NotificationInbox, NumberHooks, WhatsAppSender
+from hub.channels.messengers.whatsapp_sender import NumberHooks, WhatsAppSender, notification_inbox
 from hub.errors import ConfigError
 from hub.model import CaptureAdapter, Sender, Sink
 
@@ -126,7 +126,7 @@ def build_whatsapp_sender(settings: MessengersSettings, name: str, sink: Sink | 
     )
     return WhatsAppSender(
         hooks=hooks,
-        inbox=NotificationInbox(hooks=hooks, sink=sink, size=number.webhook_queue),
+        inbox=notification_inbox(hooks, sink, number.webhook_queue),
         api_url=number.api_url,
         access_token=number.access_token.get_secret_value() if number.access_token else None,
         sink=sink,
@@ -159,7 +159,8 @@ def build_telegram_sender(settings: MessengersSettings, name: str, sink: Sink | 
         bot_name=name,
         bot=ingest.bot,
         hooks=BotHooks(bot=name, secret=secret),
-        inbox=WebhookInbox(ingest=ingest, sink=sink, size=bot.webhook_queue),
+        inbox=webhook_inbox(ingest, sink, bot.webhook_queue),
+        health=health,
         sink=sink,
         limits=SendLimits(
             per_chat_rate=bot.per_chat_rate,

@@ -18,8 +18,9 @@ import aiohttp
 
 from hub.backoff import BackoffPolicy
 from hub.channels.messengers.bot_health import BotHealth
+from hub.channels.messengers.webhook_inbox import WEBHOOK_KEY
 from hub.channels.messengers.whatsapp_payload import source_of
-from hub.channels.messengers.whatsapp_sender import SUBSCRIBED_KEY, WEBHOOK_KEY
+from hub.channels.messengers.whatsapp_sender import SUBSCRIBED_KEY
 from hub.errors import ChannelAuthError, ChannelConnectError, ChannelError
 from hub.model import AdapterHealth, Sink
 
