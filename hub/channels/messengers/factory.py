@@ -255,6 +255,7 @@ def build_viber_sender(settings: MessengersSettings, name: str, sink: Sink | Non
         sender_name=bot.sender_name,
         sender_avatar=bot.sender_avatar,
         sink=sink,
+        max_age_s=bot.max_age_s,
     )
 
 

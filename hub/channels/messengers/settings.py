@@ -34,6 +34,8 @@ VK_API_URL = "https://api.vk.com/method"
 #: The VK API version asked for (every call names one: ``v``).
 VK_API_VERSION = "5.199"
 VIBER_API_URL = "https://chatapi.viber.com/pa"
+#: A Viber callback older than this is a replayed capture (Viber delivers within minutes).
+DEFAULT_VIBER_MAX_AGE_S = 86400.0
 #: Telegram's secret_token: 1-256 of A-Z a-z 0-9 _ -.
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 #: A bot's token as BotFather gives it: digits, a colon, then letters.
@@ -167,6 +169,9 @@ class ViberSettings(BaseModel):
     auth_token: SecretStr = Field(description="X-Viber-Auth-Token; also the key of the callbacks' signature")
     sender_name: str = Field(min_length=1, max_length=28, description="the bot's name shown to clients")
     sender_avatar: str | None = Field(default=None, description="URL of the bot's avatar")
+    max_age_s: float = Field(
+        default=DEFAULT_VIBER_MAX_AGE_S, gt=0, description="older callbacks are refused as replays"
+    )
     api_url: str = Field(default=VIBER_API_URL, description="the Viber REST bot API")
     timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
     webhook_queue: int = Field(default=DEFAULT_WEBHOOK_QUEUE, ge=1)

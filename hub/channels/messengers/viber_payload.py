@@ -12,7 +12,10 @@ raw body keyed with the bot's authentication token (`signature_ok`), a JSON obje
   message we sent, named by the token Viber gave it (the inbox finds our touch for it);
 - ``subscribed`` / ``unsubscribed``: the user is reachable again / no longer;
 - ``conversation_started``, ``webhook`` (Viber checking our URL at set_webhook): nothing
-  to record; the webhook event is noted for health.
+  to record.
+
+Every callback carries its time; one older than the account's `max_age_s` is refused by
+the webhook as a replayed capture.
 
 A Viber user id is an opaque token (``01234567890A=``), the address of `AddressKind.VIBER`
 the hub answers to. Anything not shaped as documented raises `ProtocolError`. No asyncio.
@@ -78,6 +81,7 @@ class ViberCallback:
     """One callback: its event, the items it means, the status it reports (if any)."""
 
     event: str
+    at: datetime
     items: tuple[SinkItem, ...]
     status: ViberStatus | None = None
 
@@ -157,7 +161,7 @@ def parse_callback(data: Any, *, account: str) -> ViberCallback:
     at = _time(data)
     source = source_of(account)
     if event == "message":
-        return ViberCallback(event=event, items=(_message(source, account, data, at),))
+        return ViberCallback(event=event, at=at, items=(_message(source, account, data, at),))
     if event in STATUSES:
         desc = data.get("desc")
         status = ViberStatus(
@@ -166,11 +170,11 @@ def parse_callback(data: Any, *, account: str) -> ViberCallback:
             at=at,
             detail=desc if isinstance(desc, str) else None,
         )
-        return ViberCallback(event=event, items=(), status=status)
+        return ViberCallback(event=event, at=at, items=(), status=status)
     if event == "subscribed":
         user = _str(_obj(data, "user"), "id")
-        return ViberCallback(event=event, items=(_user(source, user, at, unreachable=False, event=event),))
+        return ViberCallback(event=event, at=at, items=(_user(source, user, at, unreachable=False, event=event),))
     if event == "unsubscribed":
         user = _str(data, "user_id")
-        return ViberCallback(event=event, items=(_user(source, user, at, unreachable=True, event=event),))
-    return ViberCallback(event=event, items=())
+        return ViberCallback(event=event, at=at, items=(_user(source, user, at, unreachable=True, event=event),))
+    return ViberCallback(event=event, at=at, items=())

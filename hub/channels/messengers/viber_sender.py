@@ -161,6 +161,7 @@ class ViberSender:
         sender_name: str,
         sender_avatar: str | None,
         sink: Sink | None,
+        max_age_s: float,
     ) -> None:
         self.account = account
         self.api = api
@@ -168,6 +169,7 @@ class ViberSender:
         self.sender_name = sender_name
         self.sender_avatar = sender_avatar
         self.sink = sink
+        self.max_age_s = max_age_s
         self._session: aiohttp.ClientSession | None = None
 
     @property

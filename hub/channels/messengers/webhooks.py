@@ -7,7 +7,8 @@ with the confirmation string, every other event is queued and answered ``ok`` at
 
 Viber (``POST /hooks/messengers/viber/{name}``): ``X-Viber-Content-Signature``, the auth
 token's HMAC-SHA256 of the raw body, is checked before the body is parsed (none 401, wrong
-403); the callback is queued and answered 200 (the ``webhook`` check of set_webhook too).
+403); a callback older than `max_age_s` is refused as a replay (400); the rest is queued
+and answered 200 (the ``webhook`` check of set_webhook too).
 
 Bodies above `MAX_UPDATE_BYTES` are a 413 and unparsable ones a 400 on every route; nothing
 refused is recorded, and a full inbox is a 503 (the platform delivers again).
@@ -241,6 +242,9 @@ async def viber_callback(request: web.Request) -> web.Response:
         callback = parse_callback(parse_body(body), account=sender.account)
     except ProtocolError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from exc
+    if utcnow() - callback.at > timedelta(seconds=sender.max_age_s):
+        logger.warning("%s: stale callback (%s) refused", sender.source, callback.at)
+        raise web.HTTPBadRequest(text="stale callback")
     if (callback.items or callback.status is not None) and not sender.inbox.offer(callback):
         raise web.HTTPServiceUnavailable(text="busy; deliver again later")
     return web.json_response({"status": 0})

@@ -118,7 +118,7 @@ async def test_a_message_is_recorded_once_however_often_it_comes(viber_hub: Runn
 
 
 @pytest.mark.parametrize(
-    ("case", "status"), [("unsigned", 401), ("forged", 403), ("other-body", 403), ("oversized", 413), ("garbage", 400)]
+    ("case", "status"), [("unsigned", 401), ("forged", 403), ("other-body", 403), ("stale", 400), ("oversized", 413), ("garbage", 400)]
 )
 async def test_bad_callbacks_are_refused_and_record_nothing(viber_hub: RunningHub, case: str, status: int) -> None:
     body = text_message(USER_ID, 1, "hi")
@@ -129,6 +129,11 @@ async def test_bad_callbacks_are_refused_and_record_nothing(viber_hub: RunningHu
         signature = sign("another-token", body)
     elif case == "other-body":
         signature = sign(AUTH_TOKEN, body + b" ")
+    elif case == "stale":
+        stale = json.loads(body)
+        stale["timestamp"] -= 2 * 86400 * 1000
+        body = json.dumps(stale).encode()
+        signature = sign(AUTH_TOKEN, body)
     elif case == "oversized":
         body = text_message(USER_ID, 1, "x" * 300_000)
         signature = sign(AUTH_TOKEN, body)
