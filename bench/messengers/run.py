@@ -12,7 +12,8 @@ N text updates from `--chats` private chats; the hub's side is this process.
     and a flush — the store at the granularity long polling allows (getUpdates returns at
     most 100 updates, and they may be confirmed only once committed).
 (b) telegram: a fresh store, `TelegramCapture.sync_once` polling the fake with getUpdates
-    batches of 100 (parse, put, checkpoint, flush before the next poll confirms them).
+    batches of 100 (parse, put, checkpoint, flush before the next poll confirms them); the
+    writer's transactions are counted (one per getUpdates batch, its offset included).
 
 Rounds run (a), (c), (b); medians are compared. Goal: (b) ≥ 70 % of (a); (b) against (c)
 is the adapter's own cost (HTTP, JSON, parsing) beside the store's.
@@ -113,7 +114,8 @@ async def store_rate_by(folder: Path, touches: list[Touch], every: int) -> float
     return len(touches) / elapsed
 
 
-async def telegram_rate(folder: Path, url: str, count: int) -> float:
+async def telegram_rate(folder: Path, url: str, count: int) -> tuple[float, int]:
+    """Updates/s of polling into a fresh store, and the transactions the writer committed."""
     settings = MessengersSettings(
         telegram={BOT: TelegramBotSettings.model_validate({"token": TOKEN, "api_url": url, "poll_timeout_s": 0})}
     )
@@ -124,11 +126,12 @@ async def telegram_rate(folder: Path, url: str, count: int) -> float:
             started = time.perf_counter()
             await adapter.sync_once(writer)
             elapsed = time.perf_counter() - started
+            transactions = writer.stats.batches
         written = await store.activities.count()
         assert written == count, f"{written} of {count} updates recorded"
     finally:
         await store.close()
-    return count / elapsed
+    return count / elapsed, transactions
 
 
 
@@ -138,13 +141,15 @@ async def main(args: argparse.Namespace) -> None:
     store_runs: list[float] = []
     by_runs: list[float] = []
     telegram_runs: list[float] = []
+    transactions = 0
     for round_no in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(prefix="tgbench-") as tmp:
             store_runs.append(await store_rate(Path(tmp), touches))
             by_runs.append(await store_rate_by(Path(tmp), touches, BATCH))
             proc, url = start_fake(args.updates, args.chats)
             try:
-                telegram_runs.append(await telegram_rate(Path(tmp), url, args.updates))
+                rate, transactions = await telegram_rate(Path(tmp), url, args.updates)
+                telegram_runs.append(rate)
             finally:
                 assert proc.stdin is not None
                 proc.stdin.close()
@@ -167,6 +172,7 @@ async def main(args: argparse.Namespace) -> None:
                 "ratio": round(telegram / store, 3),
                 f"store_by_{BATCH}_touches_per_s": round(by),
                 f"ratio_to_store_by_{BATCH}": round(telegram / by, 3),
+                "telegram_transactions": transactions,
                 "goal": 0.7,
             }
         )

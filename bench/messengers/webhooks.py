@@ -25,7 +25,7 @@ import aiohttp
 from aiohttp import web
 
 from hub.channels.messengers import webhooks
-from hub.channels.messengers.whatsapp_sender import NotificationInbox, NumberHooks, WhatsAppSender
+from hub.channels.messengers.whatsapp_sender import NumberHooks, WhatsAppSender, notification_inbox
 from hub.channels.plugin import SENDERS, SINK
 from hub.model import SinkItem
 from tests.helpers.fake_whatsapp import PHONE_NUMBER_ID, notification, sign, text_message
@@ -56,7 +56,7 @@ def hub_app() -> web.Application:
     )
     sender = WhatsAppSender(
         hooks=hooks,
-        inbox=NotificationInbox(hooks=hooks, sink=sink, size=100_000),
+        inbox=notification_inbox(hooks, sink, 100_000),
         api_url="http://127.0.0.1:9",
         access_token=None,
         sink=sink,

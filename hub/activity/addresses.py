@@ -18,6 +18,10 @@ from hub.model import AddressKind
 #: A Telegram or VK user name or numeric id: ASCII, as both platforms allow.
 MESSENGER_ID_PATTERN = "^@?[A-Za-z0-9_.+-]{1,64}$"
 _MESSENGER_ID = re.compile(MESSENGER_ID_PATTERN)
+#: A Viber bot's user id: an opaque token (``01234567890A=``) whose case matters.
+_VIBER_ID = re.compile(r"[A-Za-z0-9+/=_-]{4,64}")
+#: A Viber address typed as a phone number (contacts imported with their Viber phone).
+_PHONE_TEXT = re.compile(r"[0-9+()\s.-]+")
 #: What a desk phone's keypad can dial: ASCII digits, `*` and `#` (the default internal
 #: pattern is digits only; a letter or a superscript digit never rings anyone).
 EXTENSION_PATTERN = "^[0-9*#]{1,32}$"
@@ -78,8 +82,13 @@ def normalize_email(raw: str) -> str:
 @lru_cache(maxsize=131072)
 def normalize(kind: AddressKind, raw: str, region: str = "RU") -> str:
     """Normalise an address of any kind; raise `InvalidAddress` when it can't be."""
+    if kind is AddressKind.VIBER and not _PHONE_TEXT.fullmatch(raw.strip()):
+        # The bot API names a user by an opaque id, kept as it is (decision 0058).
+        if not _VIBER_ID.fullmatch(raw.strip()):
+            raise InvalidAddress(f"{raw!r} is not a viber id", field="viber")
+        return raw.strip()
     if kind is AddressKind.PHONE or kind is AddressKind.WHATSAPP or kind is AddressKind.VIBER:
-        # WhatsApp and Viber ids are phone numbers; keep them comparable to phones.
+        # WhatsApp ids and Viber phones are phone numbers; keep them comparable to phones.
         return normalize_phone(raw, region)
     if kind is AddressKind.EMAIL:
         return normalize_email(raw)

@@ -2,27 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import TypeVar
 
 from hub.backoff import BackoffPolicy
 from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.link_token import contact_token, deep_link, verify_contact_token
 from hub.channels.messengers.send_limits import SendLimits
-from hub.channels.messengers.settings import BotMode, MessengersSettings, TelegramBotSettings
+from hub.channels.messengers.settings import (
+    BotMode,
+    MessengersSettings,
+    TelegramBotSettings,
+    ViberSettings,
+    VkSettings,
+    WhatsAppSettings,
+)
 from hub.channels.messengers.telegram_capture import PollPlan, TelegramCapture
 from hub.channels.messengers.telegram_client import bot_username, make_bot
 from hub.channels.messengers.telegram_ingest import UpdateIngest
-from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, WebhookInbox
+from hub.channels.messengers.telegram_sender import BotHooks, TelegramSender, webhook_inbox
 from hub.channels.messengers.telegram_updates import TokenReader, source_of
-from hub.channels.messengers.whatsapp_monitor import WhatsAppMonitor
-from hub.channels.messengers.whatsapp_sender import NotificationInbox, NumberHooks, WhatsAppSender
+from hub.channels.messengers.viber_payload import source_of as viber_source
+from hub.channels.messengers.viber_sender import ViberApi, ViberSender, callback_inbox
+from hub.channels.messengers.vk_payload import source_of as vk_source
+from hub.channels.messengers.vk_sender import (
+    CONFIRMED_KEY,
+    CommunityHooks,
+    VkApi,
+    VkSender,
+    event_inbox,
+)
+from hub.channels.messengers.webhook_inbox import WEBHOOK_KEY
+from hub.channels.messengers.webhook_monitor import WebhookMonitor
+from hub.channels.messengers.whatsapp_monitor import GraphProbe
+from hub.channels.messengers.whatsapp_sender import (
+    SUBSCRIBED_KEY,
+    NumberHooks,
+    WhatsAppSender,
+    notification_inbox,
+)
 from hub.errors import ConfigError
 from hub.model import CaptureAdapter, Sender, Sink
+
+S = TypeVar("S", VkSettings, ViberSettings)
 
 #: The platforms this channel speaks, as the first part of a sender key (``telegram:NAME``).
 TELEGRAM = "telegram"
 WHATSAPP = "whatsapp"
+VK = "vk"
+VIBER = "viber"
 WEBHOOK_PATH = "/hooks/messengers/telegram/{name}"
+VIBER_WEBHOOK_PATH = "/hooks/messengers/viber/{name}"
 
 
 def bot_names(settings: MessengersSettings) -> list[str]:
@@ -30,11 +61,19 @@ def bot_names(settings: MessengersSettings) -> list[str]:
     return [name for name, bot in settings.telegram.items() if bot.enabled]
 
 
+def _enabled(accounts: Mapping[str, VkSettings | ViberSettings | WhatsAppSettings]) -> list[str]:
+    return [name for name, account in accounts.items() if account.enabled]
+
+
 def sender_keys(settings: MessengersSettings) -> list[str]:
     """Every sender this channel builds, keyed like its touches' source: ``telegram:NAME``,
-    ``whatsapp:NAME``."""
-    numbers = [f"{WHATSAPP}:{n}" for n, number in settings.whatsapp.items() if number.enabled]
-    return [source_of(name) for name in bot_names(settings)] + numbers
+    ``whatsapp:NAME``, ``vk:NAME``, ``viber:NAME``."""
+    return (
+        [source_of(name) for name in bot_names(settings)]
+        + [f"{WHATSAPP}:{n}" for n in _enabled(settings.whatsapp)]
+        + [f"{VK}:{n}" for n in _enabled(settings.vk)]
+        + [f"{VIBER}:{n}" for n in _enabled(settings.viber)]
+    )
 
 
 def bot_settings(settings: MessengersSettings, name: str) -> TelegramBotSettings:
@@ -89,25 +128,135 @@ def build_capture(settings: MessengersSettings, name: str) -> TelegramCapture:
     )
 
 
-def build_monitor(settings: MessengersSettings, name: str) -> WhatsAppMonitor:
+def build_monitor(settings: MessengersSettings, name: str) -> WebhookMonitor:
     """The health adapter of WhatsApp number `name` (``whatsapp:NAME``)."""
     number = settings.whatsapp[name]
-    return WhatsAppMonitor(
-        account=name,
+    source = f"{WHATSAPP}:{name}"
+    probe = GraphProbe(
+        source=source,
         phone_number_id=number.phone_number_id,
         api_url=number.api_url,
         access_token=number.access_token.get_secret_value() if number.access_token else None,
         timeout_s=number.timeout_s,
+    )
+    return WebhookMonitor(
+        source=source,
+        probe=probe,
+        registered_key=SUBSCRIBED_KEY,
         check_s=settings.webhook_check_s,
-        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+        retry=_retry(settings),
+    )
+
+
+def _retry(settings: MessengersSettings) -> BackoffPolicy:
+    return BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s)
+
+
+def _account(accounts: Mapping[str, S], platform: str, name: str) -> S:
+    try:
+        return accounts[name]
+    except KeyError:
+        known = ", ".join(sorted(accounts)) or "none"
+        raise ConfigError(f"no [messengers.{platform}.{name}] (configured: {known})") from None
+
+
+def vk_api(settings: MessengersSettings, name: str) -> VkApi | None:
+    """The VK API of community `name` with its token; None when it has no token."""
+    community = _account(settings.vk, VK, name)
+    if community.access_token is None:
+        return None
+    return VkApi(
+        source=vk_source(name),
+        api_url=community.api_url,
+        access_token=community.access_token.get_secret_value(),
+        version=community.api_version,
+        timeout_s=community.timeout_s,
+    )
+
+
+def viber_api(settings: MessengersSettings, name: str) -> ViberApi:
+    """The Viber API of bot `name`, with the URL set_webhook gives Viber (when known)."""
+    bot = _account(settings.viber, VIBER, name)
+    url = settings.public_url + VIBER_WEBHOOK_PATH.format(name=name) if settings.public_url else None
+    return ViberApi(
+        source=viber_source(name),
+        api_url=bot.api_url,
+        auth_token=bot.auth_token.get_secret_value(),
+        timeout_s=bot.timeout_s,
+        webhook_url=url,
+    )
+
+
+async def _no_probe() -> bool | None:
+    return None
+
+
+def build_vk_monitor(settings: MessengersSettings, name: str) -> WebhookMonitor:
+    """The health adapter of VK community `name` (``vk:NAME``)."""
+    api = vk_api(settings, name)
+    return WebhookMonitor(
+        source=vk_source(name),
+        probe=api.probe if api is not None else _no_probe,
+        registered_key=CONFIRMED_KEY,
+        check_s=settings.webhook_check_s,
+        retry=_retry(settings),
+    )
+
+
+def build_viber_monitor(settings: MessengersSettings, name: str) -> WebhookMonitor:
+    """The health adapter of Viber bot `name` (``viber:NAME``): set_webhook, then watched."""
+    api = viber_api(settings, name)
+    return WebhookMonitor(
+        source=viber_source(name),
+        probe=api.probe,
+        registered_key=WEBHOOK_KEY,
+        check_s=settings.webhook_check_s,
+        retry=_retry(settings),
+        register=api.register if api.webhook_url is not None else None,
+        webhook_url=api.webhook_url,
     )
 
 
 def build_adapters(settings: MessengersSettings) -> list[CaptureAdapter]:
-    """An adapter per enabled bot, a health monitor per enabled WhatsApp number."""
+    """An adapter per enabled bot, a health monitor per enabled webhook-fed account."""
     bots: list[CaptureAdapter] = [build_capture(settings, name) for name in bot_names(settings)]
-    numbers = [build_monitor(settings, n) for n, number in settings.whatsapp.items() if number.enabled]
-    return bots + numbers
+    numbers = [build_monitor(settings, n) for n in _enabled(settings.whatsapp)]
+    communities = [build_vk_monitor(settings, n) for n in _enabled(settings.vk)]
+    vibers = [build_viber_monitor(settings, n) for n in _enabled(settings.viber)]
+    return bots + numbers + communities + vibers
+
+
+def build_vk_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> VkSender:
+    """The sender (and webhook inbox) of VK community `name`."""
+    community = _account(settings.vk, VK, name)
+    hooks = CommunityHooks(
+        account=name,
+        group_id=community.group_id,
+        secret=community.secret.get_secret_value(),
+        confirmation=community.confirmation.get_secret_value(),
+    )
+    return VkSender(
+        hooks=hooks,
+        inbox=event_inbox(hooks, sink, community.webhook_queue),
+        api=vk_api(settings, name),
+        sink=sink,
+        max_attempts=community.max_attempts,
+        retry=BackoffPolicy(initial_s=community.retry_base_s, max_s=max(community.retry_base_s * 8, 1.0)),
+    )
+
+
+def build_viber_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> ViberSender:
+    """The sender (and webhook inbox) of Viber bot `name`."""
+    bot = _account(settings.viber, VIBER, name)
+    return ViberSender(
+        account=name,
+        api=viber_api(settings, name),
+        inbox=callback_inbox(viber_source(name), sink, bot.webhook_queue),
+        sender_name=bot.sender_name,
+        sender_avatar=bot.sender_avatar,
+        sink=sink,
+        max_age_s=bot.max_age_s,
+    )
 
 
 def build_whatsapp_sender(settings: MessengersSettings, name: str, sink: Sink | None) -> WhatsAppSender:
@@ -126,7 +275,7 @@ def build_whatsapp_sender(settings: MessengersSettings, name: str, sink: Sink | 
     )
     return WhatsAppSender(
         hooks=hooks,
-        inbox=NotificationInbox(hooks=hooks, sink=sink, size=number.webhook_queue),
+        inbox=notification_inbox(hooks, sink, number.webhook_queue),
         api_url=number.api_url,
         access_token=number.access_token.get_secret_value() if number.access_token else None,
         sink=sink,
@@ -135,13 +284,19 @@ def build_whatsapp_sender(settings: MessengersSettings, name: str, sink: Sink | 
 
 
 def build_sender(settings: MessengersSettings, key: str, sink: Sink | None = None) -> Sender:
-    """The sender ``telegram:NAME`` (or just ``NAME``) or ``whatsapp:NAME``; with `sink` it
-    records its touches."""
+    """The sender ``telegram:NAME`` (or just ``NAME``), ``whatsapp:NAME``, ``vk:NAME`` or
+    ``viber:NAME``; with `sink` it records its touches."""
     platform, _, name = key.rpartition(":")
     if platform == WHATSAPP:
         return build_whatsapp_sender(settings, name, sink)
+    if platform == VK:
+        return build_vk_sender(settings, name, sink)
+    if platform == VIBER:
+        return build_viber_sender(settings, name, sink)
     if platform not in ("", TELEGRAM):
-        raise ConfigError(f"messenger {platform!r} is not configured here ({TELEGRAM}, {WHATSAPP})")
+        raise ConfigError(
+            f"messenger {platform!r} is not configured here ({TELEGRAM}, {WHATSAPP}, {VK}, {VIBER})"
+        )
     return build_telegram_sender(settings, name, sink)
 
 
@@ -159,7 +314,8 @@ def build_telegram_sender(settings: MessengersSettings, name: str, sink: Sink | 
         bot_name=name,
         bot=ingest.bot,
         hooks=BotHooks(bot=name, secret=secret),
-        inbox=WebhookInbox(ingest=ingest, sink=sink, size=bot.webhook_queue),
+        inbox=webhook_inbox(ingest, sink, bot.webhook_queue),
+        health=health,
         sink=sink,
         limits=SendLimits(
             per_chat_rate=bot.per_chat_rate,

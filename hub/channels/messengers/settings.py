@@ -1,4 +1,5 @@
-"""Settings of the messenger channel: `[messengers]` and one `[messengers.telegram.NAME]` per bot."""
+"""Settings of the messenger channel: `[messengers]` and one `[messengers.<platform>.NAME]`
+per account (telegram, whatsapp, vk, viber)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ DEFAULT_WEBHOOK_QUEUE = 1000
 WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
 #: Meta retries a webhook for up to seven days: anything older is a replay.
 DEFAULT_WHATSAPP_MAX_AGE_S = 7 * 86400 + 3600
+VK_API_URL = "https://api.vk.com/method"
+#: The VK API version asked for (every call names one: ``v``).
+VK_API_VERSION = "5.199"
+VIBER_API_URL = "https://chatapi.viber.com/pa"
+#: A Viber callback older than this is a replayed capture (Viber delivers within minutes).
+DEFAULT_VIBER_MAX_AGE_S = 86400.0
 #: Telegram's secret_token: 1-256 of A-Z a-z 0-9 _ -.
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,256}")
 #: A bot's token as BotFather gives it: digits, a colon, then letters.
@@ -124,6 +131,58 @@ class WhatsAppSettings(BaseModel):
         return value.rstrip("/")
 
 
+def _http(value: str) -> str:
+    if urlsplit(value).scheme not in ("http", "https"):
+        raise ValueError("api_url must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+class VkSettings(BaseModel):
+    """One VK community: its Callback API server's confirmation string and secret key, the
+    community token that sends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_id: int = Field(ge=1, description="the community's id (VK names it in every event)")
+    confirmation: SecretStr = Field(description="the string VK expects back for the confirmation event")
+    secret: SecretStr = Field(description="the Callback API secret key VK puts in every event")
+    access_token: SecretStr | None = Field(default=None, description="community token; none = receive only")
+    api_url: str = Field(default=VK_API_URL, description="the VK API's method URL")
+    api_version: str = Field(default=VK_API_VERSION, pattern=r"^5\.[0-9]+$")
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=10)
+    retry_base_s: float = Field(default=DEFAULT_RETRY_BASE_S, ge=0, description="first wait after error 6")
+    webhook_queue: int = Field(default=DEFAULT_WEBHOOK_QUEUE, ge=1)
+    enabled: bool = True
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _http(value)
+
+
+class ViberSettings(BaseModel):
+    """One Viber bot: its authentication token (it sends and signs) and its sender name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auth_token: SecretStr = Field(description="X-Viber-Auth-Token; also the key of the callbacks' signature")
+    sender_name: str = Field(min_length=1, max_length=28, description="the bot's name shown to clients")
+    sender_avatar: str | None = Field(default=None, description="URL of the bot's avatar")
+    max_age_s: float = Field(
+        default=DEFAULT_VIBER_MAX_AGE_S, gt=0, description="older callbacks are refused as replays"
+    )
+    api_url: str = Field(default=VIBER_API_URL, description="the Viber REST bot API")
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    webhook_queue: int = Field(default=DEFAULT_WEBHOOK_QUEUE, ge=1)
+    enabled: bool = True
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _http(value)
+
+
 class MessengersSettings(BaseModel):
     """`[messengers]`: the bots, where Telegram reaches our webhooks, the link-token secret."""
 
@@ -131,6 +190,8 @@ class MessengersSettings(BaseModel):
 
     telegram: dict[str, TelegramBotSettings] = Field(default_factory=dict)
     whatsapp: dict[str, WhatsAppSettings] = Field(default_factory=dict)
+    vk: dict[str, VkSettings] = Field(default_factory=dict)
+    viber: dict[str, ViberSettings] = Field(default_factory=dict)
     public_url: str | None = Field(
         default=None, description="base URL at which Telegram reaches this hub (https://HOST)"
     )

@@ -34,7 +34,7 @@ from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.settings import BotMode
 from hub.channels.messengers.telegram_client import ALLOWED_UPDATES, UpdatesBot, translate
 from hub.channels.messengers.telegram_ingest import UpdateIngest
-from hub.channels.messengers.telegram_sender import WEBHOOK_CHECKPOINT
+from hub.channels.messengers.webhook_inbox import WEBHOOK_KEY
 from hub.errors import ChannelAuthError, ChannelError
 from hub.model import AdapterHealth, Checkpoint, Sink
 
@@ -149,7 +149,7 @@ class TelegramCapture:
         self.bot_health.webhook_registered = bool(info.url) and info.url == self.webhook_url
         self.bot_health.details["pending_update_count"] = info.pending_update_count
         self.bot_health.details["webhook_last_error"] = info.last_error_message
-        note = await sink.load_checkpoint(self.name, WEBHOOK_CHECKPOINT)
+        note = await sink.load_checkpoint(self.name, WEBHOOK_KEY)
         if note:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 self.bot_health.last_update_at = datetime.fromisoformat(json.loads(note)["at"])

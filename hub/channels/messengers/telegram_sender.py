@@ -12,19 +12,18 @@ waited out and the message sent again, up to `max_attempts` and `max_retry_after
 then `RateLimited` is raised. A 403 "bot was blocked by the user" marks the chat
 unreachable (an `IdentityUpdate`) and is a permanent failure of that send.
 
-The webhook inbox (`WebhookInbox`) lives here because the sender is what the web app
-reaches (`SENDERS`): the webhook handler verifies and enqueues; a worker task parses and
-writes, so Telegram is answered at once.
+The bot's webhook inbox (a `WebhookInbox` of raw updates) hangs on the sender because the
+sender is what the web app reaches (`SENDERS`): the webhook handler verifies and enqueues;
+the inbox's task parses and writes, so Telegram is answered at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,6 +42,7 @@ from hub.channels.messengers.send_limits import SendLimits
 from hub.channels.messengers.telegram_client import UpdatesBot, retry_after_s, translate
 from hub.channels.messengers.telegram_ingest import UpdateIngest
 from hub.channels.messengers.telegram_updates import source_of, thread_of
+from hub.channels.messengers.webhook_inbox import WebhookInbox, Write
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
@@ -52,9 +52,9 @@ from hub.errors import (
     ValidationError,
 )
 from hub.model import (
+    AdapterHealth,
     AddressKind,
     Channel,
-    Checkpoint,
     Direction,
     IdentityUpdate,
     OutgoingMessage,
@@ -77,10 +77,6 @@ MAX_TEXT = 4096
 #: Metadata keys of `OutgoingMessage` the sender reads.
 EMPLOYEE_ID = "employee_id"
 REPLY_TO = "reply_to"
-#: Updates the webhook inbox hands the sink at a time.
-INBOX_BATCH = 100
-#: Checkpoint key under which the webhook worker notes the last update it wrote.
-WEBHOOK_CHECKPOINT = "webhook"
 
 
 def new_message_id() -> str:
@@ -100,58 +96,20 @@ class BotHooks:
         return source_of(self.bot)
 
 
-class WebhookInbox:
-    """A bounded queue of raw updates from the webhook and the task that writes them."""
+def webhook_writer(ingest: UpdateIngest) -> Write[Mapping[str, Any]]:
+    """The `Write` of a bot's webhook inbox: the updates parsed and written; the note names
+    the highest update id."""
 
-    def __init__(self, *, ingest: UpdateIngest, sink: Sink | None, size: int) -> None:
-        self.ingest = ingest
-        self.sink = sink
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
-        self._task: asyncio.Task[None] | None = None
+    async def write(raws: Sequence[Mapping[str, Any]], sink: Sink) -> Mapping[str, object]:
+        top = await ingest.take(raws, sink)
+        return {} if top is None else {"update_id": top}
 
-    def offer(self, raw: Mapping[str, Any]) -> bool:
-        """Queue an update; False when the queue is full (Telegram will deliver it again)."""
-        if self.sink is None:
-            return False
-        try:
-            self._queue.put_nowait(raw)
-        except asyncio.QueueFull:
-            return False
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name=f"{self.ingest.source}:webhook")
-        return True
+    return write
 
-    async def _run(self) -> None:
-        assert self.sink is not None
-        while True:
-            raws = [await self._queue.get()]
-            while not self._queue.empty() and len(raws) < INBOX_BATCH:
-                raws.append(self._queue.get_nowait())
-            try:
-                top = await self.ingest.take(raws, self.sink)
-                if top is not None:
-                    note = json.dumps({"update_id": top, "at": utcnow().isoformat()})
-                    await self.sink.put(
-                        Checkpoint(source=self.ingest.source, key=WEBHOOK_CHECKPOINT, value=note)
-                    )
-            except Exception:  # one bad batch must not stop the inbox
-                logger.exception("%s: webhook updates not written", self.ingest.source)
-            finally:
-                for _ in raws:
-                    self._queue.task_done()
 
-    async def drain(self) -> None:
-        """Wait until every queued update is handed to the sink."""
-        if self._task is not None and not self._task.done():
-            await self._queue.join()
-
-    async def close(self) -> None:
-        await self.drain()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+def webhook_inbox(ingest: UpdateIngest, sink: Sink | None, size: int) -> WebhookInbox[Mapping[str, Any]]:
+    """The webhook inbox of a bot: raw updates, written 100 at a time."""
+    return WebhookInbox(source=ingest.source, sink=sink, size=size, write=webhook_writer(ingest))
 
 
 class TelegramSender:
@@ -165,7 +123,8 @@ class TelegramSender:
         bot_name: str,
         bot: UpdatesBot,
         hooks: BotHooks,
-        inbox: WebhookInbox,
+        inbox: WebhookInbox[Mapping[str, Any]],
+        health: AdapterHealth,
         sink: Sink | None,
         limits: SendLimits,
         max_attempts: int,
@@ -179,7 +138,7 @@ class TelegramSender:
         self.limits = limits
         self.max_attempts = max_attempts
         self.max_retry_after_s = max_retry_after_s
-        self.health = inbox.ingest.health
+        self.health = health
         self._ready = False
 
     @property

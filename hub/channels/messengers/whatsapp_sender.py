@@ -10,24 +10,22 @@ other senders: the touch (queued) is committed, ``POST /{phone_number_id}/messag
 called with our id as ``biz_opaque_callback_data`` (status webhooks carry it back), and the
 answer re-records the touch as sent with the ``wamid`` or records why it failed.
 
-The webhook inbox is the same idea as Telegram's: the request verifies and parses (the stale
-check needs the timestamps), the inbox's task writes.
+The webhook inbox is the messengers' one `WebhookInbox`: the request verifies and parses
+(the stale check needs the timestamps), the inbox's task writes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 
+from hub.channels.messengers.webhook_inbox import WebhookInbox, put_items
 from hub.channels.messengers.whatsapp_payload import (
     SERVICE_WINDOW,
     Notification,
@@ -43,7 +41,6 @@ from hub.errors import (
 from hub.model import (
     AddressKind,
     Channel,
-    Checkpoint,
     Direction,
     OutgoingMessage,
     RecipientResult,
@@ -58,9 +55,8 @@ from hub.model import (
 
 logger = logging.getLogger(__name__)
 
-#: Checkpoint keys the webhook leaves for health (read by `whatsapp_monitor`).
+#: Checkpoint key the subscription handshake leaves for health (read by the monitor).
 SUBSCRIBED_KEY = "subscribed"
-WEBHOOK_KEY = "webhook"
 
 #: Cloud API error codes that mean "slow down" and "outside the 24-hour window".
 RATE_CODES = frozenset({4, 80007, 130429, 131048, 131056})
@@ -87,52 +83,13 @@ class NumberHooks:
         return source_of(self.account)
 
 
-class NotificationInbox:
-    """Verified, parsed notifications waiting to be written, and the task that writes them."""
+def notification_inbox(hooks: NumberHooks, sink: Sink | None, size: int) -> WebhookInbox[Notification]:
+    """The webhook inbox of a number: notifications already parsed by the request."""
 
-    def __init__(self, *, hooks: NumberHooks, sink: Sink | None, size: int) -> None:
-        self.hooks = hooks
-        self.sink = sink
-        self._queue: asyncio.Queue[Notification] = asyncio.Queue(maxsize=size)
-        self._task: asyncio.Task[None] | None = None
+    async def write(notes: Sequence[Notification], sink: Sink) -> Mapping[str, object]:
+        return await put_items([note.items for note in notes], sink)
 
-    def offer(self, note: Notification) -> bool:
-        """Queue a notification; False when full (Meta delivers it again)."""
-        if self.sink is None:
-            return False
-        try:
-            self._queue.put_nowait(note)
-        except asyncio.QueueFull:
-            return False
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name=f"{self.hooks.source}:webhook")
-        return True
-
-    async def _run(self) -> None:
-        assert self.sink is not None
-        while True:
-            note = await self._queue.get()
-            try:
-                for item in note.items:
-                    await self.sink.put(item)
-                stamp = json.dumps({"at": utcnow().isoformat()})
-                await self.sink.put(Checkpoint(source=self.hooks.source, key=WEBHOOK_KEY, value=stamp))
-            except Exception:  # one bad notification must not stop the inbox
-                logger.exception("%s: notification not written", self.hooks.source)
-            finally:
-                self._queue.task_done()
-
-    async def drain(self) -> None:
-        if self._task is not None and not self._task.done():
-            await self._queue.join()
-
-    async def close(self) -> None:
-        await self.drain()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    return WebhookInbox(source=hooks.source, sink=sink, size=size, write=write)
 
 
 class WhatsAppSender:
@@ -144,7 +101,7 @@ class WhatsAppSender:
         self,
         *,
         hooks: NumberHooks,
-        inbox: NotificationInbox,
+        inbox: WebhookInbox[Notification],
         api_url: str,
         access_token: str | None,
         sink: Sink | None,

@@ -57,6 +57,13 @@ def test_whatsapp_ids_are_phones() -> None:
     assert normalize(AddressKind.WHATSAPP, "8 916 123-45-67") == "+79161234567"
 
 
+def test_viber_phones_are_phones_and_bot_ids_keep_their_case() -> None:
+    assert normalize(AddressKind.VIBER, "8 916 123-45-67") == "+79161234567"
+    assert normalize(AddressKind.VIBER, " pttm25kSGUo1919sBORWyA== ") == "pttm25kSGUo1919sBORWyA=="
+    with pytest.raises(InvalidAddress):
+        normalize(AddressKind.VIBER, "not an id!")
+
+
 def test_split_multi_cell() -> None:
     assert split_multi("+7 495 1234567; 8 916 1112233, ") == ["+7 495 1234567", "8 916 1112233"]
 
