@@ -32,6 +32,7 @@ from hub.backoff import BackoffPolicy
 from hub.campaigns.bounces import bounce_mailbox
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.runner import CampaignRunner
+from hub.campaigns.triggers_eval import QuietUntil, TriggerEvaluator
 from hub.channels.capabilities import (
     ClickToCall,
     LiveCallState,
@@ -41,6 +42,7 @@ from hub.channels.capabilities import (
 )
 from hub.channels.plugin import ChannelContext, ChannelPlugin, Service
 from hub.channels.registry import load_plugins
+from hub.channels.sms.quiet_hours import QuietHours
 from hub.config import Settings, SupervisorSettings
 from hub.errors import ChannelAuthError, ConfigError, TouchhubError
 from hub.model import CaptureAdapter, Sender, Sink, utcnow
@@ -58,6 +60,8 @@ STOP_TIMEOUT_S = 10.0
 REMINDER_INTERVAL = timedelta(minutes=5)
 #: How often messenger dialogs are checked for a wait that ran out (`[dialogs] reply_within_minutes`).
 DIALOG_REMINDER_INTERVAL = timedelta(minutes=1)
+#: How often trigger rules look for new events and queue their firings.
+TRIGGER_INTERVAL = timedelta(seconds=30)
 
 Plugins = Sequence[ChannelPlugin[Any]]
 
@@ -104,6 +108,17 @@ def campaign_sender(settings: Settings, key: str, plugins: Plugins | None = None
         if plugin.name == channel:
             return plugin.sender(settings, name, None)
     raise ConfigError(f"no channel {channel!r} for sender {key!r}")
+
+
+def sms_quiet_until(settings: Settings) -> QuietUntil | None:
+    """`[sms] quiet_hours` as a function of number and time, for triggered SMS; None
+    without an SMS section or quiet hours."""
+    section = getattr(settings, "sms", None)
+    spec = getattr(section, "quiet_hours", None)
+    if not spec:
+        return None
+    quiet = QuietHours.parse(str(spec), getattr(section, "company_timezone", None) or "UTC")
+    return quiet.quiet_until
 
 
 def message_id_domain(sender: Sender) -> str | None:
@@ -312,6 +327,8 @@ class Hub:
             message_id_domain,
             MailMarks.of(settings.campaigns, settings.web.public_url),
         )
+        #: Evaluates trigger rules (a scheduler job: this main process only, never a web worker).
+        self.triggers = TriggerEvaluator(store, quiet_until=sms_quiet_until(settings))
         self._runner: web.AppRunner | None = None
         self._services: list[Service] = []
         self.url: str | None = None
@@ -336,6 +353,15 @@ class Hub:
                 "interval",
                 seconds=self.settings.campaigns.poll_s,
                 id="campaigns",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=utcnow(),
+            )
+            self.scheduler.add_job(
+                self.triggers.tick,
+                "interval",
+                seconds=TRIGGER_INTERVAL.total_seconds(),
+                id="triggers",
                 coalesce=True,
                 max_instances=1,
                 next_run_time=utcnow(),
@@ -464,6 +490,7 @@ class Hub:
             },
             "writer": self.writer.stats.as_dict(),
             "adapters": adapters,
+            "triggers": self.triggers.health.as_dict(),
             **await self.lease_health(states),
             **({} if self.workers is None else self.workers.health()),
         }
