@@ -225,3 +225,29 @@ async def test_rules_are_checked_and_disabled_rules_do_not_fire(store: ActivityS
     assert campaign.state == "paused"
     await manager.enable(found.id)
     assert (await store.campaigns.get(found.campaign_id)).state == "running"
+
+
+async def test_a_triggered_sms_waits_for_the_end_of_quiet_hours(store: ActivityStore) -> None:
+    night, day = await seed_contacts(store, [None, None], phones=["+79161110001", "+79161110002"])
+    saved = await store.templates.create(name="sms", channel="sms", created_by="test")
+    await store.templates.add_version(saved.id, subject=None, html=None,
+                                      text="Заказ готов, {{ contact.name }}", created_by="test")  # fmt: skip
+    manager = TriggerManager(store, senders=["sms:kannel"])
+    found = await manager.create(
+        TriggerSpec(name="sms", kind="field_value", params={"field": "segment", "value": "A"},
+                    channel="sms", template_id=saved.id, sender="kannel"),
+        created_by="test",
+    )  # fmt: skip
+    morning = utcnow().replace(microsecond=0) + timedelta(hours=8)
+
+    def quiet_until(number: str, now: datetime) -> datetime | None:
+        return morning if number.endswith("1") else None
+
+    await store.contacts.update(night, segment="A")
+    await store.contacts.update(day, segment="A")
+    assert (await TriggerEvaluator(store, quiet_until=quiet_until).tick()).queued == 2
+    page = await store.campaigns.recipients(found.campaign_id)
+    due = {r.contact_id: r.due_at for r in page}
+    assert due[night] == morning
+    assert due[day] < morning - timedelta(hours=7)
+    assert {r.state for r in page} == {"pending"}
