@@ -365,6 +365,7 @@ class Hub:
                 coalesce=True,
                 max_instances=1,
                 next_run_time=utcnow(),
+                misfire_grace_time=None,  # the first run is not skipped by a slow start
             )
         self.scheduler.add_job(
             self.remind_dialogs,

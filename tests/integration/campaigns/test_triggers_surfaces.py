@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from hub.activity import ActivityStore
+from hub.activity.schema import campaigns
 from hub.campaigns.triggers import TriggerManager, TriggerSpec
 from hub.channels.email.factory import build_sender
 from hub.channels.email.settings import EmailSettings
@@ -115,6 +120,8 @@ def test_the_cli_speaks_russian_and_english(tmp_path: Path) -> None:
 
 
 WAIT_S = 30.0
+#: How long a `touchhub serve` process may take to start and send (a busy machine).
+SERVE_WAIT_S = 90.0
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -176,3 +183,85 @@ async def test_serve_evaluates_rules_and_a_restart_sends_nothing_twice(tmp_path:
             assert second not in {f.contact_id for f in firings}
         finally:
             await store.close()
+
+
+async def _prepare_fired(url: str, n: int) -> tuple[list[str], int]:
+    """`n` contacts whose order became ready (each a firing, recorded at the write)."""
+    store = await ActivityStore.open(url)
+    try:
+        emails = addresses(n)
+        ids = await seed_contacts(store, emails)
+        manager = TriggerManager(store, senders=["email:ivan"])
+        rule = await manager.create(
+            TriggerSpec(name="ready", kind="field_value", params=READY,
+                        template_id=await email_template(store), sender="ivan"),
+            created_by="test",
+        )  # fmt: skip
+        for cid in ids:
+            await store.contacts.update(cid, custom={"order_status": "ready"})
+        async with store.engine.begin() as conn:  # slow enough for the kill to land mid-way
+            await conn.execute(
+                update(campaigns).where(campaigns.c.id == rule.campaign_id).values(throttle_per_s=100)
+            )
+        return emails, rule.id
+    finally:
+        await store.close()
+
+
+async def _outcome(url: str, rule_id: int) -> tuple[dict[str, str], int]:
+    """(address → recipient state, firings without a recipient) of the rule."""
+    store = await ActivityStore.open(url)
+    try:
+        firings = await store.triggers.firings(rule_id, limit=500)
+        return {str(f.address): f.state for f in firings}, sum(f.recipient_id is None for f in firings)
+    finally:
+        await store.close()
+
+
+def test_kill_9_of_serve_mid_sending_sends_nobody_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/hub.db"
+    total = 150
+    emails, rule_id = asyncio.run(_prepare_fired(url, total))
+    with running_smtp() as smtp:
+        config = tmp_path / "touchhub.toml"
+        config.write_text(
+            f'demo_on_empty = false\n[store]\nurl = "{url}"\n[web]\nport = {free_port()}\n'
+            '[email]\ncompany_domains = ["acme.ru"]\nsmtp_max_attempts = 1\n'
+            f'[email.accounts.ivan]\npassword = "ivanpw"\naddresses = ["ivan@acme.ru"]\n'
+            f'smtp = "{smtp.url()}"\ntls_ca_file = "{smtp.cert}"\n'
+            '[campaigns]\ncompany_name = "Acme"\npoll_s = 0.2\nheartbeat_s = 0.2\nlease_s = 1.0\n',
+            encoding="utf-8",
+        )
+        cli = Touchhub(config=config)
+        process = cli.start("serve", "--workers", "1")
+        deadline = time.monotonic() + SERVE_WAIT_S
+        while len(_received(smtp)) < 20 and process.poll() is None:
+            assert time.monotonic() < deadline, "serve sent nothing"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        assert len(_received(smtp)) < total, "the kill came after the last letter"
+        assert process.stderr is not None
+        process.stderr.close()
+        again = cli.start("serve", "--workers", "1")
+        try:
+            deadline = time.monotonic() + SERVE_WAIT_S
+            while True:
+                states, unqueued = asyncio.run(_outcome(url, rule_id))
+                if not unqueued and len(states) == total and not (
+                    set(states.values()) & {"pending", "sending", "deferred"}
+                ):
+                    break
+                assert time.monotonic() < deadline, f"not done: {Counter(states.values())}"
+                time.sleep(0.2)
+        finally:
+            again.send_signal(signal.SIGTERM)
+            again.wait(timeout=30)
+            assert again.stderr is not None
+            again.stderr.close()
+        got = Counter(_received(smtp))
+    assert not [a for a, n in got.items() if n > 1], "an address got two letters"
+    sent = {a for a, s in states.items() if s == "sent"}
+    unknown = {a for a, s in states.items() if s == "unknown"}
+    assert sent <= set(got) and sent | unknown == set(emails)
+    assert set(got) <= set(emails)
