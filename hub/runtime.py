@@ -33,6 +33,7 @@ from hub.campaigns.bounces import BounceMailbox, BounceMatcher, MessageIdLookup
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.runner import CampaignRunner
 from hub.campaigns.signing import SigningKeys
+from hub.campaigns.triggers_eval import QuietUntil, TriggerEvaluator
 from hub.channels.capabilities import (
     ClickToCall,
     LiveCallState,
@@ -42,6 +43,7 @@ from hub.channels.capabilities import (
 )
 from hub.channels.plugin import ChannelContext, ChannelPlugin, Service
 from hub.channels.registry import load_plugins
+from hub.channels.sms.quiet_hours import QuietHours
 from hub.config import Settings, SupervisorSettings
 from hub.errors import ChannelAuthError, ConfigError, TouchhubError
 from hub.model import CaptureAdapter, Sender, Sink, utcnow
@@ -59,6 +61,8 @@ STOP_TIMEOUT_S = 10.0
 REMINDER_INTERVAL = timedelta(minutes=5)
 #: How often messenger dialogs are checked for a wait that ran out (`[dialogs] reply_within_minutes`).
 DIALOG_REMINDER_INTERVAL = timedelta(minutes=1)
+#: How often trigger rules look for new events and queue their firings.
+TRIGGER_INTERVAL = timedelta(seconds=30)
 
 Plugins = Sequence[ChannelPlugin[Any]]
 
@@ -127,6 +131,15 @@ def bounce_mailbox(
         source=readers[0].bounces(settings, campaigns.bounce_mailbox),
         matcher=BounceMatcher(SigningKeys.of(campaigns), campaigns.bounce_address, lookup),
     )
+def sms_quiet_until(settings: Settings) -> QuietUntil | None:
+    """`[sms] quiet_hours` as a function of number and time, for triggered SMS; None
+    without an SMS section or quiet hours."""
+    section = getattr(settings, "sms", None)
+    spec = getattr(section, "quiet_hours", None)
+    if not spec:
+        return None
+    quiet = QuietHours.parse(str(spec), getattr(section, "company_timezone", None) or "UTC")
+    return quiet.quiet_until
 
 
 def message_id_domain(sender: Sender) -> str | None:
@@ -335,6 +348,8 @@ class Hub:
             message_id_domain,
             MailMarks.of(settings.campaigns, settings.web.public_url),
         )
+        #: Evaluates trigger rules (a scheduler job: this main process only, never a web worker).
+        self.triggers = TriggerEvaluator(store, quiet_until=sms_quiet_until(settings))
         self._runner: web.AppRunner | None = None
         self._services: list[Service] = []
         #: Scheduled runs in flight, which `stop` cancels and waits for.
@@ -350,6 +365,7 @@ class Hub:
         self._schedule_bounces()
         if self.settings.campaigns.run_in_serve:
             self.every(self.campaigns.tick, self.settings.campaigns.poll_s, "campaigns", now=True)
+            self.every(self.triggers.tick, TRIGGER_INTERVAL.total_seconds(), "triggers", now=True)
         self.every(self.remind_dialogs, DIALOG_REMINDER_INTERVAL.total_seconds(), "dialog-reminders")
         self.scheduler.start()
         await self._start_web()
@@ -395,6 +411,7 @@ class Hub:
             id=name,
             coalesce=True,
             max_instances=1,
+            misfire_grace_time=None,  # a run due during a slow start is late, not skipped
             **({"next_run_time": utcnow()} if now else {}),
         )
 
@@ -491,6 +508,7 @@ class Hub:
             },
             "writer": self.writer.stats.as_dict(),
             "adapters": adapters,
+            "triggers": self.triggers.health.as_dict(),
             **await self.lease_health(states),
             **({} if self.workers is None else self.workers.health()),
         }

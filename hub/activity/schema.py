@@ -437,6 +437,50 @@ campaign_workers = Table(
     Column("seen_at", UTCDateTime(), nullable=False),
 )
 
+# Triggered notifications (migration 0012): rules and each event they fired on, once.
+
+#: "On event → send template to the contact": `kind` is missed_call | due_tomorrow |
+#: field_value | date_reached with its `params`; every send goes through the rule's own
+#: campaign (`campaign_id`), so the engine's claim, suppressions and touches apply.
+trigger_rules = Table(
+    "trigger_rules",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("template_id", Id, ForeignKey("templates.id", ondelete="RESTRICT"), nullable=False),
+    Column("template_version", Integer, nullable=False),
+    Column("sender", String(100), nullable=False),
+    Column("campaign_id", Id),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_run_at", UTCDateTime()),
+    Column("last_error", Text),
+    UniqueConstraint("name"),
+)
+
+#: One event a rule fired on: unique per (rule, event key), so replays, two processes and
+#: restarts never fire twice. `recipient_id` is the campaign recipient row it queued
+#: (null until queued: a field change is recorded at the write, queued by the next tick).
+trigger_firings = Table(
+    "trigger_firings",
+    metadata,
+    _id(),
+    Column("rule_id", Id, ForeignKey("trigger_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("event_key", String(200), nullable=False),
+    Column("contact_id", Id),
+    Column("recipient_id", Id),
+    Column("detail", Text),
+    Column("fired_at", UTCDateTime(), nullable=False),
+    Column("queued_at", UTCDateTime()),
+    UniqueConstraint("rule_id", "event_key", name="uq_trigger_firings_rule_event"),
+    Index("ix_trigger_firings_unqueued", "queued_at", "rule_id"),
+)
+
 # Messenger dialogs (migration 0007).
 
 #: One messenger chat on one account: a projection of its messenger activities

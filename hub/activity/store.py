@@ -40,6 +40,7 @@ from hub.activity.repos import (
     SuppressionsRepo,
     TemplatesRepo,
     TokenRepo,
+    TriggersRepo,
 )
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
 from hub.activity.resolve import (
@@ -270,6 +271,7 @@ class ActivityStore:
         self.suppressions = SuppressionsRepo(engine, self.options)
         self.campaign_bounces = CampaignBouncesRepo(self.suppressions)
         self.campaigns = CampaignsRepo(engine, self.options)
+        self.triggers = TriggersRepo(engine, self.options)
 
     @classmethod
     async def open(

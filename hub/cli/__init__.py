@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "campaign": "hub.cli.campaign_cmd:campaign",
     "template": "hub.cli.template_cmd:template",
     "segment": "hub.cli.segment_cmd:segment",
+    "trigger": "hub.cli.trigger_cmd:trigger",
 }
 
 

@@ -24,6 +24,10 @@ _LINES = frozenset({"li", "tr", "dt", "dd"})
 _HIDDEN = frozenset({"script", "style", "head", "title", "template"})
 _SPACE = re.compile(r"[ \t\r\n\f\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+#: Opens a variable's mark in a skeleton (a private-use character: never markup, never space).
+MARK = "\ue000"
+#: A mark right after an unfinished character reference or tag: its value could finish them.
+_UNFINISHED = re.compile(r"(?:&[#\w]*|<[/!?]?[^\s>]*)" + MARK)
 
 
 class _Converter(HTMLParser):
@@ -122,10 +126,61 @@ class _Converter(HTMLParser):
         self.out.append(text)
 
 
-def html_to_text(html: str) -> str:
-    """The readable plain text of `html` (see the module docstring for what is kept)."""
-    parser = _Converter()
+class _Marked(_Converter):
+    """The converter, noting whether a mark stood anywhere but in shown plain text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.misplaced = False
+
+    def _note(self, *texts: str | None) -> None:
+        if any(t is not None and MARK in t for t in texts):
+            self.misplaced = True
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._note(tag, *(name for name, _ in attrs), *(value for _, value in attrs))
+        super().handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._note(tag)
+        if tag == "a" and self.links:  # a label is compared with its link: values matter
+            self._note("".join(self.out[self.links[-1][1] :]))
+        super().handle_endtag(tag)
+
+    def handle_comment(self, data: str) -> None:
+        self._note(data)
+
+    def handle_decl(self, decl: str) -> None:
+        self._note(decl)
+
+    def handle_pi(self, data: str) -> None:
+        self._note(data)
+
+    def unknown_decl(self, data: str) -> None:
+        self._note(data)
+
+
+def _convert(parser: _Converter, html: str) -> str:
     parser.feed(html)
     parser.close()
     text = "\n".join(line.rstrip() for line in "".join(parser.out).split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip("\n")
+
+
+def html_to_text(html: str) -> str:
+    """The readable plain text of `html` (see the module docstring for what is kept)."""
+    return _convert(_Converter(), html)
+
+
+def text_skeleton(html: str) -> str | None:
+    """`html_to_text` of `html` whose variables are marks (`MARK`, digits, a closing
+    private-use character), when every mark stands in plain text: then putting a value
+    in its mark's place gives the text of the HTML with that value in it, for a value
+    that is one or more words separated by single spaces without ``& < > " '`` (see
+    `hub.templates.rendering`). None when a mark is in a tag, an attribute, a comment,
+    a link's label or right after an unfinished ``&…`` or ``<…``."""
+    if _UNFINISHED.search(html):
+        return None
+    parser = _Marked()
+    text = _convert(parser, html)
+    return None if parser.misplaced else text

@@ -10,6 +10,7 @@ never prints a blank for a missing value: it raises a `TemplateError` naming the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -21,7 +22,7 @@ from jinja2 import Template as JinjaTemplate
 from jinja2.exceptions import SecurityError
 
 from hub.errors import TemplateError
-from hub.templates.html_text import html_to_text
+from hub.templates.html_text import MARK, html_to_text, text_skeleton
 from hub.templates.sandbox import (
     MAX_OUTPUT_CHARS,
     MAX_SOURCE_CHARS,
@@ -234,12 +235,90 @@ class _CompiledPart:
         return "".join(chunks)
 
 
+#: Closes a mark of `text_skeleton`.
+_MARK_END = "\ue001"
+_MARKED = re.compile(MARK + r"(\d+)" + _MARK_END)
+#: A value that may stand in a mark's place: words separated by single spaces, nothing
+#: HTML-special (so its escaped form is itself), no mark characters.
+_PLAIN_VALUE = re.compile(r"[^\s<>&\"'\ue000-\ue002]+(?: [^\s<>&\"'\ue000-\ue002]+)*")
+
+#: A plain lookup as steps: the variable's name, then (True, attribute) or (False, key).
+Lookup = tuple[str, tuple[tuple[bool, Any], ...]]
+
+
+def _lookup(node: nodes.Node) -> Lookup | None:
+    """``contact.name``, ``contact.custom["k"]`` as steps; None for anything else (a
+    filter, a call, an operator, a literal)."""
+    steps: list[tuple[bool, Any]] = []
+    while True:
+        if isinstance(node, nodes.Name):
+            return (node.name, tuple(reversed(steps))) if node.ctx == "load" else None
+        if isinstance(node, nodes.Getattr):
+            steps.append((True, node.attr))
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            steps.append((False, node.arg.value))
+        else:
+            return None
+        node = node.node
+
+
+@dataclass(frozen=True, slots=True)
+class _DerivedText:
+    """The text part of an HTML template made only of markup and plain lookups, converted
+    once (`skeleton`, each distinct lookup a mark); per recipient only the lookups are
+    read (through the sandbox's own `getattr`/`getitem`, as the HTML render did)."""
+
+    skeleton: str
+    lookups: tuple[Lookup, ...]
+
+    def text(self, context: Mapping[str, Any]) -> str | None:
+        """The text for `context`, or None when a value is not plain (convert the HTML)."""
+        values: list[str] = []
+        for name, steps in self.lookups:
+            value = context.get(name)
+            for is_attr, key in steps:
+                if value is None:
+                    return None
+                value = _HTML_ENV.getattr(value, key) if is_attr else _HTML_ENV.getitem(value, key)
+            if not isinstance(value, str | int) or isinstance(value, bool) or hasattr(value, "__html__"):
+                return None
+            shown = str(value)
+            if not _PLAIN_VALUE.fullmatch(shown):
+                return None
+            values.append(shown)
+        return _MARKED.sub(lambda m: values[int(m.group(1))], self.skeleton)
+
+
+def _derived_text(source: str) -> _DerivedText | None:
+    """The text part of HTML `source` made once, when its shape allows (else None)."""
+    tree = _HTML_ENV.parse(source, filename=_filename(Part.HTML))
+    pieces: list[str] = []
+    lookups: dict[Lookup, int] = {}
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                pieces.append(child.data)
+                continue
+            lookup = _lookup(child)
+            if lookup is None:
+                return None
+            n = lookups.setdefault(lookup, len(lookups))
+            pieces.append(f"{MARK}{n}{_MARK_END}")
+    if not lookups:
+        return None
+    skeleton = text_skeleton("".join(pieces))
+    return None if skeleton is None else _DerivedText(skeleton, tuple(lookups))
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledTemplate:
     """A checked template, compiled once, rendered for many recipients."""
 
     source: Template
     parts: Mapping[Part, _CompiledPart]
+    derived: _DerivedText | None = None
 
     def render(self, variables: TemplateVariables) -> Rendered:
         """The message for one recipient; a missing value raises `TemplateError`."""
@@ -248,7 +327,11 @@ class CompiledTemplate:
         if isinstance(self.source, SmsTemplate):
             return RenderedSms(text=texts[Part.TEXT])
         html = texts[Part.HTML]
-        text = texts[Part.TEXT] if Part.TEXT in texts else html_to_text(html)
+        if Part.TEXT in texts:
+            text = texts[Part.TEXT]
+        else:
+            derived = None if self.derived is None else self.derived.text(context)
+            text = html_to_text(html) if derived is None else derived
         # One line: a value with a line break must not start a new mail header.
         subject = " ".join(texts[Part.SUBJECT].split())
         return RenderedEmail(subject=subject, html=html, text=text)
@@ -266,7 +349,10 @@ def compile_template(template: Template) -> CompiledTemplate:
         compiled[part] = _CompiledPart(
             part, env.template_class.from_code(env, code, env.make_globals(None))
         )
-    return CompiledTemplate(template, compiled)
+    derived = None
+    if isinstance(template, EmailTemplate) and template.text is None:
+        derived = _derived_text(template.html)
+    return CompiledTemplate(template, compiled, derived)
 
 
 def render(template: Template, variables: TemplateVariables) -> Rendered:

@@ -50,6 +50,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_campaigns",
     "hub.web.api_segments",
     "hub.web.api_templates",
+    "hub.web.api_triggers",
     "hub.web.dashboard",
     "hub.web.unsubscribe_pages",
 )

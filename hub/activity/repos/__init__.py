@@ -2,7 +2,7 @@
 
 Each takes the engine and the store's options, never the store: the store's record path
 owns idempotent writes of touches, these own contacts, employees, activities, tokens, saved
-segments, templates, suppressions, campaign bounces, campaigns and dialogs.
+segments, templates, suppressions, campaign bounces, campaigns, trigger rules and dialogs.
 """
 
 from hub.activity.repos.activities import ActivityFilter, ActivityRepo, Page
@@ -28,6 +28,7 @@ from hub.activity.repos.segments import SavedSegment, SegmentsRepo
 from hub.activity.repos.suppressions import Reason, Suppressed, Suppression, SuppressionsRepo
 from hub.activity.repos.templates import SavedTemplate, TemplatesRepo, TemplateVersion
 from hub.activity.repos.tokens import TokenRepo, hash_token
+from hub.activity.repos.triggers import TriggersRepo
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -58,6 +59,7 @@ __all__ = [
     "TemplateVersion",
     "TemplatesRepo",
     "TokenRepo",
+    "TriggersRepo",
     "UnmergeResult",
     "hash_token",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.activity.addresses import normalize
 from hub.activity.contact_scope import EVERY_CONTACT, ContactAccess, ContactScope
 from hub.activity.repos.base import MAX_PAGE, Repo, fold, jsonable
+from hub.activity.repos.triggers import fire_on_change
 from hub.activity.schema import (
     ROLLUP_COLUMNS,
     activities,
@@ -319,6 +320,7 @@ class ContactRepo(Repo):
                 await conn.execute(
                     update(contacts).where(contacts.c.id == contact_id).values(**values)
                 )
+                await fire_on_change(conn, contact_id, dict(current), {**current, **values}, now)
                 changed = True
             if changed:
                 work.contacts_changed([contact_id])

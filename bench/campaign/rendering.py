@@ -1,0 +1,58 @@
+"""Rendering one campaign letter: the text part made once per version against converting
+each recipient's HTML, interleaved in one process so that the machine's load hits both.
+
+    .venv/bin/python -m bench.campaign.rendering [--letters 5000] [--rounds 5]
+
+The template is `bench.campaign.sending`'s (a name in the subject and the first
+paragraph, the company's name eight times). "converted" renders the same compiled
+template with its derived text switched off, i.e. `html_to_text` of every letter's HTML,
+as before the skeleton; "made once" is what `CompiledTemplate.render` does now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+from bench.campaign.sending import HTML, SUBJECT
+from hub.templates import (
+    CampaignVariables,
+    CompanyVariables,
+    ContactVariables,
+    EmailTemplate,
+    TemplateVariables,
+    compile_template,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--letters", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    made_once = compile_template(EmailTemplate(subject=SUBJECT, html=HTML, text=None))
+    assert made_once.derived is not None
+    converted = dataclasses.replace(made_once, derived=None)
+    people = [
+        TemplateVariables(
+            contact=ContactVariables(name=f"Клиент {i}", city="Казань"),
+            company=CompanyVariables(name="Acme"),
+            campaign=CampaignVariables(name="bench"),
+        )
+        for i in range(args.letters)
+    ]
+    best = {"converted": float("inf"), "made once": float("inf")}
+    for _ in range(args.rounds):
+        for name, compiled in (("converted", converted), ("made once", made_once)):
+            start = time.perf_counter()
+            for person in people:
+                compiled.render(person)
+            best[name] = min(best[name], (time.perf_counter() - start) / args.letters)
+    for name, seconds in best.items():
+        print(f"{name}: {seconds * 1e6:,.0f} µs per letter (best of {args.rounds})")
+    print(f"made once / converted: {best['made once'] / best['converted']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
