@@ -601,6 +601,14 @@ class _Reader:
         self.pos += 1
         return value
 
+    def u8s(self, unpacker: struct.Struct, name: str) -> tuple[int, ...]:
+        """Several one-octet fields in a row, read at once."""
+        if self.pos + unpacker.size > len(self.data):
+            raise self.fail(f"PDU body ends before {name}")
+        values = unpacker.unpack_from(self.data, self.pos)
+        self.pos += unpacker.size
+        return values
+
     def cstr(self, max_length: int, name: str) -> str:
         end = self.data.find(b"\x00", self.pos, self.pos + max_length)
         if end < 0:
@@ -689,22 +697,20 @@ _M = TypeVar("_M", SubmitSm, DeliverSm)
 
 def _read_short_message(r: _Reader, status: int, cls: type[_M]) -> _M:
     service_type = r.cstr(6, "service_type")
-    source_addr_ton = r.u8("source_addr_ton")
-    source_addr_npi = r.u8("source_addr_npi")
+    source_addr_ton, source_addr_npi = r.u8s(_B2, "source_addr_ton")
     source_addr = r.cstr(21, "source_addr")
-    dest_addr_ton = r.u8("dest_addr_ton")
-    dest_addr_npi = r.u8("dest_addr_npi")
+    dest_addr_ton, dest_addr_npi = r.u8s(_B2, "dest_addr_ton")
     destination_addr = r.cstr(21, "destination_addr")
-    esm_class = r.u8("esm_class")
-    protocol_id = r.u8("protocol_id")
-    priority_flag = r.u8("priority_flag")
+    esm_class, protocol_id, priority_flag = r.u8s(_B3, "esm_class")
     schedule_delivery_time = r.cstr(17, "schedule_delivery_time")
     validity_period = r.cstr(17, "validity_period")
-    registered_delivery = r.u8("registered_delivery")
-    replace_if_present_flag = r.u8("replace_if_present_flag")
-    data_coding = r.u8("data_coding")
-    sm_default_msg_id = r.u8("sm_default_msg_id")
-    sm_length = r.u8("sm_length")
+    (
+        registered_delivery,
+        replace_if_present_flag,
+        data_coding,
+        sm_default_msg_id,
+        sm_length,
+    ) = r.u8s(_B5, "registered_delivery")
     if sm_length > MAX_SHORT_MESSAGE:
         raise r.fail(f"sm_length {sm_length} is reserved", CommandStatus.ESME_RINVMSGLEN)
     short_message = r.octets(sm_length, "short_message")
