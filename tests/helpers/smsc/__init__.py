@@ -140,17 +140,17 @@ class Smsc:
         self.process.stdin.write(json.dumps(command).encode() + b"\n")
         await asyncio.wait_for(self.process.stdin.drain(), COMMAND_TIMEOUT)
 
-    async def stop(self) -> None:
+    async def stop(self, wait_s: float = STOP_TIMEOUT) -> None:
         """Terminate (then kill) the server and stop reading it; bounded at every step."""
-        await _end(self.process)
+        await _end(self.process, wait_s)
         self._reader.cancel()
-        await asyncio.wait({self._reader}, timeout=STOP_TIMEOUT)
+        await asyncio.wait({self._reader}, timeout=wait_s)
         if self._reader.done() and not self._reader.cancelled():
             self._reader.exception()  # e.g. a line that was not JSON: the test saw no event
 
 
-async def _end(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM, then SIGKILL, each followed by a bounded wait; stdin closed."""
+async def _end(process: asyncio.subprocess.Process, wait_s: float = STOP_TIMEOUT) -> None:
+    """SIGTERM, then SIGKILL, each followed by a wait of at most `wait_s`; stdin closed."""
     if process.stdin is not None:
         process.stdin.close()
     for signal_it in (process.terminate, process.kill):
@@ -159,7 +159,7 @@ async def _end(process: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             signal_it()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+            await asyncio.wait_for(process.wait(), wait_s)
     if process.returncode is None:
         raise RuntimeError(f"SMSC process {process.pid} did not end after SIGKILL")
 

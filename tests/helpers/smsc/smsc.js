@@ -12,7 +12,8 @@
 // "listening": for benchmarks, where a JSON line per PDU would cost more than the PDU), tls
 // ({"key": PATH, "cert": PATH}: PEM files; the server then speaks SMPP over TLS only).
 // Long messages are reassembled from concatenation UDHs or SAR TLVs; a message_payload is
-// read whole; each "message" event says how ("via": udh|sar|payload|single).
+// read whole; each "message" event says how ("via": udh|sar|payload|single). stubborn: ignore
+// SIGTERM and the end of stdin (a server that must be killed, for the helper's own test).
 // Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"},
 // {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU),
 // {"cmd":"mo_long","from":..,"to":..,"text":..,"per_part":N,"ref":R,"order":[..]} (an incoming
@@ -26,7 +27,7 @@ const cfg = Object.assign({
   system_id: 'hub', password: 'secret', id_base: 0x1a2b0, id_format: 'hex',
   receipt_id_format: 'same', receipt_tlvs: true, receipt_stat: 'DELIVRD',
   receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0, nack_submits: [], quiet: false,
-  tls: null,
+  tls: null, stubborn: false,
 }, JSON.parse(process.argv[2] || '{}'));
 const emit = (event, data) => {
   if (cfg.quiet && event !== 'listening') return;
@@ -152,7 +153,8 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
       session.destroy();
     }
   }
-}).on('close', () => process.exit(0));
+}).on('close', () => { if (!cfg.stubborn) process.exit(0); });
+if (cfg.stubborn) process.on('SIGTERM', () => emit('sigterm_ignored', {}));
 
 if (cfg.tls) server.on('tlsClientError', (e) => emit('tls_error', {message: String(e)}));
 server.listen(0, '127.0.0.1', () => emit('listening', {port: server.address().port, tls: Boolean(cfg.tls)}));

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from collections.abc import Mapping
 from dataclasses import replace
@@ -318,3 +319,11 @@ async def test_tls_bind_checks_the_smsc_certificate(tmp_path: Path, smsc_node_mo
         async with SmppClient(settings(smsc, tls=SmppTls(verify=False))) as client:
             assert client.connected
         assert [b["ok"] for b in smsc.of("bind")] == [True, True]
+
+
+async def test_a_server_that_ignores_sigterm_is_killed_within_bounds(smsc_node_modules: Path) -> None:
+    # Teardown must end even when the server does not: a failed test under load once hung here.
+    async with running_smsc({"stubborn": True}) as smsc:
+        async with asyncio.timeout(10):  # three waits of 0.5 s, and scheduling on a busy machine
+            await smsc.stop(wait_s=0.5)
+        assert smsc.process.returncode == -signal.SIGKILL  # SIGTERM came first and was ignored
