@@ -51,6 +51,13 @@ STAT_STATE: dict[str, MessageState] = {
 }
 
 _KEY_RE = re.compile(r"(?i)(?:^|(?<=\s))(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text):")
+#: The layout of SMPP 3.4 appendix B exactly, read with one match (a receipt per message
+#: sent: the general walk below cost about half of a receipt's decoding).
+_CANONICAL_RE = re.compile(
+    r"id:(\S+) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S+) err:(\S*)"
+    r"(?: text:(.*))?",
+    re.DOTALL,
+)
 
 #: `sub:`/`dlvrd:` are three digits by the SMPP spec; a few more are tolerated.
 MAX_RECEIPT_COUNT = 999_999
@@ -104,6 +111,19 @@ def _count(value: str) -> int | None:
 
 def parse_receipt(text: str, *, zone: tzinfo = UTC) -> DeliveryReceipt:
     """Parse receipt text; raises `ProtocolError` when it has no `id:` or no `stat:`."""
+    canonical = _CANONICAL_RE.fullmatch(text)
+    if canonical is not None:
+        message_id, sub, dlvrd, submit_date, done_date, stat, err, rest = canonical.groups()
+        return DeliveryReceipt(
+            message_id=message_id,
+            submitted=_count(sub),
+            delivered=_count(dlvrd),
+            submit_date=_date(submit_date, zone),
+            done_date=_date(done_date, zone),
+            stat=stat.upper(),
+            err=err,
+            text=rest or "",
+        )
     fields: dict[str, str] = {}
     matches = list(_KEY_RE.finditer(text))
     for i, match in enumerate(matches):

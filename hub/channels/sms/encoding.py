@@ -57,6 +57,9 @@ UDH_FILL_BITS = 1
 
 _BASIC: dict[str, int] = {ch: i for i, ch in enumerate(GSM7_BASIC) if i != GSM7_ESCAPE}
 _EXTENSION_BY_SEPTET: dict[int, str] = {v: k for k, v in GSM7_EXTENSION.items()}
+#: Every character GSM 7-bit can carry (one set test per text instead of one per character).
+_GSM7_CHARS = frozenset(_BASIC) | frozenset(GSM7_EXTENSION)
+_EXTENSION_CHARS = frozenset(GSM7_EXTENSION)
 _CR = 0x0D
 
 
@@ -115,7 +118,7 @@ class EncodedMessage:
 
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM 03.38 default alphabet or its extension."""
-    return all(ch in _BASIC or ch in GSM7_EXTENSION for ch in text)
+    return _GSM7_CHARS.issuperset(text)
 
 
 def choose_encoding(text: str) -> SmsEncoding:
@@ -128,8 +131,10 @@ def _check_text(text: str, encoding: SmsEncoding | None) -> SmsEncoding:
     if chosen is SmsEncoding.GSM7 and not is_gsm7(text):
         bad = next(ch for ch in text if ch not in _BASIC and ch not in GSM7_EXTENSION)
         raise ValidationError(f"character {bad!r} is not in the GSM 7-bit alphabet", field="body")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise ValidationError("text holds a lone surrogate; it cannot be sent", field="body")
+    try:
+        text.encode("utf-16-le")  # fails on a lone surrogate, in C
+    except UnicodeEncodeError:
+        raise ValidationError("text holds a lone surrogate; it cannot be sent", field="body") from None
     return chosen
 
 
@@ -137,6 +142,15 @@ def _cost(ch: str, encoding: SmsEncoding) -> int:
     if encoding is SmsEncoding.GSM7:
         return 2 if ch in GSM7_EXTENSION else 1
     return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _units(text: str, encoding: SmsEncoding) -> int:
+    """Septets or UTF-16 units of a checked text, without a Python step per character."""
+    if encoding is SmsEncoding.GSM7:
+        if _EXTENSION_CHARS.isdisjoint(text):
+            return len(text)
+        return len(text) + sum(1 for ch in text if ch in _EXTENSION_CHARS)
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _limits(encoding: SmsEncoding) -> tuple[int, int]:
@@ -153,8 +167,7 @@ def count_segments(text: str, *, encoding: SmsEncoding | None = None) -> Segment
     """
     chosen = _check_text(text, encoding)
     single, multi = _limits(chosen)
-    costs = [_cost(ch, chosen) for ch in text]
-    total = sum(costs)
+    total = _units(text, chosen)
     if total <= single:
         return SegmentCount(
             encoding=chosen,
@@ -165,7 +178,7 @@ def count_segments(text: str, *, encoding: SmsEncoding | None = None) -> Segment
             left_in_last_part=single - total,
         )
     parts, used = 1, 0
-    for cost in costs:
+    for cost in (_cost(ch, chosen) for ch in text):
         if used + cost > multi:
             parts, used = parts + 1, 0
         used += cost
@@ -181,7 +194,7 @@ def count_segments(text: str, *, encoding: SmsEncoding | None = None) -> Segment
 
 def _split(text: str, encoding: SmsEncoding) -> Iterator[str]:
     single, multi = _limits(encoding)
-    if sum(_cost(ch, encoding) for ch in text) <= single:
+    if _units(text, encoding) <= single:
         yield text
         return
     start, used = 0, 0

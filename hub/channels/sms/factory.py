@@ -18,7 +18,7 @@ from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelS
 from hub.channels.sms.quiet_hours import Holder, QuietHours
 from hub.channels.sms.settings import GatewayKind, GatewaySettings, SmsSettings
 from hub.channels.sms.smpp_adapter import SmppAdapter
-from hub.channels.sms.smpp_client import SmppSettings
+from hub.channels.sms.smpp_client import SmppSettings, SmppTls
 from hub.channels.sms.smpp_sender import SmppSender
 from hub.channels.sms.smpp_session import SessionTimers, SmppSession
 from hub.channels.sms.token_bucket import TokenBucket
@@ -57,7 +57,7 @@ def build_adapters(settings: SmsSettings) -> list[CaptureAdapter]:
 
 
 def smpp_settings(name: str, gateway: GatewaySettings, settings: SmsSettings) -> SmppSettings:
-    """smpp://SYSTEM_ID@HOST:PORT, the password and the tunables → the client's settings."""
+    """smpp[s]://SYSTEM_ID@HOST:PORT, the password, TLS and the tunables → the client's settings."""
     if gateway.password is None:
         raise ConfigError(f"sms.gateways.{name}.password is not set")
     parts = urlsplit(gateway.url)
@@ -69,6 +69,7 @@ def smpp_settings(name: str, gateway: GatewaySettings, settings: SmsSettings) ->
         password=gateway.password.get_secret_value(),
         system_type=gateway.system_type,
         name=f"sms:{name}",
+        tls=SmppTls(ca_file=gateway.tls_ca_file, verify=gateway.tls_verify) if gateway.uses_tls else None,
         window=gateway.window,
         connect_timeout=settings.timeout_s,
         bind_timeout=settings.timeout_s,
@@ -144,7 +145,13 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         session = smpp_session(settings, name)
         if sink is not None:
             session.sink = sink
-        smpp = SmppSender(session=session, sender=gateway.sender, bucket=bucket, holder=holder)
+        smpp = SmppSender(
+            session=session,
+            sender=gateway.sender,
+            bucket=bucket,
+            holder=holder,
+            long_messages=gateway.long_messages,
+        )
         session.reply = smpp.send
         return smpp
     if gateway.kind is GatewayKind.HTTP:

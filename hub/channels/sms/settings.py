@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from hub.channels.sms.quiet_hours import parse_window
+from hub.channels.sms.smpp_submit import LongMessages
 from hub.urls import mask_url
 
 #: Defaults, named so that the code and the docs say the same thing.
@@ -33,7 +34,9 @@ DEFAULT_ENQUIRE_LINK_S = 30.0
 #: A webhook token: long, and nothing that needs escaping in a URL.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,}")
 #: URL schemes of each gateway kind.
-SCHEMES = {"kannel": ("kannel",), "smpp": ("smpp",), "http": ("http", "https")}
+SCHEMES = {"kannel": ("kannel",), "smpp": ("smpp", "smpps"), "http": ("http", "https")}
+#: The URL scheme of an SMPP gateway reached over TLS.
+SMPP_TLS_SCHEME = "smpps"
 
 
 class GatewayKind(StrEnum):
@@ -51,7 +54,8 @@ class GatewaySettings(BaseModel):
 
     kind: GatewayKind
     url: str = Field(
-        description="kannel://USER@HOST:PORT (sendsms), smpp://SYSTEM_ID@HOST:PORT, "
+        description="kannel://USER@HOST:PORT (sendsms), smpp://SYSTEM_ID@HOST:PORT "
+        "(smpps:// over TLS), "
         "or the provider's https://[ACCOUNT@]HOST[:PORT] for kind http"
     )
     password: SecretStr | None = None
@@ -68,6 +72,18 @@ class GatewaySettings(BaseModel):
     system_type: str = Field(default="", max_length=12, description="SMPP: system_type of the bind")
     enquire_link_s: float = Field(
         default=DEFAULT_ENQUIRE_LINK_S, ge=0, description="SMPP: keep-alive interval; 0 = none"
+    )
+    long_messages: LongMessages = Field(
+        default=LongMessages.UDH,
+        description="SMPP: a long text as parts behind a UDH (udh), parts with SAR TLVs (sar), "
+        "or one PDU with message_payload (payload), as the SMSC asks",
+    )
+    tls: bool = Field(default=False, description="SMPP: TLS around the bind (as smpps:// does)")
+    tls_ca_file: str | None = Field(
+        default=None, description="SMPP over TLS: PEM file of the authorities to trust; none = the system's"
+    )
+    tls_verify: bool = Field(
+        default=True, description="SMPP over TLS: check the SMSC's certificate and name (off: encrypted only)"
     )
     profile: str | None = Field(
         default=None, description="kind http: a shipped profile's name or the path of a TOML profile"
@@ -94,10 +110,12 @@ class GatewaySettings(BaseModel):
                 raise ValueError(f"url {mask_url(self.url)} must look like https://HOST for kind http")
             if not self.profile:
                 raise ValueError("kind http needs a profile (a shipped name or a TOML file)")
-        elif parts.scheme != schemes[0] or not parts.hostname or not parts.username:
+        elif parts.scheme not in schemes or not parts.hostname or not parts.username:
             raise ValueError(
                 f"url {mask_url(self.url)} must look like {schemes[0]}://USER@HOST:PORT for kind {self.kind}"
             )
+        if self.kind is not GatewayKind.SMPP and (self.tls or self.tls_ca_file is not None):
+            raise ValueError("tls and tls_ca_file are for kind smpp (http gateways take https://)")
         try:
             port = parts.port
         except ValueError as exc:
@@ -105,6 +123,11 @@ class GatewaySettings(BaseModel):
         if port is None and self.kind is not GatewayKind.HTTP:
             raise ValueError(f"url {mask_url(self.url)} needs a port")
         return self
+
+    @property
+    def uses_tls(self) -> bool:
+        """SMPP over TLS: asked by `tls = true` or by an smpps:// URL."""
+        return self.tls or urlsplit(self.url).scheme == SMPP_TLS_SCHEME
 
     @property
     def masked_url(self) -> str:

@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
+from collections import deque
 from collections.abc import Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from hub.channels.sms.smpp_pdu import (
     MAX_SEQUENCE,
@@ -38,6 +40,7 @@ from hub.channels.sms.smpp_pdu import (
     UnbindResp,
     UnknownPdu,
     encode,
+    frame,
     status_name,
 )
 from hub.errors import (
@@ -73,6 +76,8 @@ WRITE_HIGH_WATER = 256 * 1024
 
 #: Statuses that mean "slow down", not "this message is bad".
 THROTTLE_STATUSES = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+#: deliver_sm_resp body: an empty message_id.
+_EMPTY_MESSAGE_ID = b"\x00"
 #: Bind statuses that mean the credentials (or the account) are wrong.
 AUTH_STATUSES = frozenset(
     {
@@ -82,6 +87,27 @@ AUTH_STATUSES = frozenset(
         CommandStatus.ESME_RINVSYSTYP,
     }
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmppTls:
+    """TLS around the bind (`smpps://`): which authorities to trust and what to check."""
+
+    #: PEM file of the authorities that may sign the SMSC's certificate; None = the system's
+    ca_file: str | None = None
+    #: False accepts any certificate (a test SMSC, a private link): encrypted, not authenticated
+    verify: bool = True
+    #: name the certificate must carry; None = the host we connect to
+    server_hostname: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """A client context: TLS 1.2 or later, the chosen authorities, hostname checked."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +121,8 @@ class SmppSettings:
     system_type: str = ""
     #: channel name used in errors and logs (e.g. "smpp:operator")
     name: str = "smpp"
+    #: TLS around the connection; None = plain TCP
+    tls: SmppTls | None = None
     window: int = DEFAULT_WINDOW
     connect_timeout: float = CONNECT_TIMEOUT_S
     bind_timeout: float = BIND_TIMEOUT_S
@@ -108,7 +136,12 @@ class SmppSettings:
 
 
 class SubmitWindow:
-    """How many requests may be outstanding; shrinks on throttling, grows back on success."""
+    """How many requests may be outstanding; shrinks on throttling, grows back on success.
+
+    Places are handed to waiters in arrival order by `release` itself, which is a plain
+    function: a caller cancelled while giving its place back cannot keep it (a lock there
+    once could, and then every later submit waited for a place that never came back).
+    """
 
     def __init__(self, size: int, *, recovery: int) -> None:
         if size < 1:
@@ -119,31 +152,52 @@ class SubmitWindow:
         self.peak = 0
         self._recovery = recovery
         self._successes = 0
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.size)
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
+        """Wait for a place (first come, first served) and take it."""
+        if self.in_flight < self.size and not self._waiters:
+            self._take()
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the place was handed over as we were cancelled: give it back
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
 
-    async def release(self) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify(1)  # one place freed: wake one waiter, not every one
+    def release(self) -> None:
+        """Give a place back; the longest waiter gets it."""
+        self.in_flight -= 1
+        self._hand_over()
 
-    async def shrink(self) -> None:
-        async with self._changed:
-            self.size = max(1, self.size // 2)
+    def shrink(self) -> None:
+        self.size = max(1, self.size // 2)
+        self._successes = 0
+
+    def success(self) -> None:
+        self._successes += 1
+        if self.size < self.limit and self._successes >= self._recovery:
+            self.size += 1
             self._successes = 0
+            self._hand_over()
 
-    async def success(self) -> None:
-        async with self._changed:
-            self._successes += 1
-            if self.size < self.limit and self._successes >= self._recovery:
-                self.size += 1
-                self._successes = 0
-                self._changed.notify(1)
+    def _take(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.peak:
+            self.peak = self.in_flight
+
+    def _hand_over(self) -> None:
+        while self._waiters and self.in_flight < self.size:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._take()
+                waiter.set_result(None)
 
 
 class SmppClient:
@@ -172,20 +226,32 @@ class SmppClient:
         return self._writer is not None and self._failure is None
 
     async def connect(self) -> None:
-        """Open the connection and bind as a transceiver; start reading and keep-alive."""
+        """Open the connection (TLS when asked) and bind as a transceiver; start reading
+        and keep-alive."""
         s = self.settings
+        where = f"{s.host}:{s.port}"
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(s.host, s.port), s.connect_timeout
-            )
+            if s.tls is None:
+                opened = asyncio.open_connection(s.host, s.port)
+            else:
+                opened = asyncio.open_connection(
+                    s.host,
+                    s.port,
+                    ssl=s.tls.context(),
+                    server_hostname=s.tls.server_hostname or s.host,
+                    ssl_handshake_timeout=s.connect_timeout,
+                )
+            self._reader, self._writer = await asyncio.wait_for(opened, s.connect_timeout)
         except TimeoutError as exc:
             raise ChannelTimeout(
-                f"no connection to {s.host}:{s.port} within {s.connect_timeout}s", channel=s.name
+                f"no connection to {where} within {s.connect_timeout}s", channel=s.name
+            ) from exc
+        except ssl.SSLError as exc:
+            raise ChannelConnectError(
+                f"TLS with {where} failed: {exc.reason or exc}", channel=s.name
             ) from exc
         except OSError as exc:
-            raise ChannelConnectError(
-                f"cannot connect to {s.host}:{s.port}: {exc}", channel=s.name
-            ) from exc
+            raise ChannelConnectError(f"cannot connect to {where}: {exc}", channel=s.name) from exc
         self._failure = None
         self._outgoing = []
         self._decoder = SmppDecoder()
@@ -210,12 +276,16 @@ class SmppClient:
                 raise ChannelAuthError(text, channel=s.name)
             raise ProtocolError(text, channel=s.name)
         self.smsc_system_id = resp.system_id
-        logger.info("smpp %s: bound to %s:%d as %s", s.name, s.host, s.port, s.system_id)
+        logger.info(
+            "smpp %s: bound to %s%s as %s", s.name, where, " (TLS)" if s.tls else "", s.system_id
+        )
         if s.enquire_link_interval > 0:
             self._spawn(self._keepalive_loop(), "keepalive")
 
     async def close(self) -> None:
-        """Unbind (briefly waiting for unbind_resp), close the socket, fail what is left."""
+        """Unbind (briefly waiting for unbind_resp), close the socket, fail what is left.
+
+        Every wait here is bounded (`UNBIND_TIMEOUT_S` each), whatever the SMSC does."""
         if self.connected:
             with contextlib.suppress(ChannelError):
                 await self._request(
@@ -243,36 +313,43 @@ class SmppClient:
         Returns the response, whose command_status may name a refusal of this message
         (e.g. ESME_RINVDSTADR); raises `RateLimited` when throttling outlasts the retries,
         `ChannelTimeout` without an answer, `ChannelConnectError` if the connection drops.
+        The body is encoded once; each attempt only puts a new header in front of it.
         """
         s = self.settings
+        window = self.window
+        body = pdu.encode_body()
         delay = s.throttle_delay
         for attempt in range(s.throttle_retries + 1):
-            await self.window.acquire()
+            await window.acquire()
             try:
-                resp = await self._request(
-                    replace(pdu, sequence_number=self._next_sequence()), s.response_timeout
+                sequence = self._next_sequence()
+                resp = await self._exchange(
+                    sequence, frame(SubmitSm.command_id, sequence, body), "SubmitSm", s.response_timeout
                 )
             finally:
-                await self.window.release()
-            if isinstance(resp, GenericNack):
+                window.release()
+            if type(resp) is SubmitSmResp:
+                status = resp.command_status
+                if not status:
+                    window.success()
+                    return resp
+                if status not in THROTTLE_STATUSES:
+                    return resp
+            elif isinstance(resp, GenericNack):
                 raise ProtocolError(
                     f"submit_sm refused with generic_nack {status_name(resp.command_status)}",
                     channel=s.name,
                 )
-            if not isinstance(resp, SubmitSmResp):
+            else:
                 raise ProtocolError(f"submit_sm answered with {type(resp).__name__}", channel=s.name)
-            if resp.command_status not in THROTTLE_STATUSES:
-                if not resp.command_status:
-                    await self.window.success()
-                return resp
-            await self.window.shrink()
+            window.shrink()
             if attempt == s.throttle_retries:
                 break
             logger.info(
                 "smpp %s: %s, window %d, retry in %.2fs",
                 s.name,
                 status_name(resp.command_status),
-                self.window.size,
+                window.size,
                 delay,
             )
             await asyncio.sleep(delay)
@@ -302,34 +379,53 @@ class SmppClient:
         return seq
 
     async def _request(self, pdu: Pdu, wait_s: float) -> Pdu:
+        return await self._exchange(pdu.sequence_number, encode(pdu), type(pdu).__name__, wait_s)
+
+    async def _exchange(self, sequence: int, data: bytes, what: str, wait_s: float) -> Pdu:
+        """Write one request's bytes and wait up to `wait_s` for the response to `sequence`.
+
+        One timer per request sets the timeout on the future (`wait_for` would add a task
+        and a second callback to every submit)."""
         if self._failure is not None:
             raise self._failure
-        future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
-        self._pending[pdu.sequence_number] = future
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Pdu] = loop.create_future()
+        self._pending[sequence] = future
+        timer = loop.call_later(wait_s, self._expire, future, what, sequence, wait_s)
         try:
-            await self._write(pdu)
-            return await asyncio.wait_for(future, wait_s)
-        except TimeoutError as exc:
-            raise ChannelTimeout(
-                f"no answer to {type(pdu).__name__} #{pdu.sequence_number} within {wait_s}s",
-                channel=self.settings.name,
-            ) from exc
+            self._send(data)
+            await self._drain_if_full()
+            return await future
         finally:
-            self._pending.pop(pdu.sequence_number, None)
+            timer.cancel()
+            if self._pending.get(sequence) is future:
+                del self._pending[sequence]
 
-    async def _write(self, pdu: Pdu) -> None:
-        """Queue `pdu` for the socket; wait only while the SMSC is not reading.
+    def _expire(self, future: asyncio.Future[Pdu], what: str, sequence: int, wait_s: float) -> None:
+        if not future.done():
+            future.set_exception(
+                ChannelTimeout(
+                    f"no answer to {what} #{sequence} within {wait_s}s", channel=self.settings.name
+                )
+            )
 
-        PDUs written in one turn of the event loop leave in one `write` (one system call):
+    def _send(self, data: bytes) -> None:
+        """Queue bytes for the socket.
+
+        What is queued in one turn of the event loop leaves in one `write` (one system call):
         a window's worth of submits, or the answers to a burst of receipts, go together.
         """
         writer = self._writer
         if writer is None or self._failure is not None:
             raise self._failure or ChannelConnectError("not connected", channel=self.settings.name)
-        self._outgoing.append(encode(pdu))
+        self._outgoing.append(data)
         if len(self._outgoing) == 1:
             asyncio.get_running_loop().call_soon(self._send_outgoing, writer)
-        if writer.transport.get_write_buffer_size() <= WRITE_HIGH_WATER:
+
+    async def _drain_if_full(self) -> None:
+        """Wait only while the SMSC is not reading (more than `WRITE_HIGH_WATER` unsent)."""
+        writer = self._writer
+        if writer is None or writer.transport.get_write_buffer_size() <= WRITE_HIGH_WATER:
             return
         try:
             await asyncio.wait_for(writer.drain(), self.settings.write_timeout)
@@ -339,6 +435,11 @@ class SmppClient:
             raise ChannelConnectError(
                 f"write failed: {exc}", channel=self.settings.name
             ) from exc
+
+    async def _write(self, pdu: Pdu) -> None:
+        """Queue one PDU for the socket; wait only while the SMSC is not reading."""
+        self._send(encode(pdu))
+        await self._drain_if_full()
 
     def _send_outgoing(self, writer: asyncio.StreamWriter) -> None:
         data, self._outgoing = b"".join(self._outgoing), []
@@ -357,20 +458,23 @@ class SmppClient:
                     error = ChannelConnectError("SMSC closed the connection", channel=self.settings.name)
                     break
                 for item in self._decoder.feed(data):
-                    await self._route(item)
+                    self._route(item)
+                await self._drain_if_full()  # the answers to this chunk went out together
         except ChannelError as exc:
             error = exc
         except OSError as exc:
             error = ChannelConnectError(f"connection lost: {exc}", channel=self.settings.name)
         self._fail(error)
 
-    async def _route(self, item: Pdu | PduRejected) -> None:
+    def _route(self, item: Pdu | PduRejected) -> None:
         if isinstance(item, PduRejected):
             logger.warning("smpp %s: %s", self.settings.name, item.error)
-            await self._write(
-                GenericNack(
-                    sequence_number=item.error.sequence_number or 0,
-                    command_status=item.error.command_status,
+            self._send(
+                encode(
+                    GenericNack(
+                        sequence_number=item.error.sequence_number or 0,
+                        command_status=item.error.command_status,
+                    )
                 )
             )
             if item.fatal:
@@ -386,26 +490,30 @@ class SmppClient:
         if isinstance(item, DeliverSm):
             if not self.deliveries.full():  # kept at once: answer at once
                 self.deliveries.put_nowait(item)
-                await self._write(DeliverSmResp(sequence_number=item.sequence_number))
+                self._send(frame(DeliverSmResp.command_id, item.sequence_number, _EMPTY_MESSAGE_ID))
             else:  # the consumer is behind: answer when there is room (the SMSC slows down)
                 self._spawn(self._hand_over(item), f"deliver:{item.sequence_number}")
         elif isinstance(item, EnquireLink):
-            await self._write(EnquireLinkResp(sequence_number=item.sequence_number))
+            self._send(encode(EnquireLinkResp(sequence_number=item.sequence_number)))
         elif isinstance(item, Unbind):
-            await self._write(UnbindResp(sequence_number=item.sequence_number))
+            self._send(encode(UnbindResp(sequence_number=item.sequence_number)))
             raise ChannelConnectError("SMSC unbound", channel=self.settings.name)
         elif isinstance(item, UnknownPdu):
-            await self._write(
-                GenericNack(
-                    sequence_number=item.sequence_number,
-                    command_status=CommandStatus.ESME_RINVCMDID,
+            self._send(
+                encode(
+                    GenericNack(
+                        sequence_number=item.sequence_number,
+                        command_status=CommandStatus.ESME_RINVCMDID,
+                    )
                 )
             )
         else:
-            await self._write(
-                GenericNack(
-                    sequence_number=item.sequence_number,
-                    command_status=CommandStatus.ESME_RINVBNDSTS,
+            self._send(
+                encode(
+                    GenericNack(
+                        sequence_number=item.sequence_number,
+                        command_status=CommandStatus.ESME_RINVBNDSTS,
+                    )
                 )
             )
 
@@ -441,18 +549,33 @@ class SmppClient:
             if not future.done():
                 future.set_exception(error)
         self._pending.clear()
-        if self._writer is not None:
-            self._writer.close()
+        writer = self._writer
+        if writer is not None:
+            queued, self._outgoing = b"".join(self._outgoing), []
+            if queued and not writer.is_closing():
+                writer.write(queued)  # e.g. the unbind_resp or generic_nack before the end
+            writer.close()
         self._closed.set()
 
     async def _abort(self, error: ChannelError | None = None) -> None:
+        """Fail the session and stop its tasks, waiting for each at most `UNBIND_TIMEOUT_S`.
+
+        Python 3.11's `wait_for` can swallow a cancellation that lands as its inner wait
+        completes, so a task is not trusted to end when cancelled: a bounded wait, then on.
+        """
         self._fail(error or ChannelConnectError("bind failed", channel=self.settings.name))
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            done, stuck = await asyncio.wait(tasks, timeout=UNBIND_TIMEOUT_S)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved: a reader's end is already in `_failure`
+            for task in stuck:
+                logger.warning("smpp %s: task %s did not stop", self.settings.name, task.get_name())
         if self._writer is not None:
-            with contextlib.suppress(OSError, TimeoutError):
+            with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
                 await asyncio.wait_for(self._writer.wait_closed(), UNBIND_TIMEOUT_S)
         self._writer = None

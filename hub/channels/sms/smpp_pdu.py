@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
 
@@ -196,6 +196,9 @@ class Tlvs:
     other: tuple[Tlv, ...] = ()
 
 
+#: The optional parameters of a PDU that has none (shared: the value is frozen).
+NO_TLVS = Tlvs()
+
 # kind of each named TLV: ("u8"|"u16"|"cstr"|"octets", fixed or max length incl. NUL)
 _TLV_FIELDS: dict[int, tuple[str, str, int]] = {
     TlvTag.RECEIPTED_MESSAGE_ID: ("receipted_message_id", "cstr", 65),
@@ -260,10 +263,10 @@ class BindTransceiverResp(PduBase):
 
     command_id: ClassVar[int] = CommandId.BIND_TRANSCEIVER_RESP
     system_id: str = ""
-    tlvs: Tlvs = field(default_factory=Tlvs)
+    tlvs: Tlvs = NO_TLVS
 
     def encode_body(self) -> bytes:
-        if self.command_status and not self.system_id and self.tlvs == Tlvs():
+        if self.command_status and not self.system_id and self.tlvs == NO_TLVS:
             return b""  # an error response may carry no body
         return _cstr(self.system_id, 16, "system_id") + _encode_tlvs(self.tlvs)
 
@@ -324,7 +327,7 @@ class ShortMessage(PduBase):
     data_coding: int = 0
     sm_default_msg_id: int = 0
     short_message: bytes = b""
-    tlvs: Tlvs = field(default_factory=Tlvs)
+    tlvs: Tlvs = NO_TLVS
 
     def encode_body(self) -> bytes:
         return _body_short_message(self)
@@ -444,6 +447,8 @@ def _u8(value: int, name: str) -> bytes:
 
 
 def _encode_tlvs(tlvs: Tlvs) -> bytes:
+    if tlvs is NO_TLVS:
+        return b""
     out = bytearray()
     for tag, (name, kind, size) in _TLV_FIELDS.items():
         value = getattr(tlvs, name)
@@ -479,6 +484,11 @@ def _body_bind(pdu: BindTransceiver) -> bytes:
     )
 
 
+_B2 = struct.Struct(">BB")
+_B3 = struct.Struct(">BBB")
+_B5 = struct.Struct(">BBBBB")
+
+
 def _body_short_message(pdu: ShortMessage) -> bytes:
     if len(pdu.short_message) > MAX_SHORT_MESSAGE:
         raise ValidationError(
@@ -486,6 +496,34 @@ def _body_short_message(pdu: ShortMessage) -> bytes:
             " use message_payload",
             field="short_message",
         )
+    try:  # the octets packed together; a value out of range is named by the slow path
+        return b"".join(
+            (
+                _cstr(pdu.service_type, 6, "service_type"),
+                _B2.pack(pdu.source_addr_ton, pdu.source_addr_npi),
+                _cstr(pdu.source_addr, 21, "source_addr"),
+                _B2.pack(pdu.dest_addr_ton, pdu.dest_addr_npi),
+                _cstr(pdu.destination_addr, 21, "destination_addr"),
+                _B3.pack(pdu.esm_class, pdu.protocol_id, pdu.priority_flag),
+                _time(pdu.schedule_delivery_time, "schedule_delivery_time"),
+                _time(pdu.validity_period, "validity_period"),
+                _B5.pack(
+                    pdu.registered_delivery,
+                    pdu.replace_if_present_flag,
+                    pdu.data_coding,
+                    pdu.sm_default_msg_id,
+                    len(pdu.short_message),
+                ),
+                pdu.short_message,
+                _encode_tlvs(pdu.tlvs),
+            )
+        )
+    except struct.error:
+        return _body_short_message_checked(pdu)
+
+
+def _body_short_message_checked(pdu: ShortMessage) -> bytes:
+    """The same body, one field at a time, so that a bad octet is named."""
     return (
         _cstr(pdu.service_type, 6, "service_type")
         + _u8(pdu.source_addr_ton, "source_addr_ton")
@@ -522,15 +560,16 @@ def _body_message_id(message_id: str, status: int) -> bytes:
     return _cstr(message_id, 65, "message_id")
 
 
+def frame(command_id: int, sequence_number: int, body: bytes, command_status: int = 0) -> bytes:
+    """Header and `body`: a PDU whose body was encoded once (e.g. each retry of a submit)."""
+    if not 0 <= sequence_number <= MAX_SEQUENCE:
+        raise ValidationError(f"sequence_number {sequence_number} out of range")
+    return _HEADER.pack(HEADER_LENGTH + len(body), command_id, command_status, sequence_number) + body
+
+
 def encode(pdu: Pdu) -> bytes:
     """The bytes of one PDU, header included."""
-    body = pdu.encode_body()
-    if not 0 <= pdu.sequence_number <= MAX_SEQUENCE:
-        raise ValidationError(f"sequence_number {pdu.sequence_number} out of range")
-    length = HEADER_LENGTH + len(body)
-    return (
-        _HEADER.pack(length, pdu.command_id, pdu.command_status, pdu.sequence_number) + body
-    )
+    return frame(pdu.command_id, pdu.sequence_number, pdu.encode_body(), pdu.command_status)
 
 
 # ---------------------------------------------------------------- decoding
@@ -561,6 +600,14 @@ class _Reader:
         value = self.data[self.pos]
         self.pos += 1
         return value
+
+    def u8s(self, unpacker: struct.Struct, name: str) -> tuple[int, ...]:
+        """Several one-octet fields in a row, read at once."""
+        if self.pos + unpacker.size > len(self.data):
+            raise self.fail(f"PDU body ends before {name}")
+        values = unpacker.unpack_from(self.data, self.pos)
+        self.pos += unpacker.size
+        return values
 
     def cstr(self, max_length: int, name: str) -> str:
         end = self.data.find(b"\x00", self.pos, self.pos + max_length)
@@ -600,6 +647,8 @@ class _Reader:
                 continue
             name, kind, size = known
             named[name] = self._tlv_value(name, kind, size, value)
+        if not named and not other:
+            return NO_TLVS
         return Tlvs(other=tuple(other), **named)
 
     def _tlv_value(self, name: str, kind: str, size: int, value: bytes) -> object:
@@ -648,22 +697,20 @@ _M = TypeVar("_M", SubmitSm, DeliverSm)
 
 def _read_short_message(r: _Reader, status: int, cls: type[_M]) -> _M:
     service_type = r.cstr(6, "service_type")
-    source_addr_ton = r.u8("source_addr_ton")
-    source_addr_npi = r.u8("source_addr_npi")
+    source_addr_ton, source_addr_npi = r.u8s(_B2, "source_addr_ton")
     source_addr = r.cstr(21, "source_addr")
-    dest_addr_ton = r.u8("dest_addr_ton")
-    dest_addr_npi = r.u8("dest_addr_npi")
+    dest_addr_ton, dest_addr_npi = r.u8s(_B2, "dest_addr_ton")
     destination_addr = r.cstr(21, "destination_addr")
-    esm_class = r.u8("esm_class")
-    protocol_id = r.u8("protocol_id")
-    priority_flag = r.u8("priority_flag")
+    esm_class, protocol_id, priority_flag = r.u8s(_B3, "esm_class")
     schedule_delivery_time = r.cstr(17, "schedule_delivery_time")
     validity_period = r.cstr(17, "validity_period")
-    registered_delivery = r.u8("registered_delivery")
-    replace_if_present_flag = r.u8("replace_if_present_flag")
-    data_coding = r.u8("data_coding")
-    sm_default_msg_id = r.u8("sm_default_msg_id")
-    sm_length = r.u8("sm_length")
+    (
+        registered_delivery,
+        replace_if_present_flag,
+        data_coding,
+        sm_default_msg_id,
+        sm_length,
+    ) = r.u8s(_B5, "registered_delivery")
     if sm_length > MAX_SHORT_MESSAGE:
         raise r.fail(f"sm_length {sm_length} is reserved", CommandStatus.ESME_RINVMSGLEN)
     short_message = r.octets(sm_length, "short_message")

@@ -1,9 +1,10 @@
 """Sending SMS over an SMPP gateway's bind (the one its adapter holds), touches first.
 
 Order of a send: the outgoing touch (queued) is put and **flushed** — committed before the
-SMSC sees a byte; a token is taken from the gateway's bucket; the text becomes one
-submit_sm per part (UDH-concatenated) and each goes through the session's client, within
-its window (throttling shrinks the window and retries, in `SmppClient`). Each
+SMSC sees a byte (concurrent sends share one commit); a token is taken from the gateway's
+bucket; the text becomes its submit_sm PDUs (parts behind a UDH, parts with SAR TLVs, or
+one message_payload: the gateway's `long_messages`) and each goes through the session's
+client, within its window (throttling shrinks the window and retries, in `SmppClient`). Each
 submit_sm_resp tells the `ReceiptMatcher` the SMSC's id of that part, which applies any
 receipt that overtook it. Outcomes:
 
@@ -29,7 +30,7 @@ from hub.channels.sms.smpp_client import SmppClient
 from hub.channels.sms.smpp_pdu import SubmitSm, status_name
 from hub.channels.sms.smpp_receipts import Resolved
 from hub.channels.sms.smpp_session import SmppSession
-from hub.channels.sms.smpp_submit import Addressing, build_submits
+from hub.channels.sms.smpp_submit import Addressing, LongMessages, build_submits
 from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import (
     ChannelConnectError,
@@ -66,13 +67,16 @@ class SmppSender:
         bucket: TokenBucket | None = None,
         addressing: Addressing | None = None,
         holder: Holder | None = None,
+        long_messages: LongMessages = LongMessages.UDH,
     ) -> None:
         self.session = session
         self.sender = sender
         self.bucket = bucket
         self.holder = holder
+        self.long_messages = long_messages
         self._template = addressing or Addressing(source_addr=sender, destination_addr="")
-        self._references = itertools.cycle(range(1, 256))
+        #: one per long message: 16 bits for SAR, the low 8 of it in a UDH
+        self._references = itertools.cycle(range(1, 0x10000))
 
     @property
     def hooks(self) -> GatewayHooks:
@@ -117,7 +121,9 @@ class SmppSender:
             dest_addr_ton=self._template.dest_addr_ton,
             dest_addr_npi=self._template.dest_addr_npi,
         )
-        submits = build_submits(message.body, addressing, reference=next(self._references))
+        submits = build_submits(
+            message.body, addressing, reference=next(self._references), long_messages=self.long_messages
+        )
         touch = self.outgoing_touch(message, message_id)
         sink = self.session.sink
         if self.holder is not None:
@@ -136,9 +142,16 @@ class SmppSender:
             exc.external_id = message_id
             raise
         self.session.matcher.expect(message_id, len(submits))
-        answers = await asyncio.gather(
-            *(self._submit(client, message_id, pdu) for pdu in submits), return_exceptions=True
-        )
+        answers: list[tuple[str, list[Resolved]] | BaseException]
+        if len(submits) == 1:  # most SMS: no task per part
+            try:
+                answers = [await self._submit(client, message_id, submits[0])]
+            except Exception as exc:
+                answers = [exc]
+        else:
+            answers = await asyncio.gather(
+                *(self._submit(client, message_id, pdu) for pdu in submits), return_exceptions=True
+            )
         return await self._answer(message, touch, answers)
 
     async def _submit(self, client: SmppClient, message_id: str, pdu: SubmitSm) -> tuple[str, list[Resolved]]:

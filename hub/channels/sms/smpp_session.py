@@ -213,8 +213,9 @@ class SmppSession:
                     await self._housekeeping(sink)
                     swept = self._clock()
                 if client.deliveries.empty():
-                    try:
-                        pdu = await asyncio.wait_for(client.deliveries.get(), HOUSEKEEPING_S)
+                    try:  # a timer, not wait_for's task per wait: receipts often come one by one
+                        async with asyncio.timeout(HOUSEKEEPING_S):
+                            pdu = await client.deliveries.get()
                     except TimeoutError:
                         continue
                 else:

@@ -4,6 +4,10 @@
 parallel test workers from installing twice); each test then starts its own server on a free
 loopback port with a scenario (see the header of `smsc.js`), sends it commands and reads the
 JSON events it reports: binds, submits, reassembled long messages, receipts answered.
+
+Every wait here is bounded, teardown included: a test that fails under load must still
+stop its server and end its event loop in seconds, not hang until pytest-timeout.
+`throwaway_certificate` makes a self-signed certificate for the server's TLS mode.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,12 @@ NPM_TIMEOUT = 180.0
 START_TIMEOUT = 15.0
 #: Default wait for one event.
 EVENT_TIMEOUT = 10.0
+#: How long the server may take to end after SIGTERM, then after SIGKILL.
+STOP_TIMEOUT = 5.0
+#: How long a command may wait for the server to read its stdin.
+COMMAND_TIMEOUT = 5.0
+#: How long to wait for another test process installing the package (it holds the lock).
+INSTALL_LOCK_TIMEOUT = NPM_TIMEOUT + 30.0
 
 
 def node_modules() -> Path:
@@ -41,7 +53,7 @@ def node_modules() -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     done = cache / "node_modules" / "smpp" / "package.json"
     with open(cache / ".lock", "w") as lockfile:
-        fcntl.flock(lockfile, fcntl.LOCK_EX)
+        _lock(lockfile.fileno(), INSTALL_LOCK_TIMEOUT)
         if not done.exists():
             for name in ("package.json", "package-lock.json"):
                 shutil.copyfile(HERE / name, cache / name)
@@ -52,6 +64,44 @@ def node_modules() -> Path:
                 timeout=NPM_TIMEOUT,
             )
     return cache / "node_modules"
+
+
+def _lock(fd: int, timeout: float) -> None:
+    """An exclusive `flock`, given up after `timeout` s (a plain LOCK_EX could wait forever)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the SMSC package install lock was held for {timeout}s") from None
+            time.sleep(0.1)
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A self-signed certificate for 127.0.0.1 / localhost: its key, and itself as the CA."""
+
+    key: Path
+    cert: Path
+
+
+def throwaway_certificate(directory: Path, name: str = "smsc") -> Certificate:
+    """A fresh P-256 key and a one-day self-signed certificate for 127.0.0.1 and localhost."""
+    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return Certificate(key=key, cert=cert)
 
 
 class Smsc:
@@ -88,19 +138,30 @@ class Smsc:
         """Send one command line: {"cmd": "mo" | "enquire_link" | "drop", ...}."""
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(command).encode() + b"\n")
-        await self.process.stdin.drain()
+        await asyncio.wait_for(self.process.stdin.drain(), COMMAND_TIMEOUT)
 
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.process.wait(), 5)
-            if self.process.returncode is None:
-                self.process.kill()
-                await self.process.wait()
+    async def stop(self, wait_s: float = STOP_TIMEOUT) -> None:
+        """Terminate (then kill) the server and stop reading it; bounded at every step."""
+        await _end(self.process, wait_s)
         self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await asyncio.wait({self._reader}, timeout=wait_s)
+        if self._reader.done() and not self._reader.cancelled():
+            self._reader.exception()  # e.g. a line that was not JSON: the test saw no event
+
+
+async def _end(process: asyncio.subprocess.Process, wait_s: float = STOP_TIMEOUT) -> None:
+    """SIGTERM, then SIGKILL, each followed by a wait of at most `wait_s`; stdin closed."""
+    if process.stdin is not None:
+        process.stdin.close()
+    for signal_it in (process.terminate, process.kill):
+        if process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            signal_it()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), wait_s)
+    if process.returncode is None:
+        raise RuntimeError(f"SMSC process {process.pid} did not end after SIGKILL")
 
 
 @contextlib.asynccontextmanager
@@ -122,8 +183,7 @@ async def running_smsc(scenario: Mapping[str, object] | None = None) -> AsyncIte
         if first.get("event") != "listening":
             raise RuntimeError(f"SMSC did not start: {line!r}")
     except BaseException:
-        process.kill()
-        await process.wait()
+        await _end(process)
         raise
     smsc = Smsc(process, int(first["port"]))
     try:

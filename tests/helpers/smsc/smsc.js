@@ -9,12 +9,17 @@
 // (command_status for the 1st, 2nd, ... submit_sm; then 0), resp_delay_ms, drop_on_submit
 // (close the connection when the Nth submit_sm arrives, unanswered), nack_submits (numbers
 // of the submit_sm PDUs answered with generic_nack ESME_RINVCMDLEN instead), quiet (report only
-// "listening": for benchmarks, where a JSON line per PDU would cost more than the PDU).
+// "listening": for benchmarks, where a JSON line per PDU would cost more than the PDU), tls
+// ({"key": PATH, "cert": PATH}: PEM files; the server then speaks SMPP over TLS only).
+// Long messages are reassembled from concatenation UDHs or SAR TLVs; a message_payload is
+// read whole; each "message" event says how ("via": udh|sar|payload|single). stubborn: ignore
+// SIGTERM and the end of stdin (a server that must be killed, for the helper's own test).
 // Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"},
 // {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU),
 // {"cmd":"mo_long","from":..,"to":..,"text":..,"per_part":N,"ref":R,"order":[..]} (an incoming
 // long SMS in parts of N characters behind a concatenation UDH, sent in the given order).
 'use strict';
+const fs = require('fs');
 const smpp = require('smpp');
 const readline = require('readline');
 
@@ -22,6 +27,7 @@ const cfg = Object.assign({
   system_id: 'hub', password: 'secret', id_base: 0x1a2b0, id_format: 'hex',
   receipt_id_format: 'same', receipt_tlvs: true, receipt_stat: 'DELIVRD',
   receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0, nack_submits: [], quiet: false,
+  tls: null, stubborn: false,
 }, JSON.parse(process.argv[2] || '{}'));
 const emit = (event, data) => {
   if (cfg.quiet && event !== 'listening') return;
@@ -36,17 +42,37 @@ function receiptId(n) {
   return form === 'hex' ? n.toString(16) : String(n);
 }
 
-function reassemble(pdu, text) {
+// Which part of which long message a submit_sm is: a concatenation UDH (IE 0x00) or the SAR TLVs.
+function concatOf(pdu) {
   const udh = (pdu.short_message.udh || []).find((ie) => ie[0] === 0x00);
-  if (!udh) return emit('message', {from: pdu.source_addr, to: pdu.destination_addr, parts: 1, text});
-  const key = `${pdu.source_addr}|${pdu.destination_addr}|${udh[2]}`;
+  if (udh) return {via: 'udh', ref: udh[2], total: udh[3], seq: udh[4]};
+  if (pdu.sar_msg_ref_num !== undefined) {
+    return {via: 'sar', ref: pdu.sar_msg_ref_num, total: pdu.sar_total_segments, seq: pdu.sar_segment_seqnum};
+  }
+  return null;
+}
+
+// The text of a submit_sm as this library decodes it: the message_payload TLV when present.
+function textOf(pdu) {
+  if (pdu.message_payload !== undefined) return pdu.message_payload.message;
+  return pdu.short_message.message;
+}
+
+function reassemble(pdu, text) {
+  const concat = concatOf(pdu);
+  if (!concat) {
+    const via = pdu.message_payload !== undefined ? 'payload' : 'single';
+    return emit('message', {from: pdu.source_addr, to: pdu.destination_addr, parts: 1, via, text});
+  }
+  const key = `${concat.via}|${pdu.source_addr}|${pdu.destination_addr}|${concat.ref}`;
   const got = parts.get(key) || new Map();
-  got.set(udh[4], text);
+  got.set(concat.seq, text);
   parts.set(key, got);
-  if (got.size === udh[3]) {
+  if (got.size === concat.total) {
     const ordered = [...got.keys()].sort((a, b) => a - b).map((k) => got.get(k));
     parts.delete(key);
-    emit('message', {from: pdu.source_addr, to: pdu.destination_addr, parts: udh[3], ref: udh[2], text: ordered.join('')});
+    emit('message', {from: pdu.source_addr, to: pdu.destination_addr, parts: concat.total, ref: concat.ref,
+      via: concat.via, text: ordered.join('')});
   }
 }
 
@@ -55,10 +81,13 @@ function onSubmit(session, pdu) {
   outstanding += 1;
   maxOutstanding = Math.max(maxOutstanding, outstanding);
   const status = cfg.statuses[submits - 1] || 0;
-  const text = pdu.short_message.message;
+  const text = textOf(pdu);
   const udh = (pdu.short_message.udh || []).map((ie) => [...ie]);
+  const sar = pdu.sar_msg_ref_num === undefined ? null
+    : [pdu.sar_msg_ref_num, pdu.sar_total_segments, pdu.sar_segment_seqnum];
   emit('submit', {n: submits, seq: pdu.sequence_number, to: pdu.destination_addr, data_coding: pdu.data_coding,
-    esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery, text, udh, status, outstanding});
+    esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery, text, udh, sar,
+    payload: pdu.message_payload !== undefined, status, outstanding});
   if (cfg.drop_on_submit && submits === cfg.drop_on_submit) { emit('dropped', {outstanding}); session.destroy(); return; }
   if (cfg.nack_submits.includes(submits)) {
     outstanding -= 1;
@@ -84,7 +113,8 @@ function onSubmit(session, pdu) {
   setTimeout(() => { respond(); setTimeout(receipt, 10); }, cfg.resp_delay_ms);
 }
 
-const server = smpp.createServer((session) => {
+const serverOptions = cfg.tls ? {key: fs.readFileSync(cfg.tls.key), cert: fs.readFileSync(cfg.tls.cert)} : {};
+const server = smpp.createServer(serverOptions, (session) => {
   sessions.add(session);
   session.on('error', (e) => emit('error', {message: String(e)}));
   session.on('close', () => { sessions.delete(session); emit('close', {max_outstanding: maxOutstanding}); });
@@ -123,6 +153,8 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
       session.destroy();
     }
   }
-}).on('close', () => process.exit(0));
+}).on('close', () => { if (!cfg.stubborn) process.exit(0); });
+if (cfg.stubborn) process.on('SIGTERM', () => emit('sigterm_ignored', {}));
 
-server.listen(0, '127.0.0.1', () => emit('listening', {port: server.address().port}));
+if (cfg.tls) server.on('tlsClientError', (e) => emit('tls_error', {message: String(e)}));
+server.listen(0, '127.0.0.1', () => emit('listening', {port: server.address().port, tls: Boolean(cfg.tls)}));

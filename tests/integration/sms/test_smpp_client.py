@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from hub.channels.sms.delivery_receipt import ids_match, parse_receipt
 from hub.channels.sms.encoding import count_segments, decode_payload
-from hub.channels.sms.smpp_client import SmppClient, SmppSettings
+from hub.channels.sms.smpp_client import SmppClient, SmppSettings, SmppTls
 from hub.channels.sms.smpp_incoming import IncomingPart, Reassembler, SmppReceipt, interpret
 from hub.channels.sms.smpp_pdu import CommandStatus, DeliverSm
-from hub.channels.sms.smpp_submit import Addressing, build_submits
+from hub.channels.sms.smpp_submit import Addressing, LongMessages, build_submits
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
@@ -23,7 +25,7 @@ from hub.errors import (
     RateLimited,
 )
 from hub.model import Status
-from tests.helpers.smsc import Smsc, running_smsc
+from tests.helpers.smsc import Smsc, running_smsc, throwaway_certificate
 
 TO = Addressing(source_addr="Shop", destination_addr="79001234567")
 LONG_RU = (
@@ -34,7 +36,7 @@ LONG_RU = (
 LONG_GSM = "Order {4821} [ready]: pay €12.50 at ~desk|2 ^_^ \\ back-slash. " * 6
 
 
-def settings(smsc: Smsc, **overrides: float | int | str) -> SmppSettings:
+def settings(smsc: Smsc, **overrides: float | int | str | SmppTls | None) -> SmppSettings:
     base = SmppSettings(
         host="127.0.0.1",
         port=smsc.port,
@@ -44,7 +46,7 @@ def settings(smsc: Smsc, **overrides: float | int | str) -> SmppSettings:
         throttle_delay=0.05,
         enquire_link_interval=0,
     )
-    return replace(base, **overrides)
+    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 async def next_delivery(client: SmppClient) -> DeliverSm:
@@ -175,19 +177,32 @@ async def test_dropped_connection_fails_outstanding_submits() -> None:
         await client.close()
 
 
+@pytest.mark.parametrize("mode", list(LongMessages))
 @pytest.mark.parametrize("text", [LONG_RU, LONG_GSM], ids=["cyrillic-ucs2", "gsm7-extension"])
-async def test_long_message_is_reassembled_by_the_smsc(text: str) -> None:
+async def test_long_message_is_reassembled_by_the_smsc(
+    text: str, mode: LongMessages, smsc: Smsc
+) -> None:
     count = count_segments(text)
     assert count.parts > 2
-    async with running_smsc() as smsc, SmppClient(settings(smsc)) as client:
-        submits = build_submits(text, TO, reference=0xA7)
-        assert len(submits) == count.parts
+    async with SmppClient(settings(smsc)) as client:
+        submits = build_submits(text, TO, reference=0x1A7, long_messages=mode)
+        assert len(submits) == (1 if mode is LongMessages.PAYLOAD else count.parts)
         for submit in submits:
             assert (await client.submit(submit)).command_status == 0
         (message,) = await smsc.wait_for("message")
-        assert message["parts"] == count.parts and message["ref"] == 0xA7
         assert message["text"] == text
-        assert {s["data_coding"] for s in smsc.of("submit")} == {submits[0].data_coding}
+        seen = smsc.of("submit")
+        assert {s["data_coding"] for s in seen} == {submits[0].data_coding}
+        if mode is LongMessages.PAYLOAD:  # one PDU, read whole from message_payload
+            assert message["via"] == "payload" and message["parts"] == 1
+            assert seen[0]["payload"] is True and seen[0]["esm_class"] == 0
+        elif mode is LongMessages.SAR:  # 16-bit reference in the TLVs, no UDH
+            assert (message["via"], message["parts"], message["ref"]) == ("sar", count.parts, 0x1A7)
+            assert [s["sar"] for s in seen] == [[0x1A7, count.parts, n] for n in range(1, count.parts + 1)]
+            assert all(s["udh"] == [] and s["esm_class"] == 0 for s in seen)
+        else:  # 8-bit reference in the UDH
+            assert (message["via"], message["parts"], message["ref"]) == ("udh", count.parts, 0xA7)
+            assert all(s["sar"] is None for s in seen)
 
 
 async def test_incoming_message_is_queued_then_acknowledged(smsc: Smsc) -> None:
@@ -277,3 +292,38 @@ async def test_long_incoming_message_in_any_order_is_reassembled() -> None:
         assert message.source_addr == "79001234567"
         acks = await smsc.wait_for("deliver_sm_resp", 3)
         assert sorted(a["part"] for a in acks) == [1, 2, 3]
+
+
+async def test_tls_bind_checks_the_smsc_certificate(tmp_path: Path, smsc_node_modules: Path) -> None:
+    cert = throwaway_certificate(tmp_path)
+    async with running_smsc({"tls": {"key": str(cert.key), "cert": str(cert.cert)}}) as smsc:
+        trusted = SmppTls(ca_file=str(cert.cert))
+        async with SmppClient(settings(smsc, tls=trusted)) as client:
+            (submit,) = build_submits("Через TLS", TO, reference=9)
+            assert (await client.submit(submit)).command_status == 0
+            assert (await next_delivery(client)).is_receipt  # receipts come back on the same link
+        (message,) = await smsc.wait_for("message")
+        assert message["text"] == "Через TLS"
+        assert (await smsc.wait_for("bind"))[0]["ok"] is True
+
+        # The system's authorities do not know the throwaway one: refused before any bind.
+        with pytest.raises(ChannelConnectError, match=r"TLS with 127\.0\.0\.1"):
+            await SmppClient(settings(smsc, tls=SmppTls())).connect()
+        # The certificate is for 127.0.0.1 and localhost, not for another name.
+        with pytest.raises(ChannelConnectError, match="TLS"):
+            await SmppClient(settings(smsc, tls=replace(trusted, server_hostname="smsc.example"))).connect()
+        # Plain TCP to the TLS port gets no bind.
+        with pytest.raises((ChannelConnectError, ChannelTimeout)):
+            await SmppClient(settings(smsc, bind_timeout=2)).connect()
+        # Checking switched off: encrypted, not authenticated, and it binds.
+        async with SmppClient(settings(smsc, tls=SmppTls(verify=False))) as client:
+            assert client.connected
+        assert [b["ok"] for b in smsc.of("bind")] == [True, True]
+
+
+async def test_a_server_that_ignores_sigterm_is_killed_within_bounds(smsc_node_modules: Path) -> None:
+    # Teardown must end even when the server does not: a failed test under load once hung here.
+    async with running_smsc({"stubborn": True}) as smsc:
+        async with asyncio.timeout(10):  # three waits of 0.5 s, and scheduling on a busy machine
+            await smsc.stop(wait_s=0.5)
+        assert smsc.process.returncode == -signal.SIGKILL  # SIGTERM came first and was ignored

@@ -27,7 +27,7 @@ from hub.errors import ChannelAuthError, ChannelTimeout
 from hub.model import Address, AddressKind, Channel, Direction, OutgoingMessage, SendOutcome
 from hub.runtime import Hub
 from tests.helpers.postgres import free_port
-from tests.helpers.smsc import Smsc, running_smsc
+from tests.helpers.smsc import Smsc, running_smsc, throwaway_certificate
 
 CLIENT = "79001234567"
 LONG_RU = (
@@ -269,3 +269,22 @@ async def test_dropped_connection_leaves_outstanding_messages_unknown_and_binds_
 
 async def _bound_again(hub: Hub, smsc: Smsc) -> bool:
     return len(smsc.of("bind")) >= 2 and await bound(hub)
+
+
+async def test_gateway_over_tls_sends_long_messages_as_its_settings_ask(
+    tmp_path: Path, smsc_node_modules: Path
+) -> None:
+    cert = throwaway_certificate(tmp_path)
+    async with running_smsc({"tls": {"key": str(cert.key), "cert": str(cert.cert)}}) as smsc:
+        settings = hub_settings(
+            tmp_path, smsc, url=f"smpps://hub@127.0.0.1:{smsc.port}", tls_ca_file=str(cert.cert),
+            long_messages="sar",
+        )
+        async with running_hub(settings, tmp_path) as (hub, store):
+            await until(lambda: bound(hub))
+            result = await hub.senders["sms:op"].send(sms(LONG_RU, "tls-sar-1"))
+            assert result.ok
+            (message,) = await smsc.wait_for("message")
+            assert (message["via"], message["parts"], message["text"]) == ("sar", PARTS, LONG_RU)
+            assert all(s["udh"] == [] and s["sar"][1] == PARTS for s in smsc.of("submit"))
+            await until(lambda: _is(hub, store, "tls-sar-1", "delivered"))

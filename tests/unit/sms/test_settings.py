@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from hub.channels.sms.factory import smpp_settings
 from hub.channels.sms.plugin import PLUGIN as SMS
 from hub.channels.sms.settings import DEFAULT_OPT_OUT_WORDS, GatewayKind
+from hub.channels.sms.smpp_submit import LongMessages
 from hub.config import load_settings
 from hub.errors import ConfigError
 
@@ -74,6 +76,12 @@ def test_a_password_in_the_url_is_masked_when_printed() -> None:
         ('[sms]\ndefault_gateway = "nope"', "default_gateway 'nope' is not configured"),
         ('[sms]\npublic_url = "ftp://x"', "public_url"),
         ('[sms]\nsurprise = 1', "surprise"),
+        (
+            '[sms.gateways.g]\nkind = "smpp"\nurl = "smpp://u@h:1"\nsender = "1"\nlong_messages = "sms"',
+            "long_messages",
+        ),
+        ('[sms.gateways.g]\nkind = "kannel"\nurl = "kannel://u@h:1"\nsender = "1"\ntls = true', "kind smpp"),
+        ('[sms.gateways.g]\nkind = "kannel"\nurl = "smpps://u@h:1"\nsender = "1"', "kannel://USER@HOST"),
     ],
 )
 def test_wrong_settings_are_refused_naming_the_key(tmp_path: Path, section: str, words: str) -> None:
@@ -97,3 +105,28 @@ def test_building_a_sender_names_what_is_missing(tmp_path: Path) -> None:
         SMS.sender(settings, "s", None)
     with pytest.raises(ConfigError, match=r"no \[sms\.gateways\.x\]"):
         SMS.sender(settings, "x", None)
+
+
+@pytest.mark.parametrize(
+    ("lines", "tls", "verify", "ca_file"),
+    [
+        ('url = "smpp://hub@h:2775"', False, True, None),
+        ('url = "smpps://hub@h:3550"', True, True, None),
+        ('url = "smpp://hub@h:3550"\ntls = true\ntls_ca_file = "/etc/smsc-ca.pem"', True, True, "/etc/smsc-ca.pem"),
+        ('url = "smpps://hub@h:3550"\ntls_verify = false', True, False, None),
+    ],
+)
+def test_smpp_tls_from_the_url_scheme_or_the_option(
+    tmp_path: Path, lines: str, tls: bool, verify: bool, ca_file: str | None
+) -> None:
+    config = tmp_path / "touchhub.toml"
+    config.write_text(
+        f'[sms.gateways.s]\nkind = "smpp"\n{lines}\npassword = "pw"\nsender = "1"\nlong_messages = "sar"\n',
+        encoding="utf-8",
+    )
+    sms = SMS.settings_of(load_settings(config))
+    client = smpp_settings("s", sms.gateways["s"], sms)
+    assert (client.tls is not None) is tls
+    if client.tls is not None:
+        assert (client.tls.verify, client.tls.ca_file) == (verify, ca_file)
+    assert sms.gateways["s"].long_messages is LongMessages.SAR
