@@ -11,7 +11,8 @@ A message of no known shape still gets no English in a Russian answer: the kind 
 (`[api_error_kind]`, by the answer's `code`) and the field it names. A message of the
 form ``field: message`` is translated after its field (before any shape is tried, so a
 placeholder never swallows a field's name), and a `ChannelError`'s ``(channel=…)`` is left
-out.
+out; a `TemplateError`'s ``part, line N:`` is kept, with the template engine's own words
+(English) said as «ошибка в шаблоне» when they have no shape.
 
 Validation problems pydantic finds are described by their kind (`[validation]`), see
 `validation_problem`.
@@ -33,7 +34,7 @@ PROBLEMS: Final = "validation."
 #: ``{name}`` in a shape: what varies.
 _PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
 #: Placeholders whose values are codes with names of their own: placeholder → catalogue
-#: table (a comma-separated list is named item by item).
+#: table (a list, "a, b" or "a or b", is named item by item).
 NAMED_VALUES: Final = {
     "thing": "thing",
     "role": "role",
@@ -42,9 +43,16 @@ NAMED_VALUES: Final = {
     "channel": "channel",
     "status": "status",
     "indicator": "indicator",
+    "state": "campaign_state",
+    "to": "campaign_state",
+    "froms": "campaign_state",
 }
+#: How a list of codes is written in a message: "a, b" or "a or b".
+_LIST: Final = re.compile(r", | or ")
 #: ``addresses.0: …``, ``Content-Type: …``: a message nested under the field it is about.
 _FIELD_PREFIX: Final = re.compile(r"(?P<field>[\w.\-\[\]]+): (?P<rest>.+)", re.DOTALL)
+#: Where in a template an error is (`TemplateError`): ``html, line 3: …``.
+_TEMPLATE_PLACE: Final = re.compile(r"(?P<part>\w+), line (?P<line>\d+): (?P<rest>.+)", re.DOTALL)
 #: What `ChannelError` adds to its message: which channel, which id (codes, for the log).
 _CHANNEL_CONTEXT: Final = re.compile(r"(?P<rest>.+) \((?:channel|id)=[^()]*\)", re.DOTALL)
 
@@ -92,6 +100,11 @@ def _translated(lang: str, message: str) -> str | None:
     context = _CHANNEL_CONTEXT.fullmatch(message)
     if context is not None:
         return _translated(lang, context["rest"])
+    place = _TEMPLATE_PLACE.fullmatch(message)
+    if place is not None:
+        said = _translated(lang, place["rest"]) or text(lang, "api_error_kind.template")
+        where = text(lang, "api_error_kind.template_place", part=place["part"], line=place["line"])
+        return where + said
     nested = _FIELD_PREFIX.fullmatch(message)
     if nested is not None:
         rest = _translated(lang, nested["rest"])
@@ -108,7 +121,7 @@ def _named(lang: str, placeholder: str, value: str) -> str:
     table = NAMED_VALUES.get(placeholder)
     if table is None:
         return value
-    return ", ".join(text(lang, f"{table}.{item}", item) for item in value.split(", "))
+    return ", ".join(text(lang, f"{table}.{item}", item) for item in _LIST.split(value))
 
 
 def error_message(locale: str, code: str, message: str, field: str | None = None) -> str:

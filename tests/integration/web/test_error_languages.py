@@ -91,6 +91,12 @@ def _cases(limit: int, contact: int, phone: str) -> dict[str, Case]:
         "repeated": Case(422, "GET", "/api/v1/contacts?q=1&q=2"),
         "empty limit": Case(422, "GET", "/api/v1/contacts", params=(("limit", ""),)),
         "bad period": Case(422, "GET", "/api/v1/kpi", params=(("period", "2024-13"),)),
+        "no campaign": Case(404, "GET", "/api/v1/campaigns/999999"),
+        "no template": Case(
+            422, "POST", "/api/v1/campaigns",
+            json={"name": "Зима", "template_id": 999999, "segment": {"all": []}, "sender": "x"},
+        ),
+        "no suppression": Case(404, "DELETE", "/api/v1/suppressions/999999"),
         # 503
         "not configured": Case(
             503, "POST", "/api/v1/calls", json={"employee": "101", "number": "+74951234567"}
