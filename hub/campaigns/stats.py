@@ -8,7 +8,7 @@ store (`hub.activity.repos.campaign_stats`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from hub.activity import ActivityStore
@@ -66,7 +66,7 @@ async def campaign_stats(store: ActivityStore, campaign_id: int) -> CampaignStat
     return CampaignStats(counts=counts, after=await aftermath(store.campaigns, campaign))
 
 
-def stats_line(stats: CampaignStats) -> str:
-    """The figures as one line."""
+def stats_line(stats: CampaignStats, name: Callable[[str], str] = str) -> str:
+    """The figures as one line, each called by `name` (the CLI names them in its language)."""
     data = stats.as_dict()
-    return ", ".join(f"{name} {data[name]}" for name in ORDER)
+    return ", ".join(f"{name(figure)} {data[figure]}" for figure in ORDER)

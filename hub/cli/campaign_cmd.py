@@ -9,12 +9,15 @@ sends running campaigns by itself).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
+from hub import i18n
 from hub.activity import ActivityStore
-from hub.campaigns.engine import CampaignWorker, summary_line
+from hub.activity.repos.campaigns import RecipientState
+from hub.campaigns.engine import CampaignWorker
 from hub.campaigns.manager import CampaignManager, CampaignSpec, Summary
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.schedule import ScheduleKind
@@ -25,6 +28,7 @@ from hub.cli.common import (
     Progress,
     emit_json,
     json_option,
+    locale_of,
     open_store,
     parse_when,
     run,
@@ -43,16 +47,44 @@ def _manager(settings: Settings, store: ActivityStore) -> CampaignManager:
     return CampaignManager(store, senders=sender_keys(settings), tz=store.tz)
 
 
-def _print_summary(summary: Summary, as_json: bool) -> None:
+def _counts(locale: str, counts: Mapping[str, int]) -> str:
+    """Recipients per state, in the order they move: «в очереди 2, отправлено 28, …»."""
+    return ", ".join(
+        f"{i18n.text(locale, f'recipient_state.{s.value}', s.value)} "
+        f"{i18n.number(locale, counts.get(s.value, 0))}"
+        for s in RecipientState
+    )
+
+
+def _print_summary(summary: Summary, as_json: bool, locale: str) -> None:
     if as_json:
         emit_json(summary.as_dict())
         return
     c = summary.campaign
-    click.echo(f"campaign {c.id} {c.name!r}: {c.state} ({c.channel} via {c.sender})")
-    click.echo(f"recipients {summary.total}: {summary_line(summary.counts)}")
+    click.echo(
+        i18n.text(
+            locale,
+            "cli_campaign.summary",
+            id=c.id,
+            name=c.name,
+            state=i18n.text(locale, f"cli_campaign_state.{c.state}", c.state),
+            channel=i18n.channel_name(c.channel, locale),
+            sender=c.sender,
+        )
+    )
+    recipients = i18n.counted(locale, "cli.recipients", summary.total)
+    click.echo(
+        i18n.text(
+            locale, "cli_campaign.recipients", recipients=recipients,
+            counts=_counts(locale, summary.counts),
+        )
+    )  # fmt: skip
     if summary.skipped:
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.skipped.items()))
-        click.echo(f"skipped: {reasons}")
+        reasons = ", ".join(
+            f"{i18n.text(locale, f'skip_reason.{k}', k)} {i18n.number(locale, v)}"
+            for k, v in sorted(summary.skipped.items())
+        )
+        click.echo(i18n.text(locale, "cli_campaign.skipped", reasons=reasons))
 
 
 @click.group()
@@ -125,7 +157,7 @@ def create(
             row = await manager.create(spec, created_by=CLI_USER)
             return await manager.summary(row.id)
 
-    _print_summary(run(go()), as_json)
+    _print_summary(run(go()), as_json, locale_of(ctx))
 
 
 def _action(name: str, help_text: str) -> click.Command:
@@ -152,16 +184,18 @@ def _action(name: str, help_text: str) -> click.Command:
                     await manager.cancel(campaign_id)
                 elif name == "resend-unknown":
                     n = await manager.resend_unknown(campaign_id)
-                    click.echo(f"{n} unknown recipient(s) will be offered again", err=True)
+                    click.echo(i18n.text(locale, "cli_campaign.resend", n=n), err=True)
                 return await manager.summary(campaign_id), None
 
+        locale = locale_of(ctx)
         summary, stats = run(go())
         if stats is not None and as_json:
             emit_json({**summary.as_dict(), "stats": stats.as_dict()})
             return
-        _print_summary(summary, as_json)
+        _print_summary(summary, as_json, locale)
         if stats is not None:
-            click.echo(f"figures: {stats_line(stats)}")
+            line = stats_line(stats, lambda n: i18n.text(locale, f"campaign_stat.{n}", n))
+            click.echo(i18n.text(locale, "cli_campaign.figures", figures=line))
 
     return command
 
@@ -198,20 +232,24 @@ def list_campaigns(ctx: click.Context, state: str | None, as_json: bool) -> None
     if as_json:
         emit_json([s.as_dict() for s in summaries])
         return
+    locale = locale_of(ctx)
+    columns = ["id", "name", "state", "channel", "sent", "open", "total"]
     table(
         [
             {
                 "id": s.campaign.id,
                 "name": s.campaign.name,
-                "state": s.campaign.state,
-                "channel": s.campaign.channel,
-                "sent": s.counts.get("sent", 0),
-                "open": s.open,
-                "total": s.total,
+                "state": i18n.text(locale, f"cli_campaign_state.{s.campaign.state}", s.campaign.state),
+                "channel": i18n.channel_name(s.campaign.channel, locale),
+                "sent": i18n.number(locale, s.counts.get("sent", 0)),
+                "open": i18n.number(locale, s.open),
+                "total": i18n.number(locale, s.total),
             }
             for s in summaries
         ],
-        ["id", "name", "state", "channel", "sent", "open", "total"],
+        columns,
+        titles=[i18n.text(locale, f"cli_campaign.{c}") for c in columns],
+        empty=i18n.text(locale, "cli_campaign.none"),
     )
 
 
@@ -222,6 +260,7 @@ def list_campaigns(ctx: click.Context, state: str | None, as_json: bool) -> None
 def run_campaign(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
     """Send a running campaign in the foreground until it is finished, paused or cancelled."""
     settings = settings_of(ctx)
+    locale = locale_of(ctx)
 
     async def go() -> Summary:
         async with open_store(ctx) as store:
@@ -235,7 +274,8 @@ def run_campaign(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
                 )
             sender = campaign_sender(settings, before.campaign.sender)
             try:
-                with Progress(f"campaign {campaign_id}", before.open) as bar:
+                label = i18n.text(locale, "cli_campaign.progress", id=campaign_id)
+                with Progress(label, before.open) as bar:
                     worker = CampaignWorker(
                         store,
                         sender,
@@ -250,6 +290,6 @@ def run_campaign(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
             return await manager.summary(campaign_id)
 
     summary = run(go())
-    _print_summary(summary, as_json)
+    _print_summary(summary, as_json, locale)
     if summary.campaign.state not in ("finished", "paused", "cancelled"):
         ctx.exit(1)

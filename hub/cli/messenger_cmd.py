@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from hub import i18n
 from hub.activity import ADMIN, ActivityStore, Principal, Role, dialog_replies
 from hub.activity.dialog_rules import PLATFORMS, platform, source_for
 from hub.activity.repos import MAX_PAGE, DialogFilter
@@ -19,6 +20,7 @@ from hub.cli.common import (
     AsciiInt,
     emit_json,
     json_option,
+    locale_of,
     open_store,
     open_store_from,
     run,
@@ -109,9 +111,18 @@ def send(
     if as_json:
         emit_json(data)
     else:
+        locale = locale_of(ctx)
+        outcome = reply.result.outcome.value
         click.echo(
-            f"{reply.target.source} → {reply.target.chat}: {data['outcome']} "
-            f"(message {data['message_id']}, dialog {data['dialog_id']})"
+            i18n.text(
+                locale,
+                "cli_messenger.sent",
+                account=reply.target.source,
+                chat=reply.target.chat,
+                outcome=i18n.text(locale, f"send_outcome.{outcome}", outcome),
+                message=data["message_id"],
+                dialog=data["dialog_id"],
+            )
         )
 
 
@@ -160,21 +171,29 @@ def dialogs(
     if as_json:
         emit_json({"items": items, "next_cursor": next_cursor})
         return
+    locale = locale_of(ctx)
+    tz = settings_of(ctx).kpi.timezone
     rows = [
         {
             "id": d["id"],
             "account": d["source"],
             "contact": d["contact_name"] or d["counterpart"],
-            "owner": d["owner_name"] or "-",
-            "unread": d["unread"],
-            "waiting since": (d["waiting_since"] or "")[:16].replace("T", " "),
+            "owner": d["owner_name"] or i18n.text(locale, "cli_messenger.nobody"),
+            "unread": i18n.number(locale, d["unread"]),
+            "waiting": i18n.when(locale, d["waiting_since"], tz) if d["waiting_since"] else "",
             "last": f"{'→' if d['last_direction'] == 'out' else '←'} {_short(d['last_preview'])}",
         }
         for d in items
     ]
-    table(rows, ["id", "account", "contact", "owner", "unread", "waiting since", "last"])
+    columns = ["id", "account", "contact", "owner", "unread", "waiting", "last"]
+    table(
+        rows,
+        columns,
+        titles=[i18n.text(locale, f"cli_messenger.{c}") for c in columns],
+        empty=i18n.text(locale, "cli_messenger.none"),
+    )
     if next_cursor:
-        click.echo(f"more: --cursor {next_cursor}")
+        click.echo(i18n.text(locale, "cli_messenger.more", cursor=next_cursor))
 
 
 def _short(text: str | None, width: int = 40) -> str:

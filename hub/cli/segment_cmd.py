@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
+from hub import i18n
 from hub.campaigns import segment_sql
 from hub.campaigns.segments import parse
-from hub.cli.common import ID, AsciiInt, emit_json, json_option, open_store, run, table
+from hub.cli.common import ID, AsciiInt, emit_json, json_option, locale_of, open_store, run, table
 from hub.errors import ValidationError
 
 CLI_USER = "cli"
@@ -44,7 +45,7 @@ def create(ctx: click.Context, name: str, text: str) -> None:
             saved = await store.segments.create(name=name, definition=definition, created_by=CLI_USER)
             return saved.id
 
-    click.echo(f"segment {run(go())}")
+    click.echo(i18n.text(locale_of(ctx), "cli_segment.saved", id=run(go())))
 
 
 @segment.command("list")
@@ -64,7 +65,14 @@ def list_segments(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
     else:
-        table(rows, ["id", "name", "definition"])
+        locale = locale_of(ctx)
+        columns = ["id", "name", "definition"]
+        table(
+            rows,
+            columns,
+            titles=[i18n.text(locale, f"cli_segment.{c}") for c in columns],
+            empty=i18n.text(locale, "cli_segment.none"),
+        )
 
 
 @segment.command("count")
@@ -95,6 +103,7 @@ def count(
     if as_json:
         emit_json({"count": size, "sample": ids})
     else:
-        click.echo(f"{size} contacts")
+        locale = locale_of(ctx)
+        click.echo(i18n.counted(locale, "cli.contacts", size))
         if ids:
-            click.echo("sample: " + ", ".join(str(i) for i in ids))
+            click.echo(i18n.text(locale, "cli_segment.sample", ids=", ".join(str(i) for i in ids)))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from hub import i18n
 from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.factory import holder_of
 from hub.channels.sms.plugin import PLUGIN as SMS
 from hub.channels.sms.quiet_hours import URGENT_KEY, held_until_of
-from hub.cli.common import emit_json, json_option, run, send_once, settings_of
+from hub.cli.common import emit_json, json_option, locale_of, run, send_once, settings_of
 from hub.errors import ConfigError
 from hub.model import Address, AddressKind, Channel, OutgoingMessage
 
@@ -62,8 +63,17 @@ def send(ctx: click.Context, to: str, text: str, gateway: str | None, urgent: bo
             }
         )
     else:
-        click.echo(f"{to}: {result.outcome.value} {result.code or ''} {result.reason or ''}".rstrip())
-        click.echo(f"message id: {result.external_id}  gateway: {name}  attempts: {result.attempts}")
+        locale = locale_of(ctx)
+        said = "held" if held_until else result.outcome.value
+        outcome = i18n.text(locale, f"send_outcome.{said}", said)
+        line = i18n.text(locale, "cli_sms.result", to=to, outcome=outcome)
+        click.echo(f"{line} {result.code or ''} {result.reason or ''}".rstrip())
+        click.echo(
+            i18n.text(
+                locale, "cli_sms.detail", id=result.external_id, gateway=name,
+                attempts=i18n.number(locale, result.attempts),
+            )
+        )  # fmt: skip
     if not result.ok and not held_until:
         ctx.exit(1)
 
@@ -71,13 +81,23 @@ def send(ctx: click.Context, to: str, text: str, gateway: str | None, urgent: bo
 @sms.command("segments")
 @click.argument("text")
 @json_option
-def segments(text: str, as_json: bool) -> None:
+@click.pass_context
+def segments(ctx: click.Context, text: str, as_json: bool) -> None:
     """How TEXT goes on the wire: encoding, parts, and characters left in the last part."""
-    data = count_segments(text).as_dict()
+    counted = count_segments(text)
+    data = counted.as_dict()
     if as_json:
         emit_json(data)
     else:
+        locale = locale_of(ctx)
         click.echo(
-            f"{data['encoding']}: {data['parts']} part(s), {data['units']} units, "
-            f"{data['left_in_last_part']} left in the last part of {data['per_part']}"
+            i18n.text(
+                locale,
+                "cli_sms.segments",
+                encoding=counted.encoding.value,
+                parts=i18n.counted(locale, "cli.parts", counted.parts),
+                units=i18n.number(locale, counted.units),
+                left=i18n.number(locale, counted.left_in_last_part),
+                per_part=i18n.number(locale, counted.per_part),
+            )
         )

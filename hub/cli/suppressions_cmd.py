@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 import click
 
+from hub import i18n
 from hub.activity import ActivityStore, Principal
 from hub.activity.repos import Reason, Suppression
 from hub.activity.repos.base import MAX_PAGE
@@ -22,6 +23,7 @@ from hub.cli.common import (
     acting_principal,
     emit_json,
     json_option,
+    locale_of,
     open_store,
     run,
     settings_of,
@@ -48,8 +50,23 @@ async def caller(ctx: click.Context, store: ActivityStore, action: SuppressionAc
     return check(await acting_principal(ctx, store), action)
 
 
-def _line(s: Suppression) -> dict[str, object]:
-    return {**s.as_dict(), "state": "active" if s.active else f"lifted by {s.lifted_by}"}
+def _line(s: Suppression, locale: str, tz: str) -> dict[str, object]:
+    """A suppression as a table row in `locale`: channel and reason named, time in `tz`."""
+    state = (
+        i18n.text(locale, "cli_suppressions.active") if s.active
+        else i18n.text(locale, "cli_suppressions.lifted_by", who=s.lifted_by)
+    )  # fmt: skip
+    return {
+        **s.as_dict(),
+        "channel": i18n.channel_name(str(s.channel), locale),
+        "reason": _reason(s.reason, locale),
+        "created_at": i18n.when(locale, s.created_at, tz),
+        "state": state,
+    }
+
+
+def _reason(reason: str, locale: str) -> str:
+    return i18n.text(locale, f"suppression_reason.{reason}", str(reason))
 
 
 @suppressions.command(name="list")
@@ -89,9 +106,17 @@ def list_(
     if as_json:
         emit_json({"items": [s.as_dict() for s in found], "total": total})
         return
-    table([_line(s) for s in found], _COLUMNS)
+    locale = locale_of(ctx)
+    tz = settings_of(ctx).kpi.timezone
+    table(
+        [_line(s, locale, tz) for s in found],
+        _COLUMNS,
+        titles=[i18n.text(locale, f"cli_suppressions.{c}") for c in _COLUMNS],
+        empty=i18n.text(locale, "cli_suppressions.none"),
+    )
     if total > len(found):
-        click.echo(f"({len(found)} of {total}; see --offset)")
+        shown, all_ = i18n.number(locale, len(found)), i18n.number(locale, total)
+        click.echo(i18n.text(locale, "cli_suppressions.page", shown=shown, total=all_))
 
 
 @suppressions.command()
@@ -122,8 +147,17 @@ def add(
     if as_json:
         emit_json({**made.as_dict(), "created": created})
         return
-    verb = "suppressed" if created else "already suppressed"
-    click.echo(f"{verb}: {made.channel} {made.address} (#{made.id}, {made.reason})")
+    locale = locale_of(ctx)
+    click.echo(
+        i18n.text(
+            locale,
+            "cli_suppressions.suppressed" if created else "cli_suppressions.already",
+            channel=i18n.channel_name(str(made.channel), locale),
+            address=made.address,
+            id=made.id,
+            reason=_reason(made.reason, locale),
+        )
+    )
 
 
 @suppressions.command()
@@ -142,9 +176,17 @@ def lift(ctx: click.Context, suppression_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(lifted.as_dict())
         return
+    locale = locale_of(ctx)
     click.echo(
-        f"lifted #{lifted.id}: {lifted.channel} {lifted.address} "
-        f"(by {lifted.lifted_by} at {lifted.lifted_at:%Y-%m-%d %H:%M} UTC)"
+        i18n.text(
+            locale,
+            "cli_suppressions.lifted",
+            id=lifted.id,
+            channel=i18n.channel_name(str(lifted.channel), locale),
+            address=lifted.address,
+            who=lifted.lifted_by,
+            when=i18n.when(locale, lifted.lifted_at, settings_of(ctx).kpi.timezone),
+        )
     )
 
 
@@ -165,7 +207,14 @@ def fetch_bounces(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(asdict(report))
         return
+    locale = locale_of(ctx)
     click.echo(
-        f"{report.letters} letters read, {report.bounces} bounces, {report.recorded} recorded, "
-        f"{report.unmatched} not ours"
+        i18n.text(
+            locale,
+            "cli_suppressions.bounces",
+            letters=i18n.counted(locale, "cli.letters", report.letters),
+            bounces=i18n.counted(locale, "cli.bounces", report.bounces),
+            recorded=i18n.number(locale, report.recorded),
+            unmatched=i18n.number(locale, report.unmatched),
+        )
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from hub import i18n
 from hub.campaigns.engine import template_of
-from hub.cli.common import ID, emit_json, json_option, open_store, run
+from hub.cli.common import ID, emit_json, json_option, locale_of, open_store, run
 from hub.errors import ValidationError
 from hub.templates import Template, template_from, validate
 
@@ -60,7 +61,7 @@ def create(
     if as_json:
         emit_json({"id": template_id, "version": version})
     else:
-        click.echo(f"template {template_id} version {version}")
+        click.echo(i18n.text(locale_of(ctx), "cli_template.saved", id=template_id, version=version))
 
 
 @template.command("add-version")
@@ -87,7 +88,8 @@ def add_version(
             )
             return version.version
 
-    click.echo(f"template {template_id} version {run(go())}")
+    saved = run(go())
+    click.echo(i18n.text(locale_of(ctx), "cli_template.saved", id=template_id, version=saved))
 
 
 @template.command("show")
@@ -117,6 +119,8 @@ def show(ctx: click.Context, template_id: int, version: int | None, as_json: boo
     if as_json:
         emit_json(data)
         return
+    locale = locale_of(ctx)
     for key, value in data.items():
         if value is not None:
-            click.echo(f"{key}: {value}")
+            shown = i18n.channel_name(str(value), locale) if key == "channel" else value
+            click.echo(f"{i18n.text(locale, f'cli_template.{key}')}: {shown}")

@@ -1,5 +1,10 @@
 """Demo data: a two-level team, a client base and a year of touches across every channel.
 
+The data is Russian business data (decision 0061): people «Анна Иванова», organisations
+«ООО «Альфа Строй»», «АО «Северлогистик»», «ИП Смирнова А. В.», regions and cities,
+letters, SMS, messages, meetings and tasks in Russian; phones +7 9xx, e-mail addresses
+in Latin. The same `seed` (and `now`) gives the same data.
+
 Fast enough for 10 million activities: rows are generated day by day in time order and
 written through the store's bulk load (`hub.activity.bulk_load`: raw executemany on
 SQLite, COPY on PostgreSQL, indexes and roll-ups rebuilt once), with column lists
@@ -17,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.activity import schema
@@ -75,79 +81,207 @@ TELEGRAM_ID_BASE = 200_000_000
 RECENT_MESSAGES = 40
 RECENT_HOURS = 3
 MESSAGES_IN = (
-    "Hello! Is the order shipped yet?",
-    "Can you send the invoice again?",
-    "What is the price for 50 pieces?",
-    "Thanks, received.",
-    "Could we move the delivery to Friday?",
-    "Is there a discount for a yearly contract?",
-    "Please call me back after 3 pm.",
+    "Добрый день! Заказ уже отгрузили?",
+    "Пришлите, пожалуйста, счёт ещё раз.",
+    "Сколько будет стоить партия в 50 штук?",
+    "Спасибо, получили.",
+    "Можно перенести доставку на пятницу?",
+    "Есть скидка при годовом договоре?",
+    "Перезвоните мне после 15:00, пожалуйста.",
+    "Акт сверки подписали, отправляем оригинал почтой.",
 )
 MESSAGES_OUT = (
-    "Good afternoon! Yes, it left the warehouse this morning.",
-    "Sent it to your e-mail just now.",
-    "For 50 pieces it is 12% off the list price.",
-    "Sure, Friday works for us.",
-    "I will call you at 3 pm.",
+    "Добрый день! Да, машина ушла со склада сегодня утром.",
+    "Только что отправил счёт вам на почту.",
+    "На 50 штук скидка 12 % от прайса.",
+    "Конечно, в пятницу удобно.",
+    "Перезвоню вам в 15:00.",
+    "Договор подготовили, посмотрите, пожалуйста, до среды.",
 )
+#: Texts of outgoing SMS ({n}: an order number).
+SMS_TEXTS = (
+    "Ваш заказ №{n} отгружен. Ожидайте доставку завтра.",
+    "Напоминаем о встрече завтра в 11:00. Ваш менеджер.",
+    "Счёт №{n} отправлен на вашу почту.",
+    "Заказ №{n} готов к выдаче на складе.",
+    "Спасибо за оплату по счёту №{n}!",
+)
+#: Letters: subject and the first line of the body, outgoing and incoming.
+LETTERS_OUT = (
+    ("Коммерческое предложение", "Добрый день! Направляем коммерческое предложение на поставку."),
+    ("Счёт на оплату №{n}", "Здравствуйте! Во вложении счёт на оплату по договору."),
+    ("Договор поставки", "Добрый день! Проект договора во вложении, ждём ваших правок."),
+    ("Акт сверки за квартал", "Здравствуйте! Просим подписать акт сверки взаиморасчётов."),
+    ("Прайс-лист на месяц", "Добрый день! Высылаем актуальный прайс-лист."),
+)
+LETTERS_IN = (
+    ("Re: Коммерческое предложение", "Спасибо, изучаем. Вернёмся с ответом на неделе."),
+    ("Вопрос по счёту №{n}", "Добрый день! В счёте не та сумма доставки, проверьте."),
+    ("Заявка на поставку", "Просим выставить счёт на позиции из вложения."),
+    ("Re: Договор поставки", "Юристы согласовали, подписываем."),
+)
+#: Meetings and tasks: what they are about (subject), and a note on some.
+MEETING_SUBJECTS = (
+    "Презентация продукции",
+    "Переговоры по договору поставки",
+    "Встреча на объекте клиента",
+    "Обсуждение условий оплаты",
+)
+TASK_SUBJECTS = (
+    "Подготовить коммерческое предложение",
+    "Выставить счёт",
+    "Согласовать договор",
+    "Отправить образцы",
+    "Уточнить сроки поставки",
+)
+NOTES = (
+    "Клиент просит скидку 5 %.",
+    "Важно успеть до конца квартала.",
+    "Решение принимает генеральный директор.",
+    "Нужны сертификаты на продукцию.",
+    None,
+    None,
+)
+NOTE_SHARE = 0.5
+CALLBACK_SUBJECT = "Перезвонить"
+CALLBACK_RESULT = "перезвонили"
 CALLBACK_DONE_SHARE = 0.7
 RESULTS = (
-    "agreed next steps",
-    "sent a proposal",
-    "client thinks it over",
-    "deal closed",
-    "no interest",
+    "договорились о следующих шагах",
+    "отправили коммерческое предложение",
+    "клиент думает",
+    "сделка заключена",
+    "нет интереса",
 )
 
-FIRST = (
-    "Anna",
-    "Boris",
-    "Vera",
-    "Gleb",
-    "Daria",
-    "Egor",
-    "Zoya",
-    "Ilya",
-    "Kira",
-    "Lev",
-    "Maria",
-    "Nikita",
-    "Olga",
-    "Pavel",
-    "Rita",
-    "Sergey",
-    "Tatiana",
-    "Ulyana",
-    "Fedor",
-    "Yana",
+#: First names (Russian, Latin for e-mail addresses) and whether the name is a woman's:
+#: a woman's surname takes «а» (Иванов → Иванова).
+FIRST: tuple[tuple[str, str, bool], ...] = (
+    ("Анна", "anna", True),
+    ("Борис", "boris", False),
+    ("Вера", "vera", True),
+    ("Глеб", "gleb", False),
+    ("Дарья", "darya", True),
+    ("Егор", "egor", False),
+    ("Зоя", "zoya", True),
+    ("Илья", "ilya", False),
+    ("Кира", "kira", True),
+    ("Лев", "lev", False),
+    ("Мария", "maria", True),
+    ("Никита", "nikita", False),
+    ("Ольга", "olga", True),
+    ("Павел", "pavel", False),
+    ("Маргарита", "margarita", True),
+    ("Сергей", "sergey", False),
+    ("Татьяна", "tatiana", True),
+    ("Алексей", "alexey", False),
+    ("Ульяна", "ulyana", True),
+    ("Фёдор", "fedor", False),
 )
-LAST = (
-    "Ivanov",
-    "Petrov",
-    "Sidorov",
-    "Smirnov",
-    "Kuznetsov",
-    "Popov",
-    "Sokolov",
-    "Lebedev",
-    "Kozlov",
-    "Novikov",
-    "Morozov",
-    "Volkov",
-    "Orlov",
-    "Zaitsev",
-    "Pavlov",
-    "Semenov",
+LAST: tuple[tuple[str, str], ...] = (
+    ("Иванов", "ivanov"),
+    ("Петров", "petrov"),
+    ("Сидоров", "sidorov"),
+    ("Смирнов", "smirnov"),
+    ("Кузнецов", "kuznetsov"),
+    ("Попов", "popov"),
+    ("Соколов", "sokolov"),
+    ("Лебедев", "lebedev"),
+    ("Козлов", "kozlov"),
+    ("Новиков", "novikov"),
+    ("Морозов", "morozov"),
+    ("Волков", "volkov"),
+    ("Орлов", "orlov"),
+    ("Зайцев", "zaitsev"),
+    ("Павлов", "pavlov"),
+    ("Семёнов", "semenov"),
 )
+#: (region, city): where clients are.
 REGIONS = (
-    ("Moscow", "Moscow"),
-    ("Saint Petersburg", "Saint Petersburg"),
-    ("Tatarstan", "Kazan"),
-    ("Sverdlovsk", "Yekaterinburg"),
-    ("Novosibirsk", "Novosibirsk"),
-    ("Krasnodar", "Sochi"),
+    ("Москва", "Москва"),
+    ("Санкт-Петербург", "Санкт-Петербург"),
+    ("Республика Татарстан", "Казань"),
+    ("Свердловская область", "Екатеринбург"),
+    ("Новосибирская область", "Новосибирск"),
+    ("Краснодарский край", "Сочи"),
+    ("Нижегородская область", "Нижний Новгород"),
+    ("Самарская область", "Самара"),
 )
-POSITIONS = ("Director", "Buyer", "Chief accountant", "Engineer", "Procurement manager")
+POSITIONS = (
+    "Генеральный директор",
+    "Коммерческий директор",
+    "Менеджер по закупкам",
+    "Главный бухгалтер",
+    "Главный инженер",
+    "Снабженец",
+)
+HEAD_POSITION = "Руководитель отдела продаж"
+EMPLOYEE_POSITION = "Менеджер по продажам"
+#: Organisations: «ООО «Альфа Строй»», «АО «Северлогистик»», «ИП Смирнова А. В.».
+ORG_ROOTS = (
+    ("Альфа", "alfa"), ("Север", "sever"), ("Вектор", "vektor"), ("Гранит", "granit"),
+    ("Меридиан", "meridian"), ("Ока", "oka"), ("Волга", "volga"), ("Урал", "ural"),
+    ("Сибирь", "sibir"), ("Кристалл", "kristall"), ("Орион", "orion"), ("Ладога", "ladoga"),
+    ("Импульс", "impuls"), ("Прогресс", "progress"), ("Феникс", "feniks"), ("Байкал", "baikal"),
+)  # fmt: skip
+ORG_TRADES = (
+    ("Строй", "stroy"), ("Логистик", "logistic"), ("Трейд", "trade"), ("Снаб", "snab"),
+    ("Металл", "metall"), ("Пром", "prom"), ("Агро", "agro"), ("Техника", "tehnika"),
+)  # fmt: skip
+PATRONYMIC_INITIALS = "АБВГДЕИКМНОПС"
+#: Every how many demo names one is a sole trader (ИП): about a quarter of organisations.
+IP_STRIDE = 5
+#: Contacts per organisation on average; some contacts belong to none.
+CONTACTS_PER_ORG = 4
+ORG_SHARE = 0.85
+#: Mobile operators' codes after +7 9: numbers look like +7 916 …, +7 926 ….
+MOBILE_CODES = ("16", "26", "03", "05", "15", "85", "99", "67", "77", "62")
+#: Spreads consecutive contact ids over the 7-digit subscriber numbers (coprime to 10⁷).
+NUMBER_SPREAD = 7_654_321
+NUMBER_OFFSET = 3_141_593
+
+
+def row_number(activity_id: int) -> int:
+    """An order or invoice number a text names: plausible, and fixed by the row."""
+    return 1000 + activity_id % 9000
+
+
+def person(index: int) -> tuple[str, str]:
+    """The `index`-th name of the demo (Russian, and a Latin login for e-mail)."""
+    first, first_lat, woman = FIRST[index % len(FIRST)]
+    last, last_lat = LAST[(index // len(FIRST)) % len(LAST)]
+    if woman:
+        last, last_lat = last + "а", last_lat + "a"
+    return f"{first} {last}", f"{first_lat}.{last_lat}"
+
+
+def mobile(contact_id: int) -> str:
+    """A plausible Russian mobile number, a different one for every contact id below 10⁷:
+    +7 9xx xxx-xx-xx."""
+    code = MOBILE_CODES[contact_id % len(MOBILE_CODES)]
+    subscriber = (contact_id * NUMBER_SPREAD + NUMBER_OFFSET) % 10_000_000
+    return f"+79{code}{subscriber:07d}"
+
+
+def organisation_names() -> list[tuple[str, str]]:
+    """Every organisation the demo may name, with a Latin slug for e-mail domains."""
+    names = [
+        (f"ООО «{root} {trade}»", f"{root_lat}-{trade_lat}")
+        for root, root_lat in ORG_ROOTS
+        for trade, trade_lat in ORG_TRADES
+    ]
+    names += [
+        (f"АО «{root}{trade.lower()}»", f"{root_lat}{trade_lat}")
+        for root, root_lat in ORG_ROOTS
+        for trade, trade_lat in ORG_TRADES[:4]
+    ]
+    for index in range(0, len(FIRST) * len(LAST), IP_STRIDE):
+        first, _, woman = FIRST[index % len(FIRST)]
+        last, last_lat = LAST[(index // len(FIRST)) % len(LAST)]
+        patronymic = PATRONYMIC_INITIALS[index % len(PATRONYMIC_INITIALS)]
+        surname = last + ("а" if woman else "")
+        names.append((f"ИП {surname} {first[0]}. {patronymic}.", f"ip-{last_lat}{index}"))
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,18 +480,26 @@ class _Generator:
             if channel == "messenger" and chat is not None:
                 source, counterpart = chat
                 preview = rnd.choice(MESSAGES_IN if direction == "in" else MESSAGES_OUT)
-            if channel == "email":
-                subject = "Re: our proposal" if direction == "in" else "Proposal"
+            elif channel == "sms":
+                preview = rnd.choice(SMS_TEXTS).format(n=row_number(self.next_id))
+            elif channel == "email":
+                title, body = rnd.choice(LETTERS_IN if direction == "in" else LETTERS_OUT)
+                subject = title.format(n=row_number(self.next_id))
+                preview = body
                 if direction == "in" and rnd.random() < AUTO_REPLY_SHARE:
                     is_client = False
         elif channel == "meeting":
             duration = float(rnd.choice((1800, 3600, 5400, 7200)))
             due = at
+            subject = rnd.choice(MEETING_SUBJECTS)
+            preview = rnd.choice(NOTES) if rnd.random() < NOTE_SHARE else None
             if status == "completed":
                 completed, result = at + timedelta(seconds=duration), rnd.choice(RESULTS)
         else:  # task
             duration = float(rnd.choice((900, 1800, 3600)))
             due = at + timedelta(days=rnd.randint(1, 5))
+            subject = rnd.choice(TASK_SUBJECTS)
+            preview = rnd.choice(NOTES) if rnd.random() < NOTE_SHARE else None
             if status == "completed":
                 completed = due + timedelta(hours=rnd.uniform(-72, 30))
                 completed = max(completed, at)
@@ -410,11 +552,11 @@ class _Generator:
                     contact,
                     employee,
                     counterpart,
-                    "Call back",
+                    CALLBACK_SUBJECT,
                     None,
                     task_due,
                     task_done,
-                    "called back" if done else None,
+                    CALLBACK_RESULT if done else None,
                     True,
                     "",
                     json.dumps({"callback_for": row_id}),
@@ -433,6 +575,7 @@ def _people(
     first_employee: int,
     first_contact: int,
     now: datetime,
+    organisations: Sequence[tuple[int, str]],
 ) -> tuple[
     list[tuple[Any, ...]],
     list[tuple[Any, ...]],
@@ -440,7 +583,8 @@ def _people(
     list[tuple[Any, ...]],
     _Team,
 ]:
-    """Employees (heads first, then their people), addresses, contacts and identities."""
+    """Employees (heads first, then their people), addresses, contacts and identities;
+    contacts work at `organisations` ((id, e-mail domain slug)) or at none."""
     heads = max(2, n_employees // 10)
     created = (now - timedelta(days=DAYS + 30)).replace(tzinfo=None)
     emp_rows: list[tuple[Any, ...]] = []
@@ -448,14 +592,16 @@ def _people(
     ids = list(range(first_employee, first_employee + n_employees))
     head_ids = ids[:heads]
     workers = ids[heads:] or ids
+    names = len(FIRST) * len(LAST)
     for i, eid in enumerate(ids):
-        name = f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]} {i + 1}"
+        name, login = person(i)
+        if i >= names:  # more people than names: the same name again, numbered
+            name, login = f"{name} {i // names + 1}", f"{login}{i // names + 1}"
         head = None if eid in head_ids else head_ids[(i - heads) % heads]
-        emp_rows.append(
-            (eid, name, "Head of sales" if head is None else "Sales manager", head, True, created)
-        )
+        position = HEAD_POSITION if head is None else EMPLOYEE_POSITION
+        emp_rows.append((eid, name, position, head, True, created))
         addr_rows.append((eid, "extension", str(100 + i)))
-        addr_rows.append((eid, "email", f"employee{i + 1}@demo.touchhub.example"))
+        addr_rows.append((eid, "email", f"{login}@demo.touchhub.example"))
     contact_rows: list[tuple[Any, ...]] = []
     ident_rows: list[tuple[Any, ...]] = []
     clients_of: dict[int, list[int]] = {}
@@ -466,12 +612,18 @@ def _people(
         region, city = rnd.choice(REGIONS)
         owner = rnd.choice(workers)
         clients_of.setdefault(owner, []).append(cid)
-        name = f"{rnd.choice(FIRST)} {rnd.choice(LAST)}"
+        name, login = person(rnd.randrange(names))
+        org, domain = (
+            rnd.choice(organisations)
+            if organisations and rnd.random() < ORG_SHARE
+            else (None, "mail")
+        )
         when = created + timedelta(days=rnd.randint(0, DAYS))
         contact_rows.append(
             (
                 cid,
                 name,
+                org,
                 rnd.choice(POSITIONS) if rnd.random() < 0.6 else None,
                 region,
                 city if rnd.random() < 0.8 else None,
@@ -485,11 +637,11 @@ def _people(
             )
         )
         if rnd.random() < 0.9:
-            phone = f"+79{cid:09d}"
+            phone = mobile(cid)
             phone_of[cid] = phone
             ident_rows.append((cid, "phone", phone, when))
         if rnd.random() < 0.7:
-            ident_rows.append((cid, "email", f"client{cid}@example.com", when))
+            ident_rows.append((cid, "email", f"{login}.{cid}@{domain}.example.com", when))
         if rnd.random() < TELEGRAM_SHARE:
             telegram = str(TELEGRAM_ID_BASE + cid)
             chat_of[cid] = (TELEGRAM_ACCOUNT, telegram)
@@ -500,12 +652,37 @@ def _people(
     return emp_rows, addr_rows, contact_rows, ident_rows, team
 
 
+async def _organisations(engine: AsyncEngine, n_contacts: int, now: datetime) -> list[tuple[int, str]]:
+    """The organisations the demo's contacts work at (added unless there already), as
+    (id, e-mail domain slug): one per `CONTACTS_PER_ORG` contacts, spread over the forms."""
+    every = organisation_names()
+    wanted = min(len(every), max(1, n_contacts // CONTACTS_PER_ORG)) if n_contacts else 0
+    chosen = [every[i * len(every) // wanted] for i in range(wanted)] if wanted else []
+    slug = dict(chosen)
+    table = schema.organizations
+    created = now - timedelta(days=DAYS + 30)
+    async with engine.begin() as conn:
+        known = {
+            row.name: row.id
+            for row in await conn.execute(select(table.c.id, table.c.name).where(table.c.name.in_(slug)))
+        }
+        missing = [name for name in slug if name not in known]
+        if missing:
+            await conn.execute(insert(table), [{"name": n, "created_at": created} for n in missing])
+            added = await conn.execute(
+                select(table.c.id, table.c.name).where(table.c.name.in_(missing))
+            )
+            known.update({row.name: row.id for row in added})
+    return [(int(known[name]), slug[name]) for name, _ in chosen]
+
+
 EMP_COLS = columns(employees, "id", "name", "position", "head_id", "active", "created_at")
 ADDR_COLS = columns(employee_addresses, "employee_id", "kind", "value")
 CONTACT_COLS = columns(
     contacts,
     "id",
     "name",
+    "organization_id",
     "position",
     "region",
     "city",
@@ -542,8 +719,9 @@ async def seed(
     rnd = random.Random(seed)
     first = await next_ids(engine)
     first_emp = first.employee
+    organisations = await _organisations(engine, n_contacts, now)
     emp_rows, addr_rows, contact_rows, ident_rows, team = _people(
-        n_emp, n_contacts, rnd, first_emp, first.contact, now
+        n_emp, n_contacts, rnd, first_emp, first.contact, now, organisations
     )
     if first_emp > 1:  # keep demo addresses unique next to earlier demo data
         addr_rows = [

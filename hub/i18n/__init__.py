@@ -3,9 +3,10 @@
 See decision 0038. Modules: `catalogue` (messages by key and locale), `locale` (a store's
 default language), `formatting` (numbers, dates, durations, counted nouns), `labels`
 (names of codes for pages, the CLI and exports), `export_labels` (the words of XLSX
-and CSV exports).
+and CSV exports), `api_errors` (the API's error messages, decision 0060).
 """
 
+from hub.i18n.api_errors import error_message, kind_message, validation_problem
 from hub.i18n.catalogue import LOCALES, messages, normalise, plural_category, text
 from hub.i18n.export_labels import ExportLabels, csv_delimiter, export_labels
 from hub.i18n.formatting import counted, duration, number, when
@@ -19,11 +20,12 @@ from hub.i18n.labels import (
     trend_name,
     unit_name,
 )
-from hub.i18n.locale import default_locale, locale_of_timezone
+from hub.i18n.locale import accepted_locale, default_locale, locale_of_timezone
 
 __all__ = [
     "LOCALES",
     "ExportLabels",
+    "accepted_locale",
     "channel_name",
     "colour_name",
     "column",
@@ -32,8 +34,10 @@ __all__ = [
     "default_locale",
     "direction_name",
     "duration",
+    "error_message",
     "export_labels",
     "indicator_name",
+    "kind_message",
     "locale_of_timezone",
     "messages",
     "normalise",
@@ -43,5 +47,6 @@ __all__ = [
     "text",
     "trend_name",
     "unit_name",
+    "validation_problem",
     "when",
 ]

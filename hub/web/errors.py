@@ -7,12 +7,17 @@ Every answer that is not a success has the same body::
 `ERROR_STATUS` maps the exception tree of `hub.errors` onto HTTP statuses in one table;
 the most specific class wins. Pydantic validation errors become `ValidationError`s that
 name the first offending field.
+
+The `message` is in the requester's language (decision 0060): the first language of
+``Accept-Language`` the hub speaks (the dashboard sends the one its user chose), else the
+store's (`[web] locale`, else its time zone). `code`, `field` and `details` stay English.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -39,12 +44,23 @@ from hub.errors import (
     UnknownReference,
     ValidationError,
 )
+from hub.i18n import (
+    accepted_locale,
+    default_locale,
+    error_message,
+    text,
+    validation_problem,
+)
+from hub.i18n import normalise as normalise_locale
+from hub.web.keys import SETTINGS
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 #: Longest input value quoted back in a validation message.
 MAX_QUOTED_INPUT = 80
+#: What an unexpected failure (our bug) is told.
+INTERNAL_MESSAGE = "internal error; it has been logged and will be looked at"
 
 
 class MalformedBody(ValidationError):
@@ -53,6 +69,40 @@ class MalformedBody(ValidationError):
 
 class UnsupportedMediaType(ValidationError):
     """The body is declared as something other than JSON (``text/plain``, a form …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing pydantic found wrong: where, its kind, pydantic's words and context."""
+
+    where: str
+    kind: str
+    english: str
+    context: Mapping[str, Any]
+    value: str | int | None
+
+    def describe(self, locale: str) -> str:
+        """The problem in `locale`: pydantic's words in English, the catalogue's otherwise."""
+        lang = normalise_locale(locale)
+        if lang == "en":
+            return _describe_english(self)
+        if self.kind == "extra_forbidden":
+            return text(lang, "validation.unknown_field", field=self.where)
+        described = f"{self.where}: {validation_problem(lang, self.kind, self.context)}"
+        if self.kind != "missing" and self.value is not None:
+            described += text(lang, "validation.got", value=_quoted(self.value))
+        return described
+
+
+class InvalidInput(ValidationError):
+    """Input pydantic refused: every problem kept, so the answer can name them in any language."""
+
+    def __init__(self, problems: tuple[Problem, ...], *, field: str | None) -> None:
+        super().__init__("; ".join(p.describe("en") for p in problems), field=field)
+        self.problems = problems
+
+    def describe(self, locale: str) -> str:
+        return "; ".join(p.describe(locale) for p in self.problems)
 
 
 #: Exception class → (HTTP status, error code); looked up along the exception's MRO.
@@ -106,20 +156,34 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    where = _loc(tuple(error["loc"])) or "body"
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return f"unknown field {where!r}"
-    if kind == "missing":
-        return f"{where}: required"
-    text = f"{where}: {error['msg']}"
+def _quoted(value: str | int) -> str:
+    return repr(value)
+
+
+def _describe_english(problem: Problem) -> str:
+    if problem.kind == "extra_forbidden":
+        return f"unknown field {problem.where!r}"
+    if problem.kind == "missing":
+        return f"{problem.where}: required"
+    described = f"{problem.where}: {problem.english}"
+    if problem.value is not None:
+        described += f" (got {_quoted(problem.value)})"
+    return described
+
+
+def _problem(error: Mapping[str, Any]) -> Problem:
     value = error.get("input")
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        quoted = repr(value)
-        if len(quoted) <= MAX_QUOTED_INPUT:
-            text += f" (got {quoted})"
-    return text
+    shown: str | int | None = None
+    quotable = isinstance(value, str | int) and not isinstance(value, bool)
+    if quotable and len(repr(value)) <= MAX_QUOTED_INPUT:
+        shown = value
+    return Problem(
+        where=_loc(tuple(error["loc"])) or "body",
+        kind=str(error["type"]),
+        english=str(error["msg"]),
+        context=dict(error.get("ctx") or {}),
+        value=shown,
+    )
 
 
 def from_pydantic(exc: pydantic.ValidationError, *, prefix: str = "") -> ValidationError:
@@ -129,8 +193,21 @@ def from_pydantic(exc: pydantic.ValidationError, *, prefix: str = "") -> Validat
         return ValidationError(f"{prefix or 'input'} is invalid", field=prefix or None)
     first = _loc(tuple(errors[0]["loc"]))
     field = ".".join(p for p in (prefix, first) if p) or None
-    message = "; ".join(_describe(e) for e in errors)
-    return ValidationError(message, field=field)
+    return InvalidInput(tuple(_problem(e) for e in errors), field=field)
+
+
+def requester_locale(request: BaseRequest, store_default: str | None = None) -> str:
+    """The language of an answer: ``Accept-Language``'s first we speak, else the store's."""
+    asked = accepted_locale(request.headers.get("Accept-Language"))
+    if asked is not None:
+        return asked
+    if store_default is not None:
+        return store_default
+    app = request.app if isinstance(request, web.Request) else None
+    settings = None if app is None else app.get(SETTINGS)
+    if settings is None:
+        return "en"
+    return default_locale(settings.web.locale, settings.kpi.timezone)
 
 
 def _http_error(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:
@@ -150,10 +227,21 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> web.StreamRespo
     elif isinstance(exc, web.HTTPMethodNotAllowed):
         message = f"{request.method} is not allowed here; allowed: {', '.join(exc.allowed_methods)}"
     headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")}
-    return error_response(exc.status, code, message, headers=headers)
+    locale = requester_locale(request)
+    return error_response(
+        exc.status, code, error_message(locale, code, message), headers=headers
+    )
 
 
-def _touchhub_error(exc: TouchhubError) -> web.Response:
+def localised(exc: TouchhubError, locale: str) -> str:
+    """The message of `exc` in `locale` (its English text is the catalogue's key)."""
+    if isinstance(exc, InvalidInput):
+        return exc.describe(locale)
+    field = exc.field if isinstance(exc, ValidationError) else None
+    return error_message(locale, status_for(exc)[1], str(exc), field)
+
+
+def _touchhub_error(exc: TouchhubError, locale: str) -> web.Response:
     status, code = status_for(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthenticated):
@@ -162,7 +250,8 @@ def _touchhub_error(exc: TouchhubError) -> web.Response:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     field = exc.field if isinstance(exc, ValidationError) else None
     details = exc.details if isinstance(exc, Conflict) else None
-    return error_response(status, code, str(exc), field=field, details=details, headers=headers)
+    message = localised(exc, locale)
+    return error_response(status, code, message, field=field, details=details, headers=headers)
 
 
 @web.middleware
@@ -175,14 +264,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except TouchhubError as exc:
         if status_for(exc)[0] >= 500:
             logger.warning("%s %s: %s", request.method, request.path, exc)
-        return _touchhub_error(exc)
+        return _touchhub_error(exc, requester_locale(request))
     except pydantic.ValidationError as exc:
-        return _touchhub_error(from_pydantic(exc))
+        return _touchhub_error(from_pydantic(exc), requester_locale(request))
     except Exception:
         logger.exception("unexpected error in %s %s", request.method, request.path)
-        return error_response(
-            500, "internal", "internal error; it has been logged and will be looked at"
-        )
+        message = error_message(requester_locale(request), "internal", INTERNAL_MESSAGE)
+        return error_response(500, "internal", message)
 
 
 # -- requests aiohttp refuses before any handler runs ---------------------------------
@@ -211,9 +299,7 @@ class JsonErrorHandler(web.RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        code, text = PROTOCOL_ERROR_MESSAGES.get(
-            status, ("internal", "internal error; it has been logged and will be looked at")
-        )
+        code, message_en = PROTOCOL_ERROR_MESSAGES.get(status, ("internal", INTERNAL_MESSAGE))
         if status >= 500:
             # our bug, not the client's bytes: keep the traceback (the log formatter
             # masks any secret in it)
@@ -228,13 +314,17 @@ class JsonErrorHandler(web.RequestHandler):
             )
         if request.writer.output_size > 0:
             raise ConnectionError("the answer was already being sent")
-        response = error_response(status, code, text)
+        locale = requester_locale(request, getattr(self._manager, "locale", "en"))
+        response = error_response(status, code, error_message(locale, code, message_en))
         response.force_close()
         return response
 
 
 class JsonErrorServer(web.Server):
-    """An aiohttp server whose connections are `JsonErrorHandler`s."""
+    """An aiohttp server whose connections are `JsonErrorHandler`s; `locale` is the
+    store's language, for requests that name none."""
+
+    locale: str = "en"
 
     def __call__(self) -> web.RequestHandler:
         return JsonErrorHandler(self, loop=self._loop, **self._kwargs)
@@ -245,10 +335,14 @@ class JsonErrorAppRunner(web.AppRunner):
 
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()
-        return JsonErrorServer(
+        server = JsonErrorServer(
             plain.request_handler,
             request_factory=plain.request_factory,
             handler_cancellation=plain.handler_cancellation,
             loop=plain._loop,
             **plain._kwargs,
         )
+        settings = self.app.get(SETTINGS)
+        if settings is not None:
+            server.locale = default_locale(settings.web.locale, settings.kpi.timezone)
+        return server

@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -30,6 +29,7 @@ from hub.campaigns.unsubscribe import (
     verify,
 )
 from hub.errors import ConfigError, NotFound
+from hub.i18n import LOCALES, accepted_locale, text
 from hub.web.dashboard import SECURITY_HEADERS
 from hub.web.keys import SETTINGS, STORE
 
@@ -40,77 +40,46 @@ routes = web.RouteTableDef()
 MAX_FORM_BYTES = 4096
 #: Who the suppression says made it.
 UNSUBSCRIBED_BY = "unsubscribe-link"
-LANGUAGES = ("ru", "en")
 
 
-@dataclass(frozen=True, slots=True)
-class Texts:
-    """The words of the pages in one language."""
-
-    title: str
-    confirm_question: str
-    confirm_button: str
-    done: str
-    forged: str
-    gone: str
-    bad_request: str
-    other_language: str
+#: The pages' words: `[unsubscribe]` of the catalogue (title, confirm_question,
+#: confirm_button, done, forged, gone, bad_request, other_language).
+WORDS = "unsubscribe."
 
 
-TEXTS: Mapping[str, Texts] = {
-    "ru": Texts(
-        title="Отписка от рассылки",
-        confirm_question="Больше не присылать вам письма этой рассылки?",
-        confirm_button="Отписаться",
-        done="Готово: вы отписаны, письма рассылок на этот адрес больше не придут.",
-        forged="Ссылка повреждена или недействительна. Ничего не изменено.",
-        gone="Адрес, для которого была эта ссылка, больше не найден. Ничего не изменено.",
-        bad_request="Запрос не похож на отписку. Ничего не изменено.",
-        other_language="English",
-    ),
-    "en": Texts(
-        title="Unsubscribe",
-        confirm_question="Stop sending you letters of this mailing?",
-        confirm_button="Unsubscribe",
-        done="Done: you are unsubscribed; no more mailings will come to this address.",
-        forged="This link is damaged or not valid. Nothing was changed.",
-        gone="The address this link was made for is no longer known. Nothing was changed.",
-        bad_request="This request does not look like an unsubscribe. Nothing was changed.",
-        other_language="Русский",
-    ),
-}
+def say(lang: str, key: str) -> str:
+    """A word of the pages in `lang`."""
+    return text(lang, WORDS + key)
 
 
 def language(request: web.Request) -> str:
     """``?lang=`` if it is one we speak, else the first of Accept-Language we speak, else ru."""
     asked = request.query.get("lang", "")
-    if asked in TEXTS:
+    if asked in LOCALES:
         return asked
-    for item in request.headers.get("Accept-Language", "").split(","):
-        code = item.split(";", 1)[0].strip().lower()[:2]
-        if code in TEXTS:
-            return code
-    return "ru"
+    return accepted_locale(request.headers.get("Accept-Language")) or "ru"
 
 
 def page(request: web.Request, lang: str, message: str, *, status: int, form: bool = False) -> web.Response:
     """One plain page: the message, and the confirm button when `form`."""
-    texts = TEXTS[lang]
     other = "en" if lang == "ru" else "ru"
+    title = html.escape(say(lang, "title"))
+    switch = html.escape(say(lang, "other_language"))
+    confirm = html.escape(say(lang, "confirm_button"))
     path = html.escape(request.path, quote=True)
     button = (
         f'<form method="post" action="{path}?lang={lang}">'
         f'<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        f'<button type="submit">{html.escape(texts.confirm_button)}</button></form>'
+        f'<button type="submit">{confirm}</button></form>'
         if form
         else ""
     )
     body = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="robots" content="noindex"><title>{html.escape(texts.title)}</title></head>'
-        f"<body><main><h1>{html.escape(texts.title)}</h1><p>{html.escape(message)}</p>{button}"
-        f'<p><a href="{path}?lang={other}" hreflang="{other}">{texts.other_language}</a></p>'
+        f'<meta name="robots" content="noindex"><title>{title}</title></head>'
+        f"<body><main><h1>{title}</h1><p>{html.escape(message)}</p>{button}"
+        f'<p><a href="{path}?lang={other}" hreflang="{other}">{switch}</a></p>'
         f"</main></body></html>"
     )
     headers = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Content-Language": lang}
@@ -130,7 +99,7 @@ def _refused(request: web.Request, lang: str, reason: str) -> web.Response:
     logger.warning(
         "refused unsubscribe link from %s: %s", request.remote or "unknown", reason
     )
-    return page(request, lang, TEXTS[lang].forged, status=403)
+    return page(request, lang, say(lang, "forged"), status=403)
 
 
 @routes.get(PATH_PREFIX + "{token}")
@@ -144,7 +113,7 @@ async def confirm_page(request: web.Request) -> web.Response:
         verify(keys, request.match_info["token"])
     except ForgedToken as exc:
         return _refused(request, lang, str(exc))
-    return page(request, lang, TEXTS[lang].confirm_question, status=200, form=True)
+    return page(request, lang, say(lang, "confirm_question"), status=200, form=True)
 
 
 async def _form(request: web.Request) -> Mapping[str, str] | None:
@@ -172,7 +141,7 @@ async def one_click(request: web.Request) -> web.Response:
     form = await _form(request)
     name, _, value = ONE_CLICK.partition("=")
     if form is None or form.get(name) != value:
-        return page(request, lang, TEXTS[lang].bad_request, status=400)
+        return page(request, lang, say(lang, "bad_request"), status=400)
     store = request.app[STORE]
     try:
         holder, addresses = await store.suppressions.addresses_of(token.contact_id, token.kind)
@@ -187,7 +156,7 @@ async def one_click(request: web.Request) -> web.Response:
             token.recipient_id,
             token.contact_id,
         )
-        return page(request, lang, TEXTS[lang].gone, status=410)
+        return page(request, lang, say(lang, "gone"), status=410)
     done = await store.suppressions.suppress(
         channel=CHANNEL_OF_KIND[token.kind],
         address=address,
@@ -204,4 +173,4 @@ async def one_click(request: web.Request) -> web.Response:
             CHANNEL_OF_KIND[token.kind].value,
             token.campaign_id,
         )
-    return page(request, lang, TEXTS[lang].done, status=200)
+    return page(request, lang, say(lang, "done"), status=200)

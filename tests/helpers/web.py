@@ -76,7 +76,8 @@ class ApiWorld:
         headers: Mapping[str, str] | None = None,
     ) -> ClientResponse:
         """One request as `who`; `json` is sent as JSON, `data` as raw bytes."""
-        all_headers = {**self.headers(who), **(headers or {})}
+        # English answers, which the tests read, unless a test asks for another language.
+        all_headers = {"Accept-Language": "en", **self.headers(who), **(headers or {})}
         if data is not None and not any(k.lower() == "content-type" for k in all_headers):
             all_headers["Content-Type"] = "application/json"  # raw bytes stand for a JSON body
         return await self.client.request(

@@ -64,6 +64,16 @@ def test_send_records_the_sms_and_kannels_answer(tmp_path: Path) -> None:
         assert sent.exit_code == 0, sent.output
         answer = json.loads(sent.stdout)
         assert answer["outcome"] == "sent" and answer["code"] == 202 and answer["gateway"] == "main"
+        human = runner.invoke(
+            cli,
+            [*base, "--lang", "ru", "sms", "send", "--gateway", "main", "--to", "79001234567", "--text", "Счёт"],
+            catch_exceptions=False,
+        )
+        assert human.exit_code == 0, human.output
+        said, detail = human.stdout.splitlines()
+        assert said.startswith("79001234567: отправлено 202"), said
+        assert detail.startswith("№ сообщения: ") and "шлюз: main" in detail and "попыток: 1" in detail
+        russian_id = detail.split()[2]
         refused = runner.invoke(
             cli, [*base, "sms", "send", "--gateway", "other", "--to", "79001234567", "--text", "x"]
         )
@@ -76,7 +86,9 @@ def test_send_records_the_sms_and_kannels_answer(tmp_path: Path) -> None:
     by_id = {a["external_id"]: a for a in asyncio.run(_outgoing(db))}
     assert by_id[answer["message_id"]]["status"] == "sent"
     assert by_id[answer["message_id"]]["preview"] == "Код 4821"
-    assert [a["status"] for k, a in by_id.items() if k != answer["message_id"]] == ["failed"]
+    assert by_id[russian_id]["status"] == "sent"
+    others = [a["status"] for k, a in by_id.items() if k not in (answer["message_id"], russian_id)]
+    assert others == ["failed"]
 
 
 @pytest.mark.parametrize(
@@ -92,6 +104,9 @@ def test_send_records_the_sms_and_kannels_answer(tmp_path: Path) -> None:
 def test_segments_counts_parts_and_room_left(text: str, expected: dict[str, object]) -> None:
     result = CliRunner().invoke(cli, ["sms", "segments", "--json", text], catch_exceptions=False)
     assert result.exit_code == 0 and json.loads(result.stdout) == expected
+    said = CliRunner().invoke(cli, ["--lang", "en", "sms", "segments", text], catch_exceptions=False)
+    parts = f"{expected['parts']} part{'s' if expected['parts'] != 1 else ''}"
+    assert said.stdout.startswith(f"{expected['encoding']}: {parts}, {expected['units']} units, ")
 
 
 def test_send_in_the_recipients_quiet_hours_is_refused_unless_urgent(tmp_path: Path) -> None:

@@ -127,7 +127,8 @@ async def test_a_busy_employee_phone_is_said_and_logged_as_their_failed_attempt(
         ) as resp:
             body = await resp.json()
             assert resp.status == 409, body
-        assert "busy" in body["error"]["message"]
+        assert body["error"]["code"] == "call_refused"
+        assert "телефон сотрудника занят" in body["error"]["message"]  # a Moscow store: Russian
         deadline = time.monotonic() + 20
         while True:
             page = await hub.store.activities.list(ActivityFilter(channel=Channel.CALL), limit=10)

@@ -1,6 +1,6 @@
 // Talking to the REST API with the user's bearer token; every failure becomes an ApiError.
 
-import { t } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 
 const TOKEN_KEY = "touchhub.token";
 const TIMEOUT_MS = 15000;
@@ -48,7 +48,8 @@ export function query(params = {}) {
 
 /** Call the API: GET by default, `body` sent as JSON. Resolves to the decoded answer. */
 export async function api(path, { method = "GET", params = {}, body } = {}) {
-  const headers = { Accept: "application/json" };
+  // Error messages come in the language the user reads the page in.
+  const headers = { Accept: "application/json", "Accept-Language": locale };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers, signal: AbortSignal.timeout(TIMEOUT_MS) };

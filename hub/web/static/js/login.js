@@ -4,7 +4,7 @@ import { h, notice } from "./dom.js";
 import { t } from "./i18n.js";
 
 /** A head of the demo data (`touchhub serve` on an empty store loads it). */
-export const DEMO_HEAD = "Anna Ivanov 1";
+export const DEMO_HEAD = "Анна Иванова";
 
 export function loginPage({ message, onToken }) {
   const input = h("input", {
