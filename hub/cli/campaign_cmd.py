@@ -194,7 +194,7 @@ def _action(name: str, help_text: str) -> click.Command:
             return
         _print_summary(summary, as_json, locale)
         if stats is not None:
-            line = stats_line(stats, lambda n: i18n.text(locale, f"campaign_stat.{n}", n))
+            line = stats_line(stats, lambda n: i18n.text(locale, f"cli_campaign_stat.{n}", n))
             click.echo(i18n.text(locale, "cli_campaign.figures", figures=line))
 
     return command

@@ -19,7 +19,7 @@ LITERAL_KEY = re.compile(r'"((?:cli_[a-z]+|count\.cli)\.[a-z_]+)"')
 #: Tables these commands name codes through, and the codes.
 CODES = {
     "cli_campaign_state": [s.value for s in CampaignState],
-    "campaign_stat": list(STATS),
+    "cli_campaign_stat": list(STATS),
     "recipient_state": [s.value for s in RecipientState],
     "skip_reason": [s.value for s in SkipReason],
     "suppression_reason": [r.value for r in Reason],
