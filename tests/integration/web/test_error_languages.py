@@ -93,7 +93,7 @@ def _cases(limit: int, contact: int, phone: str) -> dict[str, Case]:
         "bad period": Case(422, "GET", "/api/v1/kpi", params=(("period", "2024-13"),)),
         "no campaign": Case(404, "GET", "/api/v1/campaigns/999999"),
         "no template": Case(
-            422, "POST", "/api/v1/campaigns",
+            404, "POST", "/api/v1/campaigns",
             json={"name": "Зима", "template_id": 999999, "segment": {"all": []}, "sender": "x"},
         ),
         "no suppression": Case(404, "DELETE", "/api/v1/suppressions/999999"),
