@@ -12,16 +12,19 @@ committed with it — no commit of their own:
   parts, for every part the gateway took. A receipt for a message sent before a restart
   finds its message here (`ReceiptIndex`), in any spelling of the id.
 
-Every entry names the process that wrote it (`owner`); the gateway's outbox adapter, under
-its lease, takes over the entries of other processes (`hub.channels.sms.outbox_adapter`).
+Every entry names the process (and run of the hub) that wrote it (`owner`); the gateway's
+outbox adapter, under its lease, takes over the entries of other owners
+(`hub.channels.sms.outbox_adapter`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -45,8 +48,23 @@ from hub.model import (
     utcnow,
 )
 
-#: This process, as the owner of the entries it writes.
-PROCESS = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+#: id(sink) → the owner token of the entries written through it (one per running hub).
+_OWNERS: dict[int, str] = {}
+
+
+def owner_of(sink: Sink | None) -> str:
+    """Who writes through `sink`: this process and this run of the hub (its writer)."""
+    if sink is None:
+        return f"{os.getpid()}"
+    owner = _OWNERS.get(id(sink))
+    if owner is None:
+        owner = _OWNERS[id(sink)] = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        # a sink that cannot be referred to weakly keeps its entry as long as we live
+        with contextlib.suppress(TypeError):
+            weakref.finalize(sink, _OWNERS.pop, id(sink), None)
+    return owner
+
+
 #: Metadata key: how many times a message has been submitted (a resend after "unknown" is 2).
 ATTEMPT_KEY = "attempt"
 #: Key prefix of the gateway-id index.
@@ -90,7 +108,7 @@ class Pending:
     to: str
     body: str
     at: datetime
-    owner: str = PROCESS
+    owner: str = ""
     until: datetime | None = None
     attempt: int = 1
     employee: tuple[str, str] | None = None  # (kind, value) of who sent it
@@ -104,7 +122,7 @@ class Pending:
         state: PendingState,
         *,
         until: datetime | None = None,
-        owner: str = PROCESS,
+        owner: str = "",
     ) -> Pending:
         sender = message.sender
         return cls(
@@ -178,10 +196,10 @@ class Taken:
 class Outbox:
     """A gateway's pending messages and gateway ids, kept in the store through its sink."""
 
-    def __init__(self, source: str, sink: Sink | None, *, owner: str = PROCESS) -> None:
+    def __init__(self, source: str, sink: Sink | None) -> None:
         self.source = source
         self.sink = sink
-        self.owner = owner
+        self.owner = owner_of(sink)
 
     # ------------------------------------------------------------ pending messages
 
