@@ -737,13 +737,14 @@ class ActivityStore:
 
     async def _write_checkpoints(self, conn: AsyncConnection, cps: list[Checkpoint]) -> None:
         """Upsert each checkpoint; one with an empty value is removed (nothing to resume)."""
-        gone = [c for c in cps if not c.value]
+        gone = [{"s": c.source, "k": c.key} for c in cps if not c.value]
         kept = [c for c in cps if c.value]
-        for c in gone:
+        if gone:
             await conn.execute(
                 delete(checkpoints).where(
-                    and_(checkpoints.c.source == c.source, checkpoints.c.key == c.key)
-                )
+                    and_(checkpoints.c.source == bindparam("s"), checkpoints.c.key == bindparam("k"))
+                ),
+                gone,
             )
         if not kept:
             return

@@ -1,8 +1,8 @@
 """`sms:NAME:outbox`: under its lease, one process takes up what other processes left pending.
 
 Every `scan_s` the adapter lists the gateway's pending messages (`hub.channels.sms.outbox`)
-and takes over those written by another process — one that was restarted, killed, or
-stands by:
+and takes over those left by another process — one that was restarted, killed, or stands
+by — or by a send of its own that never ended (cancelled):
 
 - **held** (quiet hours): taken over (the entry now names this process, committed first),
   then held here and sent when its hour comes. The process that held it first finds the
@@ -97,11 +97,10 @@ class OutboxAdapter:
                 if now - entry.at >= UNKNOWN_KEPT:
                     await outbox.settled(entry.message_id)
                 continue
-            if entry.owner == outbox.owner:
-                continue  # this process's own: it is waiting for it
             if entry.state is PendingState.HELD:
-                await self._take_held(entry, sender, outbox)
-            elif now - entry.at >= self.stale:
+                if entry.owner != outbox.owner:  # this run's own wait in its holder
+                    await self._take_held(entry, sender, outbox)
+            elif now - entry.at >= self.stale:  # no send waits this long, not even ours
                 await self._take_unknown(entry, sender, outbox)
 
     async def _take_held(self, entry: Pending, sender: OutboxSender, outbox: Outbox) -> None:

@@ -272,3 +272,25 @@ async def _is(hub: Hub, store: ActivityStore, message_id: str, status: str) -> b
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_pending_entries_are_listed_by_source_and_removed_when_settled(store: ActivityStore) -> None:
+    """The outbox's store side on both backends: a listing of one source, `_` and `%` in
+    keys taken literally, and an empty value removes the checkpoint."""
+    writer = store.writer()
+    async with writer:
+        outbox = Outbox("sms:op", writer)
+        other = Outbox("sms:other", writer)
+        for message_id in ("a_1", "a%2", "b-3"):
+            await outbox.sending(sms("x", message_id), message_id)
+        await other.sending(sms("y", "c-4"), "c-4")
+        await outbox.took("1a2b0", "a_1", 2)
+        assert [e.message_id for e in await outbox.pending()] == ["a%2", "a_1", "b-3"]
+        assert list(await writer.checkpoints_under("sms:op/outbox", "a_")) == ["a_1"]
+        await outbox.settled("a_1")
+        await outbox.settled("b-3")
+        assert [e.message_id for e in await outbox.pending()] == ["a%2"]
+        assert [e.message_id for e in await other.pending()] == ["c-4"]
+        found = await outbox.find("107184")  # the decimal spelling of 1a2b0
+        assert found is not None and found[0] == "1a2b0" and found[1].message_id == "a_1"
+        assert found[1].parts == 2
