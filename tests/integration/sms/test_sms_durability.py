@@ -2,7 +2,9 @@
 restart (once), receipts for messages sent before one, and `touchhub serve` killed between
 a submit and its answer — unknown, not resent, resolved by a later receipt; resent once
 where the gateway asks for it; the SMPP bind and the outbox under their leases, a second
-`serve` standing by and taking over."""
+`serve` standing by and taking over. And with real Kannel: a hub stopped before smsbox
+answered leaves the message unknown, and Kannel's report (our id in its dlr-url) resolves
+it in the next run."""
 
 from __future__ import annotations
 
@@ -19,14 +21,20 @@ import aiohttp
 import pytest
 
 from hub.activity import ActivityStore
-from hub.channels.sms.outbox import Outbox, PendingState
+from hub.channels.sms.kannel_protocol import mo_get_url
+from hub.channels.sms.kannel_sender import mo_url_of
+from hub.channels.sms.outbox import Outbox, Pending, PendingState
 from hub.channels.sms.outbox_adapter import UNKNOWN_DETAIL
 from hub.channels.sms.smpp_sender import SmppSender
 from hub.config import CoreSettings
 from hub.model import Direction, SendOutcome
 from hub.runtime import Hub
 from tests.helpers.hub_process import HubProcess, start_hub
+from tests.helpers.postgres import free_port
 from tests.helpers.smsc import Smsc, running_smsc
+from tests.integration.sms.kannel_server import running_kannel
+from tests.integration.sms.test_kannel_channel import TOKEN as KANNEL_TOKEN
+from tests.integration.sms.test_kannel_channel import hub_settings as kannel_hub_settings
 from tests.integration.sms.test_smpp_gateway import (
     bound,
     health_of,
@@ -294,3 +302,94 @@ async def test_pending_entries_are_listed_by_source_and_removed_when_settled(sto
         found = await outbox.find("107184")  # the decimal spelling of 1a2b0
         assert found is not None and found[0] == "1a2b0" and found[1].message_id == "a_1"
         assert found[1].parts == 2
+
+
+# ------------------------------------------------------------------ Kannel
+
+
+class HeldSendsms:
+    """Between the hub and smsbox: takes each sendsms request, passes it on only when
+    `release` is called, and never answers the hub (whose process is gone by then)."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.requests: list[bytes] = []
+        self.released = asyncio.Event()
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+
+    @property
+    def sends(self) -> list[bytes]:
+        return [r for r in self.requests if b"text=" in r]  # not the health probes
+
+    async def __aenter__(self) -> HeldSendsms:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            request = await reader.readuntil(b"\r\n\r\n")
+            self.requests.append(request)
+            await self.released.wait()
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+            up_writer.write(request)
+            await up_writer.drain()
+            await up_reader.read(4096)  # smsbox's answer, which nobody waits for any more
+            up_writer.close()
+        writer.close()
+
+
+def kannel_settings(tmp_path: Path, port: int, sendsms_port: int) -> CoreSettings:
+    settings = kannel_hub_settings(tmp_path, port, sendsms_port)
+    settings.sms.outbox_scan_s, settings.sms.outbox_stale_s, settings.sms.timeout_s = 0.1, 0.5, 30
+    return settings
+
+
+async def test_kannel_a_message_whose_hub_stopped_before_kannels_answer_is_unknown_then_its_report_resolves_it(
+    tmp_path: Path,
+) -> None:
+    port, sendsms_port = free_port(), free_port()
+    async with HeldSendsms(sendsms_port) as held:
+        # The hub's run that dies: its send reached "Kannel" and got no answer.
+        async with running_hub(kannel_settings(tmp_path, port, held.port), tmp_path) as (hub, store):
+            sending = asyncio.create_task(hub.senders["sms:main"].send(sms("lost answer", "k-1")))
+            await until(lambda: _true(len(held.sends) == 1))
+            sending.cancel()  # the process is gone: nothing of it runs after this
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+        (entry,) = await _pending_of(tmp_path, "sms:main")
+        assert entry.state is PendingState.SENDING
+
+        get_url = mo_get_url(mo_url_of(f"http://127.0.0.1:{port}", "main", KANNEL_TOKEN))
+        kannel_cm = running_kannel(get_url, (CLIENT_OP, "1234", "hi"), sendsms_port=sendsms_port)
+        kannel = await asyncio.to_thread(kannel_cm.__enter__)
+        try:
+            async with running_hub(kannel_settings(tmp_path, port, held.port), tmp_path) as (hub, store):
+
+                async def unknown() -> bool:
+                    row = (await sms_rows(store, Direction.OUT)).get("k-1")
+                    return row is not None and UNKNOWN_DETAIL in await _details(store, "k-1")
+
+                await until(unknown)
+                assert await status_of(hub, store, "k-1") == "queued"
+                held.released.set()  # Kannel gets it after all, and reports to the next run
+                await until(lambda: _is(hub, store, "k-1", "delivered"), 20)
+                await asyncio.sleep(0.5)
+                assert len(held.sends) == 1  # not resent
+                log = (kannel.directory / "access.log").read_text(encoding="utf-8", errors="replace")
+                assert log.count("Sent SMS") == 1 and "lost answer" in log
+        finally:
+            await asyncio.to_thread(kannel_cm.__exit__, None, None, None)
+
+
+async def _pending_of(tmp_path: Path, source: str) -> list[Pending]:
+    store = await ActivityStore.open(f"sqlite:///{tmp_path}/hub.db")
+    try:
+        found = await store.checkpoints_under(f"{source}/outbox", "")
+        return [Pending.from_json(k, v) for k, v in found.items()]
+    finally:
+        await store.close()
