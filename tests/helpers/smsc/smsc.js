@@ -79,11 +79,12 @@ function onSubmit(session, pdu) {
   }
   const n = nextId++;
   const messageId = cfg.id_format === 'hex' ? n.toString(16) : String(n);
-  taken.set(submits, {n, messageId, to: pdu.destination_addr, from: pdu.source_addr});
+  const t = {n, messageId, to: pdu.destination_addr, from: pdu.source_addr};
+  taken.set(submits, t);
   if (cfg.hold_submits.includes(submits)) { emit('held', {n: submits, message_id: messageId}); return; }
   const receipt = () => {
     if (!(pdu.registered_delivery & 1) || status !== 0 || !cfg.auto_receipts) return;
-    sendReceipt(session, taken.get(submits));
+    sendReceipt(session, t);
   };
   const respond = () => {
     outstanding -= 1;
