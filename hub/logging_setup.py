@@ -98,5 +98,6 @@ def setup_logging(settings: LoggingSettings, *, quiet: bool = False) -> None:
         "alembic.runtime.migration",
         "aioimaplib",
         "aiohttp.access",
+        "apscheduler",  # logs every run of every job (a 5-second tick) at INFO
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -172,6 +172,8 @@ def close_senders_with_app(
 #: What a single-consumer adapter is doing about its lease.
 HELD = "held"
 STANDBY = "standby"
+#: Stopped for good in this process (a refused password): lease released, health `failed`.
+STOPPED = "stopped"
 
 
 class Supervisor:
@@ -194,7 +196,7 @@ class Supervisor:
         self.sink = sink
         self.leases = leases
         self.lease_retry_s = lease_retry_s
-        #: Adapter name → HELD or STANDBY, for the single-consumer adapters.
+        #: Adapter name → HELD, STANDBY or STOPPED, for the single-consumer adapters.
         self.lease_states: dict[str, str] = {}
         self.restarts = BackoffPolicy(
             initial_s=settings.backoff_initial_s,
@@ -221,9 +223,11 @@ class Supervisor:
             lease = await self._take(adapter, board)
             lost = asyncio.create_task(lease.lost.wait(), name=f"{adapter.name}:lease-watch")
             running = asyncio.create_task(self._run(adapter), name=f"{adapter.name}:leased")
+            finished = False
             try:
                 done, _ = await asyncio.wait({running, lost}, return_when=asyncio.FIRST_COMPLETED)
                 if running in done:
+                    finished = True
                     return  # finished, or stopped for good (a refused password)
                 logger.error("%s: lease lost, stopping the adapter at once", adapter.name)
                 running.cancel()
@@ -234,7 +238,8 @@ class Supervisor:
                     task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.gather(running, lost, return_exceptions=True)
-                self.lease_states[adapter.name] = STANDBY
+                # Stopped for good: its health says why (failed), not "standby".
+                self.lease_states[adapter.name] = STOPPED if finished else STANDBY
                 with contextlib.suppress(Exception):
                     await asyncio.shield(lease.release())
             # Whoever took the lease keeps it: wait a round before trying again (no flapping).

@@ -32,6 +32,7 @@ from hub.activity import ActivityStore
 from hub.activity.writer import BatchWriter
 from hub.backoff import BackoffPolicy
 from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelSender
+from hub.channels.sms.limits import GatewayLimits
 from hub.channels.sms.smpp_client import SmppSettings
 from hub.channels.sms.smpp_pdu import (
     ESM_DELIVERY_RECEIPT,
@@ -253,9 +254,7 @@ async def kannel_run(sendsms_port: int, n: int, concurrency: int, directory: Pat
         sender="1234",
         dlr_url=None,
         sink=writer,
-        timeout_s=30,
-        max_attempts=3,
-        retry=BackoffPolicy(initial_s=0.1, max_s=1),
+        limits=GatewayLimits(timeout_s=30, max_attempts=3, retry=BackoffPolicy(initial_s=0.1, max_s=1)),
     )
     gate = asyncio.Semaphore(concurrency)
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -738,12 +738,22 @@ class ActivityStore:
         )
 
     async def _write_checkpoints(self, conn: AsyncConnection, cps: list[Checkpoint]) -> None:
-        if not cps:
+        """Upsert each checkpoint; one with an empty value is removed (nothing to resume)."""
+        gone = [{"s": c.source, "k": c.key} for c in cps if not c.value]
+        kept = [c for c in cps if c.value]
+        if gone:
+            await conn.execute(
+                delete(checkpoints).where(
+                    and_(checkpoints.c.source == bindparam("s"), checkpoints.c.key == bindparam("k"))
+                ),
+                gone,
+            )
+        if not kept:
             return
         now = utcnow()
         await conn.execute(
             upsert(conn, checkpoints, ("source", "key"), ("value", "updated_at")),
-            [{"source": c.source, "key": c.key, "value": c.value, "updated_at": now} for c in cps],
+            [{"source": c.source, "key": c.key, "value": c.value, "updated_at": now} for c in kept],
         )
 
     async def _write_quarantine(self, conn: AsyncConnection, bad: list[Quarantined]) -> None:
@@ -777,6 +787,17 @@ class ActivityStore:
                 )
             )
         return None if value is None else str(value)
+
+    async def checkpoints_under(self, source: str, prefix: str) -> dict[str, str]:
+        """Every checkpoint of `source` whose key starts with `prefix`."""
+        c = checkpoints.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(c.key, c.value).where(
+                    and_(c.source == source, c.key.startswith(prefix, autoescape=True))
+                )
+            )
+            return {str(r.key): str(r.value) for r in rows}
 
     async def quarantined(
         self, source: str | None = None, limit: int = 100

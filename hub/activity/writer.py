@@ -65,6 +65,8 @@ class WriteTarget(Protocol):
 
     async def get_checkpoint(self, source: str, key: str) -> str | None: ...
 
+    async def checkpoints_under(self, source: str, prefix: str) -> dict[str, str]: ...
+
 
 @dataclass(slots=True)
 class _Flush:
@@ -193,6 +195,12 @@ class BatchWriter:
         if self._task is not None:
             await self.flush()
         return await self.store.get_checkpoint(source, key)
+
+    async def checkpoints_under(self, source: str, prefix: str) -> dict[str, str]:
+        """The committed checkpoints of `source` whose keys start with `prefix`."""
+        if self._task is not None:
+            await self.flush()
+        return await self.store.checkpoints_under(source, prefix)
 
     async def _next_batch(self) -> tuple[list[_Entry], list[_Flush], bool]:
         first = await self._queue.get()

@@ -2,7 +2,8 @@
 
 An SMPP gateway has one bind, shared by its adapter and its sender: both are built around
 the same `SmppSession`, kept per settings object (the runtime builds adapters and senders
-in two calls over the same settings).
+in two calls over the same settings). Every gateway also has an outbox adapter, which sends
+through the gateway's recording sender, kept the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from hub.backoff import BackoffPolicy
 from hub.channels.sms.http_profile import load_profile
 from hub.channels.sms.http_sender import HttpAccount, HttpSender
 from hub.channels.sms.kannel_monitor import KannelMonitor
-from hub.channels.sms.kannel_sender import GatewayHooks, KannelEndpoint, KannelSender, dlr_url_of
+from hub.channels.sms.kannel_sender import (
+    GatewayHooks,
+    KannelEndpoint,
+    KannelSender,
+    dlr_url_of,
+    source_of,
+)
+from hub.channels.sms.limits import GatewayLimits
+from hub.channels.sms.outbox_adapter import OutboxAdapter, OutboxSender
 from hub.channels.sms.quiet_hours import Holder, QuietHours
 from hub.channels.sms.settings import GatewayKind, GatewaySettings, SmsSettings
 from hub.channels.sms.smpp_adapter import SmppAdapter
@@ -25,8 +34,12 @@ from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import ConfigError
 from hub.model import CaptureAdapter, Sender, Sink
 
+#: A gateway's sender, whichever kind.
+GatewaySender = SmppSender | HttpSender | KannelSender
 #: id(settings) → gateway name → its session; an entry goes when its settings object does.
 _SESSIONS: dict[int, dict[str, SmppSession]] = {}
+#: id(settings) → gateway name → its sender that records (the runtime's), likewise.
+_SENDERS: dict[int, dict[str, GatewaySender]] = {}
 
 
 def gateway_names(settings: SmsSettings) -> list[str]:
@@ -53,7 +66,25 @@ def build_adapters(settings: SmsSettings) -> list[CaptureAdapter]:
         for name, gateway in settings.gateways.items()
         if gateway.enabled and gateway.kind is GatewayKind.SMPP
     ]
+    adapters += [outbox_adapter(settings, name) for name in gateway_names(settings)]
     return adapters
+
+
+def outbox_adapter(settings: SmsSettings, name: str) -> OutboxAdapter:
+    """The adapter that takes up gateway `name`'s messages left pending by other processes."""
+
+    def sender(sink: Sink) -> OutboxSender:
+        # The runtime's sender of the gateway (its holder waits here too), else one of its own.
+        built = _SENDERS.get(id(settings), {}).get(name)
+        return built if built is not None else _build_sender(settings, name, sink)
+
+    return OutboxAdapter(
+        source=source_of(name),
+        sender=sender,
+        scan_s=settings.outbox_scan_s,
+        stale_s=settings.outbox_stale_s,
+        resend_unknown=settings.gateways[name].resend_unknown,
+    )
 
 
 def smpp_settings(name: str, gateway: GatewaySettings, settings: SmsSettings) -> SmppSettings:
@@ -137,10 +168,27 @@ def kannel_endpoint(name: str, gateway: GatewaySettings) -> KannelEndpoint:
 
 
 def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> Sender:
-    """The sender of gateway `name`; with `sink`, it records its touches and statuses there."""
+    """The sender of gateway `name`; with `sink`, it records its touches and statuses there
+    (and is the one the gateway's outbox adapter sends through)."""
+    sender = _build_sender(settings, name, sink)
+    if sink is not None:
+        senders = _SENDERS.get(id(settings))
+        if senders is None:
+            senders = _SENDERS[id(settings)] = {}
+            weakref.finalize(settings, _SENDERS.pop, id(settings), None)
+        senders[name] = sender
+    return sender
+
+
+def _build_sender(settings: SmsSettings, name: str, sink: Sink | None) -> GatewaySender:
     gateway = _gateway(settings, name)
-    bucket = TokenBucket(gateway.rate, gateway.burst) if gateway.rate else None
-    holder = holder_of(settings)
+    limits = GatewayLimits(
+        timeout_s=settings.timeout_s,
+        max_attempts=settings.max_attempts,
+        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
+        bucket=TokenBucket(gateway.rate, gateway.burst) if gateway.rate else None,
+        holder=holder_of(settings),
+    )
     if gateway.kind is GatewayKind.SMPP:
         session = smpp_session(settings, name)
         if sink is not None:
@@ -148,14 +196,14 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         smpp = SmppSender(
             session=session,
             sender=gateway.sender,
-            bucket=bucket,
-            holder=holder,
+            bucket=limits.bucket,
+            holder=limits.holder,
             long_messages=gateway.long_messages,
         )
         session.reply = smpp.send
         return smpp
     if gateway.kind is GatewayKind.HTTP:
-        return http_sender(settings, name, gateway, sink, bucket, holder)
+        return http_sender(settings, name, gateway, sink, limits)
     hooks = hooks_of(settings, name)
     return KannelSender(
         endpoint=kannel_endpoint(name, gateway),
@@ -163,22 +211,13 @@ def build_sender(settings: SmsSettings, name: str, sink: Sink | None = None) -> 
         sender=gateway.sender,
         dlr_url=dlr_url_of(settings.public_url, name, hooks.secret),
         sink=sink,
-        timeout_s=settings.timeout_s,
-        max_attempts=settings.max_attempts,
-        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
-        bucket=bucket,
+        limits=limits,
         smsc=gateway.smsc,
-        holder=holder,
     )
 
 
 def http_sender(
-    settings: SmsSettings,
-    name: str,
-    gateway: GatewaySettings,
-    sink: Sink | None,
-    bucket: TokenBucket | None,
-    holder: Holder | None,
+    settings: SmsSettings, name: str, gateway: GatewaySettings, sink: Sink | None, limits: GatewayLimits
 ) -> HttpSender:
     """The sender of an HTTP provider gateway, from its profile."""
     assert gateway.profile is not None  # the settings refuse kind http without one
@@ -197,11 +236,7 @@ def http_sender(
         ),
         hooks=hooks_of(settings, name),
         sink=sink,
-        timeout_s=settings.timeout_s,
-        max_attempts=settings.max_attempts,
-        retry=BackoffPolicy(initial_s=settings.retry_base_s, max_s=settings.retry_max_s),
-        bucket=bucket,
-        holder=holder,
+        limits=limits,
     )
 
 

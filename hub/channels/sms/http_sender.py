@@ -5,8 +5,9 @@ committed first, a token is taken from the bucket, then the profile's request go
 Only what the provider did not take is retried with backoff (a connection never made, a
 status or code the profile calls temporary); a request without an answer leaves the
 message unknown (queued) and raises `ChannelTimeout`. The provider's id is remembered to
-match later reports (`ReceiptMatcher`, ids as given); a report that names our id (a
-per-message callback URL) needs no memory at all.
+match later reports (`ReceiptMatcher`, ids as given, and the outbox's gateway-id index for
+messages sent before a restart); a report that names our id (a per-message callback URL)
+needs no memory at all.
 
 Callbacks (`/hooks/sms/NAME/dlr|mo`) are verified as the profile says — our token, an HMAC
 of URL and parameters, or a digest of named fields — and become status updates and
@@ -28,7 +29,6 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
-from hub.backoff import BackoffPolicy
 from hub.channels.sms.http_profile import (
     AnswerKind,
     CallbackRefused,
@@ -41,11 +41,12 @@ from hub.channels.sms.http_profile import (
     verify_signature,
 )
 from hub.channels.sms.kannel_sender import TOKEN_PARAM, GatewayHooks
+from hub.channels.sms.limits import GatewayLimits
+from hub.channels.sms.outbox import Outbox, resolve_receipt
 from hub.channels.sms.outgoing import check_message, commit_together, outgoing_touch
 from hub.channels.sms.quiet_hours import Holder
 from hub.channels.sms.smpp_incoming import SmppReceipt
 from hub.channels.sms.smpp_receipts import ReceiptMatcher
-from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
@@ -126,23 +127,20 @@ class HttpSender:
         account: HttpAccount,
         hooks: GatewayHooks,
         sink: Sink | None,
-        timeout_s: float,
-        max_attempts: int,
-        retry: BackoffPolicy,
-        bucket: TokenBucket | None = None,
-        holder: Holder | None = None,
+        limits: GatewayLimits,
     ) -> None:
         self.profile = profile
-        self.holder = holder
         self.account = account
         self.hooks = hooks
         self.sink = sink
-        self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
-        self.retry = retry
-        self.bucket = bucket
+        self.limits = limits
         self.matcher = ReceiptMatcher(spellings=False)
+        self.outbox = Outbox(hooks.source, sink)
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def holder(self) -> Holder | None:
+        return self.limits.holder
 
     @property
     def gateway(self) -> str:
@@ -154,7 +152,7 @@ class HttpSender:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.limits.timeout_s))
         return self._session
 
     async def close(self) -> None:
@@ -199,22 +197,24 @@ class HttpSender:
             extra={"provider": self.profile.name},
         )
         if self.holder is not None:
-            held = await self.holder.hold(message, touch, self.sink, self.send)
+            held = await self.holder.hold(message, touch, self.sink, self.send, self.outbox)
             if held is not None:
                 return held
         if self.sink is not None:
             await self.sink.put(touch)
+            await self.outbox.sending(message, message_id)
             await commit_together(self.sink)  # committed before the provider sees it
-        if self.bucket is not None:
-            await self.bucket.acquire()
-        values = self.values(message, message_id)
-        self.matcher.expect(message_id, 1)
-        try:
-            answer, attempts = await self._submit(values)
-        except ChannelConnectError as exc:
-            await self._record(message_id, Status.FAILED, f"not submitted: {exc}")
-            raise
-        return await self._answer(message, touch, answer, attempts)
+        async with self.outbox.submitting(message, message_id):
+            if self.limits.bucket is not None:
+                await self.limits.bucket.acquire()
+            values = self.values(message, message_id)
+            self.matcher.expect(message_id, 1)
+            try:
+                answer, attempts = await self._submit(values)
+            except ChannelConnectError as exc:
+                await self._record(message_id, Status.FAILED, f"not submitted: {exc}")
+                raise
+            return await self._answer(message, touch, answer, attempts)
 
     def _request(self, values: Mapping[str, str]) -> tuple[str, str, dict[str, object]]:
         spec = self.profile.send
@@ -251,10 +251,11 @@ class HttpSender:
 
     async def _submit(self, values: Mapping[str, str]) -> tuple[SendAnswer, int]:
         method, url, kwargs = self._request(values)
-        backoff = self.retry.start()
+        backoff = self.limits.retry.start()
         last_error: BaseException | None = None
         answer: SendAnswer | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        max_attempts = self.limits.max_attempts
+        for attempt in range(1, max_attempts + 1):
             if attempt > 1:
                 await asyncio.sleep(backoff.next_delay())
             try:
@@ -279,9 +280,9 @@ class HttpSender:
                 return answer, attempt
             logger.info("%s: provider refused for now (attempt %d): %s", self.source, attempt, answer.detail)
         if answer is not None:
-            return answer, self.max_attempts
+            return answer, max_attempts
         raise ChannelConnectError(
-            f"{self.profile.name} not reachable after {self.max_attempts} attempts: {last_error}",
+            f"{self.profile.name} not reachable after {max_attempts} attempts: {last_error}",
             channel=self.source,
             external_id=values["message_id"],
         ) from last_error
@@ -301,6 +302,7 @@ class HttpSender:
             outcome = SendOutcome.SENT
             reason = f"accepted: {answer.provider_id}"
             await self._record(message_id, Status.SENT, reason)
+            await self.outbox.took(answer.provider_id, message_id, 1)
             for resolved in self.matcher.sent(message_id, answer.provider_id):
                 await self._record(resolved.message_id, resolved.status, resolved.detail)
         elif answer.kind is AnswerKind.TEMPORARY:
@@ -362,7 +364,7 @@ class HttpSender:
                 return kind
         return None
 
-    def callback(self, request: CallbackRequest) -> CallbackOutcome:
+    async def callback(self, request: CallbackRequest) -> CallbackOutcome:
         """Verify and read one callback; raises `CallbackRefused` or `ProtocolError` (400)."""
         params = {**request.query, **request.form}
         params.pop(TOKEN_PARAM, None)
@@ -373,7 +375,7 @@ class HttpSender:
         for event in events:
             kind = self._kind_of(event, request.path_kind)
             if kind == "dlr":
-                outcome.items.extend(self._report(event, now))
+                outcome.items.extend(await self._report(event, now))
             elif kind == "mo":
                 touch = self._incoming(event)
                 outcome.items.append(touch)
@@ -394,7 +396,7 @@ class HttpSender:
             )
         return outcome
 
-    def _report(self, event: Mapping[str, str], now: float) -> list[SinkItem]:
+    async def _report(self, event: Mapping[str, str], now: float) -> list[SinkItem]:
         mapping = self.profile.callbacks.dlr
         assert mapping is not None
         value = event.get(mapping.status, "")
@@ -412,7 +414,7 @@ class HttpSender:
         receipt = SmppReceipt(message_id=provider_id, status=status, source_addr="", destination_addr="")
         return [
             StatusUpdate(source=self.source, external_id=r.message_id, status=r.status, at=utcnow(), detail=detail)
-            for r in self.matcher.receipt(receipt, now)
+            for r in await resolve_receipt(self.matcher, self.outbox, receipt, now)
         ]
 
     def _incoming(self, event: Mapping[str, str]) -> Touch:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from urllib.parse import urlencode
@@ -23,8 +22,6 @@ from urllib.parse import urlencode
 import aiohttp
 from yarl import URL
 
-from hub.backoff import BackoffPolicy
-from hub.channels.sms.encoding import count_segments
 from hub.channels.sms.kannel_protocol import (
     DlrType,
     ReplyKind,
@@ -33,19 +30,18 @@ from hub.channels.sms.kannel_protocol import (
     parse_sendsms_reply,
     sendsms_query,
 )
-from hub.channels.sms.outgoing import commit_together
+from hub.channels.sms.limits import GatewayLimits
+from hub.channels.sms.outbox import Outbox
+from hub.channels.sms.outgoing import check_message, commit_together, outgoing_touch
 from hub.channels.sms.quiet_hours import Holder
-from hub.channels.sms.token_bucket import TokenBucket
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
     ChannelTimeout,
     ProtocolError,
-    ValidationError,
 )
 from hub.model import (
     Channel,
-    Direction,
     OutgoingMessage,
     RecipientResult,
     SendResult,
@@ -67,11 +63,6 @@ TOKEN_PARAM = "token"
 DLR_MASK = int(DlrType.DELIVERED | DlrType.FAILED | DlrType.SMSC_SUBMIT | DlrType.SMSC_REJECT)
 #: Kannel answers that mean "not taken, try again": retried with backoff.
 RETRIED = frozenset({ReplyKind.TEMPORARY})
-
-
-def new_message_id() -> str:
-    """Our id for an SMS that came without one."""
-    return uuid.uuid4().hex
 
 
 def source_of(gateway: str) -> str:
@@ -136,24 +127,17 @@ class KannelSender:
         sender: str,
         dlr_url: str | None,
         sink: Sink | None,
-        timeout_s: float,
-        max_attempts: int,
-        retry: BackoffPolicy,
-        bucket: TokenBucket | None = None,
+        limits: GatewayLimits,
         smsc: str | None = None,
-        holder: Holder | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.hooks = hooks
         self.sender = sender
         self.dlr_url = dlr_url
         self.sink = sink
-        self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
-        self.retry = retry
-        self.bucket = bucket
+        self.limits = limits
         self.smsc = smsc
-        self.holder = holder
+        self.outbox = Outbox(hooks.source, sink)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -164,10 +148,14 @@ class KannelSender:
     def source(self) -> str:
         return self.hooks.source
 
+    @property
+    def holder(self) -> Holder | None:
+        return self.limits.holder
+
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s)
+                timeout=aiohttp.ClientTimeout(total=self.limits.timeout_s)
             )
         return self._session
 
@@ -180,71 +168,49 @@ class KannelSender:
 
     def outgoing_touch(self, message: OutgoingMessage, message_id: str) -> Touch:
         """The touch of `message` as recorded before it is submitted: queued."""
-        count = count_segments(message.body)
-        metadata = {
-            **message.metadata,
-            "gateway": self.gateway,
-            "from": self.sender,
-            "encoding": count.encoding.value,
-            "parts": count.parts,
-        }
-        return Touch(
-            source=self.source,
-            external_id=message_id,
-            channel=Channel.SMS,
-            direction=Direction.OUT,
-            status=Status.QUEUED,
-            occurred_at=utcnow(),
-            counterparts=message.to,
-            employee=message.sender,
-            preview=message.body,
-            metadata=metadata,
-        )
+        return outgoing_touch(message, message_id, source=self.source, gateway=self.gateway, sender=self.sender)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Record the touch (queued), submit to Kannel, record its answer; see the module doc."""
-        if message.channel is not Channel.SMS:
-            raise ValidationError(f"{message.channel} message given to the SMS sender", field="channel")
-        if len(message.to) != 1:
-            raise ValidationError("one SMS goes to exactly one recipient", field="to")
-        if not message.body:
-            raise ValidationError("an SMS needs a text", field="body")
-        message_id = message.message_id or new_message_id()
+        message_id = check_message(message)
         touch = self.outgoing_touch(message, message_id)
         if self.holder is not None:
-            held = await self.holder.hold(message, touch, self.sink, self.send)
+            held = await self.holder.hold(message, touch, self.sink, self.send, self.outbox)
             if held is not None:
                 return held
         if self.sink is not None:
             await self.sink.put(touch)
+            await self.outbox.sending(message, message_id)
             await commit_together(self.sink)  # committed before Kannel sees it: never lost, never twice
-        if self.bucket is not None:
-            await self.bucket.acquire()
-        request = SendsmsRequest(
-            username=self.endpoint.username,
-            password=self.endpoint.password,
-            sender=self.sender,
-            to=message.to[0].value,
-            text=message.body,
-            message_id=message_id,
-            dlr_url=self.dlr_url,
-            dlr_mask=DLR_MASK,
-            smsc=self.smsc,
-        )
-        try:
-            reply, attempts = await self._submit(request)
-        except ChannelConnectError as exc:
-            await self._record(message_id, Status.FAILED, f"not submitted: {exc}")
-            raise
-        return await self._answer(message, touch, reply, attempts)
+        async with self.outbox.submitting(message, message_id):
+            if self.limits.bucket is not None:
+                await self.limits.bucket.acquire()
+            request = SendsmsRequest(
+                username=self.endpoint.username,
+                password=self.endpoint.password,
+                sender=self.sender,
+                to=message.to[0].value,
+                text=message.body,
+                message_id=message_id,
+                dlr_url=self.dlr_url,
+                dlr_mask=DLR_MASK,
+                smsc=self.smsc,
+            )
+            try:
+                reply, attempts = await self._submit(request)
+            except ChannelConnectError as exc:
+                await self._record(message_id, Status.FAILED, f"not submitted: {exc}")
+                raise
+            return await self._answer(message, touch, reply, attempts)
 
     async def _submit(self, request: SendsmsRequest) -> tuple[SendsmsReply, int]:
         """Call sendsms, retrying only what Kannel did not take; (last answer, attempts)."""
         url = URL(f"{self.endpoint.sendsms_url}?{sendsms_query(request)}", encoded=True)
-        backoff = self.retry.start()
+        backoff = self.limits.retry.start()
         last_error: BaseException | None = None
         reply: SendsmsReply | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        max_attempts = self.limits.max_attempts
+        for attempt in range(1, max_attempts + 1):
             if attempt > 1:
                 await asyncio.sleep(backoff.next_delay())
             try:
@@ -273,10 +239,10 @@ class KannelSender:
                 "%s: Kannel refused for now (attempt %d): %s", self.source, attempt, reply.text
             )
         if reply is not None:
-            return reply, self.max_attempts
+            return reply, max_attempts
         raise ChannelConnectError(
             f"Kannel at {self.endpoint.host}:{self.endpoint.port} not reachable "
-            f"after {self.max_attempts} attempts: {last_error}",
+            f"after {max_attempts} attempts: {last_error}",
             channel=self.source,
             external_id=request.message_id,
         ) from last_error

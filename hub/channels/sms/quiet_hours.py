@@ -5,8 +5,9 @@ number when the numbering plan gives exactly one (a Moscow landline, a US area c
 the company's (`[sms] company_timezone`, by default `[kpi] timezone`) — Russian mobile
 numbers span eleven zones. A held message is recorded at once (queued, with `not_before`
 in its metadata) and sent when the quiet time ends; a message whose metadata says
-``urgent`` goes at once. Held messages wait in this process: after a restart they stay
-queued with their `not_before`, visible, and are not sent by themselves.
+``urgent`` goes at once. A held message is also pending in the gateway's outbox
+(`hub.channels.sms.outbox`): after a restart the process holding the gateway's outbox lease
+takes it up and sends it when its hour comes, once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as number_zones
 
+from hub.channels.sms.outbox import Outbox, PendingState
 from hub.channels.sms.outgoing import commit_together
 from hub.errors import ChannelError, ConfigError
 from hub.model import OutgoingMessage, SendOutcome, SendResult, Sink, Touch, utcnow
@@ -113,7 +115,14 @@ def held_until_of(result: SendResult) -> str | None:
 
 
 class Holder:
-    """Holds a sender's non-urgent messages through quiet hours and sends them after."""
+    """Holds a sender's non-urgent messages through quiet hours and sends them after.
+
+    A held message is pending in the gateway's outbox (`held`, with when it may go),
+    committed with its touch: after a restart the gateway's outbox adapter finds it and
+    hands it back (`resume`). Each message waits once in a process; when its time comes it
+    goes only if its entry is still held by this process (another process that took it
+    over sends it instead) — sent exactly once.
+    """
 
     def __init__(
         self,
@@ -125,7 +134,7 @@ class Holder:
         self.quiet = quiet
         self.clock = clock
         self.sleep = sleep
-        self._waiting: set[asyncio.Task[None]] = set()
+        self._waiting: dict[str, asyncio.Task[None]] = {}
 
     @property
     def waiting(self) -> int:
@@ -138,7 +147,7 @@ class Holder:
         return self.quiet.quiet_until(message.to[0].value, self.clock())
 
     async def hold(
-        self, message: OutgoingMessage, touch: Touch, sink: Sink | None, send: Send
+        self, message: OutgoingMessage, touch: Touch, sink: Sink | None, send: Send, outbox: Outbox
     ) -> SendResult | None:
         """Record and hold `message` if it must wait; None when it may go now."""
         until = self.until(message)
@@ -146,29 +155,45 @@ class Holder:
             return None
         stamp = until.isoformat()
         held = replace(touch, metadata={**touch.metadata, NOT_BEFORE_KEY: stamp})
-        if sink is not None:
-            await sink.put(held)
-            await commit_together(sink)
         later = replace(
             message, message_id=touch.external_id, metadata={**message.metadata, NOT_BEFORE_KEY: stamp}
         )
-        task = asyncio.create_task(self._release(later, until, send), name=f"sms:held:{touch.external_id}")
-        self._waiting.add(task)
-        task.add_done_callback(self._waiting.discard)
+        if sink is not None:
+            await sink.put(held)
+            await outbox.hold(later, touch.external_id, until)
+            await commit_together(sink)
+        self.resume(later, until, send, outbox)
         reason = f"held for quiet hours until {stamp}"
         return SendResult(
             outcome=SendOutcome.TEMPORARY_FAILURE, external_id=touch.external_id, reason=reason, touch=held
         )
 
-    async def _release(self, message: OutgoingMessage, until: datetime, send: Send) -> None:
+    def resume(self, message: OutgoingMessage, until: datetime, send: Send, outbox: Outbox) -> bool:
+        """Wait for `until`, then send `message` (held already); False if it waits here already."""
+        key = message.message_id or ""
+        if key in self._waiting:
+            return False
+        task = asyncio.create_task(self._release(message, until, send, outbox), name=f"sms:held:{key}")
+        self._waiting[key] = task
+        task.add_done_callback(lambda _t: self._waiting.pop(key, None))
+        return True
+
+    async def _release(self, message: OutgoingMessage, until: datetime, send: Send, outbox: Outbox) -> None:
         await self.sleep(max(0.0, (until - self.clock()).total_seconds()))
+        message_id = message.message_id or ""
+        if outbox.sink is not None:
+            entry = await outbox.get(message_id)
+            if entry is None or entry.state is not PendingState.HELD or entry.owner != outbox.owner:
+                logger.info("held SMS %s is not this process's to send any more", message_id)
+                return
         try:
             await send(message)
         except ChannelError as exc:
-            logger.warning("held SMS %s not sent after quiet hours: %s", message.message_id, exc)
+            logger.warning("held SMS %s not sent after quiet hours: %s", message_id, exc)
 
     async def close(self) -> None:
-        """Stop waiting (the held messages stay queued with their not_before)."""
-        for task in list(self._waiting):
+        """Stop waiting (the held messages stay pending, for the next process to send)."""
+        tasks = list(self._waiting.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._waiting, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -31,6 +31,8 @@ DEFAULT_BURST = 1
 DEFAULT_PROBE_INTERVAL_S = 60.0
 DEFAULT_WINDOW = 10
 DEFAULT_ENQUIRE_LINK_S = 30.0
+DEFAULT_OUTBOX_SCAN_S = 5.0
+DEFAULT_OUTBOX_STALE_S = 300.0
 #: A webhook token: long, and nothing that needs escaping in a URL.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,}")
 #: URL schemes of each gateway kind.
@@ -90,6 +92,11 @@ class GatewaySettings(BaseModel):
     )
     allow_from: list[IPvAnyNetwork] = Field(
         default_factory=list, description="callbacks only from these addresses; empty = any"
+    )
+    resend_unknown: bool = Field(
+        default=False,
+        description="send again (once) a message left unknown by a process stopped before the "
+        "gateway answered; default: keep it unknown, a later report resolves it",
     )
     enabled: bool = True
 
@@ -163,6 +170,15 @@ class SmsSettings(BaseModel):
     )
     probe_interval_s: float = Field(
         default=DEFAULT_PROBE_INTERVAL_S, gt=0, description="how often health asks each gateway"
+    )
+    outbox_scan_s: float = Field(
+        default=DEFAULT_OUTBOX_SCAN_S, gt=0, description="how often held and unanswered messages are looked at"
+    )
+    outbox_stale_s: float = Field(
+        default=DEFAULT_OUTBOX_STALE_S,
+        gt=0,
+        description="a message another process submitted and got no answer for this long: "
+        "its process is gone, the message is unknown (longer than any send may wait)",
     )
 
     @field_validator("public_url")

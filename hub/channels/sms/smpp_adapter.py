@@ -13,6 +13,10 @@ class SmppAdapter:
     a refused bind raises `ChannelAuthError` (health `failed`, the supervisor stops it).
     """
 
+    #: One bind per gateway: operators often allow a system id one session, and receipts
+    #: must reach the process that knows the message ids. It runs under a lease.
+    single_consumer = True
+
     def __init__(self, session: SmppSession) -> None:
         self.session = session
         self.name = session.source

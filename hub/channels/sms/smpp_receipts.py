@@ -3,7 +3,8 @@
 The sender tells the matcher how many parts a message has (`expect`) and, as each
 submit_sm_resp arrives, the SMSC's id of each part (`sent`). A receipt names the SMSC id
 (hex or decimal, whichever the SMSC likes); `receipt` finds our message by every spelling
-of it. A receipt whose id is not known yet — it overtook the submit_sm_resp — is held and
+of it (`restore` makes a message sent before a restart known again, from the store). A
+receipt whose id is not known yet — it overtook the submit_sm_resp — is held and
 applied by the `sent` that makes its id known; one held longer than `hold_s` is handed back
 by `expire` for the caller to keep (never silently dropped).
 
@@ -94,6 +95,17 @@ class ReceiptMatcher:
         while len(self._messages) > self.max_known:
             old_id, old = self._messages.popitem(last=False)
             self._forget(old_id, old)
+
+    def knows(self, smsc_id: str) -> bool:
+        """True when `smsc_id` (in any spelling) names a message this matcher remembers."""
+        return smsc_id in self._exact or any(f in self._by_form for f in self._forms(smsc_id))
+
+    def restore(self, message_id: str, parts: int, smsc_id: str) -> list[Resolved]:
+        """A message found elsewhere (the store, after a restart) by `smsc_id`: known again,
+        with what receipts held for it mean."""
+        if message_id not in self._messages:
+            self.expect(message_id, parts)
+        return self.sent(message_id, smsc_id)
 
     def sent(self, message_id: str, smsc_id: str) -> list[Resolved]:
         """The SMSC took a part of `message_id` as `smsc_id`; applies receipts held for it."""

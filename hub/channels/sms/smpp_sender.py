@@ -13,7 +13,9 @@ receipt that overtook it. Outcomes:
 - throttling outlasting the retries → `failed`, `not taken: …` (nothing was accepted);
 - no answer, or the link dropped with the PDU outstanding → the message is **unknown**:
   it stays `queued`, a history row says why, `ChannelTimeout` is raised and nothing is
-  sent again (a later receipt still resolves it while this process knows its SMSC id);
+  sent again; it stays pending in the outbox as unknown, and a later receipt still resolves
+  it — by its SMSC id when one came (indexed in the store as each part is taken, so also
+  after a restart), else as the one unknown message to the receipt's number;
 - no bind at all (down, refused) → `failed`, `not submitted: …`, and the error is raised.
 """
 
@@ -126,41 +128,50 @@ class SmppSender:
         )
         touch = self.outgoing_touch(message, message_id)
         sink = self.session.sink
+        outbox = self.session.outbox
         if self.holder is not None:
-            held = await self.holder.hold(message, touch, sink, self.send)
+            held = await self.holder.hold(message, touch, sink, self.send, outbox)
             if held is not None:
                 return held
         if sink is not None:
             await sink.put(touch)
+            await outbox.sending(message, message_id)
             await commit_together(sink)  # committed before the SMSC sees it: never lost, never twice
-        if self.bucket is not None:
-            await self.bucket.acquire()
-        try:
-            client = await self.session.client_for_send()
-        except ChannelError as exc:
-            await self._record(message_id, Status.FAILED, f"not submitted: {exc}")
-            exc.external_id = message_id
-            raise
-        self.session.matcher.expect(message_id, len(submits))
-        answers: list[tuple[str, list[Resolved]] | BaseException]
-        if len(submits) == 1:  # most SMS: no task per part
+        async with outbox.submitting(message, message_id):
+            if self.bucket is not None:
+                await self.bucket.acquire()
             try:
-                answers = [await self._submit(client, message_id, submits[0])]
-            except Exception as exc:
-                answers = [exc]
-        else:
-            answers = await asyncio.gather(
-                *(self._submit(client, message_id, pdu) for pdu in submits), return_exceptions=True
-            )
-        return await self._answer(message, touch, answers)
+                client = await self.session.client_for_send()
+            except ChannelError as exc:
+                await self._record(message_id, Status.FAILED, f"not submitted: {exc}")
+                exc.external_id = message_id
+                raise
+            self.session.matcher.expect(message_id, len(submits))
+            parts = len(submits)
+            answers: list[tuple[str, list[Resolved]] | BaseException]
+            if parts == 1:  # most SMS: no task per part
+                try:
+                    answers = [await self._submit(client, message_id, submits[0], parts)]
+                except Exception as exc:
+                    answers = [exc]
+            else:
+                answers = await asyncio.gather(
+                    *(self._submit(client, message_id, pdu, parts) for pdu in submits),
+                    return_exceptions=True,
+                )
+            return await self._answer(message, touch, answers)
 
-    async def _submit(self, client: SmppClient, message_id: str, pdu: SubmitSm) -> tuple[str, list[Resolved]]:
-        """One part: (the SMSC's id, receipts that were waiting for it)."""
+    async def _submit(
+        self, client: SmppClient, message_id: str, pdu: SubmitSm, parts: int
+    ) -> tuple[str, list[Resolved]]:
+        """One part: (the SMSC's id, receipts that were waiting for it); the id is indexed in
+        the store, for receipts that come after a restart."""
         resp = await client.submit(pdu)
         if resp.command_status:
             raise ProtocolError(
                 f"rejected: {status_name(resp.command_status)}", channel=self.source, external_id=message_id
             )
+        await self.session.outbox.took(resp.message_id, message_id, parts)
         return resp.message_id, self.session.matcher.sent(message_id, resp.message_id)
 
     async def _answer(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from hub.backoff import BackoffPolicy
 from hub.channels.sms.kannel_sender import GatewayHooks
+from hub.channels.sms.outbox import Outbox, resolve_receipt
 from hub.channels.sms.smpp_client import SmppClient, SmppSettings
 from hub.channels.sms.smpp_incoming import (
     IncomingMessage,
@@ -109,6 +110,11 @@ class SmppSession:
     @property
     def source(self) -> str:
         return self.hooks.source
+
+    @property
+    def outbox(self) -> Outbox:
+        """The gateway's pending messages and SMSC ids, kept in the store through `sink`."""
+        return Outbox(self.source, self.sink)
 
     # ------------------------------------------------------------ for the sender
 
@@ -258,7 +264,7 @@ class SmppSession:
             return
         if isinstance(item, SmppReceipt):
             self.health.count("receipts")
-            await self.apply(self.matcher.receipt(item, self._clock()))
+            await self.apply(await resolve_receipt(self.matcher, self.outbox, item, self._clock()))
             return
         for message in self.reassembler.add(item, self._clock()):
             await self._incoming(message, sink)

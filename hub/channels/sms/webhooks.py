@@ -134,7 +134,7 @@ async def _profile_callback(request: web.Request, sender: HttpSender, kind: str)
         path_kind=kind, url=url, query=dict(request.query), form=form, headers=request.headers, body=body
     )
     try:
-        outcome = sender.callback(callback)
+        outcome = await sender.callback(callback)
     except CallbackRefused as exc:
         logger.warning("%s: callback %s from %s refused: %s", sender.source, request.path, request.remote, exc)
         raise (web.HTTPUnauthorized if exc.unsigned else web.HTTPForbidden)(text=str(exc)) from exc

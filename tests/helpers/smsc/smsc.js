@@ -10,12 +10,15 @@
 // (close the connection when the Nth submit_sm arrives, unanswered), nack_submits (numbers
 // of the submit_sm PDUs answered with generic_nack ESME_RINVCMDLEN instead), quiet (report only
 // "listening": for benchmarks, where a JSON line per PDU would cost more than the PDU), tls
-// ({"key": PATH, "cert": PATH}: PEM files; the server then speaks SMPP over TLS only).
+// ({"key": PATH, "cert": PATH}: PEM files; the server then speaks SMPP over TLS only),
+// hold_submits (numbers of the submit_sm PDUs taken but never answered), auto_receipts (a receipt
+// after each answered submit_sm, default true).
 // Long messages are reassembled from concatenation UDHs or SAR TLVs; a message_payload is
 // read whole; each "message" event says how ("via": udh|sar|payload|single). stubborn: ignore
 // SIGTERM and the end of stdin (a server that must be killed, for the helper's own test).
 // Commands: {"cmd":"mo","from":..,"to":..,"text":..}, {"cmd":"enquire_link"}, {"cmd":"drop"},
 // {"cmd":"raw","hex":..} (bytes written as they are, e.g. a malformed PDU),
+// {"cmd":"receipt","n":N} (the receipt of the Nth submit_sm, on every bound session),
 // {"cmd":"mo_long","from":..,"to":..,"text":..,"per_part":N,"ref":R,"order":[..]} (an incoming
 // long SMS in parts of N characters behind a concatenation UDH, sent in the given order).
 'use strict';
@@ -27,7 +30,7 @@ const cfg = Object.assign({
   system_id: 'hub', password: 'secret', id_base: 0x1a2b0, id_format: 'hex',
   receipt_id_format: 'same', receipt_tlvs: true, receipt_stat: 'DELIVRD',
   receipt_before_resp: false, statuses: [], resp_delay_ms: 0, drop_on_submit: 0, nack_submits: [], quiet: false,
-  tls: null, stubborn: false,
+  tls: null, stubborn: false, hold_submits: [], auto_receipts: true,
 }, JSON.parse(process.argv[2] || '{}'));
 const emit = (event, data) => {
   if (cfg.quiet && event !== 'listening') return;
@@ -35,6 +38,7 @@ const emit = (event, data) => {
 };
 const sessions = new Set();
 const parts = new Map();
+const taken = new Map();  // submit number → what its receipt needs
 let nextId = cfg.id_base, submits = 0, outstanding = 0, maxOutstanding = 0;
 
 function receiptId(n) {
@@ -76,6 +80,13 @@ function reassemble(pdu, text) {
   }
 }
 
+function sendReceipt(session, t) {
+  const fields = {source_addr: t.to, destination_addr: t.from, esm_class: 0x04,
+    short_message: `id:${receiptId(t.n)} sub:001 dlvrd:001 submit date:2612061530 done date:2612061531 stat:${cfg.receipt_stat} err:000 text:`};
+  if (cfg.receipt_tlvs) Object.assign(fields, {receipted_message_id: t.messageId, message_state: cfg.receipt_stat === 'DELIVRD' ? 2 : 5});
+  session.deliver_sm(fields, (resp) => emit('deliver_sm_resp', {kind: 'receipt', status: resp.command_status, message_id: t.messageId}));
+}
+
 function onSubmit(session, pdu) {
   submits += 1;
   outstanding += 1;
@@ -96,12 +107,12 @@ function onSubmit(session, pdu) {
   }
   const n = nextId++;
   const messageId = cfg.id_format === 'hex' ? n.toString(16) : String(n);
+  const t = {n, messageId, to: pdu.destination_addr, from: pdu.source_addr};
+  taken.set(submits, t);
+  if (cfg.hold_submits.includes(submits)) { emit('held', {n: submits, message_id: messageId}); return; }
   const receipt = () => {
-    if (!(pdu.registered_delivery & 1) || status !== 0) return;
-    const fields = {source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 0x04,
-      short_message: `id:${receiptId(n)} sub:001 dlvrd:001 submit date:2612061530 done date:2612061531 stat:${cfg.receipt_stat} err:000 text:`};
-    if (cfg.receipt_tlvs) Object.assign(fields, {receipted_message_id: messageId, message_state: cfg.receipt_stat === 'DELIVRD' ? 2 : 5});
-    session.deliver_sm(fields, (resp) => emit('deliver_sm_resp', {kind: 'receipt', status: resp.command_status, message_id: messageId}));
+    if (!(pdu.registered_delivery & 1) || status !== 0 || !cfg.auto_receipts) return;
+    sendReceipt(session, t);
   };
   const respond = () => {
     outstanding -= 1;
@@ -147,6 +158,8 @@ readline.createInterface({input: process.stdin}).on('line', (line) => {
           short_message: {udh, message: chunks[n - 1]}},
           (resp) => emit('deliver_sm_resp', {kind: 'mo_part', part: n, status: resp.command_status}));
       }
+    } else if (cmd.cmd === 'receipt') {
+      sendReceipt(session, taken.get(cmd.n));
     } else if (cmd.cmd === 'raw') {
       session.socket.write(Buffer.from(cmd.hex, 'hex'));
     } else if (cmd.cmd === 'drop') {

@@ -91,7 +91,8 @@ async def test_send_reports_incoming_and_opt_out_through_real_kannel(tmp_path: P
         async def gateway_up() -> bool:
             async with aiohttp.ClientSession() as http, http.get(f"{base}/api/v1/health") as resp:
                 adapters = (await resp.json())["adapters"]
-            return [(a["name"], a["state"]) for a in adapters] == [("sms:main", "running")]
+            states = [(a["name"], a["state"]) for a in adapters]
+            return states == [("sms:main", "running"), ("sms:main:outbox", "running")]
 
         await _until(gateway_up)
 

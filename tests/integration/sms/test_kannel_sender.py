@@ -8,6 +8,7 @@ lines; the sink is a recording implementation of the `Sink` protocol.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from hub.model import (
     Address,
     AddressKind,
     Channel,
+    Checkpoint,
     OutgoingMessage,
     SendOutcome,
     SinkItem,
@@ -144,7 +146,12 @@ async def test_try_later_is_retried_and_the_touch_is_committed_before_the_first_
     assert result.ok and result.attempts == 3 and result.code == 202
     touch = recorder.log[0]
     assert isinstance(touch, Touch) and touch.status is Status.QUEUED
-    assert recorder.log[1:5] == ["flush", "request", "request", "request"]
+    pending = recorder.log[1]  # the message is pending (sending) in the same commit as its touch
+    assert isinstance(pending, Checkpoint) and pending.source == "sms:main/outbox" and pending.key == "m-1"
+    assert json.loads(pending.value)["state"] == "sending"
+    assert recorder.log[2:6] == ["flush", "request", "request", "request"]
+    settled = [i for i in recorder.log if isinstance(i, Checkpoint) and i.source == "sms:main/outbox"]
+    assert [c.value for c in settled][1:] == [""]  # answered: no longer pending
     (update,) = recorder.updates()
     assert (update.external_id, update.status) == ("m-1", Status.SENT)
     assert update.detail == "202 0: Accepted for delivery"

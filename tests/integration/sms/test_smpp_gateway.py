@@ -173,8 +173,9 @@ async def test_refused_bind_stops_the_adapter_and_fails_the_send(tmp_path: Path,
         async def failed() -> bool:
             return health_of(hub)["state"] == "failed"
 
-        await until(failed)
+        await until(failed)  # under its lease, stopped for good: failed, not standby
         assert "ESME_RBINDFAIL" in health_of(hub)["last_error"]
+        assert health_of(hub)["lease"] == "stopped"
         with pytest.raises(ChannelAuthError):
             await hub.senders["sms:op"].send(sms("hello", "refused-1"))
         assert await status_of(hub, store, "refused-1") == "failed"
