@@ -14,16 +14,19 @@ from typing import Any
 import click
 
 from hub.activity import ActivityStore
+from hub.campaigns.call_rounds import RoundStatus, Started
 from hub.campaigns.engine import CampaignWorker, summary_line
 from hub.campaigns.manager import CampaignManager, CampaignSpec, Summary
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.schedule import ScheduleKind
+from hub.cli.call_round_cmd import close_call, create_round, print_round, round_action
 from hub.cli.common import (
     ID,
     AsciiInt,
     Progress,
     emit_json,
     json_option,
+    locale_of,
     open_store,
     parse_when,
     run,
@@ -135,8 +138,10 @@ def _action(name: str, help_text: str) -> click.Command:
     def command(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
         settings = settings_of(ctx)
 
-        async def go() -> Summary:
+        async def go() -> Summary | tuple[RoundStatus, Started | None]:
             async with open_store(ctx) as store:
+                if await store.call_rounds.is_round(campaign_id):
+                    return await round_action(settings, store, name, campaign_id)
                 manager = _manager(settings, store)
                 if name == "start":
                     await manager.start(campaign_id)
@@ -151,7 +156,13 @@ def _action(name: str, help_text: str) -> click.Command:
                     click.echo(f"{n} unknown recipient(s) will be offered again", err=True)
                 return await manager.summary(campaign_id)
 
-        _print_summary(run(go()), as_json)
+        done = run(go())
+        if isinstance(done, Summary):
+            _print_summary(done, as_json)
+        elif as_json:
+            emit_json(done[0].as_dict())
+        else:
+            print_round(done[0], locale_of(ctx), done[1])
 
     return command
 
@@ -168,6 +179,8 @@ for _name, _help in (
     ),
 ):
     campaign.add_command(_action(_name, _help))
+campaign.add_command(create_round)
+campaign.add_command(close_call)
 
 
 @campaign.command("list")

@@ -24,6 +24,8 @@ from hub.campaigns.call_rounds import (
 from hub.campaigns.manager import CampaignManager
 from hub.errors import Conflict, NotFound, ValidationError
 from hub.model import Direction, Status, utcnow
+from kpi.service import KpiService
+from kpi.viewer import Viewer
 from tests.helpers.call_round_world import CLIENTS, call, seed_round_world, start_round
 
 
@@ -230,3 +232,25 @@ def test_spread_by_owner_and_evenly() -> None:
               [(1, 10), (2, 10), (3, 10), (4, None), (5, 30), (6, 20)]]  # fmt: skip
     assert spread(people, [10, 20], Spread.OWNER) == {1: 10, 2: 10, 3: 10, 4: 20, 5: 20, 6: 20}
     assert spread(people, [10, 20], Spread.EVEN) == {1: 10, 2: 20, 3: 10, 4: 20, 5: 10, 6: 20}
+
+
+async def test_calls_done_per_employee_is_a_kpi_indicator(store: ActivityStore) -> None:
+    world = await seed_round_world(store)
+    cid = await start_round(store, world, employees=("alice", "bob"))
+    now = utcnow()
+    await store.record([call("alice", phone("Ivan Petrov"), now)])  # closes Alice's Ivan
+    olga = (await items_by_contact(store, cid))[world.clients["Olga Ivanova"]]
+    await CallRoundManager(store, tz=store.tz).close(olga.id, "done", "sent an offer")
+    petr = (await items_by_contact(store, cid))[world.clients["Petr Sokolov"]]
+    await CallRoundManager(store, tz=store.tz).close(petr.id, "not_reached", "no such number")
+    kpi = KpiService(store)
+    month = kpi.current_month()
+    facts = {}
+    for name in ("alice", "bob"):
+        table = await kpi.table(Viewer.admin(), str(month), employee=world.employees[name])
+        facts[name] = {c.indicator: c.fact for c in table.cells}["call_round_calls_done"]
+    assert facts == {"alice": 2, "bob": 0}
+    drilled = await kpi.drill_count(
+        Viewer.admin(), "call_round_calls_done", world.employees["alice"], str(month)
+    )
+    assert drilled == 2
