@@ -48,6 +48,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_kpi",
     "hub.web.api_suppressions",
     "hub.web.api_campaigns",
+    "hub.web.api_call_rounds",
     "hub.web.dashboard",
     "hub.web.unsubscribe_pages",
 )

@@ -10,9 +10,10 @@ import { monitorPage } from "./monitor.js";
 import { myPage } from "./my.js";
 import { currentRoute, errorBox, link } from "./nav.js";
 import { plansPage } from "./plans.js";
+import { roundsPage } from "./rounds.js";
 import { label, locale, locales, setLocale, t } from "./i18n.js";
 
-const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage };
+const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage, rounds: roundsPage };
 // Roles that work with messenger dialogs (as with activities: not marketers).
 const DIALOG_ROLES = ["admin", "head", "employee"];
 
@@ -43,6 +44,7 @@ function showNav(page) {
   if (me.can_monitor) items.push(["monitor", t("nav.monitor")]);
   if (me.can_plan) items.push(["plans", t("nav.plans")]);
   if (DIALOG_ROLES.includes(me.role)) items.push(["dialogs", t("nav.dialogs")]);
+  items.push(["rounds", t("nav.rounds")]);
   replace(nav, items.map(([key, title]) =>
     h("a", { href: link(key), class: key === page ? "active" : null, "aria-current": key === page ? "page" : null, dataset: { nav: key } }, title)));
   replace(who, me.employee_name || me.name, h("span", { class: "role", dataset: { role: me.role } }, label("role", me.role)));
