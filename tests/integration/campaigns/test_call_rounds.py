@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.activity import ActivityStore
 from hub.activity.repos.call_rounds import Candidate, ItemRow, RoundRules
-from hub.activity.schema import activities
+from hub.activity.schema import activities, call_round_items
 from hub.campaigns.call_rounds import (
     CallRoundManager,
     CallRoundSpec,
@@ -23,9 +23,12 @@ from hub.campaigns.call_rounds import (
 )
 from hub.campaigns.manager import CampaignManager
 from hub.errors import Conflict, NotFound, ValidationError
-from hub.model import Direction, Status, utcnow
+from hub.model import Address, AddressKind, Direction, Status, utcnow
+from hub.telephony.ami_adapter import call_to_touch
+from hub.telephony.call_assembler import AssemblerConfig
 from kpi.service import KpiService
 from kpi.viewer import Viewer
+from tests.helpers.ami_server import recordings, replay_recording
 from tests.helpers.call_round_world import CLIENTS, call, seed_round_world, start_round
 
 
@@ -254,3 +257,31 @@ async def test_calls_done_per_employee_is_a_kpi_indicator(store: ActivityStore) 
         Viewer.admin(), "call_round_calls_done", world.employees["alice"], str(month)
     )
     assert drilled == 2
+
+
+async def test_a_replayed_pbx_recording_closes_the_call_by_itself(store: ActivityStore) -> None:
+    """The office PBX's recorded stream (101 calls +74951234567, answered), assembled and
+    written as the AMI capture writes it, closes extension 101's call to that client."""
+    rec = next(r for r in recordings() if r.name.startswith("04_outbound_101_answered"))
+    world = await seed_round_world(store)
+    client = await store.contacts.create(
+        "Recorded Client",
+        owner_employee_id=world.employees["head"],  # extension 101
+        addresses=[Address(kind=AddressKind.PHONE, value="+74951234567")],
+    )
+    cid = await start_round(store, world, employees=("head", "alice"))
+    # the round began before the recorded morning
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(call_round_items)
+            .where(call_round_items.c.campaign_id == cid)
+            .values(created_at=datetime(2026, 11, 1, tzinfo=UTC))
+        )
+    config = AssemblerConfig(internal_pattern=rec.internal_pattern, trunk_pattern=rec.trunk_pattern)
+    calls = replay_recording(rec, config)
+    assert [(c.direction, c.status) for c in calls] == [("out", "answered")]
+    await store.record([call_to_touch(c, "ami:office") for c in calls])
+    items = await items_by_contact(store, cid)
+    assert items[client].state == "done" and items[client].employee_id == world.employees["head"]
+    assert items[client].result == "reached (out call answered)"
+    assert sorted(i.state for i in items.values()) == ["done"] + ["open"] * 5
