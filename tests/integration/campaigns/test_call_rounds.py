@@ -1,6 +1,8 @@
 """Call rounds: calls spread over employees, closed by the PBX capture's calls by themselves.
 
-Calls go through the store's record path, as the AMI capture writes them.
+Calls go through the store's record path, as the AMI capture writes them (and once as a
+replayed PBX recording). What calls close runs on SQLite and PostgreSQL; the rules with no
+SQL of their own (spreading, checks, closing by hand, cancelling) on SQLite only.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ async def test_owner_spread_gives_clients_to_their_owner_and_the_rest_evenly(
     assert [a - alices[0] for a in alices] == [timedelta(minutes=m) for m in (0, 5, 10)]
 
 
-async def test_even_spread_deals_in_turn_whoever_owns_the_client(store: ActivityStore) -> None:
+async def test_even_spread_deals_in_turn_whoever_owns_the_client(sqlite_store: ActivityStore) -> None:
+    store = sqlite_store
     world = await seed_round_world(store)
     cid = await start_round(store, world, employees=("alice", "bob"), spread="even")
     items = await store.call_rounds.items(campaign_id=cid)
@@ -107,7 +110,8 @@ async def test_an_answered_call_closes_only_that_employees_item_in_the_same_writ
     assert (alice.done, alice.open, alice.attempts, alice.not_reached) == (1, 2, 0, 0)
 
 
-async def test_a_call_before_the_round_started_closes_nothing(store: ActivityStore) -> None:
+async def test_a_call_before_the_round_started_closes_nothing(sqlite_store: ActivityStore) -> None:
+    store = sqlite_store
     world = await seed_round_world(store)
     cid = await start_round(store, world)
     await store.record([call("alice", phone("Olga Ivanova"), utcnow() - timedelta(hours=1))])
@@ -150,8 +154,9 @@ async def test_no_answer_stays_open_retries_and_ends_not_reached(store: Activity
 
 
 async def test_closing_by_hand_and_the_round_finishes_when_nothing_is_open(
-    store: ActivityStore,
+    sqlite_store: ActivityStore,
 ) -> None:
+    store = sqlite_store
     world = await seed_round_world(store)
     cid = await start_round(store, world, employees=("alice",))
     manager = CallRoundManager(store, tz=store.tz)
@@ -175,7 +180,8 @@ async def test_closing_by_hand_and_the_round_finishes_when_nothing_is_open(
     }  # fmt: skip
 
 
-async def test_cancel_cancels_the_open_items_and_their_tasks(store: ActivityStore) -> None:
+async def test_cancel_cancels_the_open_items_and_their_tasks(sqlite_store: ActivityStore) -> None:
+    store = sqlite_store
     world = await seed_round_world(store)
     cid = await start_round(store, world)
     await store.record([call("alice", phone("Ivan Petrov"), utcnow())])
@@ -193,7 +199,8 @@ async def test_cancel_cancels_the_open_items_and_their_tasks(store: ActivityStor
     assert statuses == ["cancelled"] * 4 + ["completed"]
 
 
-async def test_a_round_is_checked_when_created(store: ActivityStore) -> None:
+async def test_a_round_is_checked_when_created(sqlite_store: ActivityStore) -> None:
+    store = sqlite_store
     world = await seed_round_world(store)
     manager = CallRoundManager(store, tz=store.tz)
     from_spec = dict(
