@@ -481,6 +481,56 @@ trigger_firings = Table(
     Index("ix_trigger_firings_unqueued", "queued_at", "rule_id"),
 )
 
+# Call rounds (migration 0013, decision 0052): a campaign whose channel is the telephone.
+
+#: A call round's own rules beside its `campaigns` row: how its items are spread over the
+#: chosen employees, their working hours (minutes after local midnight) and the retries.
+call_rounds = Table(
+    "call_rounds",
+    metadata,
+    Column(
+        "campaign_id",
+        Id,
+        ForeignKey("campaigns.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("spread", String(8), nullable=False),  # owner | even
+    Column("employees", JSON, nullable=False),  # the chosen employee ids
+    Column("starts_at", UTCDateTime()),  # the first due time (None: when started)
+    Column("day_start", Integer, nullable=False),
+    Column("day_end", Integer, nullable=False),
+    Column("call_minutes", Integer, nullable=False),  # one employee's items this far apart
+    Column("retry_minutes", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+)
+
+#: One call to make: a contact of the segment given to an employee, due at a time, with
+#: its rendered script. `activity_id` is the task it shows as on the contact's timeline;
+#: `attempt_calls` the unanswered outbound calls counted as its attempts (each once).
+call_round_items = Table(
+    "call_round_items",
+    metadata,
+    _id(),
+    Column("campaign_id", Id, nullable=False),
+    Column("contact_id", Id, nullable=False),
+    Column("employee_id", Id, nullable=False),
+    Column("activity_id", Id),
+    Column("number", String(64)),
+    Column("state", String(16), nullable=False),  # open | done | not_reached | cancelled
+    Column("attempts", Integer, nullable=False),
+    Column("attempt_calls", JSON, nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("script", Text, nullable=False),
+    Column("result", Text),
+    Column("closed_by", Id),  # the answered call that closed it (None: by hand)
+    Column("closed_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("campaign_id", "contact_id", name="uq_call_round_items_campaign_contact"),
+    Index("ix_call_round_items_employee_state", "employee_id", "state"),
+    Index("ix_call_round_items_contact_state", "contact_id", "state"),
+)
+
 # Messenger dialogs (migration 0007).
 
 #: One messenger chat on one account: a projection of its messenger activities

@@ -23,7 +23,15 @@ from sqlalchemy import and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import bulk, callbacks, delivery, dialog_reminders, edits, threads
+from hub.activity import (
+    bulk,
+    call_round_calls,
+    callbacks,
+    delivery,
+    dialog_reminders,
+    edits,
+    threads,
+)
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
 from hub.activity.engine import create_engine, migrate
@@ -42,6 +50,7 @@ from hub.activity.repos import (
     TokenRepo,
     TriggersRepo,
 )
+from hub.activity.repos.call_rounds import CallRoundsRepo
 from hub.activity.resolve import CHUNK as LOOKUP_CHUNK
 from hub.activity.resolve import (
     Key,
@@ -272,6 +281,7 @@ class ActivityStore:
         self.campaign_bounces = CampaignBouncesRepo(self.suppressions)
         self.campaigns = CampaignsRepo(engine, self.options)
         self.triggers = TriggersRepo(engine, self.options)
+        self.call_rounds = CallRoundsRepo(engine, self.options)
 
     @classmethod
     async def open(
@@ -591,8 +601,11 @@ class ActivityStore:
             conn, self.options.callbacks, [r for r in added if r["channel"] == "call"], now
         )
         reply_old, reply_new = await dialog_reminders.on_replies_written(conn, added, now)
-        # the touches and the callback and reply tasks they raised or closed
-        work.activities_changed(old_rows + task_old + reply_old, added + task_new + reply_new)
+        round_old, round_new = await call_round_calls.on_calls_written(conn, added, now)
+        # the touches and the callback, reply and call round tasks they raised or closed
+        work.activities_changed(
+            old_rows + task_old + reply_old + round_old, added + task_new + reply_new + round_new
+        )
         await self.suppressions.opt_outs_written(work, inserts)
         return len(inserts), len(new_rows), unchanged, created_ids
 

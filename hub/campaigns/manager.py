@@ -249,6 +249,7 @@ class CampaignManager:
             (CampaignState.DRAFT, CampaignState.RUNNING, CampaignState.PAUSED),
         )
         await self.repo.cancel_open(campaign_id)
+        await self.store.call_rounds.cancel_items(campaign_id)  # a call round's open calls
         return await self.repo.get(campaign_id)
 
     async def resend_unknown(self, campaign_id: int) -> int:

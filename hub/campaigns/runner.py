@@ -65,8 +65,8 @@ class CampaignRunner:
         for campaign in await self.store.campaigns.list_all(state=CampaignState.RUNNING.value):
             if self._stopped:  # stopped while the list was read: start nothing more
                 return
-            if self._resting.get(campaign.id, 0.0) > now:
-                continue
+            if self._resting.get(campaign.id, 0.0) > now or campaign.channel == "call":
+                continue  # resting; or a call round, which the employees work through
             if campaign.id not in self._tasks:
                 self._tasks[campaign.id] = asyncio.create_task(
                     self._send(campaign), name=f"campaign:{campaign.id}:worker"

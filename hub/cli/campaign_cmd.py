@@ -17,11 +17,13 @@ import click
 from hub import i18n
 from hub.activity import ActivityStore
 from hub.activity.repos.campaigns import RecipientState
+from hub.campaigns.call_rounds import RoundStatus, Started
 from hub.campaigns.engine import CampaignWorker
 from hub.campaigns.manager import CampaignManager, CampaignSpec, Summary
 from hub.campaigns.marks import MailMarks
 from hub.campaigns.schedule import ScheduleKind
 from hub.campaigns.stats import CampaignStats, campaign_stats, stats_line
+from hub.cli.call_round_cmd import close_call, create_round, print_round, round_action
 from hub.cli.common import (
     ID,
     AsciiInt,
@@ -168,8 +170,10 @@ def _action(name: str, help_text: str) -> click.Command:
     def command(ctx: click.Context, campaign_id: int, as_json: bool) -> None:
         settings = settings_of(ctx)
 
-        async def go() -> tuple[Summary, CampaignStats | None]:
+        async def go() -> tuple[Summary, CampaignStats | None] | tuple[RoundStatus, Started | None]:
             async with open_store(ctx) as store:
+                if await store.call_rounds.is_round(campaign_id):
+                    return await round_action(settings, store, name, campaign_id)
                 manager = _manager(settings, store)
                 if name == "status":
                     summary = await manager.summary(campaign_id)
@@ -188,7 +192,15 @@ def _action(name: str, help_text: str) -> click.Command:
                 return await manager.summary(campaign_id), None
 
         locale = locale_of(ctx)
-        summary, stats = run(go())
+        done = run(go())
+        if isinstance(done[0], RoundStatus):
+            status, started = done
+            if as_json:
+                emit_json(status.as_dict())
+            else:
+                print_round(status, locale, started)
+            return
+        summary, stats = done
         if stats is not None and as_json:
             emit_json({**summary.as_dict(), "stats": stats.as_dict()})
             return
@@ -212,6 +224,8 @@ for _name, _help in (
     ),
 ):
     campaign.add_command(_action(_name, _help))
+campaign.add_command(create_round)
+campaign.add_command(close_call)
 
 
 @campaign.command("list")

@@ -51,6 +51,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "hub.web.api_segments",
     "hub.web.api_templates",
     "hub.web.api_triggers",
+    "hub.web.api_call_rounds",
     "hub.web.dashboard",
     "hub.web.unsubscribe_pages",
 )

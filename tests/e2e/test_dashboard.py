@@ -80,7 +80,7 @@ def test_head_sees_own_indicators_with_colours(browser: webdriver.Chrome, live: 
     meetings = card(browser, "meetings_held")
     assert meetings.get_attribute("data-colour") == "red"
     nav = {a.get_attribute("data-nav") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")}
-    assert nav == {"my", "monitor", "plans", "dialogs"}
+    assert nav == {"my", "monitor", "plans", "dialogs", "rounds"}
     assert world.month in (
         browser.find_element(By.CSS_SELECTOR, ".month-input").get_attribute("value") or ""
     )
@@ -256,7 +256,7 @@ def test_employee_sees_only_their_own_numbers(browser: webdriver.Chrome, live: L
     _, world = live
     log_in(browser, live, "alice")
     nav = {a.get_attribute("data-nav") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")}
-    assert nav == {"my", "dialogs"}
+    assert nav == {"my", "dialogs", "rounds"}
     calls = card(browser, "outbound_calls")
     assert calls.get_attribute("data-colour") == "yellow"
     assert calls.find_element(By.CSS_SELECTOR, ".fact").text == "6"

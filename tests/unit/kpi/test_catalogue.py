@@ -19,6 +19,7 @@ SHIPPED = {
     "outgoing_messages",
     "sms_sent",
     "sms_delivered_share",
+    "call_round_calls_done",
     "completed_interactions",
     "overdue_interactions",
     "client_base_quality",

@@ -11,9 +11,10 @@ import { monitorPage } from "./monitor.js";
 import { myPage } from "./my.js";
 import { currentRoute, errorBox, link } from "./nav.js";
 import { plansPage } from "./plans.js";
+import { roundsPage } from "./rounds.js";
 import { label, locale, locales, setLocale, t } from "./i18n.js";
 
-const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage, campaigns: campaignsPage };
+const PAGES = { my: myPage, monitor: monitorPage, drill: drillPage, contact: contactPage, plans: plansPage, dialogs: dialogsPage, campaigns: campaignsPage, rounds: roundsPage };
 // Roles that work with messenger dialogs (as with activities: not marketers).
 const DIALOG_ROLES = ["admin", "head", "employee"];
 // Roles that run campaigns (the API's one rule: marketers and admins).
@@ -47,6 +48,7 @@ function showNav(page) {
   if (me.can_plan) items.push(["plans", t("nav.plans")]);
   if (DIALOG_ROLES.includes(me.role)) items.push(["dialogs", t("nav.dialogs")]);
   if (CAMPAIGN_ROLES.includes(me.role)) items.push(["campaigns", t("nav.campaigns")]);
+  items.push(["rounds", t("nav.rounds")]);
   replace(nav, items.map(([key, title]) =>
     h("a", { href: link(key), class: key === page ? "active" : null, "aria-current": key === page ? "page" : null, dataset: { nav: key } }, title)));
   replace(who, me.employee_name || me.name, h("span", { class: "role", dataset: { role: me.role } }, label("role", me.role)));
