@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import plans_store
+from hub.activity import generation, plans_store
 from hub.activity.cursor import EPOCH, decode_time_id, encode_time_id
 from hub.activity.plans_store import FrozenFact, PlanRow
 from hub.activity.rollups import client_base, rebuild
@@ -40,6 +40,7 @@ from kpi.results import (
     Rebuilt,
 )
 from kpi.settings import KpiSettings
+from kpi.shared import SharedAnswers
 from kpi.sources import Window, kept_as_deltas, zero
 from kpi.span import Span, span_of
 from kpi.viewer import Hierarchy, Role, Viewer
@@ -95,6 +96,8 @@ class KpiService:
             forgotten_days=self.settings.forgotten_after_days,
         )
         self.clock = clock
+        #: Tables by viewer, period, employee, indicators, store generation and local day.
+        self.tables: SharedAnswers[KpiTable] = SharedAnswers()
 
     # -- helpers ------------------------------------------------------------------
 
@@ -268,17 +271,46 @@ class KpiService:
 
     # -- the table ----------------------------------------------------------------
 
+    async def stamp(self, now: datetime) -> tuple[int, date] | None:
+        """What every answer depends on besides its question: the store's generation
+        and the local day of `now` (a running period is judged by the days elapsed).
+        Answers keyed by it are never stale; None when the store keeps no generation."""
+        async with self.engine.connect() as conn:
+            found = await generation.current(conn)
+        return None if found is None else (found, local_day(now, self.tz))
+
     async def table(
         self,
         viewer: Viewer,
         period: Period | str,
         employee: int | None = None,
         indicators: Sequence[str] | None = None,
+        *,
+        at: datetime | None = None,
     ) -> KpiTable:
-        """Employees × indicators: fact, plan, %, colour and the arrow against the last period."""
+        """Employees × indicators: fact, plan, %, colour and the arrow against the last period.
+
+        Computed once per question and store generation (`stamp`), as of `at` (default
+        now); concurrent identical questions share one computation."""
         period = _period(period)
         chosen = self._indicators(indicators)
-        now = self.clock()
+        now = self.clock() if at is None else at
+        stamp = await self.stamp(now)
+        if stamp is None:
+            return await self._table(viewer, period, employee, chosen, now)
+        key = (viewer, period.key, employee, tuple(i.code for i in chosen), *stamp)
+        return await self.tables.get(
+            key, lambda: self._table(viewer, period, employee, chosen, now)
+        )
+
+    async def _table(
+        self,
+        viewer: Viewer,
+        period: Period,
+        employee: int | None,
+        chosen: Sequence[Indicator],
+        now: datetime,
+    ) -> KpiTable:
         span = span_of(period, local_day(now, self.tz), self.calendar)
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
@@ -404,9 +436,11 @@ class KpiService:
 
     # -- monitor ------------------------------------------------------------------
 
-    async def monitor(self, viewer: Viewer, period: Period | str) -> Monitor:
+    async def monitor(
+        self, viewer: Viewer, period: Period | str, *, at: datetime | None = None
+    ) -> Monitor:
         """Subordinates × indicators grouped Critical (<50%), Important (50–79%), Info (≥80%)."""
-        table = await self.table(viewer, period)
+        table = await self.table(viewer, period, at=at)
         own = viewer.employee_id if viewer.role is Role.HEAD else None
         cells = [c for c in table.cells if c.employee != own]
         return Monitor(
@@ -564,6 +598,7 @@ class KpiService:
             step("client base")
             clients = await client_base.rebuild(conn, self.tz, days or None)
             kept = await client_base.maintained(conn)
+            await generation.bump(conn)
         return Rebuilt(rollup_rows=rows, clients=clients, forgotten_days=kept.forgotten_days)
 
     @staticmethod
