@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.activity import generation, plans_store
 from hub.activity.cursor import EPOCH, decode_time_id, encode_time_id
 from hub.activity.plans_store import FrozenFact, PlanRow
-from hub.activity.rollups import client_base, rebuild
+from hub.activity.rollups import client_base, client_state, rebuild
 from hub.errors import ConfigError, Conflict, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import queries, sources
@@ -110,12 +110,17 @@ class KpiService:
         return [self.catalogue.get_or_raise(code) for code in codes]
 
     def _reading(
-        self, period: Period, now: datetime, closed: Mapping[str, Any] | None = None
+        self,
+        period: Period,
+        now: datetime,
+        closed: Mapping[str, Any] | None = None,
+        kept: client_state.Maintained | None = None,
     ) -> sources.Reading:
         return sources.Reading(
             window=Window.of(period, self.tz, now),
             tz=self.tz,
             closed_at=None if closed is None else closed["closed_at"],
+            kept=kept,
         )
 
     def _frozen(
@@ -135,13 +140,22 @@ class KpiService:
         period: Period,
         employee_ids: Sequence[int] | None,
         now: datetime,
+        *,
+        kept: client_state.Maintained | None = None,
+        closed: bool | None = None,
     ) -> tuple[dict[tuple[int, str], Fact], dict[tuple[int, str], float | None] | None]:
-        """Facts for a period: frozen ones for a closed month (with their plans), else live."""
-        if period.kind is PeriodKind.MONTH and await queries.closed_month(conn, period.key):
+        """Facts for a period: frozen ones for a closed month (with their plans), else live.
+        `kept` (the client base the store keeps) and `closed` (whether the period is a
+        closed month) save their reads when the caller knows them."""
+        if closed is None:
+            closed = period.kind is PeriodKind.MONTH and bool(
+                await queries.closed_month(conn, period.key)
+            )
+        if closed:
             frozen = await queries.frozen_facts(conn, period.key, employee_ids)
             plans = {k: p for k, (_, _, p) in frozen.items()}
             return self._frozen(frozen, {i.code for i in indicators}), plans
-        reading = self._reading(period, now)
+        reading = self._reading(period, now, kept=kept)
         return await sources.compute(conn, indicators, reading, employee_ids), None
 
     async def _previous(
@@ -151,6 +165,7 @@ class KpiService:
         span: Span,
         employee_ids: Sequence[int] | None,
         now: datetime,
+        kept: client_state.Maintained | None = None,
     ) -> tuple[dict[tuple[int, str], Fact], set[str]]:
         """The facts the arrows compare with, and the indicators that have one.
 
@@ -162,14 +177,23 @@ class KpiService:
         before = span.period.previous()
         flows = [i for i in indicators if not i.snapshot]
         snapshots = [i for i in indicators if i.snapshot]
-        if snapshots and not (
-            before.kind is PeriodKind.MONTH and await queries.closed_month(conn, before.key)
-        ):
-            snapshots = [i for i in snapshots if await kept_as_deltas(conn, i)]
+        before_closed = before.kind is PeriodKind.MONTH and bool(
+            await queries.closed_month(conn, before.key)
+        )
+        if snapshots and not before_closed:
+            snapshots = [i for i in snapshots if await kept_as_deltas(conn, i, kept)]
         facts: dict[tuple[int, str], Fact] = {}
         for part, chosen in ((span.previous, flows), (before, snapshots)):
             if chosen:
-                found, _ = await self._facts(conn, chosen, part, employee_ids, now)
+                found, _ = await self._facts(
+                    conn,
+                    chosen,
+                    part,
+                    employee_ids,
+                    now,
+                    kept=kept,
+                    closed=before_closed if part == before else None,
+                )
                 facts.update(found)
         return facts, {i.code for i in (*flows, *snapshots)}
 
@@ -326,8 +350,12 @@ class KpiService:
                 if period.kind is PeriodKind.MONTH
                 else None
             )
-            current, frozen_plans = await self._facts(conn, chosen, period, scope, now)
-            previous, known_before = await self._previous(conn, chosen, span, scope, now)
+            # What the store keeps of the client base, read once for every period below.
+            kept = await client_base.maintained(conn)
+            current, frozen_plans = await self._facts(
+                conn, chosen, period, scope, now, kept=kept, closed=closed is not None
+            )
+            previous, known_before = await self._previous(conn, chosen, span, scope, now, kept)
             period_plans, *partial = await self._plans(
                 conn, chosen, period, ids, [span.judged] if span.partial else []
             )
