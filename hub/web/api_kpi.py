@@ -25,6 +25,7 @@ from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
 from hub.web.parsing import dump, parse_query, read_json, respond
+from hub.web.prepared import PreparedJson
 from hub.web.references import referenced_employee
 from hub.web.schemas import (
     NON_BLANK_PATTERN,
@@ -66,7 +67,7 @@ MAX_PLAN_TARGETS = 500
 
 KPI_SERVICE = web.AppKey("kpi_service", KpiService)
 #: The JSON of the table and the monitor, by question, store generation and local day.
-KPI_ANSWERS = web.AppKey("kpi_answers", SharedAnswers[bytes])
+KPI_ANSWERS = web.AppKey("kpi_answers", SharedAnswers[PreparedJson])
 
 PeriodText = Annotated[
     str,
@@ -377,14 +378,19 @@ async def shared_json(
     compute: Callable[[], Awaitable[bytes]],
 ) -> web.Response:
     """A JSON answer computed once per `question`, store generation and local day
-    (decision 0062): an unchanged store answers from memory, concurrent identical
-    requests share one computation, and any write makes the next request compute."""
+    (decision 0062): an unchanged store answers from memory (encoded, tagged and gzipped
+    once), concurrent identical requests share one computation, and any write makes the
+    next request compute."""
+
+    async def prepare() -> PreparedJson:
+        return PreparedJson.of(await compute())
+
     stamp = await service_of(request).stamp(now)
     if stamp is None:
-        body = await compute()
+        answer = await prepare()
     else:
-        body = await request.app[KPI_ANSWERS].get((*question, *stamp), compute)
-    return web.Response(body=body, content_type="application/json", charset="utf-8")
+        answer = await request.app[KPI_ANSWERS].get((*question, *stamp), prepare)
+    return answer.response(request)
 
 
 def encoded(model: type[Out], data: dict[str, Any]) -> bytes:

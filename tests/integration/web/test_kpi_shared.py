@@ -126,3 +126,22 @@ async def test_concurrent_identical_requests_compute_once(store: ActivityStore) 
             again = await answer(api, "/api/v1/kpi", "head")
         assert len(seen) == 1 and "store_generation" in seen[0], seen
         assert fact(again, alice) == 1
+
+
+async def test_a_kept_answer_is_gzipped_tagged_and_revalidated(store: ActivityStore) -> None:
+    async with api_world(store) as api:
+        await call(store, api, 1)
+        zipped = await api.get("/api/v1/kpi", params=MARCH, headers={"Accept-Encoding": "gzip"})
+        plain = await api.get(
+            "/api/v1/kpi", params=MARCH, headers={"Accept-Encoding": "identity"}
+        )
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert "Content-Encoding" not in plain.headers
+        assert await zipped.json() == await plain.json()
+        tag = zipped.headers["ETag"]
+        assert plain.headers["ETag"] == tag
+        unchanged = await api.get("/api/v1/kpi", params=MARCH, headers={"If-None-Match": tag})
+        assert unchanged.status == 304
+        await call(store, api, 2)
+        changed = await api.get("/api/v1/kpi", params=MARCH, headers={"If-None-Match": tag})
+        assert changed.status == 200 and changed.headers["ETag"] != tag
