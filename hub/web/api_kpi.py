@@ -9,7 +9,6 @@ an admin everyone. Marketers have no KPI and get 403.
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import datetime
@@ -24,7 +23,7 @@ from hub.errors import UnknownReference, ValidationError
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
-from hub.web.parsing import dump, parse_query, read_json, respond
+from hub.web.parsing import dump_json, parse_query, read_json, respond
 from hub.web.prepared import PreparedJson
 from hub.web.references import referenced_employee
 from hub.web.schemas import (
@@ -393,9 +392,6 @@ async def shared_json(
     return answer.response(request)
 
 
-def encoded(model: type[Out], data: dict[str, Any]) -> bytes:
-    """`data` shaped by `model`, as `respond` would send it."""
-    return json.dumps(dump(model, data)).encode()
 
 
 def month_of(text: str, field: str = "month") -> str:
@@ -450,7 +446,7 @@ async def kpi_table(request: web.Request) -> web.Response:
         table = await service.table(viewer, period, query.employee, codes, at=now)
         data = table.as_dict()
         data["cells"] = [cell_out(c) for c in table.cells]
-        return encoded(KpiTableOut, data)
+        return dump_json(KpiTableOut, data)
 
     codes_key = None if codes is None else tuple(codes)
     return await shared_json(request, ("table", viewer, period, query.employee, codes_key), now, compute)
@@ -659,7 +655,7 @@ def monitor_json(service: KpiService, monitor: Monitor) -> bytes:
     every = [*monitor.critical, *monitor.important, *monitor.information, *monitor.without_plan]
     ordered = sorted(every, key=lambda c: c.employee)
     present = set(indicators_of(every))
-    return encoded(
+    return dump_json(
         MonitorOut,
         {
             "period": monitor.period,
