@@ -10,8 +10,10 @@ own), starts `touchhub serve` on it as a subprocess, then runs, in one run and f
 `--seconds` each: `/api/v1/health` alone, and the five-route mix (each client requests
 activities, kpi, contacts, monitor and health in turn). With `--ingest-rate` the mix runs
 a second time while another process records that many touches a second, so what a write
-batch does to reads shows next to the quiet figure. Prints req/s, p50/p99, errors, and the
-mix's share of health-only throughput.
+batch does to reads shows next to the quiet figure. Prints req/s, p50/p99 (also per route),
+errors, the mix's share of health-only throughput, and for every phase the CPU the
+serving processes and this load client spent (per answer and in all) with the load
+average: on shared cores, what the server was given explains its throughput.
 
 With `--compare-workers 1,2` it runs the five-route mix instead once per worker count
 (`touchhub serve --workers N`, a fresh serve each, the same store and clients) and prints
