@@ -392,8 +392,6 @@ async def shared_json(
     return answer.response(request)
 
 
-
-
 def month_of(text: str, field: str = "month") -> str:
     """A ``YYYY-MM`` month, or a `ValidationError` on `field` saying what is expected."""
     try:
@@ -449,7 +447,8 @@ async def kpi_table(request: web.Request) -> web.Response:
         return dump_json(KpiTableOut, data)
 
     codes_key = None if codes is None else tuple(codes)
-    return await shared_json(request, ("table", viewer, period, query.employee, codes_key), now, compute)
+    question = ("table", viewer, period, query.employee, codes_key)
+    return await shared_json(request, question, now, compute)
 
 
 def table_codes(text: str | None) -> list[str] | None:
