@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.activity import plans_store
+from hub.activity import generation, plans_store
 from hub.activity.cursor import EPOCH, decode_time_id, encode_time_id
 from hub.activity.plans_store import FrozenFact, PlanRow
-from hub.activity.rollups import client_base, rebuild
+from hub.activity.rollups import client_base, client_state, rebuild
 from hub.errors import ConfigError, Conflict, NotFound, PermissionDenied, ValidationError
 from hub.model import utcnow
 from kpi import queries, sources
@@ -40,6 +40,7 @@ from kpi.results import (
     Rebuilt,
 )
 from kpi.settings import KpiSettings
+from kpi.shared import SharedAnswers
 from kpi.sources import Window, kept_as_deltas, zero
 from kpi.span import Span, span_of
 from kpi.viewer import Hierarchy, Role, Viewer
@@ -95,6 +96,8 @@ class KpiService:
             forgotten_days=self.settings.forgotten_after_days,
         )
         self.clock = clock
+        #: Tables by viewer, period, employee, indicators, store generation and local day.
+        self.tables: SharedAnswers[KpiTable] = SharedAnswers()
 
     # -- helpers ------------------------------------------------------------------
 
@@ -107,12 +110,17 @@ class KpiService:
         return [self.catalogue.get_or_raise(code) for code in codes]
 
     def _reading(
-        self, period: Period, now: datetime, closed: Mapping[str, Any] | None = None
+        self,
+        period: Period,
+        now: datetime,
+        closed: Mapping[str, Any] | None = None,
+        kept: client_state.Maintained | None = None,
     ) -> sources.Reading:
         return sources.Reading(
             window=Window.of(period, self.tz, now),
             tz=self.tz,
             closed_at=None if closed is None else closed["closed_at"],
+            kept=kept,
         )
 
     def _frozen(
@@ -132,13 +140,22 @@ class KpiService:
         period: Period,
         employee_ids: Sequence[int] | None,
         now: datetime,
+        *,
+        kept: client_state.Maintained | None = None,
+        closed: bool | None = None,
     ) -> tuple[dict[tuple[int, str], Fact], dict[tuple[int, str], float | None] | None]:
-        """Facts for a period: frozen ones for a closed month (with their plans), else live."""
-        if period.kind is PeriodKind.MONTH and await queries.closed_month(conn, period.key):
+        """Facts for a period: frozen ones for a closed month (with their plans), else live.
+        `kept` (the client base the store keeps) and `closed` (whether the period is a
+        closed month) save their reads when the caller knows them."""
+        if closed is None:
+            closed = period.kind is PeriodKind.MONTH and bool(
+                await queries.closed_month(conn, period.key)
+            )
+        if closed:
             frozen = await queries.frozen_facts(conn, period.key, employee_ids)
             plans = {k: p for k, (_, _, p) in frozen.items()}
             return self._frozen(frozen, {i.code for i in indicators}), plans
-        reading = self._reading(period, now)
+        reading = self._reading(period, now, kept=kept)
         return await sources.compute(conn, indicators, reading, employee_ids), None
 
     async def _previous(
@@ -148,6 +165,7 @@ class KpiService:
         span: Span,
         employee_ids: Sequence[int] | None,
         now: datetime,
+        kept: client_state.Maintained | None = None,
     ) -> tuple[dict[tuple[int, str], Fact], set[str]]:
         """The facts the arrows compare with, and the indicators that have one.
 
@@ -159,14 +177,23 @@ class KpiService:
         before = span.period.previous()
         flows = [i for i in indicators if not i.snapshot]
         snapshots = [i for i in indicators if i.snapshot]
-        if snapshots and not (
-            before.kind is PeriodKind.MONTH and await queries.closed_month(conn, before.key)
-        ):
-            snapshots = [i for i in snapshots if await kept_as_deltas(conn, i)]
+        before_closed = before.kind is PeriodKind.MONTH and bool(
+            await queries.closed_month(conn, before.key)
+        )
+        if snapshots and not before_closed:
+            snapshots = [i for i in snapshots if await kept_as_deltas(conn, i, kept)]
         facts: dict[tuple[int, str], Fact] = {}
         for part, chosen in ((span.previous, flows), (before, snapshots)):
             if chosen:
-                found, _ = await self._facts(conn, chosen, part, employee_ids, now)
+                found, _ = await self._facts(
+                    conn,
+                    chosen,
+                    part,
+                    employee_ids,
+                    now,
+                    kept=kept,
+                    closed=before_closed if part == before else None,
+                )
                 facts.update(found)
         return facts, {i.code for i in (*flows, *snapshots)}
 
@@ -268,17 +295,46 @@ class KpiService:
 
     # -- the table ----------------------------------------------------------------
 
+    async def stamp(self, now: datetime) -> tuple[int, date] | None:
+        """What every answer depends on besides its question: the store's generation
+        and the local day of `now` (a running period is judged by the days elapsed).
+        Answers keyed by it are never stale; None when the store keeps no generation."""
+        async with self.engine.connect() as conn:
+            found = await generation.current(conn)
+        return None if found is None else (found, local_day(now, self.tz))
+
     async def table(
         self,
         viewer: Viewer,
         period: Period | str,
         employee: int | None = None,
         indicators: Sequence[str] | None = None,
+        *,
+        at: datetime | None = None,
     ) -> KpiTable:
-        """Employees × indicators: fact, plan, %, colour and the arrow against the last period."""
+        """Employees × indicators: fact, plan, %, colour and the arrow against the last period.
+
+        Computed once per question and store generation (`stamp`), as of `at` (default
+        now); concurrent identical questions share one computation."""
         period = _period(period)
         chosen = self._indicators(indicators)
-        now = self.clock()
+        now = self.clock() if at is None else at
+        stamp = await self.stamp(now)
+        if stamp is None:
+            return await self._table(viewer, period, employee, chosen, now)
+        key = (viewer, period.key, employee, tuple(i.code for i in chosen), *stamp)
+        return await self.tables.get(
+            key, lambda: self._table(viewer, period, employee, chosen, now)
+        )
+
+    async def _table(
+        self,
+        viewer: Viewer,
+        period: Period,
+        employee: int | None,
+        chosen: Sequence[Indicator],
+        now: datetime,
+    ) -> KpiTable:
         span = span_of(period, local_day(now, self.tz), self.calendar)
         async with self.engine.connect() as conn:
             await queries.tune_for_reads(conn)
@@ -294,8 +350,12 @@ class KpiService:
                 if period.kind is PeriodKind.MONTH
                 else None
             )
-            current, frozen_plans = await self._facts(conn, chosen, period, scope, now)
-            previous, known_before = await self._previous(conn, chosen, span, scope, now)
+            # What the store keeps of the client base, read once for every period below.
+            kept = await client_base.maintained(conn)
+            current, frozen_plans = await self._facts(
+                conn, chosen, period, scope, now, kept=kept, closed=closed is not None
+            )
+            previous, known_before = await self._previous(conn, chosen, span, scope, now, kept)
             period_plans, *partial = await self._plans(
                 conn, chosen, period, ids, [span.judged] if span.partial else []
             )
@@ -404,9 +464,11 @@ class KpiService:
 
     # -- monitor ------------------------------------------------------------------
 
-    async def monitor(self, viewer: Viewer, period: Period | str) -> Monitor:
+    async def monitor(
+        self, viewer: Viewer, period: Period | str, *, at: datetime | None = None
+    ) -> Monitor:
         """Subordinates × indicators grouped Critical (<50%), Important (50–79%), Info (≥80%)."""
-        table = await self.table(viewer, period)
+        table = await self.table(viewer, period, at=at)
         own = viewer.employee_id if viewer.role is Role.HEAD else None
         cells = [c for c in table.cells if c.employee != own]
         return Monitor(
@@ -564,6 +626,7 @@ class KpiService:
             step("client base")
             clients = await client_base.rebuild(conn, self.tz, days or None)
             kept = await client_base.maintained(conn)
+            await generation.bump(conn)
         return Rebuilt(rollup_rows=rows, clients=clients, forgotten_days=kept.forgotten_days)
 
     @staticmethod

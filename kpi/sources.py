@@ -109,10 +109,14 @@ def value_of(indicator: Indicator, n: int, total: float, contacts: int, numerato
     return Fact(value=contacts, records=n)  # DISTINCT_CONTACTS: records are the activities
 
 
-async def kept_as_deltas(conn: AsyncConnection, indicator: Indicator) -> bool:
+async def kept_as_deltas(
+    conn: AsyncConnection, indicator: Indicator, kept: client_state.Maintained | None = None
+) -> bool:
     """Whether the store keeps this client-base indicator as per-owner daily deltas (so
-    its state as of any day is a cheap read), rather than needing a scan of the clients."""
-    kept = await client_base.maintained(conn)
+    its state as of any day is a cheap read), rather than needing a scan of the clients.
+    `kept` is what the store keeps, when the caller read it already."""
+    if kept is None:
+        kept = await client_base.maintained(conn)
     if indicator.aggregate is Aggregate.FILLED_SHARE:
         return kept.fields and set(indicator.fields) <= set(client_state.FIELDS)
     if indicator.aggregate is Aggregate.FORGOTTEN:
@@ -136,11 +140,13 @@ _WHOLE_MONTHS = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reading:
     """What every read needs: the period's bounds, the company's time zone and, for a
-    closed month, when it closed (its drill-down lists what the frozen fact counted)."""
+    closed month, when it closed (its drill-down lists what the frozen fact counted);
+    `kept`, what the store keeps of the client base, when the reader read it already."""
 
     window: Window
     tz: ZoneInfo
     closed_at: datetime | None = None
+    kept: client_state.Maintained | None = None
 
 
 class Keyset(Enum):
@@ -440,7 +446,7 @@ class ClientBaseQuality:
         facts: Facts = {}
         as_of = reading.window.as_of
         for indicator in indicators:
-            if await kept_as_deltas(conn, indicator):
+            if await kept_as_deltas(conn, indicator, reading.kept):
                 measures = [client_state.filled_measure(f) for f in indicator.fields]
                 counts = await client_base.owner_counts(
                     conn, [client_state.CONTACTS, *measures], local_day(as_of, reading.tz), employee_ids
@@ -490,7 +496,7 @@ class ForgottenClients:
         facts: Facts = {}
         as_of = reading.window.as_of
         for indicator in indicators:
-            if await kept_as_deltas(conn, indicator):
+            if await kept_as_deltas(conn, indicator, reading.kept):
                 measure = client_state.forgotten_measure(indicator.days)
                 counts = await client_base.owner_counts(
                     conn, [measure], local_day(as_of, reading.tz), employee_ids
@@ -518,7 +524,7 @@ class ForgottenClients:
         """The forgotten clients, highest id first: named by the owner's client states
         where the store keeps them (no probe per client), else found by a pass."""
         as_of = reading.window.as_of
-        if not await kept_as_deltas(conn, indicator):
+        if not await kept_as_deltas(conn, indicator, reading.kept):
             predicate = queries.forgotten_predicate(indicator.days, as_of, reading.tz)
             return await _drill_contacts(
                 conn, predicate, indicator, reading, employee_id, after=after, limit=limit

@@ -10,8 +10,10 @@ own), starts `touchhub serve` on it as a subprocess, then runs, in one run and f
 `--seconds` each: `/api/v1/health` alone, and the five-route mix (each client requests
 activities, kpi, contacts, monitor and health in turn). With `--ingest-rate` the mix runs
 a second time while another process records that many touches a second, so what a write
-batch does to reads shows next to the quiet figure. Prints req/s, p50/p99, errors, and the
-mix's share of health-only throughput.
+batch does to reads shows next to the quiet figure. Prints req/s, p50/p99 (also per route),
+errors, the mix's share of health-only throughput, and for every phase the CPU the
+serving processes and this load client spent (per answer and in all) with the load
+average: on shared cores, what the server was given explains its throughput.
 
 With `--compare-workers 1,2` it runs the five-route mix instead once per worker count
 (`touchhub serve --workers N`, a fresh serve each, the same store and clients) and prints
@@ -67,6 +69,11 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     by_route: dict[str, list[float]] = field(default_factory=dict)
+    #: CPU seconds the serving processes (main and web workers) spent during the phase.
+    server_cpu_s: float = 0.0
+    #: CPU seconds this process — the load client — spent during the phase.
+    client_cpu_s: float = 0.0
+    load_average: float = 0.0
 
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
@@ -78,6 +85,7 @@ class Phase:
         return data[min(len(data) - 1, int(q * len(data)))]
 
     def summary(self) -> dict[str, object]:
+        done = max(1, len(self.latencies))
         return {
             "phase": self.name,
             "requests": len(self.latencies),
@@ -88,7 +96,32 @@ class Phase:
             "routes_p50_ms": {
                 route: round(statistics.median(v) * 1000, 1) for route, v in self.by_route.items()
             },
+            "routes_p99_ms": {
+                route: round(self.quantile(0.99, v) * 1000, 1) for route, v in self.by_route.items()
+            },
+            # Where the two cores went: the server's and the load client's CPU per answer.
+            "server_cpu_ms_per_req": round(self.server_cpu_s * 1000 / done, 2),
+            "client_cpu_ms_per_req": round(self.client_cpu_s * 1000 / done, 2),
+            "server_cpu_s": round(self.server_cpu_s, 1),
+            "client_cpu_s": round(self.client_cpu_s, 1),
+            "load_average": round(self.load_average, 1),
         }
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of `pid` and every process below it, now."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        todo.extend(int(c) for c in children)
+    return total
 
 
 def free_port() -> int:
@@ -160,9 +193,13 @@ async def load(
     name: str,
     *,
     gzip: bool = True,
+    server: int | None = None,
 ) -> Phase:
-    """`clients` clients, each requesting `routes` in turn for `seconds`."""
+    """`clients` clients, each requesting `routes` in turn for `seconds`; with `server`
+    (the serving process's pid) the CPU it and this client spent is measured too."""
     phase = Phase(name, seconds)
+    server_before = 0.0 if server is None else tree_cpu_s(server)
+    client_before = time.process_time()
     encoding = "gzip" if gzip else "identity"
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": encoding}
     connector = aiohttp.TCPConnector(limit=clients)
@@ -193,6 +230,10 @@ async def load(
                 phase.by_route.setdefault(route.split("?")[0], []).append(took)
 
         await asyncio.gather(*(client(n) for n in range(clients)))
+    phase.client_cpu_s = time.process_time() - client_before
+    if server is not None:
+        phase.server_cpu_s = tree_cpu_s(server) - server_before
+    phase.load_average = os.getloadavg()[0]
     return phase
 
 
@@ -205,8 +246,12 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
         await ready(base, proc)
         await load(base, token, MIX, args.clients, 2.0, "warm-up")
         gz = not args.no_gzip
-        health = await load(base, token, HEALTH, args.clients, args.seconds, "health only", gzip=gz)
-        mix = await load(base, token, MIX, args.clients, args.seconds, "five-route mix", gzip=gz)
+        health = await load(
+            base, token, HEALTH, args.clients, args.seconds, "health only", gzip=gz, server=proc.pid
+        )
+        mix = await load(
+            base, token, MIX, args.clients, args.seconds, "five-route mix", gzip=gz, server=proc.pid
+        )
         phases = [health, mix]
         ingest = None
         if args.ingest_rate:
@@ -232,6 +277,7 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
                     args.seconds,
                     f"mix + {args.ingest_rate}/s",
                     gzip=gz,
+                    server=proc.pid,
                 )
             )
             out, _ = await writer.communicate()
@@ -246,6 +292,7 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
         results.append({"ingest": ingest})
     share = mix.rate() / health.rate()
     p99 = mix.quantile(0.99)
+    print(cpu_line(health, mix), flush=True)
     print(
         f"\nmix {mix.rate():.1f} req/s = {share:.0%} of health-only {health.rate():.1f} req/s "
         f"(goal ≥ {GOAL_SHARE:.0%}: {'met' if share >= GOAL_SHARE else 'not met'}); "
@@ -255,6 +302,22 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, object]]:
         flush=True,
     )
     return results
+
+
+def cpu_line(health: Phase, mix: Phase) -> str:
+    """What the CPU says: per answer, server and client; the share the CPU alone allows."""
+    per = [
+        ((p.server_cpu_s + p.client_cpu_s) / max(1, len(p.latencies)), p) for p in (health, mix)
+    ]
+    (h_cost, _), (m_cost, _) = per
+    parts = ", ".join(
+        f"{p.name}: server {p.server_cpu_s * 1000 / max(1, len(p.latencies)):.2f} ms + "
+        f"client {p.client_cpu_s * 1000 / max(1, len(p.latencies)):.2f} ms CPU per answer "
+        f"(client {p.client_cpu_s / max(1e-9, p.server_cpu_s + p.client_cpu_s):.0%} of both)"
+        for _, p in per
+    )
+    bound = h_cost / m_cost if m_cost else float("nan")
+    return f"\n{parts}; a mix answer costs {bound:.0%} of a health answer's CPU"
 
 
 async def all_workers_serve(base: str, workers: int) -> None:
@@ -290,7 +353,14 @@ async def compare_workers(args: argparse.Namespace, url: str) -> list[dict[str, 
             await all_workers_serve(base, workers)
             await load(base, token, MIX, args.clients, 2.0, "warm-up")
             mix = await load(
-                base, token, MIX, args.clients, args.seconds, f"mix, --workers {workers}", gzip=gz
+                base,
+                token,
+                MIX,
+                args.clients,
+                args.seconds,
+                f"mix, --workers {workers}",
+                gzip=gz,
+                server=proc.pid,
             )
         row = mix.summary()
         row["workers"] = workers

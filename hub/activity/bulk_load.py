@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, DateTime, Index, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.activity import generation
 from hub.activity.rollups import client_base, rebuild
 from hub.activity.rollups import dialogs as dialog_rows
 from hub.activity.schema import UTCDateTime, activities, contacts, employees
@@ -227,6 +228,7 @@ async def load(
         rows = await rebuild.rebuild(conn, tz)
         await client_base.rebuild(conn, tz)
         await dialog_rows.rebuild(conn)
+        await generation.bump(conn)
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
             await conn.execute(text("ANALYZE"))

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.activity import generation
 from hub.activity.schema import Id, UTCDateTime, metadata
 from hub.errors import Conflict
 
@@ -135,7 +136,9 @@ async def save_plans(engine: AsyncEngine, plans: Sequence[PlanRow]) -> list[Plan
         for month in dict.fromkeys(p.month for p in plans):
             if await is_closed(conn, month):
                 raise _month_closed(month)
-        return [await _save_plan(conn, plan) for plan in plans]
+        replaced = [await _save_plan(conn, plan) for plan in plans]
+        await generation.bump(conn)
+        return replaced
 
 
 async def _save_plan(conn: AsyncConnection, plan: PlanRow) -> PlanRow | None:
@@ -215,3 +218,4 @@ async def freeze_month(
                     for f in facts
                 ],
             )
+        await generation.bump(conn)

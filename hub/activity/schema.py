@@ -560,3 +560,13 @@ dialogs = Table(
     Index("ix_dialogs_contact_id", "contact_id"),
     Index("ix_dialogs_waiting_since", "waiting_since"),
 )
+
+#: One row (id 1) whose `value` every committed write of the store raises by one, in the
+#: same transaction (`hub.activity.generation`): readers that cache an answer key it by
+#: this value, so any write makes them compute again (decision 0062).
+store_generation = Table(
+    "store_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)

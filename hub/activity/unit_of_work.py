@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.activity import generation
 from hub.activity.rollups.projections import Changes, Projections, Row
 from hub.activity.schema import ROLLUP_COLUMNS
 
@@ -100,14 +101,24 @@ async def writing(
     projections: Projections, engine: AsyncEngine, conn: AsyncConnection | None = None
 ) -> AsyncIterator[UnitOfWork]:
     """A transaction (on `conn`, not in one yet, or a new connection) whose changes reach
-    every projection before it commits; nothing is projected when the body fails."""
+    every projection before it commits; nothing is projected when the body fails. A
+    transaction that wrote raises the store's generation last (`hub.activity.generation`)."""
+    generation.watch(engine)
     if conn is None:
         async with engine.begin() as own:
+            generation.forget_writes(own)
             work = UnitOfWork(own)
             yield work
-            await projections.apply(own, work.changes())
+            await _finish(projections, work)
     else:
         async with conn.begin():
+            generation.forget_writes(conn)
             work = UnitOfWork(conn)
             yield work
-            await projections.apply(conn, work.changes())
+            await _finish(projections, work)
+
+
+async def _finish(projections: Projections, work: UnitOfWork) -> None:
+    await projections.apply(work.conn, work.changes())
+    if generation.wrote(work.conn):
+        await generation.bump(work.conn)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
@@ -22,7 +23,8 @@ from hub.errors import UnknownReference, ValidationError
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, require
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, read_json, respond
+from hub.web.parsing import dump_json, parse_query, read_json, respond
+from hub.web.prepared import PreparedJson
 from hub.web.references import referenced_employee
 from hub.web.schemas import (
     NON_BLANK_PATTERN,
@@ -39,9 +41,10 @@ from hub.web.schemas import (
     whole_number,
 )
 from kpi import export
-from kpi.periods import MONTH_PATTERN, PERIOD_PATTERN, Period, parse_month
-from kpi.results import KpiCell
+from kpi.periods import MONTH_PATTERN, PERIOD_PATTERN, Period, PeriodKind, parse_month
+from kpi.results import KpiCell, Monitor
 from kpi.service import MAX_PAGE, KpiService
+from kpi.shared import SharedAnswers
 from kpi.viewer import Role, Viewer
 
 routes = web.RouteTableDef()
@@ -62,6 +65,8 @@ MAX_PLAN = 1_000_000_000
 MAX_PLAN_TARGETS = 500
 
 KPI_SERVICE = web.AppKey("kpi_service", KpiService)
+#: The JSON of the table and the monitor, by question, store generation and local day.
+KPI_ANSWERS = web.AppKey("kpi_answers", SharedAnswers[PreparedJson])
 
 PeriodText = Annotated[
     str,
@@ -85,6 +90,7 @@ DirectionName = Literal["up", "down", "flat"]
 def setup(app: web.Application) -> None:
     """One `KpiService` per app, so the catalogue is loaded and checked once at start."""
     app[KPI_SERVICE] = KpiService(app[STORE], app[SETTINGS].kpi)
+    app[KPI_ANSWERS] = SharedAnswers()
 
 
 # -- queries and bodies --------------------------------------------------------------
@@ -354,11 +360,36 @@ def viewer_of(who: Principal) -> Viewer:
     return Viewer.of(who.role, who.employee_id)
 
 
-def period_of(service: KpiService, text: str | None) -> str:
-    """The period the caller asked for (checked now, so the error names `period`), or this month."""
+def period_of(service: KpiService, text: str | None, now: datetime | None = None) -> str:
+    """The period the caller asked for (checked now, so the error names `period`), or the
+    month running at `now` (default: now)."""
     if text is None:
-        return service.current_month().key
+        if now is None:
+            return service.current_month().key
+        return Period.current(PeriodKind.MONTH, now, service.tz).key
     return Period.parse(text).key
+
+
+async def shared_json(
+    request: web.Request,
+    question: tuple[Hashable, ...],
+    now: datetime,
+    compute: Callable[[], Awaitable[bytes]],
+) -> web.Response:
+    """A JSON answer computed once per `question`, store generation and local day
+    (decision 0062): an unchanged store answers from memory (encoded, tagged and gzipped
+    once), concurrent identical requests share one computation, and any write makes the
+    next request compute."""
+
+    async def prepare() -> PreparedJson:
+        return PreparedJson.of(await compute())
+
+    stamp = await service_of(request).stamp(now)
+    if stamp is None:
+        answer = await prepare()
+    else:
+        answer = await request.app[KPI_ANSWERS].get((*question, *stamp), prepare)
+    return answer.response(request)
 
 
 def month_of(text: str, field: str = "month") -> str:
@@ -405,12 +436,19 @@ async def kpi_table(request: web.Request) -> web.Response:
     query = parse_query(request, KpiQuery)
     service = service_of(request)
     codes = table_codes(query.indicator)
-    table = await service.table(
-        viewer_of(who), period_of(service, query.period), query.employee, codes
-    )
-    data = table.as_dict()
-    data["cells"] = [cell_out(c) for c in table.cells]
-    return respond(KpiTableOut, data)
+    viewer = viewer_of(who)
+    now = service.clock()
+    period = period_of(service, query.period, now)
+
+    async def compute() -> bytes:
+        table = await service.table(viewer, period, query.employee, codes, at=now)
+        data = table.as_dict()
+        data["cells"] = [cell_out(c) for c in table.cells]
+        return dump_json(KpiTableOut, data)
+
+    codes_key = None if codes is None else tuple(codes)
+    question = ("table", viewer, period, query.employee, codes_key)
+    return await shared_json(request, question, now, compute)
 
 
 def table_codes(text: str | None) -> list[str] | None:
@@ -601,11 +639,22 @@ async def kpi_monitor(request: web.Request) -> web.Response:
     who = require(request, *MONITOR_READERS)
     query = parse_query(request, MonitorQuery)
     service = service_of(request)
-    monitor = await service.monitor(viewer_of(who), period_of(service, query.period))
+    viewer = viewer_of(who)
+    now = service.clock()
+    period = period_of(service, query.period, now)
+
+    async def compute() -> bytes:
+        return monitor_json(service, await service.monitor(viewer, period, at=now))
+
+    return await shared_json(request, ("monitor", viewer, period), now, compute)
+
+
+def monitor_json(service: KpiService, monitor: Monitor) -> bytes:
+    """The monitor as the API sends it."""
     every = [*monitor.critical, *monitor.important, *monitor.information, *monitor.without_plan]
     ordered = sorted(every, key=lambda c: c.employee)
     present = set(indicators_of(every))
-    return respond(
+    return dump_json(
         MonitorOut,
         {
             "period": monitor.period,

@@ -111,6 +111,7 @@ async def compression_middleware(
         and len(body) >= COMPRESS_MIN_BYTES
         and response.content_type == "application/json"
         and "gzip" in request.headers.get("Accept-Encoding", "").lower()
+        and "Content-Encoding" not in response.headers  # gzipped once already (prepared)
     ):
         response.enable_compression(web.ContentCoding.gzip)
     return response
@@ -136,7 +137,7 @@ async def conditional_middleware(
         or not request.path.startswith(API_PREFIX)
     ):
         return response
-    tag = etag_of(body)
+    tag = response.headers.get("ETag") or etag_of(body)  # a prepared answer has its own
     response.headers["ETag"] = tag
     response.headers.setdefault("Cache-Control", API_CACHE_CONTROL)
     wanted = request.headers.get("If-None-Match", "")

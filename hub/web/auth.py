@@ -9,9 +9,10 @@ routes documented as public (health, the OpenAPI document) need no token.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -50,12 +51,15 @@ class TokenCache:
     """Principals of recently seen tokens, by the token's hash, for `ttl_s` seconds.
 
     Only tokens that were found are kept: a new token works at once, and unknown ones
-    cannot fill the cache.
+    cannot fill the cache. Requests that miss while a token is being looked up wait for
+    that lookup instead of starting their own (`lookup`): when an entry expires under
+    load, fifty requests in flight cost one lookup, not fifty.
     """
 
     ttl_s: float = TOKEN_CACHE_S
     clock: Callable[[], float] = time.monotonic
     _known: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    _pending: dict[str, asyncio.Task[Principal | None]] = field(default_factory=dict)
 
     @staticmethod
     def key(token: str) -> str:
@@ -80,6 +84,38 @@ class TokenCache:
                 self._known.clear()
         self._known[self.key(token)] = (now + self.ttl_s, who)
 
+    async def lookup(
+        self, token: str, find: Callable[[str], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        """The principal of `token`: remembered, being looked up, or `find`'s answer."""
+        who = self.get(token)
+        if who is not None:
+            return who
+        key = self.key(token)
+        task = self._pending.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._find(key, token, find))
+            task.add_done_callback(_retrieved)
+            self._pending[key] = task
+        return await asyncio.shield(task)
+
+    async def _find(
+        self, key: str, token: str, find: Callable[[str], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        try:
+            who = await find(token)
+        finally:
+            del self._pending[key]
+        if who is not None:
+            self.put(token, who)
+        return who
+
+
+def _retrieved(task: asyncio.Task[Principal | None]) -> None:
+    """Take a failure off a lookup whose requests all went away (no "never retrieved")."""
+    if not task.cancelled():
+        task.exception()
+
 
 #: The app's token cache (`create_app` sets one; without it every request looks up).
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
@@ -103,11 +139,11 @@ async def authenticate(request: web.Request) -> Principal:
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
         raise Unauthenticated("the bearer token is unknown or revoked")
     cache = request.app.get(TOKEN_CACHE)
-    principal = None if cache is None else cache.get(token)
-    if principal is None:
-        principal = await request.app[STORE].tokens.authenticate(token)
-        if principal is not None and cache is not None:
-            cache.put(token, principal)
+    tokens = request.app[STORE].tokens
+    if cache is None:
+        principal = await tokens.authenticate(token)
+    else:
+        principal = await cache.lookup(token, tokens.authenticate)
     if principal is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
     return principal

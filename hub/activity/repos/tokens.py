@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hub.activity import generation
 from hub.activity.principal import ROLES, Principal
 from hub.activity.repos.base import Repo
 from hub.activity.schema import api_tokens, api_users, employees
@@ -123,6 +124,10 @@ class TokenRepo(Repo):
                     .where(api_tokens.c.id == row["token_id"])
                     .values(last_used_at=now)
                 )
+                # When a token was last used is no answer's data: it leaves the store's
+                # generation alone, or every user's first request a minute would make
+                # every cached KPI answer compute again (decision 0062).
+                generation.forget_writes(conn)
         return Principal(
             name=row["name"], role=row["role"], employee_id=row["employee_id"], user_id=row["id"]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,3 +91,12 @@ async def test_unknown_tokens_are_not_remembered(cached: Cached) -> None:
     new = await cached.store.tokens.create("late", "admin")
     cached.tokens["late"] = new
     assert await cached.status("late") == 200
+
+
+async def test_concurrent_requests_that_miss_share_one_lookup(cached: Cached) -> None:
+    """An entry expiring under load: the requests in flight wait for one lookup."""
+    assert await cached.status("alice") == 200
+    cached.clock.now += TOKEN_CACHE_S + 0.1
+    statuses = await asyncio.gather(*(cached.status("alice") for _ in range(10)))
+    assert statuses == [200] * 10
+    assert len([s for s in cached.token_lookups if s.lstrip().upper().startswith("SELECT")]) == 2
