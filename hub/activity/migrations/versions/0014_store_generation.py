@@ -1,6 +1,6 @@
 """The store's generation: one row every committed write raises by one.
 
-Revision ID: 0019
+Revision ID: 0014
 Revises: 0011
 Create Date: 2026-12-06 21:00:00
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
