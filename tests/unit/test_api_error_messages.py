@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hub.campaigns import segments
+from hub.errors import ValidationError
 from hub.i18n import error_message
 from hub.i18n.api_errors import SHAPES, shape_of
 from hub.i18n.catalogue import entries
@@ -41,3 +43,37 @@ def test_unknown_messages_say_their_kind_and_field_never_english() -> None:
     assert nested == "phones.1: телефон +74951234567 уже принадлежит контакту №3"
     channel = error_message("ru", "upstream_error", "PBX main is not connected (channel=ami)")
     assert channel == "АТС main не подключена"
+
+
+BAD_FILTERS = [
+    {"all": [{"field": "shoe_size", "op": "eq", "value": 1}]},
+    {"all": [{"field": "city", "op": "gt", "value": "Казань"}]},
+    {"all": [{"field": "city", "op": "eq"}]},
+    {"all": {"field": "city"}},
+    {"all": [], "any": []},
+    {"zz": 1},
+    {"all": ["city"]},
+    {"all": [{"op": "eq", "value": 1}]},
+    {"all": [{"field": "city", "op": "eq", "value": 5}]},
+    {"all": [{"field": "city", "op": "eq", "value": "к" * 301}]},
+    {"all": [{"field": "city", "op": "in", "value": []}]},
+    {"all": [{"field": "has_email", "op": "eq", "value": "yes"}]},
+    {"all": [{"field": "created_at", "op": "gte", "value": "вчера"}]},
+    {"all": [{"field": "created_at", "op": "gte", "value": "2026-01-01T10:00:00"}]},
+    {"all": [{"field": "touched_by", "op": "eq", "value": 3}]},
+    {"all": [{"field": "no_touch_days", "op": "gte", "value": "много"}]},
+    {"all": [{"field": "custom.ключ-плохой", "op": "eq", "value": "x"}]},
+]
+
+
+def test_every_segment_filter_refusal_is_said_in_russian() -> None:
+    seen = 0
+    for definition in BAD_FILTERS:
+        try:
+            segments.parse(definition)
+        except ValidationError as exc:
+            seen += 1
+            russian = error_message("ru", "invalid", str(exc), exc.field)
+            assert not russian.startswith("Данные не приняты"), str(exc)  # a shape was found
+            assert re.search("[а-я]", russian.split(": ", 1)[-1]), (str(exc), russian)
+    assert seen == len(BAD_FILTERS)
