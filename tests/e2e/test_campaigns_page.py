@@ -138,8 +138,10 @@ def test_a_marketer_builds_previews_starts_and_watches_a_campaign(
     _, world = live
     browser.set_window_size(*WIDE)
     open_as_marketer(browser, live, "en", "#/my")
-    # a marketer lands on the campaigns; the nav offers nothing they may not use
-    assert [a.get_attribute("data-nav") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["campaigns"]
+    # a marketer lands on the campaigns; the nav offers nothing they may not use (call
+    # rounds are campaigns too: a marketer follows their progress)
+    navs = [a.get_attribute("data-nav") for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")]
+    assert navs == ["campaigns", "rounds"]
     browser.find_element(By.CSS_SELECTOR, "#camp-new").click()
     wait_page(browser, "campaigns")
     wait_css(browser, ".seg-row .seg-input")
