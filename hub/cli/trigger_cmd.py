@@ -225,8 +225,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
             for r, d in zip(rows, described, strict=True)
         ],
         columns,
-        titles=[i18n.text(locale, f"cli_trigger.{c}") for c in columns[:4]]
-        + [i18n.text(locale, "cli_trigger.firings", counts="").rstrip(": ")],
+        titles=[i18n.text(locale, f"cli_trigger.{c}") for c in (*columns[:4], "firings_column")],
         empty=i18n.text(locale, "cli_activity.none"),
     )
 

@@ -15,6 +15,7 @@ store's (`[web] locale`, else its time zone). `code`, `field` and `details` stay
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -141,7 +142,12 @@ def error_response(
     error: dict[str, Any] = {"code": code, "message": message, "field": field}
     if details:
         error["details"] = dict(details)
-    return web.json_response({"error": error}, status=status, headers=headers)
+    return web.json_response({"error": error}, status=status, headers=headers, dumps=_utf8_json)
+
+
+def _utf8_json(data: Any) -> str:
+    """JSON with its letters as they are (UTF-8, like every other answer), not ``\\uXXXX``."""
+    return json.dumps(data, ensure_ascii=False)
 
 
 def status_for(exc: BaseException) -> tuple[int, str]:
