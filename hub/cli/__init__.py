@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import IO, Any
 
 import click
 
+from hub import i18n
 from hub.errors import TouchhubError
+from hub.i18n.api_errors import said_in
 
 #: command name → "module:attribute" of its click command or group.
 COMMANDS: dict[str, str] = {
@@ -76,9 +78,21 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TouchhubError as exc:
-            raise OneLineError(str(exc)) from exc
+            locale = _error_locale(ctx)
+            raise OneLineError(said_in(locale, str(exc)), locale) from exc
         except OSError as exc:
             raise OneLineError(os_error_message(exc)) from exc
+
+
+def _error_locale(ctx: click.Context) -> str:
+    """The language of an error line: the command's own (`--lang`, else the store's default,
+    as for its output); English when the settings that name it cannot be read either."""
+    try:
+        # loaded here, not at start: `touchhub --help` should not pay for the settings
+        common = importlib.import_module("hub.cli.common")
+        return str(common.locale_of(ctx))
+    except Exception:  # choosing the language must never hide the error itself
+        return "en"
 
 
 class OneLineError(click.ClickException):
@@ -88,8 +102,13 @@ class OneLineError(click.ClickException):
     never sees a traceback for input or a file that is wrong.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, locale: str = "en") -> None:
         super().__init__(" ".join(message.split()) or "failed")
+        self.locale = locale
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        said = i18n.text(self.locale, "cli.error", message=self.format_message())
+        click.echo(said, file=file if file is not None else sys.stderr)
 
 
 def os_error_message(exc: OSError) -> str:

@@ -135,6 +135,15 @@ def error_message(locale: str, code: str, message: str, field: str | None = None
     return kind_message(lang, code, field)
 
 
+def said_in(locale: str, message: str) -> str:
+    """`message` (raised in English) in `locale` when its shape is known, else as raised: for
+    the command line, whose one error line keeps its detail rather than a general meaning."""
+    lang = normalise(locale)
+    if lang == FALLBACK:
+        return message
+    return _translated(lang, message) or message
+
+
 def kind_message(locale: str, code: str, field: str | None = None) -> str:
     """What an error of `code` means in general, naming `field` when there is one."""
     kind = text(locale, f"{KINDS}{code}", text(locale, f"{KINDS}other"))

@@ -42,7 +42,7 @@ def _seed(url: str) -> dict[str, object]:
 
 
 def test_merge_then_unmerge_as_the_local_admin(tmp_path: Path) -> None:
-    base = ["--db", f"sqlite:///{tmp_path}/cli.db"]
+    base = ["--lang", "en", "--db", f"sqlite:///{tmp_path}/cli.db"]  # its words are read
     ids = _seed(f"sqlite:///{tmp_path}/cli.db")
     runner = CliRunner()
     result = runner.invoke(
@@ -63,7 +63,7 @@ def test_merge_then_unmerge_as_the_local_admin(tmp_path: Path) -> None:
 
 
 def test_token_limits_what_the_command_sees_and_changes(tmp_path: Path) -> None:
-    base = ["--db", f"sqlite:///{tmp_path}/cli.db"]
+    base = ["--lang", "en", "--db", f"sqlite:///{tmp_path}/cli.db"]  # its words are read
     ids = _seed(f"sqlite:///{tmp_path}/cli.db")
     runner = CliRunner()
     as_anna = [*base, "contacts", "--token", str(ids["anna_token"])]
