@@ -199,7 +199,7 @@ async def _raw_count(service: KpiService, code: str, employee: int, period: str)
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world_plan())
 def test_drill_count_equals_fact_and_rollup_equals_rebuild(
     plan: tuple[list[dict[str, Any]], list[tuple[int, dict[str, Any]]], list[int]],
