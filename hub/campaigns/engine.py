@@ -170,6 +170,9 @@ class CampaignWorker:
         self._next_slot = 0.0
         self._pace_lock = asyncio.Lock()
         self._fatal: BaseException | None = None
+        #: Set when the campaign stops running: claimed messages still waiting for their
+        #: throttle slot go back to pending instead of out (a pause must not keep sending).
+        self._halt = asyncio.Event()
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -224,6 +227,8 @@ class CampaignWorker:
         last_state = 0.0
         stopping = ""
         wake = asyncio.Event()
+        released: list[int] = []
+        self._halt.clear()
 
         def finished(task: asyncio.Task[Done], claimed: Claimed) -> None:
             # O(1) per message: a done callback, not asyncio.wait over the whole window
@@ -233,6 +238,10 @@ class CampaignWorker:
                 return
             error = task.exception()
             done = task.result() if error is None else _lost(claimed, error)
+            if done.outcome.state is RecipientState.PENDING:  # never offered: see _halt
+                released.append(claimed.id)
+                wake.set()
+                return
             if not buffer:
                 first_buffered = time.monotonic()
             buffer.append(done)
@@ -249,6 +258,10 @@ class CampaignWorker:
                         stopping = state
                 if self._fatal is not None and not stopping:
                     stopping = f"error: {self._fatal}"
+                if stopping:
+                    self._halt.set()
+                if released:
+                    await self._release(campaign.id, released, stopping)
                 room = settings.window - len(in_flight) - len(buffer)
                 claimed: list[Claimed] = []
                 if not stopping and room >= min(settings.batch_size, settings.window):
@@ -289,10 +302,22 @@ class CampaignWorker:
                 last_state = 0.0
         finally:
             if in_flight:  # cancelled: let offered messages finish, so their outcome is known
+                self._halt.set()
                 await asyncio.gather(*in_flight, return_exceptions=True)
             if buffer:
                 with contextlib.suppress(Exception):
                     await self._flush(buffer, report)
+            if released:
+                with contextlib.suppress(Exception):
+                    await self._release(campaign.id, released, stopping)
+
+    async def _release(self, campaign_id: int, ids: list[int], stopping: str) -> None:
+        """Claimed but never offered: pending again (skipped as cancelled if cancelled)."""
+        taken = list(ids)
+        ids.clear()
+        await self.repo.release(self.worker_id, taken)
+        if stopping == CampaignState.CANCELLED.value:
+            await self.repo.cancel_open(campaign_id)
 
     async def _idle(self, campaign_id: int) -> None:
         """Sleep until the next deferred or scheduled recipient is due (at most `poll_s`)."""
@@ -319,15 +344,22 @@ class CampaignWorker:
 
     # -- one recipient -------------------------------------------------------------------
 
-    async def _pace(self, rate: float | None) -> None:
-        """Hold messages to `rate` per second (the campaign's throttle), in arrival order."""
+    async def _pace(self, rate: float | None) -> bool:
+        """Hold messages to `rate` per second (the campaign's throttle), in arrival order;
+        False when the campaign stopped meanwhile, so the message must not go out."""
+        if self._halt.is_set():
+            return False
         if not rate:
-            return
+            return True
         async with self._pace_lock:
             now = time.monotonic()
             if self._next_slot > now:
-                await asyncio.sleep(self._next_slot - now)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._halt.wait(), self._next_slot - now)
+                if self._halt.is_set():
+                    return False
             self._next_slot = max(now, self._next_slot) + 1.0 / rate
+        return True
 
     def _retry_at(self, attempts: int, at_least: float = 0.0) -> datetime:
         base = self.settings.retry_initial_s * 2 ** max(0, attempts - 1)
@@ -389,7 +421,8 @@ class CampaignWorker:
                 return_path=self.marks.return_path(recipient),
             )
         )
-        await self._pace(campaign.throttle_per_s)
+        if not await self._pace(campaign.throttle_per_s):
+            return Done(Outcome(id=claimed.id, state=RecipientState.PENDING))
         try:
             result = await self.sender.send(message)
         except ChannelAuthError as exc:  # nothing was taken; stop rather than storm

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from hub.activity import ActivityStore
 from hub.campaigns.runner import CampaignRunner
@@ -24,6 +25,7 @@ from hub.config import Settings
 from hub.model import Sender, Sink
 from tests.e2e.test_dashboard_i18n import english_fragments, english_left, raw_codes, visible_text
 from tests.helpers.browser import (
+    WAIT_S,
     LiveApp,
     console_errors,
     horizontal_overflow,
@@ -200,21 +202,46 @@ def test_pause_resume_and_cancel_from_the_page(browser: webdriver.Chrome, live: 
     browser.set_window_size(*WIDE)
     open_as_marketer(browser, live, "en", "#/campaigns/new")
     build_kazan_campaign(browser, "Spring news")
-    typed(browser, "#camp-throttle", "0.5")  # a letter every two seconds: time to act
+    typed(browser, "#camp-throttle", "0.3")  # a letter every three seconds: time to act
     browser.find_element(By.CSS_SELECTOR, "#camp-save-start").click()
-    wait_css(browser, '.campaign-detail[data-state="running"] [data-action="pause"]').click()
-    wait_css(browser, '.campaign-detail[data-state="paused"] [data-action="resume"]').click()
-    wait_css(browser, '.campaign-detail[data-state="running"] [data-action="cancel"]').click()
-    detail = wait_css(browser, '.campaign-detail[data-state="cancelled"]')
-    assert not detail.find_elements(By.CSS_SELECTOR, "[data-action]")
+    # the detail view redraws as it polls: every read finds its element afresh
+    click_when(browser, '.campaign-detail[data-state="running"] [data-action="pause"]')
+    click_when(browser, '.campaign-detail[data-state="paused"] [data-action="resume"]')
+    click_when(browser, '.campaign-detail[data-state="running"] [data-action="cancel"]')
 
     def figure(name: str) -> int:
-        return int(detail.find_element(By.CSS_SELECTOR, f'.stat[data-figure="{name}"]').get_attribute("data-value"))
+        value = browser.find_element(
+            By.CSS_SELECTOR, f'.campaign-detail .stat[data-figure="{name}"]'
+        ).get_attribute("data-value")
+        return int(value or 0)
 
-    # letters already handed to the worker finish; the rest are skipped as cancelled, and
-    # the page follows until nothing is open
-    wait(browser).until(lambda d: figure("sent") + figure("skipped") == KAZAN_CLIENTS or None)
+    def settled(_: object) -> bool:
+        state = browser.find_element(By.CSS_SELECTOR, ".campaign-detail").get_attribute("data-state")
+        return state == "cancelled" and figure("sent") + figure("skipped") == KAZAN_CLIENTS
+
+    # a letter already offered to the server finishes; the rest are skipped as cancelled,
+    # and the page follows until nothing is open
+    fresh(browser).until(settled)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".campaign-detail [data-action]")
     assert figure("pending") == figure("deferred") == figure("failed") == 0
+    assert figure("skipped") >= 1, "cancel held back what was not yet sent"
+
+
+def fresh(browser: webdriver.Chrome) -> WebDriverWait[webdriver.Chrome]:
+    """A bounded wait that reads again when the page replaced what it was reading."""
+    return WebDriverWait(
+        browser, WAIT_S, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    )
+
+
+def click_when(browser: webdriver.Chrome, selector: str) -> None:
+    """Click `selector` once it is there, finding it again if a redraw replaced it."""
+
+    def clicked(_: object) -> bool:
+        browser.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+
+    fresh(browser).until(clicked)
 
 
 @pytest.mark.parametrize("locale", ["ru", "en"])

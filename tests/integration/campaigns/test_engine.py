@@ -157,6 +157,29 @@ async def test_the_server_gone_mid_campaign_and_back_loses_and_doubles_nobody(
     assert counts["sent"] == 80
 
 
+async def test_a_pause_holds_back_the_claimed_messages_still_waiting_for_the_throttle(
+    store: ActivityStore, smtp_server: SmtpServer
+) -> None:
+    """The whole window is claimed at once; at 4 letters/s, 30 letters would take 7 s more
+    after the pause if every claimed one still went out. They go back to pending instead."""
+    emails = addresses(30)
+    await seed_contacts(store, emails)
+    campaign_id = await started_campaign(store, throttle=4.0)
+    manager = CampaignManager(store, senders=["email:ivan"], tz=store.tz)
+    task = asyncio.create_task(run(store, smtp_server, campaign_id))
+    await until_received(smtp_server, 2)
+    await manager.pause(campaign_id)
+    await asyncio.wait_for(task, RUN_S)
+    paused = await summary(store, campaign_id)
+    sent = sum(received(smtp_server).values())
+    assert sent == paused["sent"] < 10, paused
+    assert paused["sending"] == 0 and paused["pending"] == 30 - sent
+    await manager.resume(campaign_id)
+    await run(store, smtp_server, campaign_id)
+    got = received(smtp_server)
+    assert sorted(got) == sorted(emails) and set(got.values()) == {1}
+
+
 async def test_pause_stops_the_worker_and_resume_finishes(
     store: ActivityStore, smtp_server: SmtpServer
 ) -> None:

@@ -176,11 +176,12 @@ async def test_refused_bind_stops_the_adapter_and_fails_the_send(tmp_path: Path,
         await until(failed)  # under its lease, stopped for good: failed, not standby
         assert "ESME_RBINDFAIL" in health_of(hub)["last_error"]
         assert health_of(hub)["lease"] == "stopped"
+        binds = len(smsc.of("bind"))  # one; more only if a loaded machine timed one out
         with pytest.raises(ChannelAuthError):
             await hub.senders["sms:op"].send(sms("hello", "refused-1"))
         assert await status_of(hub, store, "refused-1") == "failed"
         await asyncio.sleep(0.3)
-        assert len(smsc.of("bind")) == 1  # not retried: a wrong password stays wrong
+        assert len(smsc.of("bind")) == binds >= 1  # not retried: a wrong password stays wrong
         assert smsc.of("submit") == []
 
 
