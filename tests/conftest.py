@@ -6,7 +6,9 @@ its own part of the server (a database, a set of mailboxes), so tests stay indep
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -68,13 +70,40 @@ def dovecot(dovecot_server: DovecotServer) -> Iterator[Dovecot]:
     dovecot_server.ensure_running()  # a test that stopped the server leaves it up for the next
 
 
+async def _migrate(url: str) -> None:
+    store = await ActivityStore.open(url)
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once per session: tests start from copies of it, since
+    running every migration costs each test ~0.1 s (tests of migrating open their own)."""
+    path = tmp_path_factory.mktemp("migrated") / "touchhub.db"
+    asyncio.run(_migrate(f"sqlite:///{path}"))
+    assert not path.with_name(path.name + "-wal").exists(), "the store closed with its log"
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server: PostgresServer) -> str:
+    """A PostgreSQL database migrated once per session, the template of each test's (~0.3 s
+    saved a test)."""
+    name = "t_migrated"
+    asyncio.run(_migrate(postgres_server.create_database(name)))
+    return name
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The store URL, once per backend: the same tests run on SQLite and PostgreSQL."""
+    """The store URL, once per backend: the same tests run on SQLite and PostgreSQL. The
+    database is already migrated (a copy of the session's); opening it migrates nothing."""
     if request.param == "sqlite":
+        migrated: Path = request.getfixturevalue("migrated_sqlite")
+        shutil.copyfile(migrated, tmp_path / "touchhub.db")
         return f"sqlite:///{tmp_path}/touchhub.db"
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
+    return server.create_database(template=request.getfixturevalue("migrated_postgres"))
 
 
 @pytest.fixture
@@ -88,8 +117,9 @@ async def store(store_url: str) -> AsyncIterator[ActivityStore]:
 
 
 @pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[ActivityStore]:
+async def sqlite_store(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[ActivityStore]:
     """A migrated store on SQLite only, for tests about SQLite itself."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "touchhub.db")
     opened = await ActivityStore.open(f"sqlite:///{tmp_path}/touchhub.db")
     try:
         yield opened

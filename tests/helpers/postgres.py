@@ -51,8 +51,10 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str | None = None) -> str:
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """A new database (a copy of `template` when given); its URL."""
         name = name or f"t_{uuid.uuid4().hex[:12]}"
+        copy = ["-T", template] if template else []
         subprocess.run(
             _as_owner(
                 [
@@ -63,6 +65,7 @@ class PostgresServer:
                     str(self.port),
                     "-U",
                     "postgres",
+                    *copy,
                     name,
                 ]
             ),
