@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ async def fake_tg() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def tg_store(tmp_path: Path) -> AsyncIterator[ActivityStore]:
+async def tg_store(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[ActivityStore]:
+    shutil.copyfile(migrated_sqlite, tmp_path / "tg.db")
     store = await ActivityStore.open(f"sqlite:///{tmp_path}/tg.db")
     yield store
     await store.close()
