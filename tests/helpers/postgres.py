@@ -130,7 +130,10 @@ def running_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
         yield PostgresServer(port=port, directory=directory)
     finally:
         subprocess.run(
-            _as_owner([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            # a throwaway server's data is deleted next: no shutdown checkpoint to wait for
+            _as_owner(
+                [pg_bin("pg_ctl"), "-D", str(data), "-m", "fast" if durable else "immediate", "-w", "stop"]
+            ),
             capture_output=True,
             timeout=60,
         )
