@@ -147,6 +147,9 @@ def parse_receipt(text: str, *, zone: tzinfo = UTC) -> DeliveryReceipt:
     )
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def id_forms(message_id: str) -> frozenset[str]:
     """Every spelling of an SMSC message id: as given, and hex ↔ decimal where it parses.
 
@@ -158,7 +161,7 @@ def id_forms(message_id: str) -> frozenset[str]:
     if number_or_none is not None:
         number = number_or_none
         forms |= {str(number), format(number, "x")}
-    if value and all(c in "0123456789abcdefABCDEF" for c in value):
+    if value and _HEX_DIGITS.issuperset(value):
         number = int(value, 16)
         forms |= {format(number, "x"), str(number)}
     return frozenset(forms)

@@ -113,11 +113,14 @@ class ReceiptMatcher:
         if message is None:
             return []
         message.ids.setdefault(smsc_id, None)
-        self._exact[smsc_id] = (message_id, smsc_id)
-        for form in self._forms(smsc_id):
-            self._by_form.setdefault(form, (message_id, smsc_id))
+        entry = self._exact[smsc_id] = (message_id, smsc_id)
+        forms = self._forms(smsc_id)
+        for form in forms:
+            self._by_form.setdefault(form, entry)
         out: list[Resolved] = []
-        for form in self._forms(smsc_id) | {smsc_id}:
+        if not self._held:  # the usual case: no receipt overtook its submit_sm_resp
+            return out
+        for form in forms | {smsc_id}:
             token = self._held_by_form.get(form)
             if token is not None and token in self._held:
                 receipt, _ = self._unhold(token)
