@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,6 +29,10 @@ DEFAULT_CONFIG_FILE = "touchhub.toml"
 CONFIG_ENV = "TOUCHHUB_CONFIG"
 DEFAULT_STORE_URL = "sqlite:///data/touchhub.db"
 ENV_PREFIX = "env:"
+#: Environment of a web worker of `serve --workers N`: the secret it shares with the main
+#: process (guarding that process's internal port), and the main process's pid.
+WORKER_SECRET_ENV = "TOUCHHUB_WORKER_SECRET"
+WORKER_PARENT_ENV = "TOUCHHUB_WORKER_PARENT"
 
 
 class StoreSettings(BaseModel):
@@ -245,3 +250,30 @@ def load_settings(
         raise ConfigError(f"{where}: {problems}") from exc
     settings.source_path = file
     return settings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerLink:
+    """What ties a web worker to the main process of `serve --workers N`: the secret of the
+    main process's internal port (a `SecretStr`: masked in `repr` and logs) and its pid."""
+
+    secret: SecretStr
+    parent: int
+
+    def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment a web worker starts with: `base` (this process's) and the link."""
+        base = os.environ if base is None else base
+        return {
+            **base,
+            WORKER_SECRET_ENV: self.secret.get_secret_value(),
+            WORKER_PARENT_ENV: str(self.parent),
+        }
+
+
+def worker_link(environ: Mapping[str, str] | None = None) -> WorkerLink:
+    """The link a web worker was started with (`WorkerLink.environ`); parent 0 when unsaid."""
+    environ = os.environ if environ is None else environ
+    parent = environ.get(WORKER_PARENT_ENV, "0")
+    if not parent.isascii() or not parent.isdigit():
+        raise ConfigError(f"{WORKER_PARENT_ENV} is not a process id: {parent!r}")
+    return WorkerLink(secret=SecretStr(environ.get(WORKER_SECRET_ENV, "")), parent=int(parent))

@@ -7,7 +7,8 @@ option: each opens the store and serves the web app only — no adapter, no sche
 no campaign runner, no writer — on the same port (every process binds it with
 `SO_REUSEPORT`, so the kernel spreads connections over them). What needs worker 0's
 memory is forwarded to it (`hub.web.forwarding`) over a 127.0.0.1 port guarded by a
-random secret that the children get in their environment.
+random secret that the children get in their environment (`hub.config.WorkerLink`: the
+one place that writes and reads it; the secret is a `SecretStr`, never printed).
 
 The parent restarts a worker that dies (with backoff), stops every worker on SIGTERM or
 SIGINT before it stops itself, and a worker whose parent vanishes (even SIGKILLed)
@@ -32,10 +33,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 
 from hub.activity import ActivityStore
 from hub.backoff import BackoffPolicy
-from hub.config import Settings
+from hub.config import Settings, WorkerLink
 from hub.web.api_system import store_health_probe
 from hub.web.app import create_app
 from hub.web.errors import JsonErrorAppRunner
@@ -43,9 +45,6 @@ from hub.web.forwarding import SECRET_HEADER, Forwarder, internal_guard
 
 logger = logging.getLogger(__name__)
 
-#: Environment of a web worker: the secret shared with the main process, its pid.
-SECRET_ENV = "TOUCHHUB_WORKER_SECRET"
-PARENT_ENV = "TOUCHHUB_WORKER_PARENT"
 #: A web worker that dies is started again after ~0.5 s, 1 s, 2 s … at most 30 s.
 RESTART_POLICY = BackoffPolicy(initial_s=0.5, max_s=30.0, healthy_after_s=30.0)
 #: How long workers get to finish their requests after SIGTERM before SIGKILL.
@@ -88,7 +87,8 @@ class WorkerPool:
         if count < 2:
             raise ValueError("a worker pool is for two or more processes")
         self.count = count
-        self.secret = secrets.token_urlsafe(32)
+        #: What every web worker is told: the internal port's secret, this process's pid.
+        self.link = WorkerLink(secret=SecretStr(secrets.token_urlsafe(32)), parent=os.getpid())
         #: The main process's internal port (127.0.0.1 only), bound now so it is known.
         self.internal = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.internal.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -104,7 +104,7 @@ class WorkerPool:
 
     def guard(self) -> Any:
         """The middleware that keeps the internal port to requests bearing the secret."""
-        return internal_guard(self.internal_port, self.secret)
+        return internal_guard(self.internal_port, self.link.secret)
 
     async def start(self, runner: web.AppRunner, command: Sequence[str]) -> None:
         """Serve `runner`'s app on the internal port too, then start the web workers;
@@ -116,12 +116,11 @@ class WorkerPool:
             )
 
     async def _spawn(self, worker: _Worker, command: Sequence[str]) -> asyncio.subprocess.Process:
-        env = {**os.environ, SECRET_ENV: self.secret, PARENT_ENV: str(os.getpid())}
         return await asyncio.create_subprocess_exec(
             *command,
             "--web-worker",
             f"{worker.index}:{self.internal_port}",
-            env=env,
+            env=self.link.environ(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,  # one line, `READY`, once it serves
             # Its own session: a terminal's Ctrl-C reaches the parent only, which stops it.
@@ -224,7 +223,9 @@ class MainHealth:
     """A web worker's health: its own store check and pid, beside the main process's
     document (adapters, leases, every worker), asked at most once a `MAIN_HEALTH_TTL_S`."""
 
-    def __init__(self, store: ActivityStore, index: int, main_url: str, secret: str) -> None:
+    def __init__(
+        self, store: ActivityStore, index: int, main_url: str, secret: SecretStr
+    ) -> None:
         self.own = store_health_probe(store)
         self.index = index
         self.url = f"{main_url}/api/v1/health"
@@ -239,7 +240,8 @@ class MainHealth:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
         try:
-            async with self._session.get(self.url, headers={SECRET_HEADER: self.secret}) as resp:
+            asked = {SECRET_HEADER: self.secret.get_secret_value()}
+            async with self._session.get(self.url, headers=asked) as resp:
                 document: dict[str, Any] = await resp.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             document = {"status": "degraded", "main": {"error": type(exc).__name__}}
@@ -261,16 +263,15 @@ class MainHealth:
 
 
 async def run_web_worker(
-    settings: Settings, store: ActivityStore, index: int, internal_port: int
+    settings: Settings, store: ActivityStore, link: WorkerLink, index: int, internal_port: int
 ) -> None:
     """A web-only worker: the app over `store` on the shared port, until SIGTERM/SIGINT or
-    its parent is gone."""
-    parent = int(os.environ.get(PARENT_ENV, "0")) or os.getppid()
-    secret = os.environ.get(SECRET_ENV, "")
+    its parent (`link.parent`, else the process that started it) is gone."""
+    parent = link.parent or os.getppid()
     die_with_parent(parent)
     main_url = f"http://127.0.0.1:{internal_port}"
-    forwarder = Forwarder(main_url, secret)
-    health = MainHealth(store, index, main_url, secret)
+    forwarder = Forwarder(main_url, link.secret)
+    health = MainHealth(store, index, main_url, link.secret)
     app = create_app(store, settings, health=health, front=[forwarder.middleware])
     app.cleanup_ctx.append(forwarder.lifecycle)
     runner = JsonErrorAppRunner(app, access_log=None)

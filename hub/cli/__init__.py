@@ -6,6 +6,7 @@ and is listed in `COMMANDS`; a command's imports cost nothing until it is used.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from typing import IO, Any
@@ -13,6 +14,7 @@ from typing import IO, Any
 import click
 
 from hub import i18n
+from hub.cli import language
 from hub.errors import TouchhubError
 from hub.i18n.api_errors import said_in
 
@@ -78,21 +80,10 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TouchhubError as exc:
-            locale = _error_locale(ctx)
+            locale = language.chosen(ctx) or language.FALLBACK
             raise OneLineError(said_in(locale, str(exc)), locale) from exc
         except OSError as exc:
             raise OneLineError(os_error_message(exc)) from exc
-
-
-def _error_locale(ctx: click.Context) -> str:
-    """The language of an error line: the command's own (`--lang`, else the store's default,
-    as for its output); English when the settings that name it cannot be read either."""
-    try:
-        # loaded here, not at start: `touchhub --help` should not pay for the settings
-        common = importlib.import_module("hub.cli.common")
-        return str(common.locale_of(ctx))
-    except Exception:  # choosing the language must never hide the error itself
-        return "en"
 
 
 class OneLineError(click.ClickException):
@@ -139,7 +130,22 @@ def cli(ctx: click.Context, config_file: str | None, db_url: str | None, lang: s
     ctx.ensure_object(dict)
     ctx.obj["config_file"] = config_file
     ctx.obj["db_url"] = db_url
-    ctx.obj["lang"] = lang
+    if lang is not None:
+        language.choose(ctx, lang)
+    else:
+        _store_language(ctx)
+
+
+def _store_language(ctx: click.Context) -> None:
+    """Without `--lang` a command speaks its store's language: read the settings now, so its
+    output and its error lines, even one about its arguments, agree. Settings that cannot
+    be read choose nothing here; the command says why when it reads them itself."""
+    # Imported here, when a command is about to run and its module has loaded it already;
+    # at the top it would load the store's code for `touchhub --version` too.
+    from hub.cli.common import settings_of
+
+    with contextlib.suppress(TouchhubError):
+        settings_of(ctx)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -58,6 +58,11 @@ def _counts(locale: str, counts: Mapping[str, int]) -> str:
     )
 
 
+def state_word(locale: str, state: str) -> str:
+    """A campaign's state as a line or a table cell says it: the page's word in lower case."""
+    return i18n.text(locale, f"campaign_state.{state}", state).lower()
+
+
 def _print_summary(summary: Summary, as_json: bool, locale: str) -> None:
     if as_json:
         emit_json(summary.as_dict())
@@ -69,7 +74,7 @@ def _print_summary(summary: Summary, as_json: bool, locale: str) -> None:
             "cli_campaign.summary",
             id=c.id,
             name=c.name,
-            state=i18n.text(locale, f"cli_campaign_state.{c.state}", c.state),
+            state=state_word(locale, c.state),
             channel=i18n.channel_name(c.channel, locale),
             sender=c.sender,
         )
@@ -253,7 +258,7 @@ def list_campaigns(ctx: click.Context, state: str | None, as_json: bool) -> None
             {
                 "id": s.campaign.id,
                 "name": s.campaign.name,
-                "state": i18n.text(locale, f"cli_campaign_state.{s.campaign.state}", s.campaign.state),
+                "state": state_word(locale, s.campaign.state),
                 "channel": i18n.channel_name(s.campaign.channel, locale),
                 "sent": i18n.number(locale, s.counts.get("sent", 0)),
                 "open": i18n.number(locale, s.open),

@@ -27,6 +27,7 @@ from hub.activity import (
     StoreOptions,
     WriterOptions,
 )
+from hub.cli import language
 from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
 from hub.errors import Unauthenticated
 from hub.i18n import default_locale
@@ -39,23 +40,26 @@ T = TypeVar("T")
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    """Load (once per invocation) the settings named by the global options."""
+    """Load (once per invocation) the settings named by the global options; the command's
+    language, unless `--lang` chose it, is then theirs (decision 0038)."""
     root = ctx.find_root()
     obj = root.ensure_object(dict)
     if "settings" not in obj:
         obj["settings"] = load_settings(obj.get("config_file"), db_url=obj.get("db_url"))
         setup_logging(obj["settings"].logging, quiet=True)
+        loaded: Settings = obj["settings"]
+        language.choose(ctx, default_locale(loaded.web.locale, loaded.kpi.timezone))
     settings: Settings = obj["settings"]
     return settings
 
 
 def locale_of(ctx: click.Context) -> str:
     """The language of human output: `--lang`, else the store's default (decision 0038)."""
-    obj = ctx.find_object(dict) or {}
-    if obj.get("lang"):
-        return str(obj["lang"])
-    settings = settings_of(ctx)
-    return default_locale(settings.web.locale, settings.kpi.timezone)
+    said = language.chosen(ctx)
+    if said is None:
+        settings_of(ctx)
+        said = language.chosen(ctx) or language.FALLBACK
+    return said
 
 
 def store_options(settings: Settings) -> StoreOptions:

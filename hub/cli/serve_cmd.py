@@ -14,7 +14,7 @@ import click
 
 from hub.activity import LeaseBoard
 from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
-from hub.config import Settings
+from hub.config import Settings, worker_link
 from hub.errors import ConfigError
 from hub.logging_setup import setup_logging
 
@@ -79,11 +79,12 @@ def serve(
         settings.demo_on_empty = False
     if web_worker is not None:
         index, _, internal_port = web_worker.partition(":")
+        link = worker_link()
 
         async def web_only() -> None:
             store = await open_store_from(settings)
             try:
-                await run_web_worker(settings, store, int(index), int(internal_port))
+                await run_web_worker(settings, store, link, int(index), int(internal_port))
             finally:
                 await store.close()
 

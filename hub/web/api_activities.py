@@ -18,7 +18,7 @@ from hub.model import Channel, Direction
 from hub.web.auth import ACTIVITY_READERS, contact_access, require, visible_employees
 from hub.web.keys import STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.references import referenced_employee
 from hub.web.schemas import (
     ActivityDetail,
@@ -136,11 +136,8 @@ async def create_interaction(request: web.Request) -> web.Response:
         duration_s=body.duration_s,
         direction=Direction(body.direction),
     )
-    return respond(
-        ActivityDetail,
-        await store.activities.get(activity_id),
-        status=201,
-        headers={"Location": f"/api/v1/activities/{activity_id}"},
+    return created(
+        ActivityDetail, await store.activities.get(activity_id), f"/api/v1/activities/{activity_id}"
     )
 
 

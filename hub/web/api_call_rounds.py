@@ -33,7 +33,7 @@ from hub.errors import NotFound
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, MARKETER, require, visible_employees
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.schemas import Body as BodyModel
 from hub.web.schemas import BodyId, Id, Limit, Name, NoQuery, Out, Query, UtcDatetime
 from kpi.periods import WorkCalendar
@@ -232,12 +232,7 @@ async def create_round(request: web.Request) -> web.Response:
         ),
         created_by=who.name,
     )
-    return respond(
-        RoundOut,
-        _round(await manager.status(row.id)),
-        status=201,
-        headers={"Location": f"/api/v1/call-rounds/{row.id}"},
-    )
+    return created(RoundOut, _round(await manager.status(row.id)), f"/api/v1/call-rounds/{row.id}")
 
 
 @routes.get("/api/v1/call-rounds")

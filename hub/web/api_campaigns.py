@@ -21,7 +21,7 @@ from hub.campaigns.stats import campaign_stats
 from hub.web.auth import ADMIN, MARKETER, require
 from hub.web.keys import SENDERS, STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.schemas import Body as BodyModel
 from hub.web.schemas import BodyId, Limit, Name, NoQuery, Out, Query, SegmentDefinition, UtcDatetime
 
@@ -185,12 +185,7 @@ async def create_campaign(request: web.Request) -> web.Response:
         ),
         created_by=who.name,
     )
-    return respond(
-        CampaignOut,
-        _data(await manager.summary(row.id)),
-        status=201,
-        headers={"Location": f"/api/v1/campaigns/{row.id}"},
-    )
+    return created(CampaignOut, _data(await manager.summary(row.id)), f"/api/v1/campaigns/{row.id}")
 
 
 @routes.get("/api/v1/campaigns")

@@ -34,7 +34,7 @@ from hub.web.auth import (
 )
 from hub.web.keys import STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.references import referenced_employee
 from hub.web.schemas import (
     ActivityPage,
@@ -183,11 +183,8 @@ async def create_contact(request: web.Request) -> web.Response:
         custom=body.custom or None,
         **_fields(body),
     )
-    return respond(
-        ContactOut,
-        await store.contacts.get(contact_id),
-        status=201,
-        headers={"Location": f"/api/v1/contacts/{contact_id}"},
+    return created(
+        ContactOut, await store.contacts.get(contact_id), f"/api/v1/contacts/{contact_id}"
     )
 
 

@@ -9,7 +9,7 @@ from hub.errors import Conflict, InvalidAddress
 from hub.web.auth import ADMIN, ALL_ROLES, require
 from hub.web.keys import STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.references import referenced_employee
 from hub.web.schemas import EmployeeCreate, EmployeeList, EmployeeOut, NoQuery
 
@@ -77,9 +77,6 @@ async def create_employee(request: web.Request) -> web.Response:
         addresses=[a.as_address() for a in body.addresses],
         active=body.active,
     )
-    return respond(
-        EmployeeOut,
-        await store.employees.get(employee_id),
-        status=201,
-        headers={"Location": f"/api/v1/employees/{employee_id}"},
+    return created(
+        EmployeeOut, await store.employees.get(employee_id), f"/api/v1/employees/{employee_id}"
     )

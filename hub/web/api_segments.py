@@ -22,7 +22,7 @@ from hub.web.api_campaigns import CAMPAIGN_MANAGERS
 from hub.web.auth import require
 from hub.web.keys import STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.schemas import Body, Name, NoQuery, Out, SegmentDefinition, _json_integer
 
 routes = web.RouteTableDef()
@@ -121,9 +121,7 @@ async def create_segment(request: web.Request) -> web.Response:
     saved = await request.app[STORE].segments.create(
         name=body.name, definition=definition, created_by=who.name
     )
-    return respond(
-        SegmentOut, _out(saved), status=201, headers={"Location": f"/api/v1/segments/{saved.id}"}
-    )
+    return created(SegmentOut, _out(saved), f"/api/v1/segments/{saved.id}")
 
 
 @routes.post("/api/v1/segments/preview")

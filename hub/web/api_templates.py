@@ -27,7 +27,7 @@ from hub.web.api_campaigns import CAMPAIGN_MANAGERS
 from hub.web.auth import require
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.schemas import Body, BodyId, Name, NoQuery, Out
 
 routes = web.RouteTableDef()
@@ -219,11 +219,8 @@ async def create_template(request: web.Request) -> web.Response:
     await store.templates.add_version(
         saved.id, subject=body.subject, html=body.html, text=body.text, created_by=who.name
     )
-    return respond(
-        TemplateDetail,
-        await _detail(request, saved.id),
-        status=201,
-        headers={"Location": f"/api/v1/templates/{saved.id}"},
+    return created(
+        TemplateDetail, await _detail(request, saved.id), f"/api/v1/templates/{saved.id}"
     )
 
 

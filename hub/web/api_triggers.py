@@ -19,7 +19,7 @@ from hub.web.api_campaigns import CAMPAIGN_MANAGERS, SenderKey
 from hub.web.auth import require
 from hub.web.keys import SENDERS, STORE
 from hub.web.openapi import describe
-from hub.web.parsing import parse_query, path_id, read_json, respond
+from hub.web.parsing import created, parse_query, path_id, read_json, respond
 from hub.web.schemas import Body as BodyModel
 from hub.web.schemas import BodyId, Limit, Name, NoQuery, Out, Query
 
@@ -137,9 +137,7 @@ async def create_trigger(request: web.Request) -> web.Response:
         created_by=who.name,
     )
     (data,) = await manager.described([row])
-    return respond(
-        TriggerOut, data, status=201, headers={"Location": f"/api/v1/triggers/{row.id}"}
-    )
+    return created(TriggerOut, data, f"/api/v1/triggers/{row.id}")
 
 
 @routes.get("/api/v1/triggers")

@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict
+from pydantic import SecretStr
 
 #: Carries the secret shared by the main process and its web workers.
 SECRET_HEADER = "X-Touchhub-Worker"
@@ -59,7 +60,7 @@ class Forwarder:
     """Forwards what `needs_main` to worker 0 at `main_url`; `middleware` answers the rest
     here. Put it in front of authentication: worker 0 authenticates forwarded requests."""
 
-    def __init__(self, main_url: str, secret: str) -> None:
+    def __init__(self, main_url: str, secret: SecretStr) -> None:
         self.base = main_url.rstrip("/")
         self.secret = secret
         self._session: aiohttp.ClientSession | None = None
@@ -78,7 +79,7 @@ class Forwarder:
                 timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_S)
             )
         headers = _headers(request.headers)
-        headers[SECRET_HEADER] = self.secret
+        headers[SECRET_HEADER] = self.secret.get_secret_value()
         body = await request.read()
         try:
             async with self._session.request(
@@ -105,7 +106,7 @@ class Forwarder:
             self._session = None
 
 
-def internal_guard(port: int, secret: str) -> Middleware:
+def internal_guard(port: int, secret: SecretStr) -> Middleware:
     """On worker 0: requests arriving at the internal `port` must carry the secret."""
 
     @web.middleware
@@ -113,7 +114,7 @@ def internal_guard(port: int, secret: str) -> Middleware:
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
         if isinstance(sockname, tuple) and len(sockname) >= 2 and sockname[1] == port:
             given = request.headers.get(SECRET_HEADER, "")
-            if not hmac.compare_digest(given.encode(), secret.encode()):
+            if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
                 raise web.HTTPForbidden(text="the internal port is for the hub's own workers")
         return await handler(request)
 

@@ -182,6 +182,13 @@ def respond(
     )
 
 
+def created(
+    model: type[pydantic.BaseModel], data: Mapping[str, Any], location: str
+) -> web.Response:
+    """201 Created: `data` shaped by `model`, and the new item's path in ``Location``."""
+    return respond(model, data, status=201, headers={hdrs.LOCATION: location})
+
+
 def dump_json(model: type[pydantic.BaseModel], data: Mapping[str, Any]) -> bytes:
     """`data` shaped by the response `model`, as JSON bytes."""
     try:

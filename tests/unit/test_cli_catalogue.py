@@ -18,7 +18,7 @@ CLI = Path(campaign_cmd.__file__).parent
 LITERAL_KEY = re.compile(r'"((?:cli_[a-z]+|count\.cli)\.[a-z_]+)"')
 #: Tables these commands name codes through, and the codes.
 CODES = {
-    "cli_campaign_state": [s.value for s in CampaignState],
+    "campaign_state": [s.value for s in CampaignState],
     "cli_campaign_stat": list(STATS),
     "recipient_state": [s.value for s in RecipientState],
     "skip_reason": [s.value for s in SkipReason],

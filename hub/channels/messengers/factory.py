@@ -240,6 +240,7 @@ def build_vk_sender(settings: MessengersSettings, name: str, sink: Sink | None) 
         inbox=event_inbox(hooks, sink, community.webhook_queue),
         api=vk_api(settings, name),
         sink=sink,
+        timeout_s=community.timeout_s,
         max_attempts=community.max_attempts,
         retry=BackoffPolicy(initial_s=community.retry_base_s, max_s=max(community.retry_base_s * 8, 1.0)),
     )

@@ -25,6 +25,7 @@ from typing import Any
 
 import aiohttp
 
+from hub.channels.messengers.http_sender import HttpSender
 from hub.channels.messengers.viber_payload import ViberCallback, source_of, token_key
 from hub.channels.messengers.webhook_inbox import WebhookInbox
 from hub.errors import (
@@ -147,10 +148,8 @@ class ViberApi:
         return bool(webhook)
 
 
-class ViberSender:
+class ViberSender(HttpSender[ViberCallback]):
     """A `Sender` over one Viber bot."""
-
-    channel = Channel.MESSENGER
 
     def __init__(
         self,
@@ -163,34 +162,12 @@ class ViberSender:
         sink: Sink | None,
         max_age_s: float,
     ) -> None:
+        super().__init__(source=source_of(account), inbox=inbox, sink=sink, timeout_s=api.timeout_s)
         self.account = account
         self.api = api
-        self.inbox = inbox
         self.sender_name = sender_name
         self.sender_avatar = sender_avatar
-        self.sink = sink
         self.max_age_s = max_age_s
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def source(self) -> str:
-        return source_of(self.account)
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.api.timeout_s))
-        return self._session
-
-    async def close(self) -> None:
-        await self.inbox.close()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _put(self, *items: Touch | StatusUpdate | IdentityUpdate | Checkpoint) -> None:
-        if self.sink is not None:
-            for item in items:
-                await self.sink.put(item)
 
     def _validate(self, message: OutgoingMessage) -> str:
         if message.channel is not Channel.MESSENGER:
@@ -220,9 +197,7 @@ class ViberSender:
             thread_key=f"{self.source}:{user}",
             metadata={**message.metadata, "platform": "viber", "account": self.account},
         )
-        if self.sink is not None:
-            await self.sink.put(touch)
-            await self.sink.flush()  # committed before Viber sees it
+        await self._queued(touch)  # committed before Viber sees it
         sender: dict[str, str] = {"name": self.sender_name}
         if self.sender_avatar:
             sender["avatar"] = self.sender_avatar
@@ -254,11 +229,6 @@ class ViberSender:
                 touch=done,
             )
         return await self._refused(message, touch, body)
-
-    def _failed(self, touch: Touch, detail: str) -> StatusUpdate:
-        return StatusUpdate(
-            source=self.source, external_id=touch.external_id, status=Status.FAILED, at=utcnow(), detail=detail
-        )
 
     async def _refused(self, message: OutgoingMessage, touch: Touch, body: Mapping[str, Any]) -> SendResult:
         code = body.get("status")

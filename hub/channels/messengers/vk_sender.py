@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 
 from hub.backoff import BackoffPolicy
+from hub.channels.messengers.http_sender import HttpSender
 from hub.channels.messengers.vk_payload import VkEvent, outgoing_id, source_of
 from hub.channels.messengers.webhook_inbox import WebhookInbox, put_items
 from hub.errors import (
@@ -46,7 +47,6 @@ from hub.model import (
     SendResult,
     Sink,
     Status,
-    StatusUpdate,
     Touch,
     utcnow,
 )
@@ -127,10 +127,8 @@ class VkApi:
         return None
 
 
-class VkSender:
+class VkSender(HttpSender[VkEvent]):
     """A `Sender` over one VK community."""
-
-    channel = Channel.MESSENGER
 
     def __init__(
         self,
@@ -139,41 +137,15 @@ class VkSender:
         inbox: WebhookInbox[VkEvent],
         api: VkApi | None,
         sink: Sink | None,
+        timeout_s: float,
         max_attempts: int,
         retry: BackoffPolicy,
     ) -> None:
+        super().__init__(source=hooks.source, inbox=inbox, sink=sink, timeout_s=timeout_s)
         self.hooks = hooks
-        self.inbox = inbox
         self.api = api
-        self.sink = sink
         self.max_attempts = max_attempts
         self.retry = retry
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def source(self) -> str:
-        return self.hooks.source
-
-    def _http(self, timeout_s: float) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
-        return self._session
-
-    async def close(self) -> None:
-        await self.inbox.close()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _put(self, *items: StatusUpdate | IdentityUpdate | Touch) -> None:
-        if self.sink is not None:
-            for item in items:
-                await self.sink.put(item)
-
-    def _failed(self, touch: Touch, detail: str) -> StatusUpdate:
-        return StatusUpdate(
-            source=self.source, external_id=touch.external_id, status=Status.FAILED, at=utcnow(), detail=detail
-        )
 
     def _validate(self, message: OutgoingMessage) -> tuple[int, VkApi]:
         if message.channel is not Channel.MESSENGER:
@@ -208,16 +180,14 @@ class VkSender:
             thread_key=f"{self.source}:{peer}",
             metadata={**message.metadata, "platform": "vk", "account": self.hooks.account, "peer_id": peer},
         )
-        if self.sink is not None:
-            await self.sink.put(touch)
-            await self.sink.flush()  # committed before VK sees it
+        await self._queued(touch)  # committed before VK sees it
         params = {"peer_id": peer, "message": message.body, "random_id": random_id}
         backoff = self.retry.start()
         attempt = 0
         while True:
             attempt += 1
             try:
-                body = await api.call(self._http(api.timeout_s), "messages.send", params)
+                body = await api.call(self._http(), "messages.send", params)
             except ChannelTimeout as exc:  # may have been sent: left queued; random_id keeps a resend single
                 exc.external_id = touch.external_id
                 raise

@@ -25,6 +25,7 @@ from typing import Any
 
 import aiohttp
 
+from hub.channels.messengers.http_sender import HttpSender
 from hub.channels.messengers.webhook_inbox import WebhookInbox, put_items
 from hub.channels.messengers.whatsapp_payload import (
     SERVICE_WINDOW,
@@ -48,7 +49,6 @@ from hub.model import (
     SendResult,
     Sink,
     Status,
-    StatusUpdate,
     Touch,
     utcnow,
 )
@@ -92,10 +92,8 @@ def notification_inbox(hooks: NumberHooks, sink: Sink | None, size: int) -> Webh
     return WebhookInbox(source=hooks.source, sink=sink, size=size, write=write)
 
 
-class WhatsAppSender:
+class WhatsAppSender(HttpSender[Notification]):
     """A `Sender` over one WhatsApp business number."""
-
-    channel = Channel.MESSENGER
 
     def __init__(
         self,
@@ -107,28 +105,10 @@ class WhatsAppSender:
         sink: Sink | None,
         timeout_s: float,
     ) -> None:
+        super().__init__(source=hooks.source, inbox=inbox, sink=sink, timeout_s=timeout_s)
         self.hooks = hooks
-        self.inbox = inbox
         self.api_url = api_url
         self.access_token = access_token
-        self.sink = sink
-        self.timeout_s = timeout_s
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def source(self) -> str:
-        return self.hooks.source
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
-        return self._session
-
-    async def close(self) -> None:
-        await self.inbox.close()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def window_open(self, wa_id: str) -> bool:
         """Whether the client wrote within the last 24 hours (as the store knows it)."""
@@ -196,9 +176,7 @@ class WhatsAppSender:
             thread_key=f"{self.source}:{to}",
             metadata={**message.metadata, "platform": "whatsapp", "account": self.hooks.account},
         )
-        if self.sink is not None:
-            await self.sink.put(touch)
-            await self.sink.flush()
+        await self._queued(touch)
         url = f"{self.api_url}/{self.hooks.phone_number_id}/messages"
         try:
             async with self._http().post(
@@ -207,15 +185,14 @@ class WhatsAppSender:
                 status = response.status
                 body: Any = await response.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            await self._failed(touch, f"not sent: {exc}")
+            await self._put(self._failed(touch, f"not sent: {exc}"))
             raise ChannelConnectError(
                 f"WhatsApp Cloud API not reachable: {exc}", channel=self.source, external_id=ours
             ) from exc
         if status == 200 and isinstance(body, Mapping) and body.get("messages"):
             wamid = str(body["messages"][0].get("id"))
             done = replace(touch, status=Status.SENT, metadata={**touch.metadata, "wamid": wamid})
-            if self.sink is not None:
-                await self.sink.put(done)
+            await self._put(done)
             return SendResult(
                 outcome=SendOutcome.SENT,
                 external_id=ours,
@@ -224,20 +201,12 @@ class WhatsAppSender:
             )
         return await self._refused(message, touch, status, body)
 
-    async def _failed(self, touch: Touch, detail: str) -> None:
-        if self.sink is not None:
-            await self.sink.put(
-                StatusUpdate(
-                    source=self.source, external_id=touch.external_id, status=Status.FAILED, at=utcnow(), detail=detail
-                )
-            )
-
     async def _refused(self, message: OutgoingMessage, touch: Touch, status: int, body: Any) -> SendResult:
         error = body.get("error") if isinstance(body, Mapping) else None
         error = error if isinstance(error, Mapping) else {}
         code = error.get("code")
         words = str(error.get("message") or f"HTTP {status}")
-        await self._failed(touch, f"refused: {code} {words}")
+        await self._put(self._failed(touch, f"refused: {code} {words}"))
         if status == 401 or code in AUTH_CODES:
             raise ChannelAuthError(f"WhatsApp refused the access token: {words}", channel=self.source)
         if status == 429 or code in RATE_CODES:

@@ -29,3 +29,10 @@ def test_a_refusal_found_before_the_store_is_opened_is_translated_too(tmp_path: 
     ru = CliRunner().invoke(cli, ["--lang", "ru", *base, "--filter", bad])
     assert ru.exit_code == 1
     assert ru.output.startswith("Ошибка: all[0].field: неизвестное поле 'shoe'"), ru.output
+    en = CliRunner().invoke(cli, ["--lang", "en", *base, "--filter", bad])
+    assert en.exit_code == 1
+    assert en.output.startswith("Error: all[0].field: unknown field 'shoe'"), en.output
+    # without --lang: the store's language (Moscow time), though the store was never opened
+    default = CliRunner().invoke(cli, [*base, "--filter", bad])
+    assert default.exit_code == 1
+    assert default.output.startswith("Ошибка: all[0].field: неизвестное поле 'shoe'"), default.output

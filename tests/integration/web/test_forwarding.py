@@ -8,13 +8,14 @@ import socket
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from hub.activity import ActivityStore
 from hub.config import Settings
 from hub.web.app import create_app
 from hub.web.forwarding import SECRET_HEADER, Forwarder, internal_guard
 
-SECRET = "s" * 43
+SECRET = SecretStr("s" * 43)
 
 
 async def _echo_main(request: web.Request) -> web.Response:
@@ -30,7 +31,7 @@ async def _echo_worker(request: web.Request) -> web.Response:
     return web.json_response({"by": "worker"})
 
 
-async def _worker(store: ActivityStore, url: str, secret: str) -> TestClient[web.Request, web.Application]:
+async def _worker(store: ActivityStore, url: str, secret: SecretStr) -> TestClient[web.Request, web.Application]:
     forwarder = Forwarder(url, secret)
     app = create_app(
         store,
@@ -61,7 +62,7 @@ async def test_a_web_worker_forwards_writes_and_webhooks_and_answers_reads_itsel
     await runner.setup()
     await web.SockSite(runner, internal).start()
     worker = await _worker(sqlite_store, url, SECRET)
-    intruder = await _worker(sqlite_store, url, "wrong")
+    intruder = await _worker(sqlite_store, url, SecretStr("wrong"))
     try:
         resp = await worker.post("/hooks/test?a=1", data=b"payload")
         assert resp.status == 201 and resp.headers["X-From"] == "main"
@@ -78,7 +79,7 @@ async def test_a_web_worker_forwards_writes_and_webhooks_and_answers_reads_itsel
             async with http.get(f"{url}/api/v1/health") as direct:
                 assert direct.status == 403
             async with http.get(
-                f"{url}/api/v1/health", headers={SECRET_HEADER: SECRET}
+                f"{url}/api/v1/health", headers={SECRET_HEADER: SECRET.get_secret_value()}
             ) as direct:
                 assert direct.status == 200
         resp = await intruder.post("/hooks/test", data=b"x")
