@@ -12,11 +12,17 @@ N text updates from `--chats` private chats; the hub's side is this process.
     and a flush — the store at the granularity long polling allows (getUpdates returns at
     most 100 updates, and they may be confirmed only once committed).
 (b) telegram: a fresh store, `TelegramCapture.sync_once` polling the fake with getUpdates
-    batches of 100 (parse, put, checkpoint, flush before the next poll confirms them); the
-    writer's transactions are counted (one per getUpdates batch, its offset included).
+    batches of 100. A full batch is spooled (its raw updates and the offset committed in
+    one small transaction before the next poll confirms it) and held batches are recorded
+    together, up to 5,000 updates a transaction (decision 0064); the writer's
+    transactions are counted (one per getUpdates batch, the recording of held batches
+    joining one of them), and the spool must be empty at the end.
 
 Rounds run (a), (c), (b); medians are compared. Goal: (b) ≥ 70 % of (a); (b) against (c)
-is the adapter's own cost (HTTP, JSON, parsing) beside the store's.
+is the adapter's own cost (HTTP, JSON, parsing) beside the store's. Every phase also
+reports the CPU this process (all its threads) spent per item, and (b) the CPU of the
+fake's process per update (its whole life, start included): on a shared machine CPU per
+item compares more steadily than rates, and `cpu_ratio` is (a)'s CPU over (b)'s.
 """
 
 from __future__ import annotations

@@ -28,8 +28,14 @@ RUN_TIMEOUT_S = 90.0
 
 
 async def test_full_batches_are_spooled_then_recorded_in_order_with_edits_and_bad_updates(
-    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+    fake_tg: FakeTelegram, store: ActivityStore
 ) -> None:
+    """On both backends: the raw batches go through the checkpoints table and back."""
+    async with store.writer() as writer:
+        await _spool_then_record(fake_tg, store, writer)
+
+
+async def _spool_then_record(fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter) -> None:
     original = fake_tg.message(960, 1, "Цена 100")
     fake_tg.push("message", original)
     for n in range(2, 16):
