@@ -126,10 +126,9 @@ class TelegramCapture:
             await self.drain(sink)
             return offset, 0
         top = max((uid for uid in map(update_id_of, raws) if uid is not None), default=None)
-        advanced = top is not None and (offset is None or top + 1 > offset)
-        if advanced and len(raws) >= self.poll.limit and isinstance(sink, CheckpointScan):
-            assert top is not None
-            offset = top + 1
+        ahead = top + 1 if top is not None and (offset is None or top + 1 > offset) else None
+        if ahead is not None and len(raws) >= self.poll.limit and isinstance(sink, CheckpointScan):
+            offset = ahead
             batch, entry = self.spool.entry(raws, offset)
             await sink.put(entry)
             await sink.put(Checkpoint(source=self.name, key=OFFSET_KEY, value=str(offset)))
