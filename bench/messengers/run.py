@@ -12,11 +12,17 @@ N text updates from `--chats` private chats; the hub's side is this process.
     and a flush — the store at the granularity long polling allows (getUpdates returns at
     most 100 updates, and they may be confirmed only once committed).
 (b) telegram: a fresh store, `TelegramCapture.sync_once` polling the fake with getUpdates
-    batches of 100 (parse, put, checkpoint, flush before the next poll confirms them); the
-    writer's transactions are counted (one per getUpdates batch, its offset included).
+    batches of 100. A full batch is spooled (its raw updates and the offset committed in
+    one small transaction before the next poll confirms it) and held batches are recorded
+    together, up to 5,000 updates a transaction (decision 0064); the writer's
+    transactions are counted (one per getUpdates batch, the recording of held batches
+    joining one of them), and the spool must be empty at the end.
 
 Rounds run (a), (c), (b); medians are compared. Goal: (b) ≥ 70 % of (a); (b) against (c)
-is the adapter's own cost (HTTP, JSON, parsing) beside the store's.
+is the adapter's own cost (HTTP, JSON, parsing) beside the store's. Every phase also
+reports the CPU this process (all its threads) spent per item, and (b) the CPU of the
+fake's process per update (its whole life, start included): on a shared machine CPU per
+item compares more steadily than rates, and `cpu_ratio` is (a)'s CPU over (b)'s.
 """
 
 from __future__ import annotations
@@ -24,17 +30,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hub.activity import ActivityStore
 from hub.channels.messengers.factory import build_capture
 from hub.channels.messengers.settings import MessengersSettings, TelegramBotSettings
+from hub.channels.messengers.telegram_spool import SPOOL_PREFIX
 from hub.channels.messengers.telegram_updates import parse_update
 from hub.model import Checkpoint, Touch
 from tests.helpers.fake_telegram import TOKEN, running_fake_telegram
@@ -84,68 +93,94 @@ def start_fake(count: int, chats: int) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
-async def store_rate(folder: Path, touches: list[Touch]) -> float:
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """Items per second of wall time, and this process's CPU (every thread) per item."""
+
+    per_s: float
+    cpu_us: float
+
+
+class Clock:
+    """Wall and process CPU time from `start()` to `rate(n)`."""
+
+    def start(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def rate(self, count: int) -> Rate:
+        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        return Rate(count / wall, cpu / count * 1e6)
+
+
+async def store_rate(folder: Path, touches: list[Touch]) -> Rate:
     store = await ActivityStore.open(f"sqlite:///{folder}/store.db")
+    clock = Clock()
     try:
         async with store.writer() as writer:
-            started = time.perf_counter()
+            clock.start()
             for touch in touches:
                 await writer.put(touch)
             await writer.flush()
-            elapsed = time.perf_counter() - started
+            rate = clock.rate(len(touches))
     finally:
         await store.close()
-    return len(touches) / elapsed
+    return rate
 
 
-async def store_rate_by(folder: Path, touches: list[Touch], every: int) -> float:
+async def store_rate_by(folder: Path, touches: list[Touch], every: int) -> Rate:
     store = await ActivityStore.open(f"sqlite:///{folder}/store-by.db")
+    clock = Clock()
     try:
         async with store.writer() as writer:
-            started = time.perf_counter()
+            clock.start()
             for n, touch in enumerate(touches, start=1):
                 await writer.put(touch)
                 if n % every == 0 or n == len(touches):
                     await writer.put(Checkpoint(source="bench", key="offset", value=str(n)))
                     await writer.flush()
-            elapsed = time.perf_counter() - started
+            rate = clock.rate(len(touches))
     finally:
         await store.close()
-    return len(touches) / elapsed
+    return rate
 
 
-async def telegram_rate(folder: Path, url: str, count: int) -> tuple[float, int]:
-    """Updates/s of polling into a fresh store, and the transactions the writer committed."""
+async def telegram_rate(folder: Path, url: str, count: int) -> tuple[Rate, int]:
+    """Polling into a fresh store, and the transactions the writer committed."""
     settings = MessengersSettings(
         telegram={BOT: TelegramBotSettings.model_validate({"token": TOKEN, "api_url": url, "poll_timeout_s": 0})}
     )
     store = await ActivityStore.open(f"sqlite:///{folder}/telegram.db")
     try:
         adapter = build_capture(settings, BOT)
+        clock = Clock()
         async with store.writer() as writer:
-            started = time.perf_counter()
+            clock.start()
             await adapter.sync_once(writer)
-            elapsed = time.perf_counter() - started
+            rate = clock.rate(count)
             transactions = writer.stats.batches
         written = await store.activities.count()
         assert written == count, f"{written} of {count} updates recorded"
+        left = await store.checkpoints_under(f"telegram:{BOT}", SPOOL_PREFIX)
+        assert not left, f"{len(left)} batches left in the spool"
     finally:
         await store.close()
-    return count / elapsed, transactions
+    return rate, transactions
 
 
 
 async def main(args: argparse.Namespace) -> None:
     updates = make_updates(args.updates, args.chats)
     touches = [item for u in updates for item in parse_update(u, bot=BOT).items if isinstance(item, Touch)]
-    store_runs: list[float] = []
-    by_runs: list[float] = []
-    telegram_runs: list[float] = []
+    store_runs: list[Rate] = []
+    by_runs: list[Rate] = []
+    telegram_runs: list[Rate] = []
+    fake_cpu_us: list[float] = []
     transactions = 0
     for round_no in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(prefix="tgbench-") as tmp:
             store_runs.append(await store_rate(Path(tmp), touches))
             by_runs.append(await store_rate_by(Path(tmp), touches, BATCH))
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
             proc, url = start_fake(args.updates, args.chats)
             try:
                 rate, transactions = await telegram_rate(Path(tmp), url, args.updates)
@@ -154,29 +189,44 @@ async def main(args: argparse.Namespace) -> None:
                 assert proc.stdin is not None
                 proc.stdin.close()
                 proc.wait(10)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            fake_s = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+            fake_cpu_us.append(fake_s / args.updates * 1e6)
         print(
-            f"round {round_no}: store {store_runs[-1]:,.0f} touches/s, "
-            f"store by {BATCH} {by_runs[-1]:,.0f} touches/s, "
-            f"telegram {telegram_runs[-1]:,.0f} updates/s",
+            f"round {round_no}: store {store_runs[-1].per_s:,.0f} touches/s "
+            f"({store_runs[-1].cpu_us:.0f} µs CPU each), "
+            f"store by {BATCH} {by_runs[-1].per_s:,.0f} touches/s ({by_runs[-1].cpu_us:.0f} µs), "
+            f"telegram {telegram_runs[-1].per_s:,.0f} updates/s ({telegram_runs[-1].cpu_us:.0f} µs; "
+            f"the fake's process {fake_cpu_us[-1]:.0f} µs)",
             flush=True,
         )
-    store, telegram = statistics.median(store_runs), statistics.median(telegram_runs)
-    by = statistics.median(by_runs)
+    store, telegram = _median(store_runs), _median(telegram_runs)
+    by = _median(by_runs)
     print(
         json.dumps(
             {
                 "updates": args.updates,
                 "chats": args.chats,
-                "store_touches_per_s": round(store),
-                "telegram_updates_per_s": round(telegram),
-                "ratio": round(telegram / store, 3),
-                f"store_by_{BATCH}_touches_per_s": round(by),
-                f"ratio_to_store_by_{BATCH}": round(telegram / by, 3),
+                "store_touches_per_s": round(store.per_s),
+                "telegram_updates_per_s": round(telegram.per_s),
+                "ratio": round(telegram.per_s / store.per_s, 3),
+                f"store_by_{BATCH}_touches_per_s": round(by.per_s),
+                f"ratio_to_store_by_{BATCH}": round(telegram.per_s / by.per_s, 3),
+                "store_cpu_us": round(store.cpu_us),
+                f"store_by_{BATCH}_cpu_us": round(by.cpu_us),
+                "telegram_cpu_us": round(telegram.cpu_us),
+                "cpu_ratio": round(store.cpu_us / telegram.cpu_us, 3),
+                "fake_cpu_us": round(statistics.median(fake_cpu_us)),
                 "telegram_transactions": transactions,
                 "goal": 0.7,
             }
         )
     )
+
+
+def _median(runs: list[Rate]) -> Rate:
+    """The median rate and the median CPU per item (each on its own)."""
+    return Rate(statistics.median(r.per_s for r in runs), statistics.median(r.cpu_us for r in runs))
 
 
 def cli() -> None:

@@ -3,6 +3,7 @@ reading a JSON key."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -26,32 +27,52 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
 
 
-def _insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    if conn.dialect.name == "postgresql":
+def _insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
+# The three below are built once per dialect, table and columns: statements are immutable,
+# and building an upsert (its `excluded` alias above all) cost about a millisecond of
+# Python in every small write transaction, several times over.
+
+
 def insert_ignore(conn: AsyncConnection, table: Table, conflict: Sequence[str]) -> Insert:
     """INSERT that skips rows violating the unique key `conflict`."""
-    return _insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict))
+    return _insert_ignore(conn.dialect.name, table, tuple(conflict))
 
 
 def upsert(
     conn: AsyncConnection, table: Table, conflict: Sequence[str], update: Sequence[str]
 ) -> Insert:
     """INSERT that overwrites the `update` columns when the unique key `conflict` exists."""
-    stmt = _insert(conn, table)
-    return stmt.on_conflict_do_update(
-        index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
-    )
+    return _upsert(conn.dialect.name, table, tuple(conflict), tuple(update))
 
 
 def accumulate(
     conn: AsyncConnection, table: Table, conflict: Sequence[str], add: Sequence[str]
 ) -> Insert:
     """INSERT that adds the `add` columns to the existing row's when the key `conflict` exists."""
-    stmt = _insert(conn, table)
+    return _accumulate(conn.dialect.name, table, tuple(conflict), tuple(add))
+
+
+@functools.cache
+def _insert_ignore(dialect: str, table: Table, conflict: tuple[str, ...]) -> Insert:
+    return _insert(dialect, table).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table, conflict: tuple[str, ...], update: tuple[str, ...]) -> Insert:
+    stmt = _insert(dialect, table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}
+    )
+
+
+@functools.cache
+def _accumulate(dialect: str, table: Table, conflict: tuple[str, ...], add: tuple[str, ...]) -> Insert:
+    stmt = _insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=list(conflict),
         set_={name: table.c[name] + stmt.excluded[name] for name in add},

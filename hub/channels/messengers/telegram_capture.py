@@ -2,11 +2,15 @@
 registered and watched.
 
 Polling: getUpdates (long poll, up to `poll_limit` updates) from the offset kept as a
-`Checkpoint` (source ``telegram:NAME``, key ``offset``). A batch's touches go into the
-sink, then the checkpoint with the next offset, then `flush()` — so the offset is committed
-with (or after) the touches it covers, and only then confirmed to Telegram by the next
-getUpdates. A kill at any point loses nothing (Telegram sends again what was not
-confirmed) and duplicates nothing (recording is idempotent on the touch key).
+`Checkpoint` (source ``telegram:NAME``, key ``offset``). A short batch (Telegram has
+nothing more) is recorded at once: its touches go into the sink, then the checkpoint with
+the next offset, then `flush()` — so the offset is committed with (or after) the touches
+it covers, and only then confirmed to Telegram by the next getUpdates. A full batch (more
+is waiting) goes into the spool instead (`telegram_spool`): its raw updates and the offset
+committed in one cheap transaction, recorded later together with the batches after it, in
+big transactions. A kill at any point loses nothing (Telegram sends again what was not
+confirmed; the spool keeps what was) and duplicates nothing (recording is idempotent on
+the touch key).
 
 Webhook: at start the adapter calls setWebhook with our URL and secret token (updates then
 arrive at `/hooks/messengers/telegram/NAME`, see `webhooks.py`) and asks getWebhookInfo
@@ -34,7 +38,10 @@ from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.settings import BotMode
 from hub.channels.messengers.telegram_client import ALLOWED_UPDATES, UpdatesBot, translate
 from hub.channels.messengers.telegram_ingest import UpdateIngest
+from hub.channels.messengers.telegram_spool import Spool
+from hub.channels.messengers.telegram_updates import update_id_of
 from hub.channels.messengers.webhook_inbox import WEBHOOK_KEY
+from hub.channels.sms.outbox import CheckpointScan
 from hub.errors import ChannelAuthError, ChannelError
 from hub.model import AdapterHealth, Checkpoint, Sink
 
@@ -81,6 +88,7 @@ class TelegramCapture:
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.webhook_check_s = webhook_check_s
+        self.spool = Spool(self.name)
         health.mode = mode.value
         health.webhook_url = webhook_url
 
@@ -107,12 +115,29 @@ class TelegramCapture:
             return None
 
     async def poll_once(self, sink: Sink, offset: int | None, wait_s: int) -> tuple[int | None, int]:
-        """One getUpdates and everything it brought written; (next offset, updates)."""
+        """One getUpdates, spooled (a full batch) or recorded (a short one); (next offset,
+        updates). Telegram is not kept waiting on a long poll while the spool holds any."""
         raws = await self._call(
-            self.bot.raw_updates(offset=offset, limit=self.poll.limit, wait_s=wait_s)
+            self.bot.raw_updates(
+                offset=offset, limit=self.poll.limit, wait_s=0 if self.spool.holding else wait_s
+            )
         )
         if not raws:
+            await self.drain(sink)
             return offset, 0
+        top = max((uid for uid in map(update_id_of, raws) if uid is not None), default=None)
+        ahead = top + 1 if top is not None and (offset is None or top + 1 > offset) else None
+        if ahead is not None and len(raws) >= self.poll.limit and isinstance(sink, CheckpointScan):
+            offset = ahead
+            batch, entry = self.spool.entry(raws, offset)
+            await sink.put(entry)
+            await sink.put(Checkpoint(source=self.name, key=OFFSET_KEY, value=str(offset)))
+            await sink.flush()  # durable before the next getUpdates confirms it to Telegram
+            self.spool.hold(batch)
+            if self.spool.due():
+                await self.drain(sink)
+            return offset, len(raws)
+        await self.drain(sink)  # what the spool holds came first
         top = await self.ingest.take(raws, sink)
         if top is not None and (offset is None or top + 1 > offset):
             offset = top + 1
@@ -121,7 +146,27 @@ class TelegramCapture:
         self.bot_health.last_update_at = self.health.last_event_at
         return offset, len(raws)
 
+    async def drain(self, sink: Sink) -> None:
+        """Record the spooled batches: each one's items, then its entry removed, in order
+        (so the removal commits with or after them). Committed by the writer's own batching
+        or the next flush."""
+        for batch in self.spool.take():
+            await self.ingest.take(batch.raws, sink)
+            await sink.put(self.spool.done(batch))
+            self.bot_health.last_update_at = self.health.last_event_at
+
+    async def resume(self, sink: Sink) -> None:
+        """Record what the committed spool holds (left by a kill or an error) before anything
+        new is asked of Telegram."""
+        if not isinstance(sink, CheckpointScan):
+            return
+        for item in await self.spool.resume(sink):
+            await sink.put(item)
+        await self.drain(sink)
+        await sink.flush()
+
     async def _poll_forever(self, sink: Sink) -> None:
+        await self.resume(sink)
         offset = await self._offset(sink)
         await self._call(self.bot.delete_webhook(drop_pending_updates=False))
         self.bot_health.webhook_registered = False
@@ -213,6 +258,7 @@ class TelegramCapture:
             await self.register_webhook()
             await self.check_webhook(sink)
             return
+        await self.resume(sink)
         offset = await self._offset(sink)
         while True:
             offset, count = await self.poll_once(sink, offset, 0)

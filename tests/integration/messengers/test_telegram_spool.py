@@ -1,0 +1,143 @@
+"""The polling spool under SIGKILL: `touchhub serve` killed while the spool holds batches
+Telegram has already been told to forget; the next start records them from the spool,
+and every message is there once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from hub.activity import ActivityStore, BatchWriter
+from hub.channels.messengers.factory import build_capture
+from hub.channels.messengers.telegram_capture import OFFSET_KEY
+from hub.channels.messengers.telegram_spool import SPOOL_PREFIX
+from tests.helpers.cli import Touchhub
+from tests.helpers.fake_telegram import TOKEN, FakeTelegram
+from tests.helpers.postgres import free_port
+from tests.integration.messengers.conftest import activity_rows, settings_for
+from tests.integration.messengers.test_telegram_restart import _offset, _rows
+
+FIRST = 300
+LATER = 30
+RUN_TIMEOUT_S = 90.0
+
+
+async def test_full_batches_are_spooled_then_recorded_in_order_with_edits_and_bad_updates(
+    fake_tg: FakeTelegram, store: ActivityStore
+) -> None:
+    """On both backends: the raw batches go through the checkpoints table and back."""
+    async with store.writer() as writer:
+        await _spool_then_record(fake_tg, store, writer)
+
+
+async def _spool_then_record(fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter) -> None:
+    original = fake_tg.message(960, 1, "Цена 100")
+    fake_tg.push("message", original)
+    for n in range(2, 16):
+        fake_tg.send_text(960 + n % 3, n, f"message {n}")
+    bad_id = fake_tg.next_update_id()
+    fake_tg.push_raw({"update_id": bad_id, "message": {"message_id": "x", "chat": "not an object"}})
+    fake_tg.push("edited_message", {**original, "text": "Цена 120", "edit_date": original["date"] + 60})
+    last = fake_tg.send_text(961, 16, "the last one")  # 18 updates: three full batches of 5, then 3
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    await adapter.poll_once(writer, None, 0)  # one full batch: spooled, not recorded yet
+    spooled = await tg_store.checkpoints_under("telegram:main", SPOOL_PREFIX)
+    assert [len(json.loads(v)) for v in spooled.values()] == [5]
+    assert await activity_rows(tg_store) == {}
+    assert await tg_store.get_checkpoint("telegram:main", OFFSET_KEY) == "6"
+    await adapter.sync_once(writer)
+
+    rows = await activity_rows(tg_store)
+    assert sorted(rows) == sorted(f"{960 + n % 3 if n > 1 else 960}:{n}" for n in range(1, 17))
+    assert rows["960:1"]["preview"] == "Цена 120"  # the edit, spooled after its original
+    assert [q["external_id"] for q in await tg_store.quarantined("telegram:main")] == [f"update:{bad_id}"]
+    assert await tg_store.get_checkpoint("telegram:main", OFFSET_KEY) == str(last + 1)
+    assert await tg_store.checkpoints_under("telegram:main", SPOOL_PREFIX) == {}
+    asked = [c.params.get("offset") for c in fake_tg.calls if c.method == "getUpdates"]
+    assert asked[:4] == [None, 6, 11, 16]  # each full batch committed (spooled), then confirmed
+
+
+def _spool(db: Path) -> dict[int, list[int]]:
+    """Committed spool entries: the next offset of each batch → its update ids."""
+    try:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT key, value FROM checkpoints WHERE source='telegram:main' AND key LIKE 'spool:%'"
+            ).fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    return {int(key.split(":")[1]): [u["update_id"] for u in json.loads(value)] for key, value in rows}
+
+
+async def _kill_holding_confirmed(proc: subprocess.Popen[str], db: Path, fake: FakeTelegram) -> dict[int, list[int]]:
+    """SIGKILL `proc` at a moment when its committed spool holds updates Telegram no longer
+    has (frozen with SIGSTOP to look, let go again when the moment is not right)."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGSTOP)
+        spool = _spool(db)
+        if any(offset <= fake.confirmed_below for offset in spool):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            return spool
+        proc.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.01)
+    raise AssertionError("the spool never held a confirmed batch")
+
+
+async def test_kill_9_with_a_spool_of_confirmed_updates_loses_and_doubles_nothing(
+    fake_tg: FakeTelegram, tmp_path: Path
+) -> None:
+    for n in range(1, FIRST + 1):
+        fake_tg.send_text(8000 + n % 7, n, f"message {n}")
+    fake_tg.latency_s = 0.02  # full batches of ten, a fiftieth of a second each
+    config = tmp_path / "touchhub.toml"
+    config.write_text(
+        f'demo_on_empty = false\n[store]\nurl = "sqlite:///{tmp_path}/hub.db"\n'
+        f"[web]\nport = {free_port()}\n"
+        '[messengers.telegram.main]\ntoken = "env:TEST_TG_TOKEN"\n'
+        f'api_url = "{fake_tg.url}"\npoll_timeout_s = 1\npoll_limit = 10\n',
+        encoding="utf-8",
+    )
+    hub = Touchhub(config=config, env={"TEST_TG_TOKEN": TOKEN})
+    db = tmp_path / "hub.db"
+
+    spool = await _kill_holding_confirmed(hub.start("serve"), db, fake_tg)
+    confirmed = fake_tg.confirmed_below
+    held = {uid for offset, ids in spool.items() if offset <= confirmed for uid in ids}
+    assert held and max(held) < confirmed  # Telegram will not send these again
+    recorded, _, ids = _rows(db)
+    assert recorded < FIRST
+    assert not {f"{8000 + n % 7}:{n}" for n in held} & ids  # only the spool has them
+    saved = _offset(db)
+    assert saved is not None and saved >= confirmed
+
+    for n in range(FIRST + 1, FIRST + LATER + 1):
+        fake_tg.send_text(8000 + n % 7, n, f"message {n}")
+    calls_before = len(fake_tg.calls)
+    second = hub.start("serve")
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while _rows(db)[0] < FIRST + LATER:
+            assert second.poll() is None, second.stderr.read() if second.stderr else ""
+            assert time.monotonic() < deadline, "serve made no progress"
+            await asyncio.sleep(0.02)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait(10)
+
+    count, distinct, ids = _rows(db)
+    assert count == distinct == FIRST + LATER  # no duplicate
+    assert ids == {f"{8000 + n % 7}:{n}" for n in range(1, FIRST + LATER + 1)}  # no gap
+    assert _spool(db) == {}  # everything spooled was recorded and its entry removed
+    resumed = [c.params.get("offset") for c in fake_tg.calls[calls_before:] if c.method == "getUpdates"]
+    assert resumed[0] == saved  # the held updates came from the spool, not from Telegram
