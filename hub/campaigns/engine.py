@@ -224,6 +224,10 @@ class CampaignWorker:
         last_state = 0.0
         stopping = ""
         wake = asyncio.Event()
+        # Outcomes go to the store in transactions of up to half the window (at least a
+        # claim): the store's cost per transaction is large beside its cost per row, and
+        # half the window stays free for sending while a transaction is written.
+        flush_at = max(min(settings.batch_size, settings.window), settings.window // 2)
 
         def finished(task: asyncio.Task[Done], claimed: Claimed) -> None:
             # O(1) per message: a done callback, not asyncio.wait over the whole window
@@ -263,7 +267,7 @@ class CampaignWorker:
                         in_flight.add(task)
                         task.add_done_callback(functools.partial(finished, claimed=item))
                 if buffer and (
-                    len(buffer) >= settings.batch_size
+                    len(buffer) >= flush_at
                     or not in_flight
                     or time.monotonic() - first_buffered >= FLUSH_S
                 ):
