@@ -240,7 +240,10 @@ class CampaignWorker:
             if not buffer:
                 first_buffered = time.monotonic()
             buffer.append(done)
-            wake.set()
+            # The loop has something to do only when a transaction is due (the time is
+            # its own wake-up) or sending must stop; room to claim comes from a flush.
+            if len(buffer) >= flush_at or not in_flight or self._fatal is not None:
+                wake.set()
 
         await self._recover(campaign.id, report)
         try:
@@ -276,8 +279,12 @@ class CampaignWorker:
                     continue
                 if in_flight:
                     wake.clear()
+                    wait = FLUSH_S
+                    if buffer:
+                        wait = max(0.0, first_buffered + FLUSH_S - time.monotonic())
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), FLUSH_S)
+                        async with asyncio.timeout(wait):
+                            await wake.wait()
                     continue
                 if claimed:
                     continue
