@@ -229,6 +229,10 @@ class CampaignWorker:
         wake = asyncio.Event()
         released: list[int] = []
         self._halt.clear()
+        # Outcomes go to the store in transactions of up to half the window (at least a
+        # claim): the store's cost per transaction is large beside its cost per row, and
+        # half the window stays free for sending while a transaction is written.
+        flush_at = max(min(settings.batch_size, settings.window), settings.window // 2)
 
         def finished(task: asyncio.Task[Done], claimed: Claimed) -> None:
             # O(1) per message: a done callback, not asyncio.wait over the whole window
@@ -245,7 +249,10 @@ class CampaignWorker:
             if not buffer:
                 first_buffered = time.monotonic()
             buffer.append(done)
-            wake.set()
+            # The loop has something to do only when a transaction is due (the time is
+            # its own wake-up) or sending must stop; room to claim comes from a flush.
+            if len(buffer) >= flush_at or not in_flight or self._fatal is not None:
+                wake.set()
 
         await self._recover(campaign.id, report)
         try:
@@ -276,7 +283,7 @@ class CampaignWorker:
                         in_flight.add(task)
                         task.add_done_callback(functools.partial(finished, claimed=item))
                 if buffer and (
-                    len(buffer) >= settings.batch_size
+                    len(buffer) >= flush_at
                     or not in_flight
                     or time.monotonic() - first_buffered >= FLUSH_S
                 ):
@@ -285,8 +292,12 @@ class CampaignWorker:
                     continue
                 if in_flight:
                     wake.clear()
+                    wait = FLUSH_S
+                    if buffer:
+                        wait = max(0.0, first_buffered + FLUSH_S - time.monotonic())
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), FLUSH_S)
+                        async with asyncio.timeout(wait):
+                            await wake.wait()
                     continue
                 if claimed:
                     continue

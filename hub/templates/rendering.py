@@ -17,9 +17,10 @@ from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2 import Template as JinjaTemplate
 from jinja2.exceptions import SecurityError
+from markupsafe import escape
 
 from hub.errors import TemplateError
 from hub.templates.html_text import MARK, html_to_text, text_skeleton
@@ -210,12 +211,68 @@ def _message(exc: BaseException) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _PlainPart:
+    """A part made only of text and plain lookups (``{{ contact.name }}``), filled without
+    running the Jinja template: the text pieces as parsed, each lookup read through the
+    part's sandbox (`getattr`/`getitem`, as the compiled template does) and printed as
+    the template prints it (escaped in HTML, `str` in text).
+
+    Only a value that is a plain `str` or `int` is printed here; anything else (a
+    missing value, a markup object, a bool) and a text past the output limit give None,
+    and the template runs as it always did, with its error naming the line."""
+
+    env: SandboxEnvironment
+    pieces: tuple[str | int, ...]  # text, or the index of a lookup
+    lookups: tuple[Lookup, ...]
+
+    def fill(self, context: Mapping[str, Any]) -> str | None:
+        """The part for `context`, or None when it must be rendered by the template."""
+        env = self.env
+        shown: list[str] = []
+        for name, steps in self.lookups:
+            value = context.get(name)
+            for is_attr, key in steps:
+                if value is None or isinstance(value, Undefined):
+                    return None
+                value = env.getattr(value, key) if is_attr else env.getitem(value, key)
+            kind = type(value)
+            if kind is not str and kind is not int:
+                return None
+            shown.append(str(escape(value)) if env.autoescape else str(value))
+        text = "".join(p if isinstance(p, str) else shown[p] for p in self.pieces)
+        return None if len(text) > MAX_OUTPUT_CHARS else text
+
+
+def _plain_part(env: SandboxEnvironment, tree: nodes.Template) -> _PlainPart | None:
+    """The part as text and plain lookups, when that is all it is (else None)."""
+    pieces: list[str | int] = []
+    lookups: dict[Lookup, int] = {}
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                pieces.append(child.data)
+                continue
+            lookup = _lookup(child)
+            if lookup is None:
+                return None
+            pieces.append(lookups.setdefault(lookup, len(lookups)))
+    return _PlainPart(env, tuple(pieces), tuple(lookups))
+
+
+@dataclass(frozen=True, slots=True)
 class _CompiledPart:
     part: Part
     template: JinjaTemplate
+    plain: _PlainPart | None = None
 
     def render(self, context: dict[str, Any]) -> str:
         """The part filled with `context`, within the budget."""
+        if self.plain is not None:
+            filled = self.plain.fill(context)
+            if filled is not None:
+                return filled
         chunks: list[str] = []
         size = 0
         try:
@@ -344,10 +401,11 @@ def compile_template(template: Template) -> CompiledTemplate:
     compiled: dict[Part, _CompiledPart] = {}
     for part, source in template.parts():
         env = _environment(part)
+        plain = _plain_part(env, env.parse(source, filename=_filename(part)))
         tree = instrument(env.parse(source, filename=_filename(part)))
         code = env.compile(tree, filename=_filename(part))
         compiled[part] = _CompiledPart(
-            part, env.template_class.from_code(env, code, env.make_globals(None))
+            part, env.template_class.from_code(env, code, env.make_globals(None)), plain
         )
     derived = None
     if isinstance(template, EmailTemplate) and template.text is None:

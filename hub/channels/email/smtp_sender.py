@@ -300,9 +300,10 @@ class SmtpSender:
         results: dict[str, RecipientResult] = {}
         pending = list(by_address)
         attempts = 0
-        backoff = self.retry.start()
+        backoff = None  # made at the first retry: seeding its generator costs more than a letter
         while pending and attempts < self.max_attempts:
             if attempts:
+                backoff = backoff or self.retry.start()
                 await asyncio.sleep(backoff.next_delay())
             attempts += 1
             for rcpt, code, reason in await self._attempt(envelope_from, pending, raw):
