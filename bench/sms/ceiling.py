@@ -34,12 +34,10 @@ from hub.channels.sms.outgoing import check_message, outgoing_touch
 from hub.channels.sms.smpp_client import SmppSettings
 from hub.channels.sms.smpp_incoming import SmppReceipt, interpret
 from hub.channels.sms.smpp_pdu import (
-    ESM_DELIVERY_RECEIPT,
     DeliverSm,
     SmppDecoder,
     SubmitSm,
     SubmitSmResp,
-    Tlvs,
     encode,
     frame,
 )
@@ -50,7 +48,7 @@ from hub.channels.sms.smpp_submit import Addressing, build_submits
 from hub.model import Checkpoint, OutgoingMessage, Status, StatusUpdate, utcnow
 from tests.helpers.smsc import running_smsc
 
-from .run import hooks, message, open_store, smsc_limit
+from .run import hooks, message, open_store, receipt_pdus, smsc_limit
 
 #: what a send puts into the store, in order; the touch and the entry are committed first
 ITEMS = ("touch", "sending", "gwid", "settled", "sent", "delivered")
@@ -64,25 +62,6 @@ def cpu_us(n: int, run: Callable[[], object]) -> float:
         run()
         best = min(best, time.process_time() - started)
     return 1e6 * best / n
-
-
-def receipt_pdus(n: int) -> bytes:
-    return b"".join(
-        encode(
-            DeliverSm(
-                sequence_number=i + 1,
-                source_addr=f"7900{i % 1000:07d}",
-                destination_addr="Shop",
-                esm_class=ESM_DELIVERY_RECEIPT,
-                short_message=(
-                    f"id:{0x100000 + i} sub:001 dlvrd:001 submit date:2612061530 "
-                    "done date:2612061531 stat:DELIVRD err:000 text:"
-                ).encode(),
-                tlvs=Tlvs(receipted_message_id=format(0x100000 + i, "x"), message_state=2),
-            )
-        )
-        for i in range(n)
-    )
 
 
 def sender_steps(n: int) -> dict[str, float]:

@@ -189,6 +189,26 @@ async def smpp_run(
 # ------------------------------------------------------------------ DLR processing
 
 
+def receipt_pdus(n: int) -> bytes:
+    """`n` delivery-receipt deliver_sm PDUs as the SMSC sends them, for messages dlr-0…"""
+    return b"".join(
+        encode(
+            DeliverSm(
+                sequence_number=i + 1,
+                source_addr=f"7900{i % 1000:07d}",
+                destination_addr="Shop",
+                esm_class=ESM_DELIVERY_RECEIPT,
+                short_message=(
+                    f"id:{0x100000 + i} sub:001 dlvrd:001 submit date:2612061530 "
+                    "done date:2612061531 stat:DELIVRD err:000 text:"
+                ).encode(),
+                tlvs=Tlvs(receipted_message_id=format(0x100000 + i, "x"), message_state=2),
+            )
+        )
+        for i in range(n)
+    )
+
+
 async def dlr_processing(n: int, directory: Path) -> tuple[float, float]:
     """Receipt PDUs (bytes) → decoded → matched → status updates committed: per second, and
     µs of CPU per receipt."""
@@ -208,22 +228,7 @@ async def dlr_processing(n: int, directory: Path) -> tuple[float, float]:
         session.matcher.expect(f"dlr-{i}", 1)
         session.matcher.sent(f"dlr-{i}", format(0x100000 + i, "x"))
     await writer.flush()
-    data = b"".join(
-        encode(
-            DeliverSm(
-                sequence_number=i + 1,
-                source_addr=f"7900{i % 1000:07d}",
-                destination_addr="Shop",
-                esm_class=ESM_DELIVERY_RECEIPT,
-                short_message=(
-                    f"id:{0x100000 + i} sub:001 dlvrd:001 submit date:2612061530 "
-                    "done date:2612061531 stat:DELIVRD err:000 text:"
-                ).encode(),
-                tlvs=Tlvs(receipted_message_id=format(0x100000 + i, "x"), message_state=2),
-            )
-        )
-        for i in range(n)
-    )
+    data = receipt_pdus(n)
     decoder = SmppDecoder()
     started = time.perf_counter()
     cpu = time.process_time()

@@ -243,8 +243,9 @@ class _PlainPart:
         return None if len(text) > MAX_OUTPUT_CHARS else text
 
 
-def _plain_part(env: SandboxEnvironment, tree: nodes.Template) -> _PlainPart | None:
-    """The part as text and plain lookups, when that is all it is (else None)."""
+def _text_and_lookups(tree: nodes.Template) -> tuple[list[str | int], tuple[Lookup, ...]] | None:
+    """A parsed part as text pieces and numbered plain lookups (each distinct lookup one
+    number), when that is all it is; None for anything else (tags, filters, calls)."""
     pieces: list[str | int] = []
     lookups: dict[Lookup, int] = {}
     for node in tree.body:
@@ -258,7 +259,13 @@ def _plain_part(env: SandboxEnvironment, tree: nodes.Template) -> _PlainPart | N
             if lookup is None:
                 return None
             pieces.append(lookups.setdefault(lookup, len(lookups)))
-    return _PlainPart(env, tuple(pieces), tuple(lookups))
+    return pieces, tuple(lookups)
+
+
+def _plain_part(env: SandboxEnvironment, tree: nodes.Template) -> _PlainPart | None:
+    """The part as text and plain lookups, when that is all it is (else None)."""
+    found = _text_and_lookups(tree)
+    return None if found is None else _PlainPart(env, tuple(found[0]), found[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,25 +355,13 @@ class _DerivedText:
 
 def _derived_text(source: str) -> _DerivedText | None:
     """The text part of HTML `source` made once, when its shape allows (else None)."""
-    tree = _HTML_ENV.parse(source, filename=_filename(Part.HTML))
-    pieces: list[str] = []
-    lookups: dict[Lookup, int] = {}
-    for node in tree.body:
-        if not isinstance(node, nodes.Output):
-            return None
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                pieces.append(child.data)
-                continue
-            lookup = _lookup(child)
-            if lookup is None:
-                return None
-            n = lookups.setdefault(lookup, len(lookups))
-            pieces.append(f"{MARK}{n}{_MARK_END}")
-    if not lookups:
+    found = _text_and_lookups(_HTML_ENV.parse(source, filename=_filename(Part.HTML)))
+    if found is None or not found[1]:
         return None
-    skeleton = text_skeleton("".join(pieces))
-    return None if skeleton is None else _DerivedText(skeleton, tuple(lookups))
+    pieces, lookups = found
+    marked = "".join(p if isinstance(p, str) else f"{MARK}{p}{_MARK_END}" for p in pieces)
+    skeleton = text_skeleton(marked)
+    return None if skeleton is None else _DerivedText(skeleton, lookups)
 
 
 @dataclass(frozen=True, slots=True)
