@@ -28,10 +28,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hub.backoff import BackoffPolicy
 from hub.channels.sms.outbox import Outbox, Pending, PendingState
 from hub.channels.sms.outgoing import check_message, outgoing_touch
-from hub.channels.sms.smpp_client import SmppSettings
 from hub.channels.sms.smpp_incoming import SmppReceipt, interpret
 from hub.channels.sms.smpp_pdu import (
     DeliverSm,
@@ -42,13 +40,11 @@ from hub.channels.sms.smpp_pdu import (
     frame,
 )
 from hub.channels.sms.smpp_receipts import ReceiptMatcher
-from hub.channels.sms.smpp_sender import SmppSender
-from hub.channels.sms.smpp_session import SessionTimers, SmppSession
 from hub.channels.sms.smpp_submit import Addressing, build_submits
 from hub.model import Checkpoint, OutgoingMessage, Status, StatusUpdate, utcnow
 from tests.helpers.smsc import running_smsc
 
-from .run import hooks, message, open_store, receipt_pdus, smsc_limit
+from .run import message, open_store, receipt_pdus, smsc_limit, unbound_sender
 
 #: what a send puts into the store, in order; the touch and the entry are committed first
 ITEMS = ("touch", "sending", "gwid", "settled", "sent", "delivered")
@@ -122,14 +118,7 @@ async def store_items(n: int, batch: int, kinds: tuple[str, ...], directory: Pat
     store = await open_store(directory)
     writer = store.writer()
     await writer.start()
-    session = SmppSession(
-        gateway="bench",
-        settings=SmppSettings(host="127.0.0.1", port=1, system_id="hub", password="x", name="sms:bench"),
-        hooks=hooks("bench"),
-        timers=SessionTimers(bind_wait_s=1, retry=BackoffPolicy(initial_s=1, max_s=1)),
-    )
-    session.sink = writer
-    sender = SmppSender(session=session, sender="Shop")
+    _, sender = unbound_sender(writer)
     outbox = Outbox("sms:bench", writer)
     messages = [message(i, "s") for i in range(n)]
     if "touch" not in kinds:  # the messages the other items are about (not timed)

@@ -209,12 +209,9 @@ def receipt_pdus(n: int) -> bytes:
     )
 
 
-async def dlr_processing(n: int, directory: Path) -> tuple[float, float]:
-    """Receipt PDUs (bytes) → decoded → matched → status updates committed: per second, and
-    µs of CPU per receipt."""
-    store = await open_store(directory)
-    writer = store.writer()
-    await writer.start()
+def unbound_sender(writer: BatchWriter) -> tuple[SmppSession, SmppSender]:
+    """A sender and its session writing into `writer`, never bound: for what runs without
+    a connection (receipts fed as bytes, the store's share)."""
     session = SmppSession(
         gateway="bench",
         settings=SmppSettings(host="127.0.0.1", port=1, system_id="hub", password="x", name="sms:bench"),
@@ -222,7 +219,16 @@ async def dlr_processing(n: int, directory: Path) -> tuple[float, float]:
         timers=SessionTimers(bind_wait_s=1, retry=BackoffPolicy(initial_s=1, max_s=1)),
     )
     session.sink = writer
-    sender = SmppSender(session=session, sender="Shop")
+    return session, SmppSender(session=session, sender="Shop")
+
+
+async def dlr_processing(n: int, directory: Path) -> tuple[float, float]:
+    """Receipt PDUs (bytes) → decoded → matched → status updates committed: per second, and
+    µs of CPU per receipt."""
+    store = await open_store(directory)
+    writer = store.writer()
+    await writer.start()
+    session, sender = unbound_sender(writer)
     for i in range(n):  # the messages the receipts are about (not timed)
         await writer.put(sender.outgoing_touch(message(i, "dlr"), f"dlr-{i}"))
         session.matcher.expect(f"dlr-{i}", 1)

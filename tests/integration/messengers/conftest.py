@@ -13,7 +13,9 @@ from sqlalchemy import select
 from hub.activity import ActivityStore, BatchWriter
 from hub.activity.schema import activities, identities
 from hub.channels.messengers.settings import MessengersSettings, TelegramBotSettings
+from tests.helpers.cli import Touchhub
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram, running_fake_telegram
+from tests.helpers.postgres import free_port
 
 LINK_SECRET = "link-secret-for-tests-0123456789"
 WEBHOOK_SECRET = "webhook-secret_0123456789"
@@ -56,6 +58,20 @@ def settings_for(fake: FakeTelegram, **bot: object) -> MessengersSettings:
         retry_base_s=0.05,
         retry_max_s=0.2,
     )
+
+
+def polling_hub(tmp_path: Path, fake: FakeTelegram) -> Touchhub:
+    """`touchhub` configured to poll `fake` ten updates at a time into a SQLite store in
+    `tmp_path` (hub.db), the bot's token given through the environment."""
+    config = tmp_path / "touchhub.toml"
+    config.write_text(
+        f'demo_on_empty = false\n[store]\nurl = "sqlite:///{tmp_path}/hub.db"\n'
+        f"[web]\nport = {free_port()}\n"
+        '[messengers.telegram.main]\ntoken = "env:TEST_TG_TOKEN"\n'
+        f'api_url = "{fake.url}"\npoll_timeout_s = 1\npoll_limit = 10\n',
+        encoding="utf-8",
+    )
+    return Touchhub(config=config, env={"TEST_TG_TOKEN": TOKEN})
 
 
 async def activity_rows(store: ActivityStore, source: str = "telegram:main") -> dict[str, dict[str, Any]]:

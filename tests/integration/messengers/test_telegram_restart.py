@@ -9,9 +9,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.helpers.cli import Touchhub
-from tests.helpers.fake_telegram import TOKEN, FakeTelegram
-from tests.helpers.postgres import free_port
+from tests.helpers.fake_telegram import FakeTelegram
+from tests.integration.messengers.conftest import polling_hub
 
 FIRST = 200
 LATER = 50
@@ -51,15 +50,7 @@ async def test_kill_9_then_restart_resumes_from_the_checkpointed_offset(
     for n in range(1, FIRST + 1):
         fake_tg.send_text(7000 + n % 7, n, f"message {n}")
     fake_tg.latency_s = 0.05  # ten updates a poll, a twentieth of a second each: a kill lands mid-way
-    config = tmp_path / "touchhub.toml"
-    config.write_text(
-        f'demo_on_empty = false\n[store]\nurl = "sqlite:///{tmp_path}/hub.db"\n'
-        f"[web]\nport = {free_port()}\n"
-        '[messengers.telegram.main]\ntoken = "env:TEST_TG_TOKEN"\n'
-        f'api_url = "{fake_tg.url}"\npoll_timeout_s = 1\npoll_limit = 10\n',
-        encoding="utf-8",
-    )
-    hub = Touchhub(config=config, env={"TEST_TG_TOKEN": TOKEN})
+    hub = polling_hub(tmp_path, fake_tg)
     db = tmp_path / "hub.db"
 
     first = hub.start("serve")

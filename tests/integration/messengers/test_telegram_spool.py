@@ -16,10 +16,8 @@ from hub.activity import ActivityStore, BatchWriter
 from hub.channels.messengers.factory import build_capture
 from hub.channels.messengers.telegram_capture import OFFSET_KEY
 from hub.channels.messengers.telegram_spool import SPOOL_PREFIX
-from tests.helpers.cli import Touchhub
-from tests.helpers.fake_telegram import TOKEN, FakeTelegram
-from tests.helpers.postgres import free_port
-from tests.integration.messengers.conftest import activity_rows, settings_for
+from tests.helpers.fake_telegram import FakeTelegram
+from tests.integration.messengers.conftest import activity_rows, polling_hub, settings_for
 from tests.integration.messengers.test_telegram_restart import _offset, _rows
 
 FIRST = 300
@@ -97,15 +95,7 @@ async def test_kill_9_with_a_spool_of_confirmed_updates_loses_and_doubles_nothin
     for n in range(1, FIRST + 1):
         fake_tg.send_text(8000 + n % 7, n, f"message {n}")
     fake_tg.latency_s = 0.02  # full batches of ten, a fiftieth of a second each
-    config = tmp_path / "touchhub.toml"
-    config.write_text(
-        f'demo_on_empty = false\n[store]\nurl = "sqlite:///{tmp_path}/hub.db"\n'
-        f"[web]\nport = {free_port()}\n"
-        '[messengers.telegram.main]\ntoken = "env:TEST_TG_TOKEN"\n'
-        f'api_url = "{fake_tg.url}"\npoll_timeout_s = 1\npoll_limit = 10\n',
-        encoding="utf-8",
-    )
-    hub = Touchhub(config=config, env={"TEST_TG_TOKEN": TOKEN})
+    hub = polling_hub(tmp_path, fake_tg)
     db = tmp_path / "hub.db"
 
     spool = await _kill_holding_confirmed(hub.start("serve"), db, fake_tg)
