@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from hub.activity.call_round_calls import (
@@ -138,6 +138,24 @@ def _extension() -> ColumnElement[Any]:
         .order_by(a.id)
         .limit(1)
         .scalar_subquery()
+    )
+
+
+def _items_with_names() -> Select[Any]:
+    """Call-round items with their round's, contact's and employee's names and the
+    employee's extension: what a list and a single item both show."""
+    e = employees.c
+    return (
+        select(
+            call_round_items,
+            campaigns.c.name.label("campaign_name"),
+            contacts.c.name.label("contact_name"),
+            e.name.label("employee_name"),
+            _extension().label("extension"),
+        )
+        .join(campaigns, campaigns.c.id == CI.campaign_id)
+        .outerjoin(contacts, contacts.c.id == CI.contact_id)
+        .outerjoin(employees, e.id == CI.employee_id)
     )
 
 
@@ -316,21 +334,7 @@ class CallRoundsRepo(CampaignsRepo):
     ) -> list[ItemRow]:
         """Items (of one round, or of every round), those of `employee_ids` only when
         given, earliest due first."""
-        e = employees.c
-        query = (
-            select(
-                call_round_items,
-                campaigns.c.name.label("campaign_name"),
-                contacts.c.name.label("contact_name"),
-                e.name.label("employee_name"),
-                _extension().label("extension"),
-            )
-            .join(campaigns, campaigns.c.id == CI.campaign_id)
-            .outerjoin(contacts, contacts.c.id == CI.contact_id)
-            .outerjoin(employees, e.id == CI.employee_id)
-            .order_by(CI.due_at, CI.id)
-            .limit(limit)
-        )
+        query = _items_with_names().order_by(CI.due_at, CI.id).limit(limit)
         if campaign_id is not None:
             query = query.where(CI.campaign_id == campaign_id)
         visible = _visible(employee_ids)
@@ -346,22 +350,9 @@ class CallRoundsRepo(CampaignsRepo):
 
     async def item(self, item_id: int) -> ItemRow:
         """One item, or `NotFound`."""
-        e = employees.c
         async with self.read() as conn:
             row = (
-                await conn.execute(
-                    select(
-                        call_round_items,
-                        campaigns.c.name.label("campaign_name"),
-                        contacts.c.name.label("contact_name"),
-                        e.name.label("employee_name"),
-                        _extension().label("extension"),
-                    )
-                    .join(campaigns, campaigns.c.id == CI.campaign_id)
-                    .outerjoin(contacts, contacts.c.id == CI.contact_id)
-                    .outerjoin(employees, e.id == CI.employee_id)
-                    .where(CI.id == item_id)
-                )
+                await conn.execute(_items_with_names().where(CI.id == item_id))
             ).mappings().first()
         if row is None:
             raise NotFound(f"no call round item {item_id}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -82,11 +82,7 @@ def random_id_of(ours: str) -> int:
 
 def event_inbox(hooks: CommunityHooks, sink: Sink | None, size: int) -> WebhookInbox[VkEvent]:
     """The webhook inbox of a community: events already parsed by the request."""
-
-    async def write(events: Sequence[VkEvent], sink: Sink) -> Mapping[str, object]:
-        return await put_items([event.items for event in events], sink)
-
-    return WebhookInbox(source=hooks.source, sink=sink, size=size, write=write)
+    return WebhookInbox(source=hooks.source, sink=sink, size=size, write=put_items)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from hub.model import Checkpoint, Sink, SinkItem, utcnow
 
@@ -33,10 +33,17 @@ T = TypeVar("T")
 Write = Callable[[Sequence[T], Sink], Awaitable[Mapping[str, object]]]
 
 
-async def put_items(batch: Sequence[Sequence[SinkItem]], sink: Sink) -> Mapping[str, object]:
+class Parsed(Protocol):
+    """A delivery the webhook already turned into what the store takes."""
+
+    @property
+    def items(self) -> Sequence[SinkItem]: ...
+
+
+async def put_items(batch: Sequence[Parsed], sink: Sink) -> Mapping[str, object]:
     """The `Write` of platforms whose webhook already parsed each delivery into items."""
-    for items in batch:
-        for item in items:
+    for delivery in batch:
+        for item in delivery.items:
             await sink.put(item)
     return {}
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -85,11 +85,7 @@ class NumberHooks:
 
 def notification_inbox(hooks: NumberHooks, sink: Sink | None, size: int) -> WebhookInbox[Notification]:
     """The webhook inbox of a number: notifications already parsed by the request."""
-
-    async def write(notes: Sequence[Notification], sink: Sink) -> Mapping[str, object]:
-        return await put_items([note.items for note in notes], sink)
-
-    return WebhookInbox(source=hooks.source, sink=sink, size=size, write=write)
+    return WebhookInbox(source=hooks.source, sink=sink, size=size, write=put_items)
 
 
 class WhatsAppSender(HttpSender[Notification]):
