@@ -1,12 +1,14 @@
 """python-telegram-bot at our boundary: a `Bot` built from settings, its errors translated.
 
-The hub uses PTB for the Bot API transport (requests, timeouts, error mapping, file
-downloads). Updates are fetched raw (`UpdatesBot.raw_updates`) so that one malformed
-update is quarantined on its own instead of failing the whole batch in PTB's parser.
+The hub uses PTB for the Bot API (requests, error mapping, file downloads), over
+aiohttp (`AiohttpRequest`). Updates are fetched raw (`UpdatesBot.raw_updates`) so that one
+malformed update is quarantined on its own instead of failing the whole batch in PTB's
+parser.
 """
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from datetime import timedelta
 from typing import Any
@@ -22,9 +24,9 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 
 from hub.channels.messengers.settings import TelegramBotSettings
+from hub.channels.messengers.telegram_http import AiohttpRequest
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
@@ -61,6 +63,12 @@ class UpdatesBot(Bot):
             raise ProtocolError(f"getUpdates answered {type(result).__name__}, not a list")
         return result
 
+    async def shutdown(self) -> None:
+        """PTB's shutdown, and the transports' connections even when the bot was used
+        without `initialize` (PTB allows that, and then skips them)."""
+        await super().shutdown()
+        await asyncio.gather(*(request.shutdown() for request in self._request))
+
 
 def make_bot(settings: TelegramBotSettings) -> UpdatesBot:
     """The PTB bot of `settings`: its token, API server and timeouts."""
@@ -69,14 +77,14 @@ def make_bot(settings: TelegramBotSettings) -> UpdatesBot:
         settings.token.get_secret_value(),
         base_url=f"{settings.api_url}/bot",
         base_file_url=f"{settings.api_url}/file/bot",
-        request=HTTPXRequest(
+        request=AiohttpRequest(
             connection_pool_size=POOL_SIZE,
             read_timeout=t,
             write_timeout=t,
             connect_timeout=t,
             pool_timeout=t,
         ),
-        get_updates_request=HTTPXRequest(
+        get_updates_request=AiohttpRequest(
             read_timeout=settings.poll_timeout_s + POLL_MARGIN_S, connect_timeout=t, pool_timeout=t
         ),
     )

@@ -156,10 +156,10 @@ class TelegramSender:
 
     async def close(self) -> None:
         await self.inbox.close()
-        if self._ready:
-            with contextlib.suppress(TelegramError):
-                await self.bot.shutdown()
-            self._ready = False
+        # also after a failed initialize: its getMe left connections open
+        with contextlib.suppress(TelegramError):
+            await self.bot.shutdown()
+        self._ready = False
 
     def outgoing_touch(self, message: OutgoingMessage, chat_id: str, message_id: str) -> Touch:
         """The touch of `message` as recorded before it is sent: queued."""
