@@ -136,8 +136,22 @@ class FakeTelegram:
 
     # -- the Bot API --------------------------------------------------------------------
 
-    def _pending(self) -> list[dict[str, Any]]:
-        return [u for u in self.updates if not isinstance(u, dict) or u.get("update_id", 0) >= self.confirmed_below]
+    def _confirmed(self, update: Any) -> bool:
+        return isinstance(update, dict) and update.get("update_id", 0) < self.confirmed_below
+
+    def _forget_confirmed(self) -> None:
+        """Drop the confirmed updates at the front: ids grow, so one pass over the head
+        (not the whole queue per request, which made a long backlog quadratic)."""
+        done = 0
+        for update in self.updates:
+            if not self._confirmed(update):
+                break
+            done += 1
+        del self.updates[:done]
+
+    def _pending(self, limit: int) -> list[Any]:
+        """The first `limit` unconfirmed updates (one out of order is skipped, not sent)."""
+        return list(itertools.islice((u for u in self.updates if not self._confirmed(u)), limit))
 
     async def _get_updates(self, params: Mapping[str, Any]) -> Any:
         if self.webhook.get("url"):
@@ -151,15 +165,15 @@ class FakeTelegram:
             # "An update is considered confirmed as soon as getUpdates is called with an
             # offset higher than its update_id."
             self.confirmed_below = max(self.confirmed_below, offset)
-            self.updates = self._pending()
+            self._forget_confirmed()
         deadline = time.monotonic() + timeout
-        while not self.updates and time.monotonic() < deadline:
+        while not self._pending(1) and time.monotonic() < deadline:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), deadline - time.monotonic())
             except TimeoutError:
                 break
-        return self.updates[:limit]
+        return self._pending(limit)
 
     def _send_message(self, params: Mapping[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
