@@ -115,6 +115,10 @@ class Address:
             raise ValueError(f"empty {self.kind} address")
 
 
+#: A touch's times, each kept as aware UTC.
+_TOUCH_TIMES = ("occurred_at", "answered_at", "ended_at", "due_at", "completed_at")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Touch:
     """One contact with a client (or between colleagues), keyed by (source, external_id).
@@ -151,9 +155,9 @@ class Touch:
             raise ValueError("touch without a source")
         if not self.external_id:
             raise ValueError(f"touch from {self.source} without an external_id")
-        for name in ("occurred_at", "answered_at", "ended_at", "due_at", "completed_at"):
+        for name in _TOUCH_TIMES:
             value = getattr(self, name)
-            if value is not None:
+            if value is not None and value.tzinfo is not UTC:  # UTC already: nothing to do
                 object.__setattr__(self, name, utc(value))
 
     @property

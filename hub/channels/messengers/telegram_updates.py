@@ -45,6 +45,8 @@ LET_IN = frozenset({"member"})
 #: Media kinds whose file ids are kept (a photo comes in several sizes: the largest is kept).
 MEDIA_KINDS = ("photo", "document", "voice")
 START = "/start"
+#: What a JSON object decodes to; `dict` first, so the common case skips the ABC check.
+OBJECT = (dict, Mapping)
 
 
 def source_of(bot: str) -> str:
@@ -97,7 +99,7 @@ def _bad(what: str, update_id: int | None = None) -> ProtocolError:
 
 def _obj(data: Mapping[str, Any], key: str, uid: int | None) -> Mapping[str, Any]:
     value = data.get(key)
-    if not isinstance(value, Mapping):
+    if not isinstance(value, OBJECT):
         raise _bad(f"has no object {key!r}", uid)
     return value
 
@@ -120,7 +122,7 @@ def _when(value: int) -> datetime:
 
 def update_id_of(raw: object) -> int | None:
     """The update id of a raw update, if it has a readable one (for offsets of bad input)."""
-    if isinstance(raw, Mapping):
+    if isinstance(raw, OBJECT):
         value = raw.get("update_id")
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -144,9 +146,9 @@ def _files(message: Mapping[str, Any], external_id: str, uid: int) -> tuple[str,
         if kind == "photo":
             if not isinstance(media, list) or not media:
                 raise _bad("has a photo that is not a list of sizes", uid)
-            sizes = [s for s in media if isinstance(s, Mapping)]
+            sizes = [s for s in media if isinstance(s, OBJECT)]
             media = max(sizes, key=lambda s: (s.get("width", 0) or 0) * (s.get("height", 0) or 0))
-        if not isinstance(media, Mapping):
+        if not isinstance(media, OBJECT):
             raise _bad(f"has a {kind} that is not an object", uid)
         file_id, unique = _text(media, "file_id"), _text(media, "file_unique_id")
         if not file_id or not unique:
@@ -163,7 +165,7 @@ def _files(message: Mapping[str, Any], external_id: str, uid: int) -> tuple[str,
             duration=duration if isinstance(duration, int) else None,
         )
         return kind, [ref]
-    if isinstance(message.get("contact"), Mapping):
+    if isinstance(message.get("contact"), OBJECT):
         return "contact", []
     return ("text" if isinstance(message.get("text"), str) else "other"), []
 
@@ -188,7 +190,7 @@ def _message_touch(
     message_id = _int(message, "message_id", uid)
     date = _int(message, "date", uid)
     sender = message.get("from")
-    who = sender if isinstance(sender, Mapping) else chat
+    who = sender if isinstance(sender, OBJECT) else chat
     external_id = external_id_of(chat_id, message_id)
     kind, files = _files(message, external_id, uid)
     text = _text(message, "text") or _text(message, "caption")
@@ -200,14 +202,14 @@ def _message_touch(
         "chat_type": _text(chat, "type"),
         "kind": kind,
     }
-    if isinstance(sender, Mapping):
+    if isinstance(sender, OBJECT):
         metadata["from"] = {
             k: sender[k] for k in ("id", "username", "first_name", "last_name") if k in sender
         }
     if files:
         metadata["files"] = [_file_meta(f) for f in files]
     contact = message.get("contact")
-    if isinstance(contact, Mapping):
+    if isinstance(contact, OBJECT):
         metadata["contact"] = {
             k: contact[k] for k in ("phone_number", "first_name", "last_name", "user_id") if k in contact
         }
@@ -235,10 +237,10 @@ def _links(
     """Identity facts a new message carries: a phone the client shared, a signed /start."""
     chat_address = touch.counterparts[0]
     sender = message.get("from")
-    sender_id = sender.get("id") if isinstance(sender, Mapping) else None
+    sender_id = sender.get("id") if isinstance(sender, OBJECT) else None
     facts: list[IdentityUpdate] = []
     contact = message.get("contact")
-    if isinstance(contact, Mapping):
+    if isinstance(contact, OBJECT):
         phone = _text(contact, "phone_number")
         # Only the client's own number links: anyone can forward somebody else's card.
         if phone and sender_id is not None and contact.get("user_id") == sender_id:
@@ -291,7 +293,7 @@ def parse_update(
     raw: Mapping[str, Any], *, bot: str, read_token: TokenReader | None = None
 ) -> ParsedUpdate:
     """What one update means for the store; `ProtocolError` when it is not a valid update."""
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, OBJECT):
         raise _bad("is not an object")
     uid = _int(raw, "update_id", None)
     source = source_of(bot)
@@ -321,6 +323,6 @@ def parse_body(body: bytes) -> Mapping[str, Any]:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"Telegram webhook body is not JSON: {exc}") from exc
-    if not isinstance(data, Mapping):
+    if not isinstance(data, OBJECT):
         raise ProtocolError("Telegram webhook body is not a JSON object")
     return data
