@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -89,8 +89,6 @@ class TelegramCapture:
         self.webhook_secret = webhook_secret
         self.webhook_check_s = webhook_check_s
         self.spool = Spool(self.name)
-        #: A getUpdates sent ahead (its offset, its answer to come), taken by the next poll.
-        self._ahead: tuple[int, asyncio.Future[list[Any]]] | None = None
         health.mode = mode.value
         health.webhook_url = webhook_url
 
@@ -119,7 +117,11 @@ class TelegramCapture:
     async def poll_once(self, sink: Sink, offset: int | None, wait_s: int) -> tuple[int | None, int]:
         """One getUpdates, spooled (a full batch) or recorded (a short one); (next offset,
         updates). Telegram is not kept waiting on a long poll while the spool holds any."""
-        raws = await self._updates(offset, 0 if self.spool.holding else wait_s)
+        raws = await self._call(
+            self.bot.raw_updates(
+                offset=offset, limit=self.poll.limit, wait_s=0 if self.spool.holding else wait_s
+            )
+        )
         if not raws:
             await self.drain(sink)
             return offset, 0
@@ -131,8 +133,7 @@ class TelegramCapture:
             await sink.put(entry)
             await sink.put(Checkpoint(source=self.name, key=OFFSET_KEY, value=str(offset)))
             await sink.flush()  # durable before the next getUpdates confirms it to Telegram
-            await self._ask_ahead(offset)
-            self.spool.hold(replace(batch, parsed=self.ingest.parse(raws)))
+            self.spool.hold(batch)
             if self.spool.due():
                 await self.drain(sink)
             return offset, len(raws)
@@ -145,42 +146,12 @@ class TelegramCapture:
         self.bot_health.last_update_at = self.health.last_event_at
         return offset, len(raws)
 
-    async def _updates(self, offset: int | None, wait_s: int) -> list[Any]:
-        """getUpdates from `offset`: the answer asked ahead for it, or a call now."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            at, call = ahead
-            if at == offset:
-                result: list[Any] = await self._call(call)
-                return result
-            call.cancel()
-        fresh: list[Any] = await self._call(
-            self.bot.raw_updates(offset=offset, limit=self.poll.limit, wait_s=wait_s)
-        )
-        return fresh
-
-    async def _ask_ahead(self, offset: int) -> None:
-        """Send the next getUpdates now (everything below `offset` is committed), so that
-        Telegram prepares it while this batch is parsed; the next poll takes its answer."""
-        call = asyncio.ensure_future(
-            self.bot.raw_updates(offset=offset, limit=self.poll.limit, wait_s=0)
-        )  # fmt: skip
-        call.add_done_callback(_seen)  # an answer never taken (a stop) is not an error to log
-        self._ahead = (offset, call)
-        await asyncio.sleep(0)  # let the request go out before the parsing holds the loop
-
-    def _forget_ahead(self) -> None:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            ahead[1].cancel()
-
     async def drain(self, sink: Sink) -> None:
         """Record the spooled batches: each one's items, then its entry removed, in order
         (so the removal commits with or after them). Committed by the writer's own batching
         or the next flush."""
         for batch in self.spool.take():
-            parsed = batch.parsed if batch.parsed is not None else self.ingest.parse(batch.raws)
-            await self.ingest.record(parsed, sink)
+            await self.ingest.take(batch.raws, sink)
             await sink.put(self.spool.done(batch))
             self.bot_health.last_update_at = self.health.last_event_at
 
@@ -251,7 +222,6 @@ class TelegramCapture:
             await self._close()
 
     async def _close(self) -> None:
-        self._forget_ahead()
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
 
@@ -295,8 +265,3 @@ class TelegramCapture:
             if count == 0:
                 break
         await sink.flush()
-
-
-def _seen(call: asyncio.Future[Any]) -> None:
-    if not call.cancelled():
-        call.exception()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -21,7 +20,7 @@ from hub.channels.messengers.telegram_updates import (
     update_id_of,
 )
 from hub.errors import ProtocolError
-from hub.model import AdapterHealth, Quarantined, Sink, SinkItem, Touch, utcnow
+from hub.model import AdapterHealth, Quarantined, Sink, Touch, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -32,18 +31,6 @@ def raw_bytes(raw: object) -> bytes:
         return json.dumps(raw, ensure_ascii=False, sort_keys=True).encode()
     except (TypeError, ValueError):
         return repr(raw).encode()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParsedBatch:
-    """A batch of updates parsed, not yet written: its items in order, files to keep, the
-    highest update id, and how many updates and messages it had."""
-
-    items: tuple[SinkItem, ...]
-    files: tuple[FileRef, ...]
-    top: int | None
-    updates: int
-    messages: int
 
 
 class UpdateIngest:
@@ -67,15 +54,7 @@ class UpdateIngest:
 
     async def take(self, raws: Sequence[Any], sink: Sink) -> int | None:
         """Put every update of a batch into `sink`, in order; the highest update id seen."""
-        return await self.record(self.parse(raws), sink)
-
-    def parse(self, raws: Sequence[Any]) -> ParsedBatch:
-        """What a batch means, update by update; a bad update is kept as a quarantine
-        record and never stops the batch. Nothing is written yet."""
         top: int | None = None
-        items: list[SinkItem] = []
-        files: list[FileRef] = []
-        messages = 0
         for raw in raws:
             uid = update_id_of(raw)
             if uid is not None:
@@ -87,7 +66,7 @@ class UpdateIngest:
                     exc = ProtocolError(f"Telegram update not understood: {type(exc).__name__}: {exc}")
                 logger.warning("%s: update %s quarantined: %s", self.source, uid, exc)
                 self.health.count("quarantined")
-                items.append(
+                await sink.put(
                     Quarantined(
                         source=self.source,
                         reason=str(exc),
@@ -96,26 +75,17 @@ class UpdateIngest:
                     )
                 )
                 continue
-            items.extend(parsed.items)
-            messages += sum(1 for item in parsed.items if isinstance(item, Touch))
-            files.extend(parsed.files)
-        return ParsedBatch(
-            items=tuple(items), files=tuple(files), top=top, updates=len(raws), messages=messages
-        )
-
-    async def record(self, batch: ParsedBatch, sink: Sink) -> int | None:
-        """Put a parsed batch into `sink`, in order, and keep its files; its highest update id."""
-        for item in batch.items:
-            await sink.put(item)
-        if self.files_dir is not None:
-            for ref in batch.files:
-                await self.save(ref)
-        if batch.messages:
-            self.health.count("messages", batch.messages)
-        if batch.updates:
-            self.health.count("updates", batch.updates)
+            for item in parsed.items:
+                await sink.put(item)
+                if isinstance(item, Touch):
+                    self.health.count("messages")
+            if self.files_dir is not None:
+                for ref in parsed.files:
+                    await self.save(ref)
+        if raws:
+            self.health.count("updates", len(raws))
             self.health.last_event_at = utcnow()
-        return batch.top
+        return top
 
     def path_of(self, ref: FileRef, remote_path: str | None) -> Path:
         """Where a file is kept: ``files_dir/BOT/<file_unique_id><suffix>``."""

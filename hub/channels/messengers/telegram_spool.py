@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.channels.messengers.telegram_ingest import ParsedBatch
 from hub.channels.sms.outbox import CheckpointScan
 from hub.model import Checkpoint, Quarantined
 
@@ -41,12 +40,10 @@ def spool_key(next_offset: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SpooledBatch:
-    """One getUpdates batch, durable in the spool under `key`; `parsed` once it has been
-    parsed (while the next batch was on its way), else it is parsed when recorded."""
+    """One getUpdates batch, durable in the spool under `key`."""
 
     key: str
     raws: tuple[Any, ...]
-    parsed: ParsedBatch | None = None
 
 
 class Spool:
