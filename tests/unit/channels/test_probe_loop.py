@@ -13,6 +13,7 @@ from hub.model import AdapterHealth, AdapterState
 
 #: No waiting between probes or after a failure: the loop's order is what is tested.
 NO_WAIT = BackoffPolicy(initial_s=0.0, max_s=0.0)
+WAIT_S = 5.0
 
 
 class ScriptedProbe:
@@ -22,9 +23,12 @@ class ScriptedProbe:
         self.health = health
         self.script = list(script)
         self.seen: list[AdapterState] = []
+        self.thrice = asyncio.Event()
 
     async def __call__(self) -> None:
         self.seen.append(self.health.state)
+        if len(self.seen) == 3:
+            self.thrice.set()
         outcome = self.script.pop(0)
         if outcome is not None:
             raise outcome
@@ -56,8 +60,7 @@ async def test_it_probes_until_cancelled() -> None:
     health = AdapterHealth(name="vk:test")
     probe = ScriptedProbe(health, [None] * 1000)
     task = asyncio.create_task(probe_forever(probe, health=health, interval_s=0.0, retry=NO_WAIT))
-    while len(probe.seen) < 3:
-        await asyncio.sleep(0)
+    await asyncio.wait_for(probe.thrice.wait(), WAIT_S)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
