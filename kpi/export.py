@@ -20,10 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, BinaryIO, Protocol
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from kpi.results import KpiCell, KpiTable
 
 #: Column keys, in order; `Labels.header` names them.
@@ -225,6 +221,11 @@ def write_xlsx(
 ) -> int:
     """Each table on its own sheet (titled by `titles`, else by period), laid out like the
     dashboard; returns the rows written."""
+    # Imported here: only an .xlsx needs openpyxl, which `kpi` and `serve` paid at start (0077).
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     first = book.active
     if first is not None:

@@ -7,7 +7,6 @@ human output's words are the catalogue's (`rounds`, `round_col`, `round_campaign
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -34,6 +33,7 @@ from hub.cli.common import (
     settings_of,
     table,
 )
+from hub.cli.options import segment_filter, segment_options, template_options
 from hub.config import Settings
 from hub.errors import ValidationError
 from kpi.periods import WorkCalendar
@@ -113,10 +113,8 @@ async def round_action(
 
 @click.command("create-round")
 @click.option("--name", required=True)
-@click.option("--template", "template_id", type=ID, required=True, help="The script's template.")
-@click.option("--version", "template_version", type=ID, default=None, help="Default: the newest.")
-@click.option("--segment", "segment_id", type=ID, default=None, help="A saved segment's id.")
-@click.option("--filter", "inline", default=None, help="An inline segment filter (JSON).")
+@template_options("The script's template.")
+@segment_options
 @click.option(
     "--employee", "employees", type=ID, multiple=True, required=True, help="Employee id (repeat)."
 )
@@ -153,18 +151,12 @@ def create_round(
     as_json: bool,
 ) -> None:
     """Save a draft call round: the segment's contacts become calls for these employees."""
-    segment: dict[str, Any] | None = None
-    if inline is not None:
-        try:
-            segment = json.loads(inline)
-        except ValueError as exc:
-            raise ValidationError(f"--filter is not JSON: {exc}", field="filter") from exc
     spec = CallRoundSpec(
         name=name,
         template_id=template_id,
         template_version=template_version,
         segment_id=segment_id,
-        segment=segment,
+        segment=segment_filter(inline),
         employees=employees,
         spread=spread,
         starts_at=parse_when(start_at),

@@ -8,9 +8,7 @@ sends running campaigns by itself).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
 
 import click
 
@@ -37,8 +35,9 @@ from hub.cli.common import (
     settings_of,
     table,
 )
+from hub.cli.options import segment_filter, segment_options, template_options
 from hub.config import Settings
-from hub.errors import Conflict, ValidationError
+from hub.errors import Conflict
 from hub.runtime import campaign_sender, message_id_domain, sender_keys
 
 #: Who the command line acts as in `created_by`.
@@ -102,10 +101,8 @@ def campaign() -> None:
 @campaign.command("create")
 @click.option("--name", required=True)
 @click.option("--channel", type=click.Choice(["email", "sms"]), default="email", show_default=True)
-@click.option("--template", "template_id", type=ID, required=True, help="Template id.")
-@click.option("--version", "template_version", type=ID, default=None, help="Default: the newest.")
-@click.option("--segment", "segment_id", type=ID, default=None, help="A saved segment's id.")
-@click.option("--filter", "inline", default=None, help="An inline segment filter (JSON).")
+@template_options("Template id.")
+@segment_options
 @click.option("--sender", required=True, help="Account or gateway (sales, or email:sales).")
 @click.option("--at", "send_at", default=None, help="Send at this ISO time (naive = UTC).")
 @click.option(
@@ -132,12 +129,7 @@ def create(
     as_json: bool,
 ) -> None:
     """Save a draft campaign (checked now: template, segment, sender, schedule)."""
-    segment: dict[str, Any] | None = None
-    if inline is not None:
-        try:
-            segment = json.loads(inline)
-        except ValueError as exc:
-            raise ValidationError(f"--filter is not JSON: {exc}", field="filter") from exc
+    segment = segment_filter(inline)
     when = parse_when(send_at)
     schedule = (
         ScheduleKind.AT if when is not None else

@@ -27,6 +27,7 @@ from hub.cli.common import (
     settings_of,
     table,
 )
+from hub.cli.options import template_options
 from hub.errors import ValidationError
 from hub.runtime import sender_keys
 
@@ -132,8 +133,7 @@ def trigger() -> None:
 @click.option("--value", default=None, help="field_value: the value that fires.")
 @click.option("--params", "raw_params", default=None, help="The parameters as JSON instead.")
 @click.option("--channel", type=click.Choice(["email", "sms"]), default="email", show_default=True)
-@click.option("--template", "template_id", type=ID, required=True, help="Template id.")
-@click.option("--version", "template_version", type=ID, default=None, help="Default: the newest.")
+@template_options("Template id.")
 @click.option("--sender", required=True, help="Account or gateway (sales, or email:sales).")
 @click.option("--disabled", is_flag=True, help="Save it disabled.")
 @json_option

@@ -12,7 +12,6 @@ written, noted by the account's `WebhookInbox`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from datetime import datetime
 from hub.backoff import BackoffPolicy
 from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.webhook_inbox import WEBHOOK_KEY
-from hub.errors import ChannelAuthError, ChannelError
+from hub.channels.probe_loop import probe_forever
 from hub.model import AdapterHealth, Sink
 
 #: Asks the platform about the account; True/False when it says whether our webhook is
@@ -70,25 +69,16 @@ class WebhookMonitor:
     async def run(self, sink: Sink) -> None:
         """Register (when the platform wants it), then check every `check_s` until
         cancelled; a refused token stops it."""
-        backoff = self.retry.start()
-        self.health.starting()
         registered = self.register is None
-        while True:
-            try:
-                if not registered and self.register is not None:
-                    await self.register()
-                    registered = True
-                await self.check(sink)
-            except ChannelAuthError as exc:
-                self.health.failed(exc)
-                raise
-            except ChannelError as exc:
-                self.health.backoff(exc)
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            self.health.running()
-            backoff.healthy()
-            await asyncio.sleep(self.check_s)
+
+        async def attempt() -> None:
+            nonlocal registered
+            if not registered and self.register is not None:
+                await self.register()
+                registered = True
+            await self.check(sink)
+
+        await probe_forever(attempt, health=self.health, interval_s=self.check_s, retry=self.retry)
 
     async def sync_once(self, sink: Sink) -> None:
         """Register when wanted and check once: raises when the token is refused or the API

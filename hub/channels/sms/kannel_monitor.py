@@ -9,14 +9,13 @@ answer means down, asked again with backoff.
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 
 from hub.backoff import BackoffPolicy
+from hub.channels.probe_loop import probe_forever
 from hub.channels.sms.kannel_protocol import ReplyKind, parse_sendsms_reply
 from hub.channels.sms.kannel_sender import KannelEndpoint
-from hub.errors import ChannelAuthError, ChannelConnectError, ChannelError
+from hub.errors import ChannelAuthError, ChannelConnectError
 from hub.model import AdapterHealth, Sink, utcnow
 
 
@@ -62,21 +61,9 @@ class KannelMonitor:
 
     async def run(self, sink: Sink) -> None:
         """Probe every `interval_s` until cancelled; a refused password stops it."""
-        backoff = self.retry.start()
-        self.health.starting()
-        while True:
-            try:
-                await self.probe()
-            except ChannelAuthError as exc:
-                self.health.failed(exc)
-                raise
-            except ChannelError as exc:
-                self.health.backoff(exc)
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            self.health.running()
-            backoff.healthy()
-            await asyncio.sleep(self.interval_s)
+        await probe_forever(
+            self.probe, health=self.health, interval_s=self.interval_s, retry=self.retry
+        )
 
     async def sync_once(self, sink: Sink) -> None:
         """One probe: raises when the gateway is down or refuses us."""
