@@ -29,9 +29,11 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
     if await store.activities.count() or await store.contacts.count():
         return False
     from hub.demo import seed
+    from hub.demo.marketing import seed_marketing
 
     click.echo(f"empty store: loading demo data ({DEMO_ACTIVITIES} activities)…", err=True)
     loaded = await seed(store.engine, activities=DEMO_ACTIVITIES)
+    await seed_marketing(store)
     if loaded.head_id is not None:
         head = await store.tokens.create("demo-head", "head", employee_id=loaded.head_id)
         click.echo(
@@ -39,6 +41,12 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
             f"to look at (shown once; paste it into the dashboard's login): {head}",
             err=True,
         )
+    marketer = await store.tokens.create("demo-marketer", "marketer")
+    click.echo(
+        f"demo marketer token (segments, templates and campaigns, with a segment and two "
+        f"templates to start from; shown once): {marketer}",
+        err=True,
+    )
     token = await store.tokens.create("demo-admin", "admin")
     click.echo(f"demo admin token (sees everyone; shown once): {token}", err=True)
     return True

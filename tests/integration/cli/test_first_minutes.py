@@ -1,5 +1,6 @@
 """The first `serve` on an empty store: demo data, a head's token with people to look at,
-the admin's, and a login page and "My indicators" that fit that demo."""
+a marketer's with a segment and templates to start from, the admin's, and a login page and
+"My indicators" that fit that demo."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from hub.activity import ActivityStore
+from hub.campaigns.engine import template_of
+from hub.campaigns.preview import segment_preview, template_preview
 from hub.cli.serve_cmd import _load_demo_if_empty
 from hub.config import Settings
+from hub.demo.marketing import SEGMENT_NAME, TEMPLATES
 from hub.web.dashboard import STATIC_DIR
 from kpi.catalogue import load_catalogue
 
@@ -58,3 +62,37 @@ def test_my_indicators_start_with_the_counts() -> None:
     counts = {"inbound_calls", "outbound_calls", "outgoing_letters", "outgoing_messages"}
     assert counts | {"touches_per_client"} <= set(codes)
     assert set(codes) <= set(load_catalogue())
+
+
+async def test_the_marketer_starts_with_a_segment_and_templates_that_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await ActivityStore.open(f"sqlite:///{tmp_path / 'first.db'}")
+    try:
+        assert await _load_demo_if_empty(Settings(), store)
+        line = next(line for line in capsys.readouterr().err.splitlines() if "demo marketer token" in line)
+        found = re.search(TOKEN, line)
+        assert found
+        principal = await store.tokens.authenticate(found.group(1))
+        assert principal is not None and principal.role == "marketer"
+
+        (segment,) = await store.segments.list()
+        assert segment.name == SEGMENT_NAME
+        members = await segment_preview(store, segment.definition, sample=5)
+        assert members.size > 0 and len(members.sample) == 5
+        assert all(person.city == "Казань" for person in members.sample)
+
+        saved = {t.name: t for t, _ in await store.templates.list()}
+        assert set(saved) == {demo.name for demo in TEMPLATES}
+        for demo in TEMPLATES:
+            assert saved[demo.name].channel == demo.channel
+            stored = template_of(await store.templates.version(saved[demo.name].id))
+            assert stored == demo.template
+            for person in members.sample:  # rendered for real people, no error, no blank
+                preview = await template_preview(
+                    store, stored, person.id, company="Acme", campaign_name="demo"
+                )
+                assert preview.errors == () and preview.rendered is not None
+                assert person.name in str(preview.rendered)
+    finally:
+        await store.close()
