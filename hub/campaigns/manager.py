@@ -101,13 +101,23 @@ class Summary:
         }
 
 
+#: Where the config names each channel's senders.
+SENDER_SECTIONS = {"email": "email.accounts", "sms": "sms.gateways"}
+
+
 def sender_key(channel: str, sender: str, known: Collection[str]) -> str:
     """The full ``{channel}:{key}`` of a sender, which must be configured for `channel`."""
     key = sender if ":" in sender else f"{channel}:{sender}"
     if not key.startswith(f"{channel}:"):
         raise UnknownReference(f"sender {sender!r} is not a {channel} sender", field="sender")
     if key not in known:
-        names = ", ".join(sorted(k for k in known if k.startswith(f"{channel}:"))) or "none"
+        names = ", ".join(sorted(k for k in known if k.startswith(f"{channel}:")))
+        if not names:
+            raise UnknownReference(
+                f"no {channel} sender is configured yet: add [{SENDER_SECTIONS[channel]}.NAME]"
+                " to the config",
+                field="sender",
+            )
         raise UnknownReference(
             f"no {channel} sender {key!r} is configured (configured: {names})", field="sender"
         )
