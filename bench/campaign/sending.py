@@ -204,12 +204,12 @@ def main() -> None:
         if args.backend == "sqlite":
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="campbench-")))
             url = f"sqlite:///{directory}/bench.db"
-            asyncio.run(_migrate(url))
+            asyncio.run(migrate(url))
             fill_sqlite(directory / "bench.db", n)
         else:
             server = stack.enter_context(running_postgres(durable=True))
             url = server.create_database()
-            asyncio.run(_migrate(url))
+            asyncio.run(migrate(url))
             asyncio.run(fill_postgresql(url, n))
         port = free_port()
         smtp = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port)],
@@ -239,7 +239,7 @@ def main() -> None:
           f" {'met' if rate >= GOAL * raw_rate else 'NOT met'})")  # fmt: skip
 
 
-async def _migrate(url: str) -> None:
+async def migrate(url: str) -> None:
     store = await ActivityStore.open(url)
     await store.close()
 
