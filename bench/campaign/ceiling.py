@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -209,6 +210,7 @@ def main() -> None:
         assert smtp.stdin is not None
         smtp.stdin.close()
         smtp.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
     rate = n / ((before.wall + after.wall) / 2)
     raw_cpu = 1e6 * (before.cpu + after.cpu) / (2 * n)
     budget = raw_cpu / GOAL
