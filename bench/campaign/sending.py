@@ -134,48 +134,59 @@ async def limit(port: int, count: int, connections: int, raw: bytes) -> Timed:
     return elapsed
 
 
+async def started_campaign(store: ActivityStore, count: int) -> tuple[int, float]:
+    """The bench's campaign over the N contacts, created and started: (its id, the
+    snapshot's seconds)."""
+    manager = CampaignManager(store, senders=["email:ivan"], tz=store.tz)
+    template = await store.templates.create(name="bench", channel="email", created_by="b")
+    await store.templates.add_version(
+        template.id, subject=SUBJECT, html=HTML, text=None, created_by="b"
+    )
+    row = await manager.create(
+        CampaignSpec(name="bench", channel="email", template_id=template.id,
+                     segment={"field": "city", "op": "eq", "value": "Казань"}, sender="ivan"),
+        created_by="bench",
+    )  # fmt: skip
+    started = time.perf_counter()
+    snapshot = await manager.start(row.id)
+    snapped = time.perf_counter() - started
+    assert snapshot.pending == count, snapshot
+    return row.id, snapped
+
+
+def email_settings(port: int, connections: int) -> EmailSettings:
+    """One account sending to the bench's server on `connections` pooled connections."""
+    return EmailSettings.model_validate(
+        {
+            "company_domains": ["acme.ru"],
+            "smtp_pool_size": connections,
+            "smtp_max_attempts": 1,
+            "accounts": {"ivan": {"smtp": f"smtp://127.0.0.1:{port}", "addresses": [FROM]}},
+        }
+    )
+
+
 async def campaign(
     url: str, port: int, count: int, connections: int, profile: Path | None = None
 ) -> tuple[float, Timed, int]:
     """(snapshot seconds, sending, recipients sent) of one campaign."""
     store = await ActivityStore.open(url)
     try:
-        manager = CampaignManager(store, senders=["email:ivan"], tz=store.tz)
-        template = await store.templates.create(name="bench", channel="email", created_by="b")
-        await store.templates.add_version(
-            template.id, subject=SUBJECT, html=HTML, text=None, created_by="b"
-        )
-        row = await manager.create(
-            CampaignSpec(name="bench", channel="email", template_id=template.id,
-                         segment={"field": "city", "op": "eq", "value": "Казань"}, sender="ivan"),
-            created_by="bench",
-        )  # fmt: skip
-        started = time.perf_counter()
-        snapshot = await manager.start(row.id)
-        snapped = time.perf_counter() - started
-        assert snapshot.pending == count, snapshot
-        settings = EmailSettings.model_validate(
-            {
-                "company_domains": ["acme.ru"],
-                "smtp_pool_size": connections,
-                "smtp_max_attempts": 1,
-                "accounts": {"ivan": {"smtp": f"smtp://127.0.0.1:{port}", "addresses": [FROM]}},
-            }
-        )
-        sender = build_sender(settings, "ivan")
+        campaign_id, snapped = await started_campaign(store, count)
+        sender = build_sender(email_settings(port, connections), "ivan")
         worker = CampaignWorker(store, sender, ENGINE, message_id_domain="acme.ru")
         profiler = cProfile.Profile() if profile is not None else None
         started, cpu = time.perf_counter(), time.process_time()
         if profiler is not None:
             profiler.enable()
-        await worker.run(row.id)
+        await worker.run(campaign_id)
         if profiler is not None:
             profiler.disable()
         sending = Timed(time.perf_counter() - started, time.process_time() - cpu)
         if profiler is not None and profile is not None:
             profiler.dump_stats(profile)
         await sender.close()
-        counts = await store.campaigns.counts(row.id)
+        counts = await store.campaigns.counts(campaign_id)
         return snapped, sending, counts["sent"]
     finally:
         await store.close()
@@ -193,12 +204,12 @@ def main() -> None:
         if args.backend == "sqlite":
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="campbench-")))
             url = f"sqlite:///{directory}/bench.db"
-            asyncio.run(_migrate(url))
+            asyncio.run(migrate(url))
             fill_sqlite(directory / "bench.db", n)
         else:
             server = stack.enter_context(running_postgres(durable=True))
             url = server.create_database()
-            asyncio.run(_migrate(url))
+            asyncio.run(migrate(url))
             asyncio.run(fill_postgresql(url, n))
         port = free_port()
         smtp = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port)],
@@ -228,7 +239,7 @@ def main() -> None:
           f" {'met' if rate >= GOAL * raw_rate else 'NOT met'})")  # fmt: skip
 
 
-async def _migrate(url: str) -> None:
+async def migrate(url: str) -> None:
     store = await ActivityStore.open(url)
     await store.close()
 

@@ -109,7 +109,7 @@ def describe(item: SinkItem) -> bytes:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a batch is written.
 
     A batch keeps thousands of rows (dicts, tuples) alive until it commits; each automatic
@@ -274,7 +274,7 @@ class BatchWriter:
         while True:
             try:
                 conn = await self._connection()
-                with _collector_paused():
+                with collector_paused():
                     await self.store.apply(items, [norm for _, norm in entries], conn=conn)
             except TRANSIENT as exc:
                 await self._drop_connection()

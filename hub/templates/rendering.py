@@ -170,6 +170,18 @@ class _Values(dict[str, Any]):
         return StrictUndefined(hint=f"{self.label}.{key} has no value for this recipient", name=key)
 
 
+#: Each variables dataclass's field names: `dataclasses.fields` walks the class each call.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(value: object) -> tuple[str, ...]:
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))  # type: ignore[arg-type]
+    return names
+
+
 def _context(variables: TemplateVariables) -> dict[str, Any]:
     context: dict[str, Any] = {}
     for name in VARIABLE_MODEL:
@@ -178,12 +190,12 @@ def _context(variables: TemplateVariables) -> dict[str, Any]:
             context[name] = StrictUndefined(hint=f"this recipient has no {name}", name=name)
             continue
         present: dict[str, Any] = {}
-        for f in fields(value):
-            item = getattr(value, f.name)
-            if f.name == CUSTOM:
+        for field_name in _field_names(value):
+            item = getattr(value, field_name)
+            if field_name == CUSTOM:
                 item = _Values(f"{name}.{CUSTOM}", item)
             if item is not None:
-                present[f.name] = item
+                present[field_name] = item
         context[name] = _Values(name, present)
     return context
 
