@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from hub import heap
 from hub.activity import ActivityStore, BatchWriter, Lease, LeaseBoard
 from hub.activity.leases import RETRY_S as LEASE_RETRY_S
 from hub.backoff import BackoffPolicy
@@ -551,6 +552,7 @@ async def serve_forever(hub: Hub, on_ready: Callable[[Hub], None] | None = None)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await hub.start()
+    logger.info("start-up heap set aside from the collector: %d objects", heap.settle())
     if on_ready is not None:
         on_ready(hub)
     try:

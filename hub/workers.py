@@ -35,6 +35,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
+from hub import heap
 from hub.activity import ActivityStore
 from hub.backoff import BackoffPolicy
 from hub.config import Settings, WorkerLink
@@ -283,6 +284,7 @@ async def run_web_worker(
     try:
         site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_port=True)
         await site.start()
+        heap.settle()
         logger.info("web worker %d: pid %d serving", index, os.getpid())
         sys.stdout.buffer.write(READY + b"\n")
         sys.stdout.buffer.flush()

@@ -34,6 +34,7 @@ from pathlib import Path
 import aiosmtplib
 
 from bench.email.run import SMTP_SERVER
+from hub import heap
 from hub.activity import ActivityStore
 from hub.campaigns.engine import CampaignWorker
 from hub.campaigns.manager import CampaignManager, CampaignSpec
@@ -217,6 +218,7 @@ def main() -> None:
         assert smtp.stdout is not None and smtp.stdout.readline().strip() == b"ready"
         try:
             raw = letter()
+            heap.settle()  # as `touchhub serve` does once started, before both phases
             before = asyncio.run(limit(port, n, args.connections, raw))
             snapped, sending, sent = asyncio.run(
                 campaign(url, port, n, args.connections, args.profile)
