@@ -31,8 +31,6 @@ import argparse
 import asyncio
 import dataclasses
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -43,7 +41,7 @@ import aiosmtplib
 from bench.campaign.sending import (
     ENGINE,
     GOAL,
-    SMTP_SERVER,
+    accepting_smtp_server,
     email_settings,
     fill_sqlite,
     letter,
@@ -60,7 +58,6 @@ from hub.channels.email.factory import build_sender
 from hub.channels.email.smtp_sender import SmtpSender
 from hub.model import Channel, OutgoingMessage, Touch
 from hub.templates import compile_template
-from tests.helpers.dovecot import free_port
 
 
 class Accepting(SmtpSender):
@@ -195,21 +192,15 @@ def main() -> None:
     args = parser.parse_args()
     n, connections = args.recipients, args.connections
     root = Path(tempfile.mkdtemp(prefix="touchhub-campceiling-"))
-    port = free_port()
-    smtp = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-    assert smtp.stdout is not None and smtp.stdout.readline().strip() == b"ready"
     try:
-        raw = letter()
-        before = asyncio.run(limit(port, n, connections, raw))
-        part = asyncio.run(parts(root / "parts", n, port, connections))
-        whole_cut = asyncio.run(engine(root / "cut", n, accepting(port, connections)))
-        whole = asyncio.run(engine(root / "whole", n, build_sender(email_settings(port, connections), "ivan")))
-        after = asyncio.run(limit(port, n, connections, raw))
+        with accepting_smtp_server() as port:
+            raw = letter()
+            before = asyncio.run(limit(port, n, connections, raw))
+            part = asyncio.run(parts(root / "parts", n, port, connections))
+            whole_cut = asyncio.run(engine(root / "cut", n, accepting(port, connections)))
+            whole = asyncio.run(engine(root / "whole", n, build_sender(email_settings(port, connections), "ivan")))
+            after = asyncio.run(limit(port, n, connections, raw))
     finally:
-        assert smtp.stdin is not None
-        smtp.stdin.close()
-        smtp.wait(10)
         shutil.rmtree(root, ignore_errors=True)
     rate = n / ((before.wall + after.wall) / 2)
     raw_cpu = 1e6 * (before.cpu + after.cpu) / (2 * n)

@@ -27,7 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,21 @@ def letter() -> bytes:
         message, sender=Address(kind=AddressKind.EMAIL, value=FROM), message_id="x@acme.ru",
         date=utcnow(),
     )  # fmt: skip
+
+
+@contextmanager
+def accepting_smtp_server() -> Iterator[int]:
+    """The SMTP server that accepts everything, in a process of its own; its port."""
+    port = free_port()
+    smtp = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        assert smtp.stdout is not None and smtp.stdout.readline().strip() == b"ready"
+        yield port
+    finally:
+        assert smtp.stdin is not None
+        smtp.stdin.close()
+        smtp.wait(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,22 +228,12 @@ def main() -> None:
             url = server.create_database()
             asyncio.run(migrate(url))
             asyncio.run(fill_postgresql(url, n))
-        port = free_port()
-        smtp = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-        assert smtp.stdout is not None and smtp.stdout.readline().strip() == b"ready"
-        try:
-            raw = letter()
-            heap.settle()  # as `touchhub serve` does once started, before both phases
-            before = asyncio.run(limit(port, n, args.connections, raw))
-            snapped, sending, sent = asyncio.run(
-                campaign(url, port, n, args.connections, args.profile)
-            )
-            after = asyncio.run(limit(port, n, args.connections, raw))
-        finally:
-            assert smtp.stdin is not None
-            smtp.stdin.close()
-            smtp.wait(10)
+        port = stack.enter_context(accepting_smtp_server())
+        raw = letter()
+        heap.settle()  # as `touchhub serve` does once started, before both phases
+        before = asyncio.run(limit(port, n, args.connections, raw))
+        snapped, sending, sent = asyncio.run(campaign(url, port, n, args.connections, args.profile))
+        after = asyncio.run(limit(port, n, args.connections, raw))
     raw_rate = n / ((before.wall + after.wall) / 2)
     rate = sent / sending.wall
     print(f"{args.backend}: {n:,} recipients, snapshot {snapped:.2f} s")
