@@ -11,8 +11,11 @@ A message of no known shape still gets no English in a Russian answer: the kind 
 (`[api_error_kind]`, by the answer's `code`) and the field it names. A message of the
 form ``field: message`` is translated after its field (before any shape is tried, so a
 placeholder never swallows a field's name), and a `ChannelError`'s ``(channel=…)`` is left
-out; a `TemplateError`'s ``part, line N:`` is kept, with the template engine's own words
-(English) said as «ошибка в шаблоне» when they have no shape.
+out; a `TemplateError`'s ``part, line N:`` is kept. Every message our template code
+raises and the template engine's (Jinja's) common syntax errors have shapes; an engine
+message with none is said as «ошибка в шаблоне: » followed by the engine's own (English)
+words, so the author still learns what is wrong (decision 0081): the one place a Russian
+answer may carry English.
 
 Validation problems pydantic finds are described by their kind (`[validation]`), see
 `validation_problem`.
@@ -102,7 +105,9 @@ def _translated(lang: str, message: str) -> str | None:
         return _translated(lang, context["rest"])
     place = _TEMPLATE_PLACE.fullmatch(message)
     if place is not None:
-        said = _translated(lang, place["rest"]) or text(lang, "api_error_kind.template")
+        said = _translated(lang, place["rest"])
+        if said is None:  # the engine's own words, rather than no detail at all
+            said = text(lang, "api_error_kind.template_engine", said=place["rest"])
         where = text(lang, "api_error_kind.template_place", part=place["part"], line=place["line"])
         return where + said
     nested = _FIELD_PREFIX.fullmatch(message)
