@@ -8,7 +8,7 @@ import re
 import pytest
 
 from hub.errors import TemplateError
-from hub.i18n import error_message
+from hub.i18n import error_message, template_problem
 from hub.i18n.api_errors import said_in
 from hub.templates import EmailTemplate, SmsTemplate, check, render
 from hub.templates.sandbox import MAX_SOURCE_CHARS
@@ -82,6 +82,11 @@ def test_the_engine_words_without_a_shape_are_kept_after_the_general_meaning() -
     problem = first_problem("x", "{% macro m(a=1, b) %}{% endmacro %}")
     russian = error_message("ru", "invalid", str(problem), problem.field)
     assert russian == "html, строка 1: ошибка в шаблоне: non-default argument follows default argument"
+    # the preview's form: the problem without its part and line
+    words = "non-default argument follows default argument"
+    assert template_problem("ru", words) == f"ошибка в шаблоне: {words}"
+    assert template_problem("en", words) == words
+    assert template_problem("ru", "No filter named 'sum'.") == "фильтра «sum» нет"
     with pytest.raises(TemplateError) as raised:
         render(SmsTemplate(text="{{ contact.name + 1 }}"), IVANOV)
     russian = said_in("ru", str(raised.value))
