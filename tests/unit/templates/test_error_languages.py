@@ -12,7 +12,7 @@ from hub.i18n import error_message, template_problem
 from hub.i18n.api_errors import said_in
 from hub.templates import EmailTemplate, SmsTemplate, check, render
 from hub.templates.sandbox import MAX_SOURCE_CHARS
-from tests.unit.templates.test_rendering import IVANOV
+from tests.unit.templates.test_rendering import BARE, IVANOV
 
 #: What is said on its own when the engine's words have no shape.
 GENERAL = "ошибка в шаблоне"
@@ -76,6 +76,30 @@ def test_a_broken_template_is_said_in_russian_with_its_detail(subject: str, html
     known = english.split("known: ")[1] if "known: " in english else ""
     written = set(LATIN.findall(subject + html + known)) | {"html", "subject", "in"}
     assert set(LATIN.findall(TAG.sub("", russian))) <= written, russian
+
+
+#: An SMS text that fails for a recipient with nothing but a name, and what Russian says.
+FAILING: list[tuple[str, str]] = [
+    ("{{ contact.region }}", "у этого получателя не заполнено contact.region"),
+    ("{{ contact.custom['инн'] }}", "у этого получателя не заполнено contact.custom.инн"),
+    ("{{ employee.name }}", "у этого получателя нет ответственного сотрудника"),
+    ("{{ range(100000)|list }}", "range() даёт не больше 10000 чисел"),
+    ("{{ 10 ** 1000 }}", "степени больше 100 не разрешены"),
+    ("{{ contact.name.center(5) }}", "вызывать str.center() нельзя"),
+    ("{% set x = [] %}{{ x.append(1) }}", "не разрешено: «append» у значения типа list недоступно"),
+    ("{{ contact.name.x }}", "у значения типа str нет поля «x»"),
+    ("{{ contact.name[100] }}", "в значении типа str нет элемента 100"),
+    ("{{ contact.custom.items()|first }}", "список пуст"),
+    ("{{ '%s' % 1 }}", "форматирование строк через % не разрешено"),
+]
+
+
+@pytest.mark.parametrize(("source", "said"), FAILING)
+def test_a_failing_render_is_said_in_russian(source: str, said: str) -> None:
+    with pytest.raises(TemplateError) as raised:
+        render(SmsTemplate(text=source), BARE)
+    russian = said_in("ru", str(raised.value))
+    assert russian.startswith(f"text, строка 1: {said}"), (str(raised.value), russian)
 
 
 def test_the_engine_words_without_a_shape_are_kept_after_the_general_meaning() -> None:
