@@ -6,7 +6,7 @@ default language), `formatting` (numbers, dates, durations, counted nouns), `lab
 and CSV exports), `api_errors` (the API's error messages, decision 0060).
 """
 
-from hub.i18n.api_errors import error_message, kind_message, validation_problem
+from hub.i18n.api_errors import error_message, kind_message, template_problem, validation_problem
 from hub.i18n.catalogue import LOCALES, messages, normalise, plural_category, text
 from hub.i18n.export_labels import ExportLabels, csv_delimiter, export_labels
 from hub.i18n.formatting import counted, duration, number, when
@@ -44,6 +44,7 @@ __all__ = [
     "number",
     "plural_category",
     "status_name",
+    "template_problem",
     "text",
     "trend_name",
     "unit_name",

@@ -11,8 +11,12 @@ A message of no known shape still gets no English in a Russian answer: the kind 
 (`[api_error_kind]`, by the answer's `code`) and the field it names. A message of the
 form ``field: message`` is translated after its field (before any shape is tried, so a
 placeholder never swallows a field's name), and a `ChannelError`'s ``(channel=…)`` is left
-out; a `TemplateError`'s ``part, line N:`` is kept, with the template engine's own words
-(English) said as «ошибка в шаблоне» when they have no shape.
+out; a `TemplateError`'s ``part, line N:`` is kept. Every message our template code
+raises and the template engine's (Jinja's) common syntax errors have shapes; an engine
+message with none is said as «ошибка в шаблоне: » followed by the engine's own (English)
+words, so the author still learns what is wrong (decision 0081): the one place a Russian
+answer may carry English. `template_problem` says a problem without its place (the
+template preview lists problems with their part and line apart).
 
 Validation problems pydantic finds are described by their kind (`[validation]`), see
 `validation_problem`.
@@ -102,7 +106,7 @@ def _translated(lang: str, message: str) -> str | None:
         return _translated(lang, context["rest"])
     place = _TEMPLATE_PLACE.fullmatch(message)
     if place is not None:
-        said = _translated(lang, place["rest"]) or text(lang, "api_error_kind.template")
+        said = _template_problem(lang, place["rest"])
         where = text(lang, "api_error_kind.template_place", part=place["part"], line=place["line"])
         return where + said
     nested = _FIELD_PREFIX.fullmatch(message)
@@ -115,6 +119,23 @@ def _translated(lang: str, message: str) -> str | None:
         key, values = found
         return text(lang, key, **{k: _named(lang, k, v) for k, v in values.items()})
     return None
+
+
+def _template_problem(lang: str, message: str) -> str:
+    # the engine's own words when the message has no shape, rather than no detail at all
+    said = _translated(lang, message)
+    if said is None:
+        said = text(lang, "api_error_kind.template_engine", said=message)
+    return said
+
+
+def template_problem(locale: str, message: str) -> str:
+    """What is wrong with a template (a `TemplateError`'s message without its part and
+    line) in `locale`: by its shape, else «ошибка в шаблоне: » and the engine's words."""
+    lang = normalise(locale)
+    if lang == FALLBACK:
+        return message
+    return _template_problem(lang, message)
 
 
 def _named(lang: str, placeholder: str, value: str) -> str:

@@ -21,10 +21,12 @@ from hub.activity.repos.templates import SavedTemplate, TemplateVersion
 from hub.campaigns.preview import template_preview
 from hub.channels.sms.encoding import count_segments
 from hub.errors import TemplateError, ValidationError
+from hub.i18n import template_problem
 from hub.templates import RenderedEmail, RenderedSms, Template, template_from, validate
 from hub.templates.sandbox import MAX_SOURCE_CHARS
 from hub.web.api_campaigns import CAMPAIGN_MANAGERS
 from hub.web.auth import require
+from hub.web.errors import requester_locale
 from hub.web.keys import SETTINGS, STORE
 from hub.web.openapi import describe
 from hub.web.parsing import created, parse_query, path_id, read_json, respond
@@ -237,12 +239,14 @@ async def preview_template(request: web.Request) -> web.Response:
     require(request, *CAMPAIGN_MANAGERS)
     body = await read_json(request, PreviewIn)
     answer: dict[str, Any] = {"ok": False, "errors": []}
+    locale = requester_locale(request)
     try:
         template = template_from(
             body.channel, subject=body.subject, html=body.html, text=body.text
         )
     except ValidationError as exc:  # a part missing: shown like any other problem
-        answer["errors"] = [{"part": exc.field or "text", "line": None, "message": str(exc)}]
+        message = template_problem(locale, str(exc))
+        answer["errors"] = [{"part": exc.field or "text", "line": None, "message": message}]
         return respond(PreviewOut, answer)
     settings = request.app[SETTINGS]
     found = await template_preview(
@@ -252,7 +256,7 @@ async def preview_template(request: web.Request) -> web.Response:
         company=settings.campaigns.company_name,
         campaign_name=body.campaign_name or PREVIEW_CAMPAIGN,
     )
-    answer["errors"] = [_problem(e) for e in found.errors]
+    answer["errors"] = [_problem(e, locale) for e in found.errors]
     rendered = found.rendered
     if isinstance(rendered, RenderedEmail):
         answer.update(ok=True, subject=rendered.subject, html=rendered.html, text=rendered.text)
@@ -261,10 +265,11 @@ async def preview_template(request: web.Request) -> web.Response:
     return respond(PreviewOut, answer)
 
 
-def _problem(exc: TemplateError) -> dict[str, Any]:
-    message = str(exc)
+def _problem(exc: TemplateError, locale: str) -> dict[str, Any]:
+    """A problem with its part and line; what is wrong in the requester's language."""
     where = exc.part if exc.line is None else f"{exc.part}, line {exc.line}"
-    return {"part": exc.part, "line": exc.line, "message": message.removeprefix(f"{where}: ")}
+    message = template_problem(locale, str(exc).removeprefix(f"{where}: "))
+    return {"part": exc.part, "line": exc.line, "message": message}
 
 
 @routes.get("/api/v1/templates/{id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from hub.activity import ActivityStore
@@ -36,6 +37,15 @@ def test_templates_are_checked_saved_and_versioned(tmp_path: Path) -> None:
                     "--html", "<p>{{ contact.nmae }}</p>")  # fmt: skip
     assert "nmae" in bad.stderr and "line 1" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+    russian = replace(cli, lang="ru").run("template", "create", "--name", "Новости",
+                                          "--subject", "Новости для {{ contact.name }}",
+                                          "--html", "<p>{{ contact.nmae }}</p>")  # fmt: skip
+    assert russian.exit_code != 0
+    assert russian.stderr.startswith("Ошибка: html, строка 1: поля contact.nmae нет"), russian.stderr
+    assert "(есть: city, custom," in russian.stderr and "ошибка в шаблоне" not in russian.stderr
+    unclosed = replace(cli, lang="ru").run("template", "create", "--name", "x",
+                                           "--subject", "x {{ contact.name", "--html", "<p>x</p>")  # fmt: skip
+    assert "subject, строка 1: не закрыто {{ … }}: не хватает }}" in unclosed.stderr, unclosed.stderr
     unsafe = cli.fails("template", "create", "--name", "evil", "--subject", "x",
                        "--html", "{{ ''.__class__ }}")  # fmt: skip
     assert "Error" in unsafe.stderr

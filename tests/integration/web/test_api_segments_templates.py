@@ -114,6 +114,12 @@ async def test_templates_are_saved_in_versions_and_refused_with_their_line(api: 
         f"/api/v1/templates/{tid}/versions", who="marketer", json={"subject": "Ок", "html": "{{ contact.nmae }}"}
     )
     assert unknown.status == 422 and "nmae" in (await unknown.json())["error"]["message"]
+    russian = await api.post(
+        "/api/v1/templates", who="marketer", headers={"Accept-Language": "ru"},
+        json={"name": "Опечатка", "subject": "Ок", "html": "<p>{{ contact.nmae }}</p>"},
+    )  # fmt: skip
+    said = (await russian.json())["error"]["message"]
+    assert russian.status == 422 and said.startswith("html, строка 1: поля contact.nmae нет"), said
     added = await api.post(
         f"/api/v1/templates/{tid}/versions", who="marketer", json={"subject": "Ок", "html": "<p>Два</p>"}
     )
@@ -142,6 +148,11 @@ async def test_a_preview_renders_on_the_chosen_contact_or_names_the_line(api: Ap
     broken = {"subject": "{% if %}", "html": "<p>{{ 1 + }}</p>"}
     resp = await api.post("/api/v1/templates/preview", who="marketer", json={**broken, "contact_id": contact})
     assert [e["part"] for e in (await resp.json())["errors"]] == ["subject", "html"]
+    resp = await api.post("/api/v1/templates/preview", who="marketer", headers={"Accept-Language": "ru"},
+                          json={**broken, "contact_id": contact})  # fmt: skip
+    assert [e["message"] for e in (await resp.json())["errors"]] == [
+        "в теге {% … %} не хватает выражения", "выражение внутри {{ … }} не закончено"
+    ]
     sms = {"channel": "sms", "text": "Здравствуйте, {{ contact.name }}!", "contact_id": contact}
     shown = await (await api.post("/api/v1/templates/preview", who="marketer", json=sms)).json()
     assert shown["ok"] and shown["sms"]["encoding"] == "ucs2" and shown["sms"]["parts"] == 1
