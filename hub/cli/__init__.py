@@ -164,7 +164,10 @@ class LazyGroup(click.Group):
                 # bytes that are not UTF-8 reach Python as lone surrogates, which no
                 # database or terminal can take further
                 raise click.UsageError(f"argument {number} is not valid UTF-8 text", ctx) from exc
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:  # touchhub's own options (--lang xx)
+            raise LocalUsageError.of(exc, _error_language(ctx)) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -174,6 +177,48 @@ class LazyGroup(click.Group):
             raise OneLineError(said_in(locale, str(exc)), locale) from exc
         except OSError as exc:
             raise OneLineError(os_error_message(exc)) from exc
+        except LocalUsageError:
+            raise
+        except click.UsageError as exc:  # a command's name, options or arguments
+            raise LocalUsageError.of(exc, _error_language(ctx)) from None
+
+
+def _error_language(ctx: click.Context) -> str:
+    """The language of a refusal of the command line: the one chosen, else the store's
+    (the refusal may come before the group chose it), else English."""
+    if language.chosen(ctx) is None:
+        _store_language(ctx)
+    return language.chosen(ctx) or language.FALLBACK
+
+
+class LocalUsageError(click.UsageError):
+    """Click's refusal of a command line, said in the command's language: the usage line,
+    where to find help, and one error line (click's words translated where the catalogue
+    knows their shape, kept where it does not)."""
+
+    def __init__(self, message: str, ctx: click.Context | None, locale: str) -> None:
+        super().__init__(message, ctx)
+        self.locale = locale
+
+    @classmethod
+    def of(cls, exc: click.UsageError, locale: str) -> LocalUsageError:
+        if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter):
+            hint = exc.param_hint
+            if hint is None and exc.param is not None:
+                hint = exc.param.get_error_hint(exc.ctx) if exc.ctx is not None else exc.param.name
+            if hint is not None:
+                shown = hint if isinstance(hint, str) else " / ".join(f"'{h}'" for h in hint)
+                detail = said_in(locale, exc.message)
+                return cls(i18n.text(locale, "cli.invalid_value", param=shown, detail=detail), exc.ctx, locale)
+        return cls(said_in(locale, exc.format_message()), exc.ctx, locale)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        out = file if file is not None else sys.stderr
+        if self.ctx is not None:
+            click.echo(self.ctx.get_usage(), file=out)
+            click.echo(i18n.text(self.locale, "cli.try_help", command=self.ctx.command_path), file=out)
+            click.echo(file=out)
+        click.echo(i18n.text(self.locale, "cli.error", message=self.format_message()), file=out)
 
 
 class OneLineError(click.ClickException):

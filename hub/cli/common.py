@@ -277,11 +277,15 @@ class AsciiInt(click.ParamType[int, Any]):
             shown = str(value)
             if len(shown) > MAX_SHOWN_VALUE:
                 shown = shown[:MAX_SHOWN_VALUE] + "…"
-            self.fail(
-                f"{shown!r} is not a whole number from {self.minimum} to {self.maximum}",
-                param,
-                ctx,
-            )
+            if self.maximum < MAX_INT64:
+                self.fail(
+                    f"{shown!r} is not a whole number from {self.minimum} to {self.maximum}",
+                    param,
+                    ctx,
+                )
+            if self.minimum > -MAX_INT64:
+                self.fail(f"{shown!r} is not a whole number of at least {self.minimum}", param, ctx)
+            self.fail(f"{shown!r} is not a whole number", param, ctx)
         return number
 
 
