@@ -44,11 +44,16 @@ def segment_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def segment_filter(inline: str | None) -> dict[str, Any] | None:
-    """The `--filter` as read: its JSON, or None when it was not given."""
-    if inline is None:
-        return None
+    """The `--filter` as read: its JSON object, or None when it was not given."""
+    return None if inline is None else read_filter(inline)
+
+
+def read_filter(text: str) -> dict[str, Any]:
+    """A segment filter typed as JSON: the object it is (`ValidationError` if not one)."""
     try:
-        segment: dict[str, Any] = json.loads(inline)
+        segment = json.loads(text)
     except ValueError as exc:
         raise ValidationError(f"--filter is not JSON: {exc}", field="filter") from exc
+    if not isinstance(segment, dict):
+        raise ValidationError("a segment filter is a JSON object", field="filter")
     return segment

@@ -11,18 +11,13 @@ from hub import i18n
 from hub.campaigns import segment_sql
 from hub.campaigns.segments import parse
 from hub.cli.common import ID, AsciiInt, emit_json, json_option, locale_of, open_store, run, table
-from hub.errors import ValidationError
+from hub.cli.options import read_filter
 
 CLI_USER = "cli"
 
 
 def _definition(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"--filter is not JSON: {exc}", field="filter") from exc
-    if not isinstance(value, dict):
-        raise ValidationError("a segment filter is a JSON object", field="filter")
+    value = read_filter(text)
     parse(value)
     return value
 
