@@ -50,10 +50,21 @@ def segment_filter(inline: str | None) -> dict[str, Any] | None:
 
 def read_filter(text: str) -> dict[str, Any]:
     """A segment filter typed as JSON: the object it is (`ValidationError` if not one)."""
+    return json_object(text, "--filter")
+
+
+def json_object(text: str, option: str) -> dict[str, Any]:
+    """`text` given to `option` as the JSON object it must be; a `ValidationError` saying
+    where it is not (never a traceback, however deep its nesting)."""
+    field = option.lstrip("-")
     try:
-        segment = json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"--filter is not JSON: {exc}", field="filter") from exc
-    if not isinstance(segment, dict):
-        raise ValidationError("a segment filter is a JSON object", field="filter")
-    return segment
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{option} is not JSON (line {exc.lineno}, column {exc.colno})", field=field
+        ) from exc
+    except RecursionError as exc:
+        raise ValidationError(f"{option} is nested too deeply", field=field) from exc
+    if not isinstance(value, dict):
+        raise ValidationError(f"{option} is not a JSON object", field=field)
+    return value

@@ -7,7 +7,6 @@ commands read options and print, in the catalogue's words (`--lang`) or as `--js
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -27,7 +26,7 @@ from hub.cli.common import (
     settings_of,
     table,
 )
-from hub.cli.options import template_options
+from hub.cli.options import json_object, template_options
 from hub.errors import ValidationError
 from hub.runtime import sender_keys
 
@@ -156,13 +155,7 @@ def create(
     """Save a rule (checked now: event, template, sender)."""
     params: dict[str, Any] = {}
     if raw_params is not None:
-        try:
-            loaded = json.loads(raw_params)
-        except ValueError as exc:
-            raise ValidationError(f"--params is not JSON: {exc}", field="params") from exc
-        if not isinstance(loaded, dict):
-            raise ValidationError("--params is a JSON object", field="params")
-        params = loaded
+        params = json_object(raw_params, "--params")
     if minutes is not None:
         params["minutes"] = minutes
     if field_name is not None:

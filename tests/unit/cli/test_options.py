@@ -9,9 +9,10 @@ import click
 import pytest
 
 from hub.cli.campaign_cmd import campaign
-from hub.cli.options import segment_filter
+from hub.cli.options import json_object, read_filter, segment_filter
 from hub.cli.trigger_cmd import trigger
 from hub.errors import ValidationError
+from hub.i18n.api_errors import said_in
 
 CAMPAIGN = campaign.commands["create"]
 ROUND = campaign.commands["create-round"]
@@ -58,3 +59,18 @@ def test_the_filter_is_read_as_json_or_refused() -> None:
     with pytest.raises(ValidationError, match="--filter is not JSON") as refused:
         segment_filter('{"all": [')
     assert refused.value.field == "filter"
+
+
+def test_a_filter_that_is_not_a_json_object_is_refused_in_either_language() -> None:
+    cases = {
+        '{"all": [': "--filter — не JSON (строка 1, позиция 10)",
+        "[1]": "--filter — не JSON-объект",
+        "[" * 50_000: "в --filter слишком глубокая вложенность",  # no RecursionError traceback
+    }
+    for text, russian in cases.items():
+        with pytest.raises(ValidationError) as refused:
+            read_filter(text)
+        assert refused.value.field == "filter"
+        assert said_in("ru", str(refused.value)) == russian
+    with pytest.raises(ValidationError, match=r"--params is not a JSON object"):
+        json_object('"x"', "--params")
