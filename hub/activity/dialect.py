@@ -47,7 +47,7 @@ def upsert(
     conn: AsyncConnection, table: Table, conflict: Sequence[str], update: Sequence[str]
 ) -> Insert:
     """INSERT that overwrites the `update` columns when the unique key `conflict` exists."""
-    return _upsert(conn.dialect.name, table, tuple(conflict), tuple(update))
+    return upsert_for(conn.dialect.name, table, tuple(conflict), tuple(update))
 
 
 def accumulate(
@@ -63,7 +63,8 @@ def _insert_ignore(dialect: str, table: Table, conflict: tuple[str, ...]) -> Ins
 
 
 @functools.cache
-def _upsert(dialect: str, table: Table, conflict: tuple[str, ...], update: tuple[str, ...]) -> Insert:
+def upsert_for(dialect: str, table: Table, conflict: tuple[str, ...], update: tuple[str, ...]) -> Insert:
+    """`upsert` for a dialect named `dialect` (built once per dialect, table and columns)."""
     stmt = _insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=list(conflict), set_={name: stmt.excluded[name] for name in update}

@@ -29,6 +29,7 @@ from hub.activity import (
     callbacks,
     delivery,
     dialog_reminders,
+    driver_upsert,
     edits,
     threads,
 )
@@ -88,6 +89,10 @@ from hub.model import (
 from hub.urls import mask_url
 
 logger = logging.getLogger(__name__)
+
+#: The checkpoints table's key, and what an upsert of a checkpoint overwrites.
+_CP_KEY = ("source", "key")
+_CP_VALUE = ("value", "updated_at")
 
 #: Columns of an activity that a later record of the same key may change.
 CHANGEABLE = (
@@ -424,6 +429,9 @@ class ActivityStore:
                 facts.append(item)
             else:
                 bad.append(item)
+        if cps and not (touches or updates or latest_edit or facts or bad):
+            await self._save_checkpoints(list(cps.values()), conn)
+            return ApplyResult(checkpoints=len(cps))
         async with self.writing(conn) as work:
             missing = await self._apply_edits(work, list(edited.values()))
             for touch in missing:
@@ -750,6 +758,23 @@ class ActivityStore:
             marks,
         )
 
+    async def _save_checkpoints(self, cps: list[Checkpoint], conn: AsyncConnection | None) -> None:
+        """Checkpoints alone, in a transaction of their own, outside the unit of work: they
+        change no activity (nothing to project) and no answer keyed by the store's
+        generation reads them, so neither is paid for. A polling adapter commits one such
+        transaction per batch it must make durable (decision 0083)."""
+        if conn is None:
+            async with self.engine.begin() as own:
+                await self._write_checkpoints(own, cps)
+            return
+        async with conn.begin():
+            if all(c.value for c in cps) and driver_upsert.applies(conn):
+                now = utcnow()
+                rows = [{"source": c.source, "key": c.key, "value": c.value, "updated_at": now} for c in cps]
+                await driver_upsert.upsert_rows(conn, checkpoints, _CP_KEY, _CP_VALUE, rows)
+            else:
+                await self._write_checkpoints(conn, cps)
+
     async def _write_checkpoints(self, conn: AsyncConnection, cps: list[Checkpoint]) -> None:
         """Upsert each checkpoint; one with an empty value is removed (nothing to resume)."""
         gone = [{"s": c.source, "k": c.key} for c in cps if not c.value]
@@ -765,7 +790,7 @@ class ActivityStore:
             return
         now = utcnow()
         await conn.execute(
-            upsert(conn, checkpoints, ("source", "key"), ("value", "updated_at")),
+            upsert(conn, checkpoints, _CP_KEY, _CP_VALUE),
             [{"source": c.source, "key": c.key, "value": c.value, "updated_at": now} for c in kept],
         )
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hub.activity import (
     ActivityFilter,
@@ -16,8 +16,9 @@ from hub.activity import (
     CallbackPolicy,
     StoreOptions,
     WriterOptions,
+    generation,
 )
-from hub.activity.schema import activities, contacts, status_history
+from hub.activity.schema import activities, checkpoints, contacts, status_history
 from hub.errors import NotFound, StoreUnavailable, ValidationError
 from hub.model import (
     Address,
@@ -257,6 +258,45 @@ async def test_checkpoint_is_written_with_its_touches(store: ActivityStore) -> N
     assert await store.get_checkpoint("ami:office", "pos") == "2"
     await store.apply([Checkpoint(source="ami:office", key="pos", value="3")])
     assert await store.get_checkpoint("ami:office", "pos") == "3"
+
+
+async def test_checkpoints_alone_are_written_without_raising_the_generation(store: ActivityStore) -> None:
+    """A batch of checkpoints alone (a poller's spool, decision 0083) upserts and removes
+    them in its own transaction; no KPI answer reads them, so the store's generation stays,
+    while a touch raises it."""
+    async def generation_now() -> int | None:
+        async with store.engine.connect() as conn:
+            return await generation.current(conn)
+
+    await store.apply([Checkpoint(source="telegram:main", key="spool:1", value="[1]")])
+    before = await generation_now()
+    result = await store.apply(
+        [
+            Checkpoint(source="telegram:main", key="spool:2", value="[2]"),
+            Checkpoint(source="telegram:main", key="spool:1", value=""),
+            Checkpoint(source="telegram:main", key="offset", value="3"),
+        ]
+    )
+    assert result.checkpoints == 3 and result.created == 0
+    assert await store.checkpoints_under("telegram:main", "spool:") == {"spool:2": "[2]"}
+    assert await store.get_checkpoint("telegram:main", "offset") == "3"
+    assert await generation_now() == before
+    await store.apply([call("gen-1"), Checkpoint(source="telegram:main", key="mixed", value="1")])
+    assert before is not None and await generation_now() == before + 1
+
+    # On SQLite the writer's checkpoints-alone path runs through the driver (one thread
+    # hop): what it stores reads back exactly like what SQLAlchemy itself wrote.
+    async with store.writer() as writer:
+        await writer.put(Checkpoint(source="telegram:main", key="spool:3", value="[3]"))
+        await writer.flush()
+    async with store.engine.connect() as conn:
+        stamps = dict((await conn.execute(select(checkpoints.c.key, checkpoints.c.updated_at))).all())
+        stored = dict((await conn.execute(text("SELECT key, updated_at FROM checkpoints"))).all())
+    for key in ("spool:2", "spool:3", "mixed"):
+        assert stamps[key].tzinfo is UTC and abs(stamps[key] - utcnow()) < timedelta(minutes=1)
+    assert type(stored["spool:3"]) is type(stored["mixed"])
+    assert len(str(stored["spool:3"])) == len(str(stored["mixed"]))
+    assert await store.get_checkpoint("telegram:main", "spool:3") == "[3]"
 
 
 async def test_checkpoint_is_not_written_when_its_batch_fails(store: ActivityStore) -> None:
