@@ -1,7 +1,7 @@
 """python-telegram-bot at our boundary: a `Bot` built from settings, its errors translated.
 
 The hub uses PTB for the Bot API (requests, error mapping, file downloads), over
-aiohttp (`AiohttpRequest`). Updates are fetched raw (`UpdatesBot.raw_updates`) so that one
+aiohttp (`AiohttpRequest`). Updates are fetched raw (`UpdatesBot.updates`) so that one
 malformed update is quarantined on its own instead of failing the whole batch in PTB's
 parser.
 """
@@ -9,9 +9,11 @@ parser.
 from __future__ import annotations
 
 import asyncio
+import json
 import warnings
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from telegram import Bot
 from telegram.error import (
@@ -27,6 +29,7 @@ from telegram.error import (
 
 from hub.channels.messengers.settings import TelegramBotSettings
 from hub.channels.messengers.telegram_http import AiohttpRequest
+from hub.channels.messengers.telegram_updates import UpdatesAnswer, read_answer
 from hub.errors import (
     ChannelAuthError,
     ChannelConnectError,
@@ -42,26 +45,23 @@ POOL_SIZE = 16
 POLL_MARGIN_S = 10.0
 #: Update kinds the hub asks for.
 ALLOWED_UPDATES = ("message", "edited_message", "my_chat_member")
+ALLOWED_JSON = json.dumps(list(ALLOWED_UPDATES), separators=(",", ":"))
 
 
 class UpdatesBot(Bot):
     """A PTB `Bot` that can also hand over getUpdates' result as the JSON it was."""
 
-    async def raw_updates(self, *, offset: int | None, limit: int, wait_s: int) -> list[Any]:
-        """getUpdates, unparsed: a list of update objects (`ProtocolError` if not a list)."""
-        result = await self._post(
-            "getUpdates",
-            {
-                "offset": offset,
-                "limit": limit,
-                "timeout": wait_s,
-                "allowed_updates": list(ALLOWED_UPDATES),
-            },
-            read_timeout=wait_s + POLL_MARGIN_S,
+    async def updates(self, *, offset: int | None, limit: int, wait_s: int) -> UpdatesAnswer:
+        """getUpdates as one GET (the Bot API takes parameters in the query string), its
+        answer unparsed by PTB: the text is what the spool keeps (`ProtocolError` when it
+        is not a list of updates). Telegram's errors come as PTB's, like any call's."""
+        query = {"limit": limit, "timeout": wait_s, "allowed_updates": ALLOWED_JSON}
+        if offset is not None:
+            query["offset"] = offset
+        body = await self._request[0].retrieve(
+            f"{self.base_url}/getUpdates?{urlencode(query)}", read_timeout=wait_s + POLL_MARGIN_S
         )
-        if not isinstance(result, list):
-            raise ProtocolError(f"getUpdates answered {type(result).__name__}, not a list")
-        return result
+        return read_answer(body)
 
     async def shutdown(self) -> None:
         """PTB's shutdown, and the transports' connections even when the bot was used

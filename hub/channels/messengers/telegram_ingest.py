@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,7 +21,7 @@ from hub.channels.messengers.telegram_updates import (
     update_id_of,
 )
 from hub.errors import ProtocolError
-from hub.model import AdapterHealth, Quarantined, Sink, Touch, utcnow
+from hub.model import AdapterHealth, Quarantined, Sink, SinkItem, Touch, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,21 @@ def raw_bytes(raw: object) -> bytes:
         return repr(raw).encode()
 
 
+@dataclass(slots=True)
+class Digest:
+    """What a run of updates means, ready for the sink: its items in order (quarantine
+    records of the bad ones among them), the files they carry, the highest update id."""
+
+    items: list[SinkItem] = field(default_factory=list)
+    files: list[FileRef] = field(default_factory=list)
+    top: int | None = None
+    updates: int = 0
+
+
 class UpdateIngest:
-    """Pushes what each update means into a sink; counts on `health`."""
+    """Parses updates (`digest`) and pushes what they mean into a sink (`deliver`); counts
+    on `health`. The two halves are apart so that the poller can parse what it has made
+    durable while it waits on Telegram and on the store (`telegram_spool`)."""
 
     def __init__(
         self,
@@ -54,11 +68,17 @@ class UpdateIngest:
 
     async def take(self, raws: Sequence[Any], sink: Sink) -> int | None:
         """Put every update of a batch into `sink`, in order; the highest update id seen."""
-        top: int | None = None
+        digest = self.digest(raws, Digest())
+        await self.deliver(digest, sink)
+        return digest.top
+
+    def digest(self, raws: Iterable[Any], into: Digest) -> Digest:
+        """Parse `raws` onto the end of `into`; a bad update becomes a quarantine record."""
         for raw in raws:
+            into.updates += 1
             uid = update_id_of(raw)
-            if uid is not None:
-                top = uid if top is None else max(top, uid)
+            if uid is not None and (into.top is None or uid > into.top):
+                into.top = uid
             try:
                 parsed = parse_update(raw, bot=self.bot_name, read_token=self.read_token)
             except Exception as exc:  # a bad update never stops the batch: kept, then passed
@@ -66,7 +86,7 @@ class UpdateIngest:
                     exc = ProtocolError(f"Telegram update not understood: {type(exc).__name__}: {exc}")
                 logger.warning("%s: update %s quarantined: %s", self.source, uid, exc)
                 self.health.count("quarantined")
-                await sink.put(
+                into.items.append(
                     Quarantined(
                         source=self.source,
                         reason=str(exc),
@@ -75,17 +95,25 @@ class UpdateIngest:
                     )
                 )
                 continue
-            for item in parsed.items:
-                await sink.put(item)
-                if isinstance(item, Touch):
-                    self.health.count("messages")
+            into.items.extend(parsed.items)
             if self.files_dir is not None:
-                for ref in parsed.files:
-                    await self.save(ref)
-        if raws:
-            self.health.count("updates", len(raws))
+                into.files.extend(parsed.files)
+        return into
+
+    async def deliver(self, digest: Digest, sink: Sink) -> None:
+        """Put a digest's items into `sink`, in order, then keep its files (if configured)."""
+        messages = 0
+        for item in digest.items:
+            await sink.put(item)
+            if isinstance(item, Touch):
+                messages += 1
+        if messages:
+            self.health.count("messages", messages)
+        for ref in digest.files:
+            await self.save(ref)
+        if digest.updates:
+            self.health.count("updates", digest.updates)
             self.health.last_event_at = utcnow()
-        return top
 
     def path_of(self, ref: FileRef, remote_path: str | None) -> Path:
         """Where a file is kept: ``files_dir/BOT/<file_unique_id><suffix>``."""

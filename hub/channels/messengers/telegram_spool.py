@@ -4,9 +4,10 @@ getUpdates returns at most 100 updates and confirms (deletes at Telegram) everyt
 the offset it is called with, so a batch must be durable on our side before the next call.
 Recording it as touches in that transaction makes every transaction 100 touches, where the
 store's fixed cost per transaction dominates. The spool makes a full batch durable cheaply
-instead: the raw updates as one checkpoint (source ``telegram:NAME``, key ``spool:`` and
-the batch's next offset, zero-padded so keys sort in offset order), written with the offset
-checkpoint in one transaction. Held batches are then recorded together — their items, then
+instead: getUpdates' answer, its text as Telegram sent it, as one checkpoint (source
+``telegram:NAME``, key ``spool:`` and the batch's next offset, zero-padded so keys sort in
+offset order), written with the offset checkpoint in one transaction of checkpoints alone,
+which the store writes without the unit of work's projections (decision 0083). Held batches are then recorded together — their items, then
 each batch's entry removed (an empty checkpoint), in order, so the removal commits with or
 after the touches it covers — once enough updates are held, the oldest has waited long
 enough, or Telegram has nothing more. A kill loses nothing (an entry stays until its
@@ -16,13 +17,15 @@ next start records what the spool still holds before asking Telegram for more.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from hub.channels.messengers.telegram_ingest import Digest, UpdateIngest
+from hub.channels.messengers.telegram_updates import UpdatesAnswer, updates_in
 from hub.channels.sms.outbox import CheckpointScan
+from hub.errors import ProtocolError
 from hub.model import Checkpoint, Quarantined
 
 #: Key prefix of spooled batches among the bot's checkpoints.
@@ -31,6 +34,8 @@ SPOOL_PREFIX = "spool:"
 DRAIN_AT = 5000
 #: ... or once the oldest held batch has waited this long (seconds).
 DRAIN_AFTER_S = 0.5
+#: Held updates parsed at a time while the poller waits (~0.1 ms of work between looks).
+DIGEST_CHUNK = 10
 
 
 def spool_key(next_offset: int) -> str:
@@ -38,12 +43,34 @@ def spool_key(next_offset: int) -> str:
     return f"{SPOOL_PREFIX}{next_offset:020d}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SpooledBatch:
-    """One getUpdates batch, durable in the spool under `key`."""
+    """One getUpdates batch, durable in the spool under `key`. It is parsed bit by bit into
+    `digest` while the poller waits on Telegram and on the store (`Spool.digest_some`),
+    the rest when it is recorded; its raw updates are let go once all are parsed."""
 
     key: str
     raws: tuple[Any, ...]
+    size: int = field(init=False)
+    parsed: int = 0
+    digest: Digest = field(default_factory=Digest)
+
+    def __post_init__(self) -> None:
+        self.size = len(self.raws)
+
+    @property
+    def unparsed(self) -> int:
+        return self.size - self.parsed
+
+    def parse(self, ingest: UpdateIngest, limit: int | None = None) -> Digest:
+        """Parse up to `limit` more updates (all that are left by default); the digest."""
+        end = self.size if limit is None else min(self.size, self.parsed + limit)
+        if end > self.parsed:
+            ingest.digest(self.raws[self.parsed : end], self.digest)
+            self.parsed = end
+            if end == self.size:
+                self.raws = ()  # parsed: the collector need not walk them again
+        return self.digest
 
 
 class Spool:
@@ -64,23 +91,29 @@ class Spool:
         self._held: list[SpooledBatch] = []
         self._updates = 0
         self._since: float | None = None
+        self._parsing = 0  # the first held batch that may have unparsed updates
 
     @property
     def holding(self) -> bool:
         return bool(self._held)
 
-    def entry(self, raws: Sequence[Any], next_offset: int) -> tuple[SpooledBatch, Checkpoint]:
-        """The batch and the checkpoint that makes it durable (to be committed first)."""
-        batch = SpooledBatch(spool_key(next_offset), tuple(raws))
-        value = json.dumps(list(raws), ensure_ascii=False, separators=(",", ":"))
-        return batch, Checkpoint(source=self.source, key=batch.key, value=value)
+    @property
+    def unparsed(self) -> int:
+        """Held updates not parsed yet."""
+        return sum(batch.unparsed for batch in self._held[self._parsing :])
+
+    def entry(self, answer: UpdatesAnswer, next_offset: int) -> tuple[SpooledBatch, Checkpoint]:
+        """The batch and the checkpoint that makes it durable (to be committed first): the
+        answer's text as Telegram sent it."""
+        batch = SpooledBatch(spool_key(next_offset), tuple(answer.updates))
+        return batch, Checkpoint(source=self.source, key=batch.key, value=answer.text)
 
     def hold(self, batch: SpooledBatch) -> None:
         """Keep a committed batch until it is recorded."""
         if self._since is None:
             self._since = self.clock()
         self._held.append(batch)
-        self._updates += len(batch.raws)
+        self._updates += batch.size
 
     def due(self) -> bool:
         """Whether the held batches should be recorded now (enough of them, or old enough)."""
@@ -88,9 +121,21 @@ class Spool:
             return False
         return self._updates >= self.drain_at or self.clock() - self._since >= self.drain_after_s
 
+    def digest_some(self, ingest: UpdateIngest, limit: int = DIGEST_CHUNK) -> bool:
+        """Parse up to `limit` more held updates, oldest first; False when all are parsed.
+        Called while the poller waits, so that parsing fills that time (decision 0083)."""
+        while self._parsing < len(self._held):
+            batch = self._held[self._parsing]
+            if batch.unparsed:
+                batch.parse(ingest, limit)
+                return True
+            self._parsing += 1
+        return False
+
     def take(self) -> list[SpooledBatch]:
         """The held batches, oldest first; the spool forgets them (their entries stay)."""
         held, self._held, self._updates, self._since = self._held, [], 0, None
+        self._parsing = 0
         return held
 
     def done(self, batch: SpooledBatch) -> Checkpoint:
@@ -105,10 +150,8 @@ class Spool:
         unreadable: list[Quarantined | Checkpoint] = []
         for key in sorted(found):
             try:
-                raws = json.loads(found[key])
-            except ValueError:
-                raws = None
-            if not isinstance(raws, list):
+                raws = updates_in(found[key])
+            except ProtocolError:
                 unreadable.append(
                     Quarantined(
                         source=self.source,

@@ -317,6 +317,38 @@ def parse_update(
     return ParsedUpdate(update_id=uid)
 
 
+@dataclass(frozen=True, slots=True)
+class UpdatesAnswer:
+    """A getUpdates answer: its text as Telegram sent it (what the polling spool keeps, so
+    it is never encoded again) and the update objects in it."""
+
+    text: str
+    updates: list[Any]
+
+
+def updates_in(text: str) -> list[Any]:
+    """The updates of a getUpdates answer's text (``{"ok": true, "result": [...]}``; a bare
+    list is what spools written before decision 0083 hold); `ProtocolError` otherwise."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError(f"getUpdates answered something that is not JSON: {exc}") from exc
+    if isinstance(data, OBJECT) and data.get("ok") is True:
+        data = data.get("result")
+    if not isinstance(data, list):
+        raise ProtocolError(f"getUpdates answered {type(data).__name__}, not a list of updates")
+    return data
+
+
+def read_answer(body: bytes) -> UpdatesAnswer:
+    """getUpdates' answer body → its text and updates; `ProtocolError` when unreadable."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"getUpdates answered bytes that are not UTF-8: {exc}") from exc
+    return UpdatesAnswer(text, updates_in(text))
+
+
 def parse_body(body: bytes) -> Mapping[str, Any]:
     """A webhook body → the update object; `ProtocolError` when it is not JSON of an object."""
     try:

@@ -5,6 +5,7 @@ and every message is there once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ from hub.activity import ActivityStore, BatchWriter
 from hub.channels.messengers.factory import build_capture
 from hub.channels.messengers.telegram_capture import OFFSET_KEY
 from hub.channels.messengers.telegram_spool import SPOOL_PREFIX
+from hub.channels.messengers.telegram_updates import updates_in
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.integration.messengers.conftest import activity_rows, polling_hub, settings_for
 from tests.integration.messengers.test_telegram_restart import _offset, _rows
@@ -45,7 +47,8 @@ async def _spool_then_record(fake_tg: FakeTelegram, tg_store: ActivityStore, wri
     adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
     await adapter.poll_once(writer, None, 0)  # one full batch: spooled, not recorded yet
     spooled = await tg_store.checkpoints_under("telegram:main", SPOOL_PREFIX)
-    assert [len(json.loads(v)) for v in spooled.values()] == [5]
+    assert [len(updates_in(v)) for v in spooled.values()] == [5]
+    assert all(json.loads(v)["ok"] is True for v in spooled.values())  # the answer as sent
     assert await activity_rows(tg_store) == {}
     assert await tg_store.get_checkpoint("telegram:main", OFFSET_KEY) == "6"
     await adapter.sync_once(writer)
@@ -70,7 +73,7 @@ def _spool(db: Path) -> dict[int, list[int]]:
             ).fetchall()
     except sqlite3.OperationalError:
         return {}
-    return {int(key.split(":")[1]): [u["update_id"] for u in json.loads(value)] for key, value in rows}
+    return {int(key.split(":")[1]): [u["update_id"] for u in updates_in(value)] for key, value in rows}
 
 
 async def _kill_holding_confirmed(proc: subprocess.Popen[str], db: Path, fake: FakeTelegram) -> dict[int, list[int]]:
@@ -132,3 +135,35 @@ async def test_kill_9_with_a_spool_of_confirmed_updates_loses_and_doubles_nothin
     assert _spool(db) == {}  # everything spooled was recorded and its entry removed
     resumed = [c.params.get("offset") for c in fake_tg.calls[calls_before:] if c.method == "getUpdates"]
     assert resumed[0] == saved  # the held updates came from the spool, not from Telegram
+
+
+async def test_what_is_spooled_is_parsed_while_the_next_getupdates_waits(
+    fake_tg: FakeTelegram, store: ActivityStore
+) -> None:
+    """Decision 0083: a held batch is parsed during the next poll's wait on Telegram, not
+    when it is recorded; a poll cancelled in that wait takes its request down with it."""
+    for n in range(1, 13):
+        fake_tg.send_text(970, n, f"сообщение {n}")
+    fake_tg.latency_s = 0.2
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    async with store.writer() as writer:
+        offset, _ = await adapter.poll_once(writer, None, 0)
+        assert adapter.spool.unparsed == 5  # the first batch: durable, not parsed yet
+        offset, _ = await adapter.poll_once(writer, offset, 0)
+        assert adapter.spool.unparsed == 5  # the first parsed during the wait, the second not yet
+
+        polling = asyncio.create_task(adapter.poll_once(writer, offset, 0))
+        await asyncio.sleep(0.05)
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        await asyncio.sleep(0)
+        waiting = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == "TelegramCapture._call"]
+        assert not waiting  # no request left behind
+        assert adapter.spool.unparsed == 0
+
+        fake_tg.latency_s = 0
+        await adapter.sync_once(writer)
+    rows = await activity_rows(store)
+    assert sorted(rows) == sorted(f"970:{n}" for n in range(1, 13))
+    assert await store.checkpoints_under("telegram:main", SPOOL_PREFIX) == {}
