@@ -48,7 +48,7 @@ def activities() -> None:
 @click.option("--channel", type=click.Choice([c.value for c in Channel]), default=None)
 @click.option("--direction", type=click.Choice([d.value for d in Direction]), default=None)
 @click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
-@click.option("--since", default=None, help="ISO date or date-time (UTC if no zone).")
+@click.option("--since", default=None, help="ISO date or date-time (without an offset: the company's clock).")
 @click.option("--until", default=None, help="ISO date or date-time, exclusive.")
 @click.option("--limit", default=50, show_default=True, type=AsciiInt(1, MAX_PAGE))
 @click.option("--cursor", default=None, help="Continue from a previous page.")
@@ -68,6 +68,7 @@ def list_(
     as_json: bool,
 ) -> None:
     """List activities, newest first."""
+    tz = settings_of(ctx).kpi.timezone
 
     async def main() -> tuple[list[dict[str, Any]], str | None]:
         async with open_store(ctx) as store:
@@ -80,8 +81,8 @@ def list_(
                 channel=Channel(channel) if channel else None,
                 direction=Direction(direction) if direction else None,
                 status=Status(status) if status else None,
-                since=parse_when(since),
-                until=parse_when(until),
+                since=parse_when(since, tz),
+                until=parse_when(until, tz),
             )
             page = await store.activities.list(flt, limit=limit, cursor=cursor)
             return page.items, page.next_cursor
@@ -91,7 +92,6 @@ def list_(
         emit_json({"items": items, "next_cursor": next_cursor})
         return
     locale = locale_of(ctx)
-    tz = settings_of(ctx).kpi.timezone
     rows = [
         {
             "id": item["id"],
@@ -144,6 +144,7 @@ def add(
     as_json: bool,
 ) -> None:
     """Add an interaction: planned with --due, done otherwise."""
+    tz = settings_of(ctx).kpi.timezone
 
     async def main() -> dict[str, Any]:
         async with open_store(ctx) as store:
@@ -153,8 +154,8 @@ def add(
                 employee_id=employee_id,
                 contact_id=contact,
                 subject=subject,
-                due_at=parse_when(due),
-                occurred_at=parse_when(occurred),
+                due_at=parse_when(due, tz),
+                occurred_at=parse_when(occurred, tz),
                 duration_s=hours * 3600 if hours is not None else None,
             )
             return await store.activities.get(new_id)

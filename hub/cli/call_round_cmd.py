@@ -125,7 +125,7 @@ async def round_action(
     show_default=True,
     help="owner: each contact to its owner when chosen; even: in turn.",
 )
-@click.option("--start-at", default=None, help="The first call's time (ISO; naive = UTC).")
+@click.option("--start-at", default=None, help="The first call's time (ISO; without an offset: the company's clock).")
 @click.option("--day-start", default="09:00", show_default=True, help="Working hours start.")
 @click.option("--day-end", default="18:00", show_default=True, help="Working hours end.")
 @click.option("--call-minutes", type=AsciiInt(minimum=1), default=10, show_default=True)
@@ -159,7 +159,7 @@ def create_round(
         segment=segment_filter(inline),
         employees=employees,
         spread=spread,
-        starts_at=parse_when(start_at),
+        starts_at=parse_when(start_at, settings_of(ctx).kpi.timezone),
         day_start=day_start,
         day_end=day_end,
         call_minutes=call_minutes,

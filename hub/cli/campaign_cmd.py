@@ -104,7 +104,7 @@ def campaign() -> None:
 @template_options("Template id.")
 @segment_options
 @click.option("--sender", required=True, help="Account or gateway (sales, or email:sales).")
-@click.option("--at", "send_at", default=None, help="Send at this ISO time (naive = UTC).")
+@click.option("--at", "send_at", default=None, help="Send at this ISO time (without an offset: the company's clock, [kpi] timezone).")
 @click.option(
     "--local-hour",
     type=AsciiInt(minimum=0, maximum=23),
@@ -130,7 +130,7 @@ def create(
 ) -> None:
     """Save a draft campaign (checked now: template, segment, sender, schedule)."""
     segment = segment_filter(inline)
-    when = parse_when(send_at)
+    when = parse_when(send_at, settings_of(ctx).kpi.timezone)
     schedule = (
         ScheduleKind.AT if when is not None else
         ScheduleKind.LOCAL_HOUR if local_hour is not None else ScheduleKind.NOW

@@ -12,9 +12,10 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -306,15 +307,17 @@ def utf8_text(data: bytes, what: str) -> str:
     return text
 
 
-def parse_when(text: str | None) -> datetime | None:
-    """Parse an ISO date or datetime from the command line as aware UTC (naive = UTC)."""
+def parse_when(text: str | None, timezone: str) -> datetime | None:
+    """An ISO date or date-time from the command line, as aware UTC. Without an offset it is
+    the company's clock (`timezone`, the [kpi] one), as a user reads it: "10:00" in Moscow
+    is 07:00 UTC, not 10:00 UTC; a date alone is its local midnight."""
     if text is None:
         return None
-    from datetime import UTC
-
     try:
         value = datetime.fromisoformat(text)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(timezone))
+        return value.astimezone(UTC)
     except ValueError as exc:
         shown = text[:MAX_SHOWN_VALUE]
         raise click.BadParameter(f"{shown!r} is not an ISO date or date-time") from exc

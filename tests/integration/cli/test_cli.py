@@ -78,12 +78,28 @@ def test_employees_interactions_activities_and_tokens(touchhub: Touchhub, tmp_pa
         )
     )
     assert added["status"] == "planned" and added["employee_id"] == people["Petr"]["id"]
+    # A time without an offset is the company's clock ([kpi] timezone, Moscow by default):
+    # 10:00 in Moscow is 07:00 UTC. An explicit offset is taken as written.
+    assert added["due_at"].startswith("2030-01-01T07:00:00"), added["due_at"]
+    written = json.loads(
+        touchhub.ok(
+            "interaction", "add", "--kind", "call", "--subject", "Offset", "--employee", "101",
+            "--due", "2030-01-01T10:00:00+05:00", "--json",
+        )
+    )  # fmt: skip
+    assert written["due_at"].startswith("2030-01-01T05:00:00"), written["due_at"]
     done = json.loads(
         touchhub.ok("interaction", "complete", str(added["id"]), "--result", "ok", "--json")
     )
     assert done["status"] == "completed"
     listed = json.loads(touchhub.ok("activities", "list", "--employee", "Petr", "--json"))
-    assert [a["id"] for a in listed["items"]] == [added["id"]]
+    assert [a["id"] for a in listed["items"]] == [added["id"], written["id"]] or [
+        a["id"] for a in listed["items"]
+    ] == [written["id"], added["id"]]
+    since = json.loads(
+        touchhub.ok("activities", "list", "--since", "2030-01-01 09:30", "--json")
+    )  # 09:30 in Moscow is 06:30 UTC: after the call (05:00 UTC), before the meeting (07:00)
+    assert [a["id"] for a in since["items"]] == [added["id"]]
     token = touchhub.ok("token", "create", "--role", "head", "--employee", "Olga").strip()
     assert token.startswith("th_")
 
