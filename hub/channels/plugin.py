@@ -71,7 +71,8 @@ class ChannelPlugin(Generic[S]):
     - `section`: the config section (``[telephony]``), validated by `settings_model`.
     - `build_adapters`: every configured capture adapter of this channel (may be none).
     - `senders_factory`: its senders (keys and how to build one), if it can send.
-    - `routes`: webhooks; handlers reach the writer through `hub.web.keys.SINK`.
+    - `routes`: gives its webhooks (so a plug-in may load them only for the web app);
+      handlers reach the writer through `hub.web.keys.SINK`.
     - `build_services`: long-lived servers started after the adapters, stopped before them.
     - `bounce_source`: reads a mailbox folder (named as the channel names it) as bounces,
       for the campaigns' bounce mailbox, if the channel can.
@@ -82,7 +83,7 @@ class ChannelPlugin(Generic[S]):
     settings_model: type[S]
     build_adapters: Callable[[S], Sequence[CaptureAdapter]]
     senders_factory: SenderFactory[S] | None = None
-    routes: web.RouteTableDef | None = None
+    routes: Callable[[], web.RouteTableDef] | None = None
     build_services: Callable[[S, ChannelContext], Sequence[Service]] | None = None
     bounce_source: Callable[[S, str], BounceSource] | None = None
 

@@ -192,6 +192,6 @@ def create_app(
             setup(app)
     for plugin in load_plugins() if plugins is None else plugins:
         if plugin.routes is not None:
-            app.router.add_routes(plugin.routes)
+            app.router.add_routes(plugin.routes())
     app.router.add_routes(list(_route_defs(extra_routes)))
     return app

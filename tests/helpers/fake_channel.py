@@ -163,5 +163,5 @@ PLUGIN = ChannelPlugin(
     settings_model=FakeSettings,
     build_adapters=build_gateways,
     senders_factory=SenderFactory(keys=sender_numbers, build=build_sender),
-    routes=routes,
+    routes=lambda: routes,
 )

@@ -10,13 +10,20 @@ from hub.backoff import BackoffPolicy
 from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.link_token import contact_token, deep_link, verify_contact_token
 from hub.channels.messengers.send_limits import SendLimits
+from hub.channels.messengers.sender_keys import (
+    TELEGRAM,
+    VIBER,
+    VK,
+    WHATSAPP,
+    bot_names,
+    enabled,
+)
 from hub.channels.messengers.settings import (
     BotMode,
     MessengersSettings,
     TelegramBotSettings,
     ViberSettings,
     VkSettings,
-    WhatsAppSettings,
 )
 from hub.channels.messengers.telegram_capture import PollPlan, TelegramCapture
 from hub.channels.messengers.telegram_client import bot_username, make_bot
@@ -47,33 +54,8 @@ from hub.model import CaptureAdapter, Sender, Sink
 
 S = TypeVar("S", VkSettings, ViberSettings)
 
-#: The platforms this channel speaks, as the first part of a sender key (``telegram:NAME``).
-TELEGRAM = "telegram"
-WHATSAPP = "whatsapp"
-VK = "vk"
-VIBER = "viber"
 WEBHOOK_PATH = "/hooks/messengers/telegram/{name}"
 VIBER_WEBHOOK_PATH = "/hooks/messengers/viber/{name}"
-
-
-def bot_names(settings: MessengersSettings) -> list[str]:
-    """The enabled Telegram bots."""
-    return [name for name, bot in settings.telegram.items() if bot.enabled]
-
-
-def _enabled(accounts: Mapping[str, VkSettings | ViberSettings | WhatsAppSettings]) -> list[str]:
-    return [name for name, account in accounts.items() if account.enabled]
-
-
-def sender_keys(settings: MessengersSettings) -> list[str]:
-    """Every sender this channel builds, keyed like its touches' source: ``telegram:NAME``,
-    ``whatsapp:NAME``, ``vk:NAME``, ``viber:NAME``."""
-    return (
-        [source_of(name) for name in bot_names(settings)]
-        + [f"{WHATSAPP}:{n}" for n in _enabled(settings.whatsapp)]
-        + [f"{VK}:{n}" for n in _enabled(settings.vk)]
-        + [f"{VIBER}:{n}" for n in _enabled(settings.viber)]
-    )
 
 
 def bot_settings(settings: MessengersSettings, name: str) -> TelegramBotSettings:
@@ -220,9 +202,9 @@ def build_viber_monitor(settings: MessengersSettings, name: str) -> WebhookMonit
 def build_adapters(settings: MessengersSettings) -> list[CaptureAdapter]:
     """An adapter per enabled bot, a health monitor per enabled webhook-fed account."""
     bots: list[CaptureAdapter] = [build_capture(settings, name) for name in bot_names(settings)]
-    numbers = [build_monitor(settings, n) for n in _enabled(settings.whatsapp)]
-    communities = [build_vk_monitor(settings, n) for n in _enabled(settings.vk)]
-    vibers = [build_viber_monitor(settings, n) for n in _enabled(settings.viber)]
+    numbers = [build_monitor(settings, n) for n in enabled(settings.whatsapp)]
+    communities = [build_vk_monitor(settings, n) for n in enabled(settings.vk)]
+    vibers = [build_viber_monitor(settings, n) for n in enabled(settings.viber)]
     return bots + numbers + communities + vibers
 
 

@@ -13,5 +13,5 @@ PLUGIN = ChannelPlugin(
     settings_model=SmsSettings,
     build_adapters=build_adapters,
     senders_factory=SenderFactory(keys=gateway_names, build=build_sender),
-    routes=webhooks.routes,
+    routes=lambda: webhooks.routes,
 )

@@ -65,9 +65,10 @@ def test_the_listing_is_the_one_the_imported_commands_give() -> None:
         assert listed.getvalue().count("\n") > len(COMMANDS)
 
 
-def loaded_by(command_lines: list[list[str]], tmp_path: Path) -> set[str]:
+def loaded_by(command_lines: list[list[str]], tmp_path: Path, *, shows: str = "") -> set[str]:
     """The modules these `touchhub` command lines load, run in a process of their own
-    away from any config."""
+    away from any config (but one given with `--config`); the output must hold `shows`
+    (by default the usage or the version)."""
     env = {k: v for k, v in os.environ.items() if k != "TOUCHHUB_CONFIG"}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(command_lines)],
@@ -78,7 +79,10 @@ def loaded_by(command_lines: list[list[str]], tmp_path: Path) -> set[str]:
         timeout=PROBE_TIMEOUT_S,
         check=True,
     )
-    assert "Usage:" in done.stdout or "version" in done.stdout, done.stdout + done.stderr
+    if shows:
+        assert shows in done.stdout, done.stdout + done.stderr
+    else:
+        assert "Usage:" in done.stdout or "version" in done.stdout, done.stdout + done.stderr
     modules: list[str] = json.loads(done.stderr.splitlines()[-1])
     return set(modules)
 
@@ -103,3 +107,19 @@ def test_the_commands_help_loads_no_optional_package(tmp_path: Path) -> None:
     loaded = loaded_by([[command, "--help"] for command in commands], tmp_path)
     assert {"hub.config", "hub.cli.serve_cmd", "hub.cli.kpi_cmd", "hub.cli.campaign_cmd"} <= loaded
     assert not optional_in(loaded), sorted(optional_in(loaded))
+
+
+def test_a_store_command_with_bots_configured_loads_no_messenger_code(tmp_path: Path) -> None:
+    """Reading the config loads every plug-in; the messenger one names its senders from the
+    settings and loads python-telegram-bot and the platforms' clients only to build them."""
+    config = tmp_path / "touchhub.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "hub.db"}"\n\n'
+        '[messengers.telegram.main]\ntoken = "123:abc"\n\n'
+        '[messengers.vk.club]\ngroup_id = 1\naccess_token = "t"\nsecret = "s"\nconfirmation = "c"\n',
+        encoding="utf-8",
+    )
+    loaded = loaded_by([["--config", str(config), "--lang", "en", "contacts", "list"]], tmp_path, shows="(none)")
+    assert {"hub.config", "hub.cli.contacts_cmd", "hub.channels.messengers.plugin"} <= loaded
+    heavy = {"telegram", "httpx", "hub.channels.messengers.factory", "hub.channels.messengers.webhooks"}
+    assert not heavy & loaded, sorted(heavy & loaded)
