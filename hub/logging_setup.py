@@ -95,7 +95,7 @@ def setup_logging(settings: LoggingSettings, *, quiet: bool = False) -> None:
     for noisy in (
         "aiosqlite",
         "asyncio",
-        "alembic.runtime.migration",
+        "alembic.runtime",  # each migration step, and (alembic 1.16+) each plugin it sets up
         "aioimaplib",
         "aiohttp.access",
         "apscheduler",  # logs every run of every job (a 5-second tick) at INFO

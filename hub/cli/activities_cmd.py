@@ -81,8 +81,8 @@ def list_(
                 channel=Channel(channel) if channel else None,
                 direction=Direction(direction) if direction else None,
                 status=Status(status) if status else None,
-                since=parse_when(since, tz),
-                until=parse_when(until, tz),
+                since=parse_when(since, tz, "--since"),
+                until=parse_when(until, tz, "--until"),
             )
             page = await store.activities.list(flt, limit=limit, cursor=cursor)
             return page.items, page.next_cursor
@@ -154,8 +154,8 @@ def add(
                 employee_id=employee_id,
                 contact_id=contact,
                 subject=subject,
-                due_at=parse_when(due, tz),
-                occurred_at=parse_when(occurred, tz),
+                due_at=parse_when(due, tz, "--due"),
+                occurred_at=parse_when(occurred, tz, "--at"),
                 duration_s=hours * 3600 if hours is not None else None,
             )
             return await store.activities.get(new_id)

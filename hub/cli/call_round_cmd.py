@@ -159,7 +159,7 @@ def create_round(
         segment=segment_filter(inline),
         employees=employees,
         spread=spread,
-        starts_at=parse_when(start_at, settings_of(ctx).kpi.timezone),
+        starts_at=parse_when(start_at, settings_of(ctx).kpi.timezone, "--start-at"),
         day_start=day_start,
         day_end=day_end,
         call_minutes=call_minutes,

@@ -130,7 +130,7 @@ def create(
 ) -> None:
     """Save a draft campaign (checked now: template, segment, sender, schedule)."""
     segment = segment_filter(inline)
-    when = parse_when(send_at, settings_of(ctx).kpi.timezone)
+    when = parse_when(send_at, settings_of(ctx).kpi.timezone, "--at")
     schedule = (
         ScheduleKind.AT if when is not None else
         ScheduleKind.LOCAL_HOUR if local_hour is not None else ScheduleKind.NOW

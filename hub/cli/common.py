@@ -307,10 +307,11 @@ def utf8_text(data: bytes, what: str) -> str:
     return text
 
 
-def parse_when(text: str | None, timezone: str) -> datetime | None:
+def parse_when(text: str | None, timezone: str, option: str) -> datetime | None:
     """An ISO date or date-time from the command line, as aware UTC. Without an offset it is
     the company's clock (`timezone`, the [kpi] one), as a user reads it: "10:00" in Moscow
-    is 07:00 UTC, not 10:00 UTC; a date alone is its local midnight."""
+    is 07:00 UTC, not 10:00 UTC; a date alone is its local midnight. A refusal names
+    `option` (``--due``)."""
     if text is None:
         return None
     try:
@@ -320,9 +321,11 @@ def parse_when(text: str | None, timezone: str) -> datetime | None:
         return value.astimezone(UTC)
     except ValueError as exc:
         shown = text[:MAX_SHOWN_VALUE]
-        raise click.BadParameter(f"{shown!r} is not an ISO date or date-time") from exc
+        raise click.BadParameter(f"{shown!r} is not an ISO date or date-time", param_hint=f"'{option}'") from exc
     except OverflowError as exc:  # 9999-12-31T23:59-14:00 is past the calendar in UTC
-        raise click.BadParameter(f"{text!r} is out of the calendar's range in UTC") from exc
+        raise click.BadParameter(
+            f"{text!r} is out of the calendar's range in UTC", param_hint=f"'{option}'"
+        ) from exc
 
 
 logger = logging.getLogger(__name__)

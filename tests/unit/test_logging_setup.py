@@ -62,3 +62,13 @@ def test_a_traceback_quoting_a_token_is_scrubbed_in_plain_text(
     err = capsys.readouterr().err
     assert "Error handling request" in err and "ValueError" in err
     assert "SECRETSECRET" not in err
+
+
+def test_library_chatter_is_kept_below_info() -> None:
+    """A first start printed seven lines of alembic's plug-in set-up (alembic 1.16+), twice;
+    the hub's own INFO lines still show."""
+    setup_logging(LoggingSettings.model_validate({"level": "INFO"}))
+    for chatty in ("alembic.runtime.plugins", "alembic.runtime.migration", "apscheduler.scheduler"):
+        assert not logging.getLogger(chatty).isEnabledFor(logging.INFO), chatty
+    assert logging.getLogger("hub.runtime").isEnabledFor(logging.INFO)
+    setup_logging(LoggingSettings())

@@ -172,3 +172,21 @@ def test_odd_options_are_one_line(workdir: Path, args: list[str], mention: str) 
     result = run(workdir, args, b"Event: FullyBooted\r\n\r\n", "input.raw")
     assert_no_traceback(result)
     assert result.exit_code == 2 and mention in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["interaction", "add", "--kind", "task", "--subject", "s", "--due", "завтра"],
+         "неверное значение '--due': 'завтра' — не дата и не время ISO"),
+        (["activities", "list", "--since", "9999-12-31T23:59:59-14:00"],
+         "неверное значение '--since': '9999-12-31T23:59:59-14:00' выходит за пределы календаря"),
+    ],
+)  # fmt: skip
+def test_a_time_that_is_not_one_is_refused_in_russian_naming_its_option(
+    workdir: Path, args: list[str], said: str
+) -> None:
+    result = store(workdir).run("--lang", "ru", *args)
+    assert "Traceback" not in result.output + result.stderr
+    assert result.stderr.count("Ошибка:") == 1 and said in result.stderr, result.stderr
+    assert result.exit_code == 2
