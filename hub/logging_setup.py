@@ -21,12 +21,14 @@ _SECRETS = [
     (re.compile(r"(?i)(bearer\s+)[\w.~+/=-]+"), r"\1***"),
     (re.compile(r"(?i)((?:password|secret|token|passwd)\s*[=:]\s*)[^\s,;&]+"), r"\1***"),
     (re.compile(r"\bth_[\w-]{8,}"), "th_***"),
+    # a Telegram bot's token is part of every Bot API URL: .../bot123456:AA.../getUpdates
+    (re.compile(r"(/(?:file/)?bot)\d+:[\w-]+"), r"\1***"),
 ]
 _EXTRA_SKIP = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def scrub(text: str) -> str:
-    """Mask passwords in URLs, bearer tokens and key=value secrets."""
+    """Mask passwords in URLs, bearer tokens, key=value secrets and Telegram bot tokens."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text

@@ -26,6 +26,11 @@ from hub.urls import mask_url
         ("b'authorization:th_prefixOnly'", "th_prefixOnly"),
         ("header too long: Bearer th_abcdefgh", "th_abcdefgh"),
         ("password: qwerty123", "qwerty123"),
+        (
+            "aiohttp.InvalidURL: https://api.telegram.org/bot123456:AAH-x_yZ09/getUpdates?limit=100",
+            "AAH-x_yZ09",
+        ),
+        ("GET http://127.0.0.1:8081/file/bot42:Tok_en-1/voice/1.oga", "Tok_en-1"),
     ],
 )
 def test_scrub_masks_secrets(text: str, secret: str) -> None:

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 
 from hub.channels.messengers.telegram_client import bot_username, make_bot, translate
 from hub.errors import ChannelConnectError, ChannelTimeout
@@ -51,6 +52,31 @@ async def test_a_bot_api_nobody_listens_on_is_a_connect_error(fake_tg: FakeTeleg
     settings = settings_for(fake_tg, timeout_s=2).telegram["main"]
     with pytest.raises(ChannelConnectError, match="Telegram"):
         await bot_username(settings, "telegram:main")
+
+
+async def test_an_error_that_quotes_the_url_does_not_carry_the_token(fake_tg: FakeTelegram) -> None:
+    """A Bot API address that redirects for ever: aiohttp's error quotes the URL, which
+    holds the bot's token; what reaches health and the log has it masked."""
+
+    async def again(request: web.Request) -> web.Response:
+        raise web.HTTPFound(str(request.url))
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", again)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        fake_tg.url = f"http://127.0.0.1:{port}"
+        settings = settings_for(fake_tg, timeout_s=2).telegram["main"]
+        with pytest.raises(ChannelConnectError) as caught:
+            await bot_username(settings, "telegram:main")
+    finally:
+        await runner.cleanup()
+    token = settings.token.get_secret_value()
+    assert "Redirect" in str(caught.value) and "/bot***" in str(caught.value)
+    assert token not in str(caught.value) and token.split(":")[1] not in str(caught.value)
 
 
 async def test_a_file_goes_up_as_multipart_with_its_fields(fake_tg: FakeTelegram) -> None:
