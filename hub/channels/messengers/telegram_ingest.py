@@ -48,7 +48,7 @@ class Digest:
 class UpdateIngest:
     """Parses updates (`digest`) and pushes what they mean into a sink (`deliver`); counts
     on `health`. The two halves are apart so that the poller can parse what it has made
-    durable while it waits on Telegram and on the store (`telegram_spool`)."""
+    durable while it waits for Telegram's next answer (`telegram_spool`)."""
 
     def __init__(
         self,

@@ -7,12 +7,13 @@ store's fixed cost per transaction dominates. The spool makes a full batch durab
 instead: getUpdates' answer, its text as Telegram sent it, as one checkpoint (source
 ``telegram:NAME``, key ``spool:`` and the batch's next offset, zero-padded so keys sort in
 offset order), written with the offset checkpoint in one transaction of checkpoints alone,
-which the store writes without the unit of work's projections (decision 0083). Held batches are then recorded together — their items, then
-each batch's entry removed (an empty checkpoint), in order, so the removal commits with or
-after the touches it covers — once enough updates are held, the oldest has waited long
-enough, or Telegram has nothing more. A kill loses nothing (an entry stays until its
-touches are committed) and doubles nothing (recording is idempotent on the touch key); the
-next start records what the spool still holds before asking Telegram for more.
+which the store writes without the unit of work's projections (decision 0083). Held
+batches are then recorded together — their items, then each batch's entry removed (an
+empty checkpoint), in order, so the removal commits with or after the touches it covers —
+once enough updates are held, the oldest has waited long enough, or Telegram has nothing
+more. A kill loses nothing (an entry stays until its touches are committed) and doubles
+nothing (recording is idempotent on the touch key); the next start records what the spool
+still holds before asking Telegram for more.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def spool_key(next_offset: int) -> str:
 @dataclass(slots=True)
 class SpooledBatch:
     """One getUpdates batch, durable in the spool under `key`. It is parsed bit by bit into
-    `digest` while the poller waits on Telegram and on the store (`Spool.digest_some`),
-    the rest when it is recorded; its raw updates are let go once all are parsed."""
+    `digest` while the poller waits for Telegram's next answer (`Spool.digest_some`), the
+    rest when it is recorded; its raw updates are let go once all are parsed."""
 
     key: str
     raws: tuple[Any, ...]
