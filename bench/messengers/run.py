@@ -12,11 +12,11 @@ N text updates from `--chats` private chats; the hub's side is this process.
     and a flush — the store at the granularity long polling allows (getUpdates returns at
     most 100 updates, and they may be confirmed only once committed).
 (b) telegram: a fresh store, `TelegramCapture.sync_once` polling the fake with getUpdates
-    batches of 100. A full batch is spooled (its raw updates and the offset committed in
-    one small transaction before the next poll confirms it) and held batches are recorded
-    together, up to 5,000 updates a transaction (decision 0064); the writer's
-    transactions are counted (one per getUpdates batch, the recording of held batches
-    joining one of them), and the spool must be empty at the end.
+    batches of 100. A full batch is spooled (kept on the spool's shelf before the next
+    poll confirms it: on this SQLite store, appended to a file in the folder beside the
+    database, decision 0084) and held batches are recorded together with the offset, up
+    to 4,900 updates a transaction (decisions 0064, 0083); the writer's transactions are
+    counted, and the spool must be empty at the end.
 
 Before the rounds the process's heap is set aside from the collector (`hub.heap.settle`),
 as `touchhub serve` does once started. Rounds run (a), (c), (b). Goal: (b) ≥ 70 % of (a).
@@ -165,7 +165,9 @@ async def telegram_rate(folder: Path, url: str, count: int) -> tuple[Rate, int]:
             transactions = writer.stats.batches
         written = await store.activities.count()
         assert written == count, f"{written} of {count} updates recorded"
-        left = await store.checkpoints_under(f"telegram:{BOT}", SPOOL_PREFIX)
+        left = list(await store.checkpoints_under(f"telegram:{BOT}", SPOOL_PREFIX))
+        folder = store.spool_folder(f"telegram:{BOT}")
+        left += list(folder.iterdir()) if folder is not None and folder.is_dir() else []
         assert not left, f"{len(left)} batches left in the spool"
     finally:
         await store.close()

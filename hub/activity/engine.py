@@ -7,6 +7,7 @@ Users write ``sqlite:///path`` or ``postgresql://…``; we pick the async driver
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,22 @@ def async_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return make_url(async_url(url)).get_backend_name() == "sqlite"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database or another backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
+
+
+def safe_name(name: str) -> str:
+    """`name` as part of a file name: anything but letters, digits and ``_.-`` becomes ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -23,7 +23,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import re
 import socket
 import zlib
 from dataclasses import dataclass
@@ -32,11 +31,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Column, Integer, String, Table, delete, select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from hub.activity.dialect import upsert
+from hub.activity.engine import safe_name, sqlite_file
 from hub.activity.schema import UTCDateTime, metadata
 from hub.model import utcnow
 
@@ -299,13 +298,8 @@ class LeaseBoard:
 
     def lock_path(self, name: str) -> Path:
         """The lock file of lease `name`: beside the database file (or the temp dir)."""
-        database = make_url(str(self.engine.url)).database or ""
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-        if not database or database == ":memory:":
-            base = Path("/tmp") / f"touchhub-memory-{self.me.pid}"
-        else:
-            base = Path(database).expanduser()
-        return base.with_name(f"{base.name}.lease-{safe}")
+        base = sqlite_file(str(self.engine.url)) or Path("/tmp") / f"touchhub-memory-{self.me.pid}"
+        return base.with_name(f"{base.name}.lease-{safe_name(name)}")
 
     async def _write_holder(self, name: str) -> None:
         now = utcnow()

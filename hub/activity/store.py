@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +36,7 @@ from hub.activity import (
 )
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
-from hub.activity.engine import create_engine, migrate
+from hub.activity.engine import create_engine, migrate, safe_name, sqlite_file
 from hub.activity.identity_updates import apply_identity_updates
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
@@ -340,6 +341,15 @@ class ActivityStore:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def spool_folder(self, source: str) -> Path | None:
+        """Where `source` may keep files of its own beside the database: on SQLite, a folder
+        next to the database file (as local as the store itself); None on PostgreSQL or in
+        memory, where the store may be shared by hosts and such files would not be."""
+        database = sqlite_file(str(self.engine.url))
+        if database is None:
+            return None
+        return database.with_name(f"{database.name}.spool-{safe_name(source)}")
 
     def writer(self, options: WriterOptions | None = None) -> BatchWriter:
         """A batching `Sink` in front of this store (see `hub.activity.writer`); batching as

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -66,6 +67,8 @@ class WriteTarget(Protocol):
     async def get_checkpoint(self, source: str, key: str) -> str | None: ...
 
     async def checkpoints_under(self, source: str, prefix: str) -> dict[str, str]: ...
+
+    def spool_folder(self, source: str) -> Path | None: ...
 
 
 @dataclass(slots=True)
@@ -201,6 +204,10 @@ class BatchWriter:
         if self._task is not None:
             await self.flush()
         return await self.store.checkpoints_under(source, prefix)
+
+    def spool_folder(self, source: str) -> Path | None:
+        """The store's folder for `source`'s own files, if it has one (SQLite only)."""
+        return self.store.spool_folder(source)
 
     async def _next_batch(self) -> tuple[list[_Entry], list[_Flush], bool]:
         first = await self._queue.get()

@@ -6,11 +6,11 @@ Polling: getUpdates (long poll, up to `poll_limit` updates) from the offset kept
 nothing more) is recorded at once: its touches go into the sink, then the checkpoint with
 the next offset, then `flush()` — so the offset is committed with (or after) the touches
 it covers, and only then confirmed to Telegram by the next getUpdates. A full batch (more
-is waiting) goes into the spool instead (`telegram_spool`): its raw updates and the offset
-committed in one cheap transaction, recorded later together with the batches after it, in
-big transactions. A kill at any point loses nothing (Telegram sends again what was not
-confirmed; the spool keeps what was) and duplicates nothing (recording is idempotent on
-the touch key).
+is waiting) goes into the spool instead (`telegram_spool`): getUpdates' answer kept on the
+spool's shelf (`telegram_shelves`: a file beside a SQLite database, a checkpoint in any
+other store), recorded later together with the batches after it, in big transactions. A
+kill at any point loses nothing (Telegram sends again what was not confirmed; the shelf
+keeps what was) and duplicates nothing (recording is idempotent on the touch key).
 
 Webhook: at start the adapter calls setWebhook with our URL and secret token (updates then
 arrive at `/hooks/messengers/telegram/NAME`, see `webhooks.py`) and asks getWebhookInfo
@@ -39,20 +39,16 @@ from hub.channels.messengers.bot_health import BotHealth
 from hub.channels.messengers.settings import BotMode
 from hub.channels.messengers.telegram_client import ALLOWED_UPDATES, UpdatesBot, translate
 from hub.channels.messengers.telegram_ingest import UpdateIngest
-from hub.channels.messengers.telegram_spool import Spool
+from hub.channels.messengers.telegram_shelves import Shelf, shelf_for
+from hub.channels.messengers.telegram_spool import OFFSET_KEY, Spool, SpooledBatch
 from hub.channels.messengers.telegram_updates import update_id_of
 from hub.channels.messengers.webhook_inbox import WEBHOOK_KEY
-from hub.channels.sms.outbox import CheckpointScan
 from hub.errors import ChannelAuthError, ChannelError
 from hub.model import AdapterHealth, Checkpoint, Sink
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: Checkpoint key of the polling offset (the next update id to ask for).
-OFFSET_KEY = "offset"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PollPlan:
@@ -92,6 +88,7 @@ class TelegramCapture:
         self.webhook_secret = webhook_secret
         self.webhook_check_s = webhook_check_s
         self.spool = Spool(self.name)
+        self._shelves: tuple[Sink, Shelf | None] | None = None
         health.mode = mode.value
         health.webhook_url = webhook_url
 
@@ -106,6 +103,13 @@ class TelegramCapture:
         await self._call(self.bot.initialize())
 
     # -- polling ------------------------------------------------------------------------
+
+    def shelf(self, sink: Sink) -> Shelf | None:
+        """Where the spool keeps batches written into `sink` (None: it cannot; every batch
+        is recorded at once)."""
+        if self._shelves is None or self._shelves[0] is not sink:
+            self._shelves = (sink, shelf_for(self.name, sink))
+        return self._shelves[1]
 
     async def _offset(self, sink: Sink) -> int | None:
         saved = await sink.load_checkpoint(self.name, OFFSET_KEY)
@@ -133,12 +137,11 @@ class TelegramCapture:
             return offset, 0
         top = max((uid for uid in map(update_id_of, raws) if uid is not None), default=None)
         ahead = top + 1 if top is not None and (offset is None or top + 1 > offset) else None
-        if ahead is not None and len(raws) >= self.poll.limit and isinstance(sink, CheckpointScan):
+        shelf = self.shelf(sink)
+        if ahead is not None and len(raws) >= self.poll.limit and shelf is not None:
             offset = ahead
-            batch, entry = self.spool.entry(answer, offset)
-            await sink.put(entry)
-            await sink.put(Checkpoint(source=self.name, key=OFFSET_KEY, value=str(offset)))
-            await sink.flush()  # durable before the next getUpdates confirms it to Telegram
+            batch = SpooledBatch(offset, tuple(raws))
+            await shelf.keep(batch, answer.text, sink)  # before the next getUpdates confirms it
             self.spool.hold(batch)
             if self.spool.due():
                 await self.drain(sink)
@@ -170,23 +173,31 @@ class TelegramCapture:
             raise
 
     async def drain(self, sink: Sink) -> None:
-        """Record the spooled batches: each one's items, then its entry removed, in order
-        (so the removal commits with or after them). Committed by the writer's own batching
-        or the next flush."""
-        for batch in self.spool.take():
+        """Record the spooled batches: their items in order, then what lets go of them once
+        committed (the shelf's part: the removal commits with or after them). Committed by
+        the writer's own batching or the next flush; polling goes on meanwhile."""
+        held = self.spool.take()
+        if not held:
+            return
+        for batch in held:
             await self.ingest.deliver(batch.parse(self.ingest), sink)
-            await sink.put(self.spool.done(batch))
             self.bot_health.last_update_at = self.health.last_event_at
+        shelf = self.shelf(sink)
+        assert shelf is not None  # nothing is held without one
+        await shelf.recorded(held, sink)
 
     async def resume(self, sink: Sink) -> None:
-        """Record what the committed spool holds (left by a kill or an error) before anything
-        new is asked of Telegram."""
-        if not isinstance(sink, CheckpointScan):
+        """Record what the shelf keeps (left by a kill or an error) before anything new is
+        asked of Telegram."""
+        shelf = self.shelf(sink)
+        if shelf is None:
             return
-        for item in await self.spool.resume(sink):
-            await sink.put(item)
+        self.spool.take()  # forgotten: what the shelf keeps is the truth
+        for batch in await shelf.resume(sink):
+            self.spool.hold(batch)
         await self.drain(sink)
         await sink.flush()
+        await shelf.settle()
 
     async def _poll_forever(self, sink: Sink) -> None:
         await self.resume(sink)
@@ -245,6 +256,8 @@ class TelegramCapture:
             await self._close()
 
     async def _close(self) -> None:
+        if self._shelves is not None and self._shelves[1] is not None:
+            await self._shelves[1].close()
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
 
@@ -288,3 +301,6 @@ class TelegramCapture:
             if count == 0:
                 break
         await sink.flush()
+        shelf = self.shelf(sink)
+        if shelf is not None:
+            await shelf.settle()

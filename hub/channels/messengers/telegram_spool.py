@@ -4,16 +4,14 @@ getUpdates returns at most 100 updates and confirms (deletes at Telegram) everyt
 the offset it is called with, so a batch must be durable on our side before the next call.
 Recording it as touches in that transaction makes every transaction 100 touches, where the
 store's fixed cost per transaction dominates. The spool makes a full batch durable cheaply
-instead: getUpdates' answer, its text as Telegram sent it, as one checkpoint (source
-``telegram:NAME``, key ``spool:`` and the batch's next offset, zero-padded so keys sort in
-offset order), written with the offset checkpoint in one transaction of checkpoints alone,
-which the store writes without the unit of work's projections (decision 0083). Held
-batches are then recorded together — their items, then each batch's entry removed (an
-empty checkpoint), in order, so the removal commits with or after the touches it covers —
-once enough updates are held, the oldest has waited long enough, or Telegram has nothing
-more. A kill loses nothing (an entry stays until its touches are committed) and doubles
-nothing (recording is idempotent on the touch key); the next start records what the spool
-still holds before asking Telegram for more.
+instead — getUpdates' answer, its text as Telegram sent it, kept on a shelf
+(`telegram_shelves`): a file in a folder beside the database on SQLite (decision 0084),
+the bot's checkpoints in the store on PostgreSQL (decision 0083) — and holds it here.
+Held batches are then recorded together, with the offset, once enough updates are held,
+the oldest has waited long enough, or Telegram has nothing more; the shelf lets go of a
+batch only once its touches are committed. A kill loses nothing (a kept batch stays until
+its touches are committed) and doubles nothing (recording is idempotent on the touch key);
+the next start records what the shelf still keeps before asking Telegram for more.
 """
 
 from __future__ import annotations
@@ -24,17 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.channels.messengers.telegram_ingest import Digest, UpdateIngest
-from hub.channels.messengers.telegram_updates import UpdatesAnswer, updates_in
-from hub.channels.sms.outbox import CheckpointScan
-from hub.errors import ProtocolError
-from hub.model import Checkpoint, Quarantined
 
+#: Checkpoint key of the polling offset (the next update id to ask for).
+OFFSET_KEY = "offset"
 #: Key prefix of spooled batches among the bot's checkpoints.
 SPOOL_PREFIX = "spool:"
 #: Held updates recorded together once there are this many (4,900: a drain's items, its
-#: touches and one removal per batch of 100, then fit one transaction of the store
-#: writer's default 5,000; at 5,000 the 5,050 items split into 5,000 and a tail of 50,
-#: which cost a whole small transaction, ~20 ms, every drain)...
+#: touches and what lets go of its batches — one removal per batch of 100 on the
+#: checkpoint shelf, the offset on the folder shelf — then fit one transaction of the
+#: store writer's default 5,000; at 5,000 the 5,050 items split into 5,000 and a tail of
+#: 50, which cost a whole small transaction, ~20 ms, every drain)...
 DRAIN_AT = 4900
 #: ... or once the oldest held batch has waited this long (seconds).
 DRAIN_AFTER_S = 0.5
@@ -49,11 +46,12 @@ def spool_key(next_offset: int) -> str:
 
 @dataclass(slots=True)
 class SpooledBatch:
-    """One getUpdates batch, durable in the spool under `key`. It is parsed bit by bit into
-    `digest` while the poller waits for Telegram's next answer (`Spool.digest_some`), the
-    rest when it is recorded; its raw updates are let go once all are parsed."""
+    """One getUpdates batch, durable on the spool's shelf, whose updates end below
+    `next_offset`. It is parsed bit by bit into `digest` while the poller waits for
+    Telegram's next answer (`Spool.digest_some`), the rest when it is recorded; its raw
+    updates are let go once all are parsed."""
 
-    key: str
+    next_offset: int
     raws: tuple[Any, ...]
     size: int = field(init=False)
     parsed: int = 0
@@ -61,6 +59,11 @@ class SpooledBatch:
 
     def __post_init__(self) -> None:
         self.size = len(self.raws)
+
+    @property
+    def key(self) -> str:
+        """Its checkpoint key on the checkpoint shelf (and, after the prefix, its file name)."""
+        return spool_key(self.next_offset)
 
     @property
     def unparsed(self) -> int:
@@ -106,12 +109,6 @@ class Spool:
         """Held updates not parsed yet."""
         return sum(batch.unparsed for batch in self._held[self._parsing :])
 
-    def entry(self, answer: UpdatesAnswer, next_offset: int) -> tuple[SpooledBatch, Checkpoint]:
-        """The batch and the checkpoint that makes it durable (to be committed first): the
-        answer's text as Telegram sent it."""
-        batch = SpooledBatch(spool_key(next_offset), tuple(answer.updates))
-        return batch, Checkpoint(source=self.source, key=batch.key, value=answer.text)
-
     def hold(self, batch: SpooledBatch) -> None:
         """Keep a committed batch until it is recorded."""
         if self._since is None:
@@ -141,30 +138,3 @@ class Spool:
         held, self._held, self._updates, self._since = self._held, [], 0, None
         self._parsing = 0
         return held
-
-    def done(self, batch: SpooledBatch) -> Checkpoint:
-        """The checkpoint that removes a recorded batch's entry."""
-        return Checkpoint(source=self.source, key=batch.key, value="")
-
-    async def resume(self, sink: CheckpointScan) -> list[Quarantined | Checkpoint]:
-        """Hold again what the committed spool has (after a restart or an error); entries
-        that cannot be read back come out as quarantine records and their removal."""
-        found = await sink.checkpoints_under(self.source, SPOOL_PREFIX)
-        self.take()
-        unreadable: list[Quarantined | Checkpoint] = []
-        for key in sorted(found):
-            try:
-                raws = updates_in(found[key])
-            except ProtocolError:
-                unreadable.append(
-                    Quarantined(
-                        source=self.source,
-                        reason="spooled Telegram updates not readable",
-                        raw=found[key].encode(),
-                        external_id=key,
-                    )
-                )
-                unreadable.append(Checkpoint(source=self.source, key=key, value=""))
-                continue
-            self.hold(SpooledBatch(key, tuple(raws)))
-        return unreadable

@@ -13,6 +13,9 @@ from sqlalchemy import select
 from hub.activity import ActivityStore, BatchWriter
 from hub.activity.schema import activities, identities
 from hub.channels.messengers.settings import MessengersSettings, TelegramBotSettings
+from hub.channels.messengers.telegram_shelves import SUFFIX, records_in
+from hub.channels.messengers.telegram_spool import SPOOL_PREFIX
+from hub.channels.messengers.telegram_updates import updates_in
 from tests.helpers.cli import Touchhub
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram, running_fake_telegram
 from tests.helpers.postgres import free_port
@@ -39,6 +42,27 @@ async def tg_store(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[Activ
 async def writer(tg_store: ActivityStore) -> AsyncIterator[BatchWriter]:
     async with tg_store.writer() as w:
         yield w
+
+
+def folder_batches(folder: Path) -> dict[int, list[int]]:
+    """What a folder shelf keeps: each whole batch's next offset → its update ids."""
+    if not folder.is_dir():
+        return {}
+    return {
+        record.next_offset: [u["update_id"] for u in updates_in(record.data.decode())]
+        for path in sorted(folder.glob(f"*{SUFFIX}"))
+        for record in records_in(path.read_bytes(), path.name)
+    }
+
+
+async def kept_batches(store: ActivityStore, source: str = "telegram:main") -> dict[int, list[int]]:
+    """What the spool's shelf keeps for `source` in `store` (a folder beside a SQLite file,
+    checkpoints otherwise): next offset → update ids."""
+    folder = store.spool_folder(source)
+    if folder is not None:
+        return folder_batches(folder)
+    entries = await store.checkpoints_under(source, SPOOL_PREFIX)
+    return {int(k.removeprefix(SPOOL_PREFIX)): [u["update_id"] for u in updates_in(v)] for k, v in entries.items()}
 
 
 def settings_for(fake: FakeTelegram, **bot: object) -> MessengersSettings:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hub.activity import ActivityStore, BatchWriter
 from hub.channels.messengers.factory import build_capture
-from hub.channels.messengers.telegram_capture import OFFSET_KEY
+from hub.channels.messengers.telegram_spool import OFFSET_KEY
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.integration.messengers.conftest import activity_rows, identity_of, settings_for
 

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 from hub.activity import ActivityStore, BatchWriter
 from hub.channels.messengers.factory import build_capture
-from hub.channels.messengers.telegram_capture import OFFSET_KEY
-from hub.channels.messengers.telegram_spool import SPOOL_PREFIX
-from hub.channels.messengers.telegram_updates import updates_in
+from hub.channels.messengers.telegram_spool import OFFSET_KEY, SPOOL_PREFIX
 from tests.helpers.fake_telegram import FakeTelegram
-from tests.integration.messengers.conftest import activity_rows, polling_hub, settings_for
+from tests.integration.messengers.conftest import (
+    activity_rows,
+    folder_batches,
+    kept_batches,
+    polling_hub,
+    settings_for,
+)
 from tests.integration.messengers.test_telegram_restart import _offset, _rows
 
 FIRST = 300
@@ -30,7 +32,8 @@ RUN_TIMEOUT_S = 90.0
 async def test_full_batches_are_spooled_then_recorded_in_order_with_edits_and_bad_updates(
     fake_tg: FakeTelegram, store: ActivityStore
 ) -> None:
-    """On both backends: the raw batches go through the checkpoints table and back."""
+    """On both backends: the raw batches kept on the shelf (a folder beside SQLite's file,
+    the checkpoints table on PostgreSQL) and back."""
     async with store.writer() as writer:
         await _spool_then_record(fake_tg, store, writer)
 
@@ -46,11 +49,11 @@ async def _spool_then_record(fake_tg: FakeTelegram, tg_store: ActivityStore, wri
     last = fake_tg.send_text(961, 16, "the last one")  # 18 updates: three full batches of 5, then 3
     adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
     await adapter.poll_once(writer, None, 0)  # one full batch: spooled, not recorded yet
-    spooled = await tg_store.checkpoints_under("telegram:main", SPOOL_PREFIX)
-    assert [len(updates_in(v)) for v in spooled.values()] == [5]
-    assert all(json.loads(v)["ok"] is True for v in spooled.values())  # the answer as sent
+    assert await kept_batches(tg_store) == {6: [1, 2, 3, 4, 5]}
     assert await activity_rows(tg_store) == {}
-    assert await tg_store.get_checkpoint("telegram:main", OFFSET_KEY) == "6"
+    on_folder = tg_store.spool_folder("telegram:main") is not None
+    # The checkpoint shelf commits the offset with the batch; the folder shelf with its touches.
+    assert await tg_store.get_checkpoint("telegram:main", OFFSET_KEY) == (None if on_folder else "6")
     await adapter.sync_once(writer)
 
     rows = await activity_rows(tg_store)
@@ -58,22 +61,16 @@ async def _spool_then_record(fake_tg: FakeTelegram, tg_store: ActivityStore, wri
     assert rows["960:1"]["preview"] == "Цена 120"  # the edit, spooled after its original
     assert [q["external_id"] for q in await tg_store.quarantined("telegram:main")] == [f"update:{bad_id}"]
     assert await tg_store.get_checkpoint("telegram:main", OFFSET_KEY) == str(last + 1)
+    assert await kept_batches(tg_store) == {}
     assert await tg_store.checkpoints_under("telegram:main", SPOOL_PREFIX) == {}
     asked = [c.params.get("offset") for c in fake_tg.calls if c.method == "getUpdates"]
-    assert asked[:4] == [None, 6, 11, 16]  # each full batch committed (spooled), then confirmed
+    assert asked[:4] == [None, 6, 11, 16]  # each full batch kept (spooled), then confirmed
     assert len(asked) == len(set(asked))  # no getUpdates is asked twice for one offset
 
 
 def _spool(db: Path) -> dict[int, list[int]]:
-    """Committed spool entries: the next offset of each batch → its update ids."""
-    try:
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute(
-                "SELECT key, value FROM checkpoints WHERE source='telegram:main' AND key LIKE 'spool:%'"
-            ).fetchall()
-    except sqlite3.OperationalError:
-        return {}
-    return {int(key.split(":")[1]): [u["update_id"] for u in updates_in(value)] for key, value in rows}
+    """What the folder shelf beside `db` keeps: the next offset of each batch → its ids."""
+    return folder_batches(db.with_name(f"{db.name}.spool-telegram_main"))
 
 
 async def _kill_holding_confirmed(proc: subprocess.Popen[str], db: Path, fake: FakeTelegram) -> dict[int, list[int]]:
@@ -109,8 +106,10 @@ async def test_kill_9_with_a_spool_of_confirmed_updates_loses_and_doubles_nothin
     recorded, _, ids = _rows(db)
     assert recorded < FIRST
     assert not {f"{8000 + n % 7}:{n}" for n in held} & ids  # only the spool has them
-    saved = _offset(db)
-    assert saved is not None and saved >= confirmed
+    # The folder shelf stores the offset with the touches: the next start asks from the
+    # higher of that and the last batch kept.
+    saved = max(_offset(db) or 0, *spool)
+    assert saved >= confirmed
 
     for n in range(FIRST + 1, FIRST + LATER + 1):
         fake_tg.send_text(8000 + n % 7, n, f"message {n}")
@@ -132,7 +131,8 @@ async def test_kill_9_with_a_spool_of_confirmed_updates_loses_and_doubles_nothin
     count, distinct, ids = _rows(db)
     assert count == distinct == FIRST + LATER  # no duplicate
     assert ids == {f"{8000 + n % 7}:{n}" for n in range(1, FIRST + LATER + 1)}  # no gap
-    assert _spool(db) == {}  # everything spooled was recorded and its entry removed
+    assert _spool(db) == {}  # everything spooled was recorded and its segment removed
+    assert not list(db.with_name(f"{db.name}.spool-telegram_main").iterdir())
     resumed = [c.params.get("offset") for c in fake_tg.calls[calls_before:] if c.method == "getUpdates"]
     assert resumed[0] == saved  # the held updates came from the spool, not from Telegram
 

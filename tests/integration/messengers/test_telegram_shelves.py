@@ -1,0 +1,157 @@
+"""The polling spool's folder shelf on a real SQLite store (decision 0084): what a start
+finds there — segments a kill left, a torn or unreadable record, entries an earlier
+version kept as checkpoints — is recorded once, quarantined when it cannot be read, and
+let go of; a folder it cannot write to stops the poll with a clear error, losing nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.activity import ActivityStore, BatchWriter
+from hub.channels.messengers.factory import build_capture
+from hub.channels.messengers.telegram_shelves import SUFFIX
+from hub.channels.messengers.telegram_spool import OFFSET_KEY, SPOOL_PREFIX, spool_key
+from hub.errors import ChannelError
+from hub.model import Checkpoint
+from tests.helpers.fake_telegram import FakeTelegram
+from tests.integration.messengers.conftest import activity_rows, kept_batches, settings_for
+
+SOURCE = "telegram:main"
+
+
+def _answer(fake: FakeTelegram, first: int, count: int, chat: int = 930) -> tuple[str, int]:
+    """getUpdates' answer text of `count` messages with update (and message) ids `first`,
+    `first` + 1, … taken from the fake's sequence, and the answer's next offset."""
+    ids = [fake.next_update_id() for _ in range(count)]
+    assert ids == list(range(first, first + count))
+    updates = [{"update_id": n, "message": fake.message(chat, n, f"сообщение {n}")} for n in ids]
+    return json.dumps({"ok": True, "result": updates}, ensure_ascii=False, separators=(",", ":")), first + count
+
+
+def _record(next_offset: int, data: bytes) -> bytes:
+    return b"%d %d\n" % (next_offset, len(data)) + data + b"\n"
+
+
+def _folder(store: ActivityStore) -> Path:
+    folder = store.spool_folder(SOURCE)
+    assert folder is not None
+    return folder
+
+
+async def test_the_folder_is_beside_the_database_file_and_only_there(tg_store: ActivityStore, tmp_path: Path) -> None:
+    assert _folder(tg_store) == tmp_path / "tg.db.spool-telegram_main"
+    memory = await ActivityStore.open("sqlite:///:memory:")
+    try:
+        assert memory.spool_folder(SOURCE) is None  # nothing is beside a database in memory
+    finally:
+        await memory.close()
+
+
+async def test_a_start_records_what_a_kill_left_in_the_folder_and_skips_a_torn_end(
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+) -> None:
+    folder = _folder(tg_store)
+    folder.mkdir()
+    first, after_first = _answer(fake_tg, 1, 5)
+    second, after_second = _answer(fake_tg, 6, 5)
+    torn, _ = _answer(fake_tg, 11, 5)
+    (folder / f"{after_first:020d}{SUFFIX}").write_bytes(
+        _record(after_first, first.encode()) + _record(after_second, second.encode())
+    )
+    (folder / f"{after_second + 5:020d}{SUFFIX}").write_bytes(_record(after_second + 5, torn.encode())[:-40])
+    last = fake_tg.send_text(931, 20, "после перезапуска")
+
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    await adapter.sync_once(writer)
+
+    rows = await activity_rows(tg_store)
+    assert sorted(rows) == sorted([*(f"930:{n}" for n in range(1, 11)), "931:20"])
+    assert rows["930:7"]["preview"] == "сообщение 7"
+    assert list(folder.iterdir()) == []  # recorded, then let go of; the torn one with them
+    asked = [c.params.get("offset") for c in fake_tg.calls if c.method == "getUpdates"]
+    assert asked[0] == after_second  # after what the folder held, not from the start
+    assert await tg_store.get_checkpoint(SOURCE, OFFSET_KEY) == str(last + 1)
+
+
+async def test_an_unreadable_record_is_quarantined_and_the_rest_recorded(
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+) -> None:
+    folder = _folder(tg_store)
+    folder.mkdir()
+    good, after = _answer(fake_tg, 1, 3)
+    segment = _record(2, b"{not json") + _record(2, b"\xff\xfe") + _record(after, good.encode())
+    (folder / f"{2:020d}{SUFFIX}").write_bytes(segment)
+
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    await adapter.sync_once(writer)
+
+    assert sorted(await activity_rows(tg_store)) == ["930:1", "930:2", "930:3"]
+    bad = await tg_store.quarantined(SOURCE)
+    assert sorted(q["external_id"] for q in bad) == [f"{2:020d}{SUFFIX}@0", f"{2:020d}{SUFFIX}@{len(_record(2, b'{not json'))}"]
+    assert {bytes(q["raw"]) for q in bad} == {b"{not json", b"\xff\xfe"}
+    assert list(folder.iterdir()) == []
+
+
+async def test_a_folder_of_nothing_readable_is_quarantined_and_let_go_of(
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+) -> None:
+    folder = _folder(tg_store)
+    folder.mkdir()
+    (folder / f"{7:020d}{SUFFIX}").write_bytes(_record(7, b"[1, 2"))
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    await adapter.sync_once(writer)
+    assert [q["reason"] for q in await tg_store.quarantined(SOURCE)] == ["spooled Telegram updates not readable"]
+    assert list(folder.iterdir()) == []
+
+
+async def test_entries_an_earlier_version_kept_as_checkpoints_move_to_the_folder_and_are_recorded(
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+) -> None:
+    """An upgrade while the store's checkpoints hold spooled batches (decision 0083's
+    shelf, the only one before 0084): nothing is lost or recorded twice."""
+    first, after_first = _answer(fake_tg, 1, 4)
+    second, after_second = _answer(fake_tg, 5, 4)
+    old = [{"update_id": n, "message": fake_tg.message(932, n, f"старое {n}")} for n in (9, 10)]
+    assert [fake_tg.next_update_id(), fake_tg.next_update_id()] == [9, 10]
+    for item in (
+        Checkpoint(source=SOURCE, key=spool_key(after_first), value=first),
+        Checkpoint(source=SOURCE, key=spool_key(after_second), value=second),
+        Checkpoint(source=SOURCE, key=spool_key(11), value=json.dumps(old)),  # a bare list, before 0083
+        Checkpoint(source=SOURCE, key=f"{SPOOL_PREFIX}garbled", value="[]"),
+        Checkpoint(source=SOURCE, key=OFFSET_KEY, value="11"),
+    ):
+        await writer.put(item)
+    await writer.flush()
+
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    await adapter.sync_once(writer)
+
+    rows = await activity_rows(tg_store)
+    assert sorted(rows) == sorted([*(f"930:{n}" for n in range(1, 9)), "932:9", "932:10"])
+    assert await tg_store.checkpoints_under(SOURCE, SPOOL_PREFIX) == {}
+    assert await kept_batches(tg_store) == {}
+    assert [q["external_id"] for q in await tg_store.quarantined(SOURCE)] == [f"{SPOOL_PREFIX}garbled"]
+    assert await tg_store.get_checkpoint(SOURCE, OFFSET_KEY) == "11"
+
+
+async def test_a_folder_that_cannot_be_written_stops_the_poll_with_a_clear_error(
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+) -> None:
+    """Nothing is confirmed to Telegram that was not kept: after the error the same batch
+    is asked for again, and kept once the folder can be written."""
+    _folder(tg_store).write_text("a file where the folder goes")
+    for n in range(1, 6):
+        fake_tg.send_text(933, n, f"сообщение {n}")
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    with pytest.raises(ChannelError, match=r"cannot keep fetched updates in .*tg\.db\.spool-telegram_main"):
+        await adapter.poll_once(writer, None, 0)
+    assert fake_tg.confirmed_below == 0
+
+    _folder(tg_store).unlink()
+    await adapter.sync_once(writer)
+    assert sorted(await activity_rows(tg_store)) == [f"933:{n}" for n in range(1, 6)]
+    asked = [c.params.get("offset") for c in fake_tg.calls if c.method == "getUpdates"]
+    assert asked[:2] == [None, None]  # the batch that could not be kept, asked for again
