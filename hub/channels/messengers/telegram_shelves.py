@@ -158,7 +158,7 @@ class FolderShelf:
         """One record at the end of the current segment (a new one after each drain). A
         failed write ends the segment: what follows goes into a new one."""
         if self._fd is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # clients' messages
             path = self.folder / f"{next_offset:020d}{SUFFIX}"
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._segments.append(path)
@@ -215,8 +215,8 @@ class FolderShelf:
         be ahead of segments whose removal a kill interrupted) is where `recorded` starts."""
         self._end_segment()
         await self.settle()
-        self._segments = []  # all of them are read again below
         await self._move_checkpoint_entries(sink)
+        self._segments = []  # all of them are read again below
         stored = await sink.load_checkpoint(self.source, OFFSET_KEY)
         self._recorded_to = int(stored) if stored is not None and stored.isdigit() else None
         if not self.folder.is_dir():

@@ -12,7 +12,7 @@ import pytest
 
 from hub.activity import ActivityStore, BatchWriter
 from hub.channels.messengers.factory import build_capture
-from hub.channels.messengers.telegram_shelves import SUFFIX
+from hub.channels.messengers.telegram_shelves import SUFFIX, CheckpointShelf
 from hub.channels.messengers.telegram_spool import OFFSET_KEY, SPOOL_PREFIX, spool_key
 from hub.errors import ChannelError
 from hub.model import Checkpoint
@@ -155,3 +155,29 @@ async def test_a_folder_that_cannot_be_written_stops_the_poll_with_a_clear_error
     assert sorted(await activity_rows(tg_store)) == [f"933:{n}" for n in range(1, 6)]
     asked = [c.params.get("offset") for c in fake_tg.calls if c.method == "getUpdates"]
     assert asked[:2] == [None, None]  # the batch that could not be kept, asked for again
+
+
+async def test_the_checkpoint_shelf_reads_back_in_order_and_quarantines_what_it_cannot_read(
+    store: ActivityStore,
+) -> None:
+    """PostgreSQL's shelf (decision 0083), on both backends: entries in offset order, a bare
+    list (written before 0083) read as well, an unreadable one quarantined and removed."""
+    shelf = CheckpointShelf(SOURCE)
+    fake = FakeTelegram()
+    later, after_later = _answer(fake, 1, 3)
+    earlier = [{"update_id": 7, "message": fake.message(934, 7, "раньше")}]
+    async with store.writer() as writer:
+        for key, value in (
+            (spool_key(after_later), later),
+            (spool_key(2), json.dumps(earlier)),  # sorts first: keys are zero-padded offsets
+            (spool_key(3), "{not json"),
+        ):
+            await writer.put(Checkpoint(source=SOURCE, key=key, value=value))
+        await writer.flush()
+        batches = await shelf.resume(writer)
+        await writer.flush()
+    assert [(b.next_offset, [u["update_id"] for u in b.raws]) for b in batches] == [(2, [7]), (4, [1, 2, 3])]
+    assert [(q["external_id"], bytes(q["raw"])) for q in await store.quarantined(SOURCE)] == [
+        (spool_key(3), b"{not json")
+    ]
+    assert sorted(await store.checkpoints_under(SOURCE, SPOOL_PREFIX)) == [spool_key(2), spool_key(4)]
