@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -204,25 +205,17 @@ def _pbx(ctx: click.Context, name: str | None) -> PbxSettings | None:
     return pbxs[name]
 
 
-def _moment(value: str) -> datetime:
-    """`2026-12-01`, `2026-12-01 00:00[:00]` or ISO with an offset; without one, UTC."""
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{value!r} is not a time: write 2026-12-01 00:00 (UTC) or an ISO time"
-        ) from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 @ami.command("backfill")
 @click.option(
     "--since",
     "since_text",
     required=True,
-    help='Start of the window: "2026-12-01 00:00" (UTC unless an offset is given).',
+    help='Start of the window: "2026-12-01 00:00" (the company\'s clock, [kpi] timezone, '
+    "unless an offset is given).",
 )
-@click.option("--until", "until_text", default=None, help="End of the window (default: now).")
+@click.option(
+    "--until", "until_text", default=None, help="End of the window, read as --since (default: now)."
+)
 @click.option("--pbx", default=None, help="Which [telephony.pbx.NAME] (default: the only one).")
 @click.pass_context
 def backfill_cmd(
@@ -235,12 +228,14 @@ def backfill_cmd(
     ones not logged yet, as live capture would have (flag "backfilled"). Calls already
     logged are left as they are, so running it again adds nothing.
     """
-    from hub.cli.common import open_store, run, settings_of
+    from hub.cli.common import open_store, parse_when, run, settings_of
     from hub.telephony.ami_adapter import assembler_config, call_to_touch
     from hub.telephony.cdr_source import cdr_source
 
-    since = _moment(since_text)
-    until = _moment(until_text) if until_text else datetime.now(UTC)
+    timezone = settings_of(ctx).kpi.timezone
+    since = parse_when(since_text, timezone, "--since")
+    until = parse_when(until_text, timezone, "--until") or datetime.now(UTC)
+    assert since is not None  # a required option
     if until <= since:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     name = _pbx_name(ctx, pbx)
@@ -258,7 +253,8 @@ def backfill_cmd(
     )
 
     async def go() -> tuple[int, int, int]:
-        click.echo(f"{source_name}: reading the PBX's records from {since:%Y-%m-%d %H:%M:%S} UTC…", err=True)
+        local = since.astimezone(ZoneInfo(timezone))
+        click.echo(f"{source_name}: reading the PBX's records from {local:%Y-%m-%d %H:%M:%S} ({timezone})…", err=True)
         try:
             calls = await records.calls_since(since)
         finally:

@@ -248,9 +248,13 @@ def test_ami_backfill_logs_the_window_once_and_keeps_live_calls(
     assert json.dumps(kept["ended_at"]).count(".") == 1  # not a whole-second CDR time
 
     narrow = touchhub.ok(
-        "ami", "backfill", "--since", "2026-12-06 14:31:44", "--until", "2026-12-06 14:32"
+        "ami", "backfill", "--since", "2026-12-06 14:31:44+00:00", "--until", "2026-12-06 14:32+00:00"
     )
     assert "backfilled 0 call(s) as ami:office: 1 in the PBX's records" in narrow
+    # Without an offset, the company's clock ([kpi] timezone, Moscow by default): the same window.
+    local = touchhub.run("ami", "backfill", "--since", "2026-12-06 17:31:44", "--until", "2026-12-06 17:32")
+    assert "backfilled 0 call(s) as ami:office: 1 in the PBX's records" in local.stdout
+    assert "from 2026-12-06 17:31:44 (Europe/Moscow)" in local.stderr
 
 
 def test_ami_backfill_without_a_cdr_source_says_what_to_set(tmp_path: Path) -> None:
@@ -263,4 +267,4 @@ def test_ami_backfill_without_a_cdr_source_says_what_to_set(tmp_path: Path) -> N
     refused = Touchhub(config=config).fails("ami", "backfill", "--since", "2026-12-06")
     assert "has no cdr source" in refused.output
     bad = Touchhub(config=config).fails("ami", "backfill", "--since", "yesterday")
-    assert "is not a time" in bad.output
+    assert "'--since'" in bad.output and "is not an ISO date or date-time" in bad.output
