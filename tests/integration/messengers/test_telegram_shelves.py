@@ -41,6 +41,14 @@ def _folder(store: ActivityStore) -> Path:
     return folder
 
 
+@pytest.fixture
+def spool_dir(tg_store: ActivityStore) -> Path:
+    """The bot's spool folder beside the store, made (as a run before a kill left it)."""
+    folder = _folder(tg_store)
+    folder.mkdir()
+    return folder
+
+
 async def test_the_folder_is_beside_the_database_file_and_only_there(tg_store: ActivityStore, tmp_path: Path) -> None:
     assert _folder(tg_store) == tmp_path / "tg.db.spool-telegram_main"
     memory = await ActivityStore.open("sqlite:///:memory:")
@@ -51,10 +59,9 @@ async def test_the_folder_is_beside_the_database_file_and_only_there(tg_store: A
 
 
 async def test_a_start_records_what_a_kill_left_in_the_folder_and_skips_a_torn_end(
-    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter, spool_dir: Path
 ) -> None:
-    folder = _folder(tg_store)
-    folder.mkdir()
+    folder = spool_dir
     first, after_first = _answer(fake_tg, 1, 5)
     second, after_second = _answer(fake_tg, 6, 5)
     torn, _ = _answer(fake_tg, 11, 5)
@@ -77,10 +84,9 @@ async def test_a_start_records_what_a_kill_left_in_the_folder_and_skips_a_torn_e
 
 
 async def test_an_unreadable_record_is_quarantined_and_the_rest_recorded(
-    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter, spool_dir: Path
 ) -> None:
-    folder = _folder(tg_store)
-    folder.mkdir()
+    folder = spool_dir
     good, after = _answer(fake_tg, 1, 3)
     segment = _record(2, b"{not json") + _record(2, b"\xff\xfe") + _record(after, good.encode())
     (folder / f"{2:020d}{SUFFIX}").write_bytes(segment)
@@ -96,10 +102,9 @@ async def test_an_unreadable_record_is_quarantined_and_the_rest_recorded(
 
 
 async def test_a_folder_of_nothing_readable_is_quarantined_and_let_go_of(
-    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter
+    fake_tg: FakeTelegram, tg_store: ActivityStore, writer: BatchWriter, spool_dir: Path
 ) -> None:
-    folder = _folder(tg_store)
-    folder.mkdir()
+    folder = spool_dir
     (folder / f"{7:020d}{SUFFIX}").write_bytes(_record(7, b"[1, 2"))
     adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
     await adapter.sync_once(writer)
