@@ -110,7 +110,7 @@ class Spool:
         return sum(batch.unparsed for batch in self._held[self._parsing :])
 
     def hold(self, batch: SpooledBatch) -> None:
-        """Keep a committed batch until it is recorded."""
+        """Hold a batch its shelf keeps durable until it is recorded."""
         if self._since is None:
             self._since = self.clock()
         self._held.append(batch)
@@ -134,7 +134,7 @@ class Spool:
         return False
 
     def take(self) -> list[SpooledBatch]:
-        """The held batches, oldest first; the spool forgets them (their entries stay)."""
+        """The held batches, oldest first; the spool forgets them (the shelf keeps them until they are recorded)."""
         held, self._held, self._updates, self._since = self._held, [], 0, None
         self._parsing = 0
         return held
