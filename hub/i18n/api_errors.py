@@ -74,7 +74,7 @@ def _compile(english: str) -> re.Pattern[str]:
     last = 0
     for found in _PLACEHOLDER.finditer(english):
         parts.append(re.escape(english[last : found.start()]))
-        parts.append(f"(?P<{found.group(1)}>.+?)")
+        parts.append(f"(?P<{found.group(1)}>.*?)")
         last = found.end()
     parts.append(re.escape(english[last:]))
     return re.compile("".join(parts), re.DOTALL)

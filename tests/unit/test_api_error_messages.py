@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from hub.campaigns import segments
 from hub.errors import ValidationError
 from hub.i18n import error_message
@@ -77,3 +79,20 @@ def test_every_segment_filter_refusal_is_said_in_russian() -> None:
             assert not russian.startswith("Данные не приняты"), str(exc)  # a shape was found
             assert re.search("[а-я]", russian.split(": ", 1)[-1]), (str(exc), russian)
     assert seen == len(BAD_FILTERS)
+
+
+def test_an_empty_value_still_fills_its_shape() -> None:
+    """`kpi --period ""` came out in English in a Russian store: a shape's value may be empty."""
+    said = error_message("ru", "invalid", "period '' is not one of YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn, YYYY (years 1900–2999)")
+    assert said.startswith("период «» не в одном из форматов")
+
+
+def test_a_missing_sms_gateway_is_said_in_russian() -> None:
+    from hub.channels.sms.settings import SmsSettings
+
+    gateway = {"kind": "kannel", "url": "kannel://u:pw@127.0.0.1:13013", "sender": "1"}
+    for settings in (SmsSettings(), SmsSettings.model_validate({"gateways": {"a": gateway, "b": gateway}})):
+        with pytest.raises(ValueError) as refused:
+            settings.gateway_name(None)
+        said = error_message("ru", "invalid", str(refused.value))
+        assert re.search("[а-я]", said) and "SMS" in said, said
