@@ -161,8 +161,8 @@ def decode(data: bytes) -> str:
                 return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
                 raise ValidationError(
-                    f"the file starts with a {encoding} byte-order mark but is not {encoding} "
-                    f"(byte {exc.start + len(bom)})",
+                    f"the file starts with a {encoding} byte-order mark but is not in that "
+                    f"encoding (byte {exc.start + len(bom)})",
                     field="encoding",
                 ) from exc
     for encoding in FALLBACK_ENCODINGS:
@@ -239,8 +239,11 @@ def csv_records(text: str) -> list[tuple[int, list[str]]]:
     """The records of CSV text with the line each starts on, header included.
 
     The delimiter (`,` `;` or tab) is sniffed; text that is no CSV (a NUL, a stray
-    carriage return inside a field, a field past the size limit) is a `ValidationError`
-    naming the line.
+    carriage return inside a field, a field past the size limit, a quote opened and never
+    closed) is a `ValidationError` naming the line. The text is read strictly first: read
+    leniently, an unclosed quote swallows every row after it into one cell, and the rest
+    of the file would be one contact. What only strict reading refuses (``"a"b``: text
+    after a closing quote) is then read leniently, as spreadsheets mean it.
     """
     if "\x00" in text:
         raise ValidationError("the file holds NUL characters: it is not a text file", field="file")
@@ -248,14 +251,41 @@ def csv_records(text: str) -> list[tuple[int, list[str]]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
+    try:
+        return _records(text, _strictly(dialect))
+    except _Unclosed as exc:
+        raise ValidationError(
+            f'line {exc.line}: a quoted field starts here and is never closed (a " without its pair)',
+            field="file",
+        ) from exc
+    except ValidationError:
+        return _records(text, dialect)
+
+
+class _Unclosed(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _strictly(dialect: Any) -> Any:
+    class Strict(dialect):  # type: ignore[misc]
+        strict = True
+
+    return Strict
+
+
+def _records(text: str, dialect: Any) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     records: list[tuple[int, list[str]]] = []
-    line = 1
+    line = 1  # where the record being read starts
     try:
         for cells in reader:
             records.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
+        if str(exc) == "unexpected end of data":
+            raise _Unclosed(line) from exc
         raise ValidationError(f"line {reader.line_num}: {exc}", field="file") from exc
     return records
 

@@ -222,9 +222,10 @@ async def acting_principal(ctx: click.Context, store: ActivityStore) -> Principa
 class Progress:
     """A progress bar on stderr when it is a terminal, a line every few seconds otherwise."""
 
-    def __init__(self, label: str, total: int | None) -> None:
+    def __init__(self, label: str, total: int | None, *, done: str = "done") -> None:
         self.label = label
         self.total = total
+        self.done_word = done
         self.done = 0
         self._tty = sys.stderr.isatty()
         self._bar: Any = None
@@ -254,7 +255,7 @@ class Progress:
             self._bar.__exit__(None, None, None)
         else:
             total = f"/{self.total}" if self.total else ""
-            click.echo(f"{self.label}: {self.done}{total} done", err=True)
+            click.echo(f"{self.label}: {self.done}{total} {self.done_word}", err=True)
 
 
 class AsciiInt(click.ParamType[int, Any]):

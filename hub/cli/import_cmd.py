@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from hub import i18n
 from hub.activity.contact_import import ImportReport, import_contacts, parse_file
-from hub.cli.common import Progress, emit_json, open_store, run, settings_of
+from hub.cli.common import Progress, emit_json, locale_of, open_store, run, settings_of
 
 
 @click.group(name="import")
@@ -22,11 +23,13 @@ def import_group() -> None:
 def contacts(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Import contacts; re-importing the same file changes nothing, bad rows are listed."""
     region = settings_of(ctx).store.default_region
+    locale = locale_of(ctx)
     rows, rejects = parse_file(file.read_bytes(), file.name, region)
 
     async def main() -> ImportReport:
         async with open_store(ctx) as store:
-            with Progress(f"importing {file.name}", len(rows)) as bar:
+            label = i18n.text(locale, "cli_import.progress", file=file.name)
+            with Progress(label, len(rows), done=i18n.text(locale, "cli_import.done")) as bar:
                 return await import_contacts(store.contacts, rows, rejects, bar.advance)
 
     report = run(main())
@@ -34,5 +37,7 @@ def contacts(ctx: click.Context, file: Path, as_json: bool) -> None:
         emit_json(report.as_dict())
         return
     for reject in report.rejects:
-        click.echo(f"line {reject.line}: {reject.reason}", err=True)
-    click.echo(f"created {report.created}, updated {report.updated}, rejected {report.rejected}")
+        reason = i18n.said_in(locale, reject.reason)
+        click.echo(i18n.text(locale, "cli_import.reject", line=reject.line, reason=reason), err=True)
+    counts = {k: i18n.number(locale, getattr(report, k)) for k in ("created", "updated", "unchanged", "rejected")}
+    click.echo(i18n.text(locale, "cli_import.summary", **counts))

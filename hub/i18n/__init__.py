@@ -6,7 +6,13 @@ default language), `formatting` (numbers, dates, durations, counted nouns), `lab
 and CSV exports), `api_errors` (the API's error messages, decision 0060).
 """
 
-from hub.i18n.api_errors import error_message, kind_message, template_problem, validation_problem
+from hub.i18n.api_errors import (
+    error_message,
+    kind_message,
+    said_in,
+    template_problem,
+    validation_problem,
+)
 from hub.i18n.catalogue import LOCALES, messages, normalise, plural_category, text
 from hub.i18n.export_labels import ExportLabels, csv_delimiter, export_labels
 from hub.i18n.formatting import counted, duration, number, when
@@ -43,6 +49,7 @@ __all__ = [
     "normalise",
     "number",
     "plural_category",
+    "said_in",
     "status_name",
     "template_problem",
     "text",

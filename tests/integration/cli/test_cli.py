@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from pathlib import Path
@@ -35,6 +36,30 @@ def test_import_contacts_twice_changes_nothing(touchhub: Touchhub, tmp_path: Pat
     assert "created 0, updated 0, rejected 1" in touchhub.ok("import", "contacts", str(file))
     listed = json.loads(touchhub.ok("contacts", "list", "--json"))
     assert sorted(c["name"] for c in listed) == ["Anna", "Ivan Petrov"]
+
+
+def test_import_speaks_russian_and_refuses_an_unclosed_quote(tmp_path: Path) -> None:
+    """A Russian user's first command: the report, each refused line and the summary in
+    Russian; a file whose quote is never closed refused with its line, nothing imported."""
+    touchhub = dataclasses.replace(Touchhub.sqlite(tmp_path / "ru.db"), lang="ru")
+    file = tmp_path / "клиенты.csv"
+    file.write_bytes(
+        "ФИО;Телефон;Email\nИван Петров;+7 495 123-45-67;\nАнна;8 (495) 123-45-67;\nОльга;;ольга@\n".encode("cp1251")
+    )
+    result = touchhub.run("import", "contacts", str(file))
+    assert result.exit_code == 0, result.output
+    assert "строка 3: телефон +74951234567 уже есть в строке 2" in result.stderr
+    assert "строка 4: email: «ольга@» — не адрес e-mail" in result.stderr
+    assert "импорт клиенты.csv: 1/1 готово" in result.stderr
+    assert "создано 1, обновлено 0, без изменений 0, отклонено 2" in result.stdout
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text('name,phone\nИван,+74957654321\n"Пётр,+74957654322\nОля,+74957654323\n', encoding="utf-8")
+    refused = touchhub.run("import", "contacts", str(broken))
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert "Ошибка: строка 3: здесь начинается поле в кавычках, которое нигде не закрыто" in refused.output
+    listed = json.loads(touchhub.ok("contacts", "list", "--json", "-q", "+74957654321"))
+    assert listed == []  # nothing of the file was imported
 
 
 def test_import_cp1251_updates_a_lead_found_by_phone(touchhub: Touchhub, tmp_path: Path) -> None:

@@ -80,3 +80,20 @@ def test_vcard_21_quoted_printable_and_30() -> None:
 def test_parse_file_recognises_vcard_by_content() -> None:
     rows, _ = parse_file(b"BEGIN:VCARD\nFN:X\nEMAIL:x@example.com\nEND:VCARD\n", "contacts.txt")
     assert rows[0].name == "X"
+
+
+def test_an_unclosed_quote_is_refused_with_its_line_not_swallowing_the_rest() -> None:
+    """Read leniently, the rest of the file after an unmatched quote is one cell: one contact
+    called «Пётр,+7916…\nАнна,…», and every row after it gone, reported as created."""
+    data = 'name,phone\nИван,+79161112233\n"Пётр,+79161112234\nАнна,+79161112235\n'.encode()
+    with pytest.raises(ValidationError, match=r'^line 3: a quoted field starts here and is never closed \(a " without its pair\)$'):
+        parse_csv(data)
+
+
+def test_quotes_that_only_strict_reading_refuses_are_read_as_spreadsheets_mean_them() -> None:
+    """A space after a closing quote (a hand-edited file) stops strict reading; read
+    leniently it is part of the cell, as before. A quoted cell may hold commas and lines."""
+    data = 'name,phone,city\n"Иван Петров" ,+79161112233,"Казань,\nцентр"\n'.encode()
+    (row,), rejects = parse_csv(data)
+    assert rejects == []
+    assert row.name == "Иван Петров" and row.fields["city"] == "Казань,\nцентр"
