@@ -235,6 +235,10 @@ def parse_csv(data: bytes, region: str = "RU") -> tuple[list[ImportRow], list[Re
     return _parse_csv_text(decode(data), region)
 
 
+#: What separates cells: sniffed among these.
+DELIMITERS = ",;\t"
+
+
 def csv_records(text: str) -> list[tuple[int, list[str]]]:
     """The records of CSV text with the line each starts on, header included.
 
@@ -248,9 +252,9 @@ def csv_records(text: str) -> list[tuple[int, list[str]]]:
     if "\x00" in text:
         raise ValidationError("the file holds NUL characters: it is not a text file", field="file")
     try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=DELIMITERS)
+    except csv.Error:  # rows of unequal length defeat the sniffer: go by the header
+        dialect = _by_header(text)
     try:
         return _records(text, _strictly(dialect))
     except _Unclosed as exc:
@@ -260,6 +264,20 @@ def csv_records(text: str) -> list[tuple[int, list[str]]]:
         ) from exc
     except ValidationError:
         return _records(text, dialect)
+
+
+def _by_header(text: str) -> Any:
+    """The dialect whose delimiter the first line holds most of (a comma on a tie): a
+    Russian spreadsheet's ``ФИО;Телефон`` is read by ``;`` even when a ragged row made
+    the sniffer give up."""
+    first = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=lambda d: (first.count(d), d == ","))
+
+    class ByHeader(csv.excel):
+        pass
+
+    ByHeader.delimiter = delimiter
+    return ByHeader
 
 
 class _Unclosed(Exception):

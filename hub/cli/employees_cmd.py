@@ -7,19 +7,14 @@ from typing import Any
 
 import click
 
-from hub.activity.addresses import split_multi
-from hub.activity.contact_import import csv_records, decode
-from hub.cli.common import emit_json, json_option, open_store, run, table
-from hub.errors import TouchhubError
-from hub.model import Address, AddressKind
-
-
-def _addresses(extensions: str, emails: str, telegram: str) -> list[Address]:
-    return [
-        *(Address(kind=AddressKind.EXTENSION, value=v) for v in split_multi(extensions)),
-        *(Address(kind=AddressKind.EMAIL, value=v) for v in split_multi(emails)),
-        *(Address(kind=AddressKind.TELEGRAM, value=v) for v in split_multi(telegram)),
-    ]
+from hub import i18n
+from hub.activity.employee_import import (
+    EmployeeImportReport,
+    addresses_of,
+    import_employees,
+    parse_employees,
+)
+from hub.cli.common import Progress, emit_json, json_option, locale_of, open_store, run, table
 
 
 @click.group()
@@ -55,7 +50,7 @@ def add(
                 name,
                 position=position,
                 head_id=head_id,
-                addresses=_addresses(extensions, emails, telegram),
+                addresses=addresses_of(extensions, emails, telegram),
             )
             return await store.employees.get(new_id)
 
@@ -71,64 +66,26 @@ def add(
 @json_option
 @click.pass_context
 def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Import employees from CSV: name, position, head (name), extension, email, telegram."""
-    records = csv_records(decode(file.read_bytes()))
-    header = [h.strip().casefold() for h in records[0][1]] if records else []
-    rows = [
-        (line, dict(zip(header, cells, strict=False)))
-        for line, cells in records[1:]
-        if any(c.strip() for c in cells)
-    ]
+    """Import employees from CSV: name, position, head (name), extension, email, telegram
+    (or ФИО, Должность, Руководитель, Внутренний, Почта, Телеграм); known names are kept."""
+    locale = locale_of(ctx)
+    rows, rejects = parse_employees(file.read_bytes())
 
-    async def main() -> dict[str, Any]:
-        created, rejects = 0, []
+    async def main() -> EmployeeImportReport:
         async with open_store(ctx) as store:
-            known = {e["name"]: e["id"] for e in await store.employees.list()}
-            pending = rows
-            # heads first: a row whose head is not known yet waits for a later pass
-            while pending:
-                progressed, waiting = False, []
-                for line, row in pending:
-                    norm = {k: v.strip() for k, v in row.items() if k}
-                    name, head = norm.get("name", ""), norm.get("head", "")
-                    if name in known:
-                        progressed = True
-                        continue
-                    if head and head not in known:
-                        waiting.append((line, row))
-                        continue
-                    try:
-                        known[name] = await store.employees.add(
-                            name,
-                            position=norm.get("position") or None,
-                            head_id=known.get(head) if head else None,
-                            addresses=_addresses(
-                                norm.get("extension", ""),
-                                norm.get("email", ""),
-                                norm.get("telegram", ""),
-                            ),
-                        )
-                        created += 1
-                    except TouchhubError as exc:
-                        rejects.append({"line": line, "reason": str(exc)})
-                    progressed = True
-                if not progressed:
-                    rejects += [{"line": ln, "reason": "head not found"} for ln, _ in waiting]
-                    break
-                pending = waiting
-        return {
-            "created": created,
-            "rejected": len(rejects),
-            "rejects": sorted(rejects, key=lambda r: r["line"]),
-        }
+            label = i18n.text(locale, "cli_import.progress", file=file.name)
+            with Progress(label, len(rows), done=i18n.text(locale, "cli_import.done")) as bar:
+                return await import_employees(store.employees, rows, rejects, bar.advance)
 
     report = run(main())
     if as_json:
-        emit_json(report)
+        emit_json(report.as_dict())
         return
-    for reject in report["rejects"]:
-        click.echo(f"line {reject['line']}: {reject['reason']}", err=True)
-    click.echo(f"created {report['created']}, rejected {report['rejected']}")
+    for reject in report.rejects:
+        reason = i18n.said_in(locale, reject.reason)
+        click.echo(i18n.text(locale, "cli_import.reject", line=reject.line, reason=reason), err=True)
+    counts = {k: i18n.number(locale, getattr(report, k)) for k in ("created", "known", "rejected")}
+    click.echo(i18n.text(locale, "cli_import.employees", **counts))
 
 
 @employees.command(name="list")

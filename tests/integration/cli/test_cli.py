@@ -62,6 +62,31 @@ def test_import_speaks_russian_and_refuses_an_unclosed_quote(tmp_path: Path) -> 
     assert listed == []  # nothing of the file was imported
 
 
+def test_employees_import_reads_a_russian_staff_list_and_says_why_in_russian(tmp_path: Path) -> None:
+    touchhub = dataclasses.replace(Touchhub.sqlite(tmp_path / "staff.db"), lang="ru")
+    staff = tmp_path / "сотрудники.csv"
+    staff.write_bytes(
+        (
+            "ФИО;Должность;Руководитель;Внутренний;Почта\n"
+            "Котов Илья;Менеджер;Сидорова Анна;702;\n"
+            "Сидорова Анна;Руководитель отдела;;701;anna@acme.ru\n"
+            "Орлов Пётр;Менеджер;Никто;703;\n"
+            "Зайцев Олег;Менеджер;;7٠4;\n"
+            "Белов Иван;Стажёр;Зайцев Олег;705;\n"
+        ).encode()  # UTF-8: cp1251 has no Arabic-Indic digits
+    )
+    result = touchhub.run("employees", "import", str(staff))
+    assert result.exit_code == 0, result.output
+    assert "строка 4: руководителя 'Никто' нет ни в файле, ни в базе" in result.stderr
+    assert "строка 5: «7٠4» — не внутренний номер" in result.stderr
+    assert "строка 6: руководитель 'Зайцев Олег' не импортирован (строка 5)" in result.stderr
+    assert "создано 2, уже были 0, отклонено 3" in result.stdout
+    people = {e["name"]: e for e in json.loads(touchhub.ok("employees", "list", "--json"))}
+    assert people["Котов Илья"]["head_id"] == people["Сидорова Анна"]["id"]
+    again = touchhub.ok("employees", "import", str(staff))
+    assert "создано 0, уже были 2, отклонено 3" in again
+
+
 def test_import_cp1251_updates_a_lead_found_by_phone(touchhub: Touchhub, tmp_path: Path) -> None:
     file = tmp_path / "a.csv"
     file.write_text("name,phone\n+79161112233,+79161112233\n", encoding="utf-8")
