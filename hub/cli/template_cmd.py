@@ -1,4 +1,4 @@
-"""`touchhub template …`: save templates and new versions (checked first), show one."""
+"""`touchhub template …`: save templates and new versions (checked first), list them, show one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 
 from hub import i18n
 from hub.campaigns.engine import template_of
-from hub.cli.common import ID, emit_json, json_option, locale_of, open_store, run
+from hub.cli.common import ID, emit_json, json_option, locale_of, open_store, run, table
 from hub.errors import ValidationError
 from hub.templates import Template, template_from, validate
 
@@ -90,6 +90,35 @@ def add_version(
 
     saved = run(go())
     click.echo(i18n.text(locale_of(ctx), "cli_template.saved", id=template_id, version=saved))
+
+
+@template.command("list")
+@json_option
+@click.pass_context
+def list_templates(ctx: click.Context, as_json: bool) -> None:
+    """Every template, by name, with its newest version."""
+
+    async def go() -> list[dict[str, object]]:
+        async with open_store(ctx) as store:
+            return [
+                {"id": t.id, "name": t.name, "channel": t.channel, "version": newest, "created_by": t.created_by}
+                for t, newest in await store.templates.list()
+            ]
+
+    rows = run(go())
+    if as_json:
+        emit_json(rows)
+        return
+    locale = locale_of(ctx)
+    for row in rows:
+        row["channel"] = i18n.channel_name(str(row["channel"]), locale)
+    columns = ["id", "name", "channel", "version"]
+    table(
+        rows,
+        columns,
+        titles=[i18n.text(locale, f"cli_template.{c}") for c in columns],
+        empty=i18n.text(locale, "cli_template.none"),
+    )
 
 
 @template.command("show")

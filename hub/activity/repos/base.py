@@ -15,10 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.activity.options import StoreOptions
 from hub.activity.rollups.projections import Projections
 from hub.activity.unit_of_work import UnitOfWork, writing
-from hub.errors import Conflict, StoreUnavailable
+from hub.errors import Conflict, StoreUnavailable, ValidationError
 
 #: The longest page any listing hands out.
 MAX_PAGE = 500
+
+
+#: The longest name of a saved segment, template, campaign or trigger.
+MAX_NAME = 200
+
+
+def checked_name(name: str, thing: str, limit: int = MAX_NAME) -> str:
+    """A saved thing's name, stripped: 1 to `limit` characters with no NUL. Here, not only
+    in the API's body models, so that the command line is held to the same rule."""
+    stripped = name.strip()
+    if not stripped or len(stripped) > limit:
+        raise ValidationError(f"a {thing} name has 1 to {limit} characters", field="name")
+    if "\x00" in stripped:
+        raise ValidationError(f"a {thing} name must not contain NUL characters", field="name")
+    return stripped
 
 
 def fold(dialect: str, column: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from hub.activity.repos.base import Repo
+from hub.activity.repos.base import Repo, checked_name
 from hub.activity.schema import segments
 from hub.errors import Conflict, NotFound
 from hub.model import utcnow
@@ -50,6 +50,7 @@ class SegmentsRepo(Repo):
         self, *, name: str, definition: Mapping[str, Any], created_by: str
     ) -> SavedSegment:
         """Save a new segment; a name already taken is a `Conflict`."""
+        name = checked_name(name, "segment")
         now = utcnow()
         try:
             async with self.tx() as work:

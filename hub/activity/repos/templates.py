@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.activity.repos.base import Repo
+from hub.activity.repos.base import Repo, checked_name
 from hub.activity.schema import template_versions, templates
 from hub.errors import Conflict, NotFound
 from hub.model import utcnow
@@ -63,6 +63,7 @@ class TemplatesRepo(Repo):
 
     async def create(self, *, name: str, channel: str, created_by: str) -> SavedTemplate:
         """A new template without versions; a name already taken is a `Conflict`."""
+        name = checked_name(name, "template")
         try:
             async with self.tx() as work:
                 conn = work.conn

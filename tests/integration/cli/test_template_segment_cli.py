@@ -66,3 +66,27 @@ def test_segments_are_checked_saved_listed_and_counted(tmp_path: Path) -> None:
     bad = cli.fails("segment", "create", "--name", "x", "--filter", '{"field": "city", "op": "like", "value": "a"}')
     assert "like" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert "Error" in cli.fails("segment", "count").output
+
+
+def test_a_blank_or_overlong_name_is_refused_as_the_api_refuses_it(tmp_path: Path) -> None:
+    """The rule lives in the store's repositories, which the API and the command line share:
+    the command line used to save a template or a segment called "  " or 400 letters long."""
+    cli = Touchhub.sqlite(tmp_path / "n.db")
+    ru = replace(cli, lang="ru")
+    kazan = '{"field":"city","op":"eq","value":"Казань"}'
+    for name in ("   ", "я" * 201):
+        refused = ru.run("template", "create", "--name", name, "--channel", "sms", "--text", "Привет")
+        assert refused.exit_code == 1 and "шаблон: в названии должно быть от 1 до 200 симв." in refused.stderr
+        refused = ru.run("segment", "create", "--name", name, "--filter", kazan)
+        assert refused.exit_code == 1 and "сегмент: в названии должно быть от 1 до 200 симв." in refused.stderr
+    assert "a template name has 1 to 200 characters" in cli.fails("template", "create", "--name", "", "--channel", "sms", "--text", "x").stderr
+    assert json.loads(cli.ok("template", "list", "--json")) == []
+    assert json.loads(cli.ok("segment", "list", "--json")) == []
+    cli.ok("segment", "create", "--name", "  Казань  ", "--filter", kazan)
+    assert [s["name"] for s in json.loads(cli.ok("segment", "list", "--json"))] == ["Казань"]
+    cli.ok("template", "create", "--name", " Акция ", "--channel", "sms", "--text", "Скидка 10 %")
+    assert [(t["name"], t["channel"], t["version"]) for t in json.loads(cli.ok("template", "list", "--json"))] == [
+        ("Акция", "sms", 1)
+    ]
+    listed = ru.ok("template", "list")
+    assert "Акция" in listed and "название" in listed and "SMS" in listed
