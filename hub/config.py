@@ -11,17 +11,25 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    create_model,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from hub.campaigns.settings import CampaignSettings
 from hub.channels.plugin import ChannelPlugin
 from hub.channels.registry import load_plugins
 from hub.errors import ConfigError
+from hub.urls import sqlite_path
 from kpi.settings import KpiSettings
 
 DEFAULT_CONFIG_FILE = "touchhub.toml"
@@ -35,6 +43,17 @@ WORKER_SECRET_ENV = "TOUCHHUB_WORKER_SECRET"
 WORKER_PARENT_ENV = "TOUCHHUB_WORKER_PARENT"
 
 
+def _phone_region(region: str) -> str:
+    """A region phonenumbers knows (RU, KZ, BY…), upper-cased: an unknown one read every
+    number written without +7 as invalid, silently, import after import."""
+    import phonenumbers
+
+    upper = region.strip().upper()
+    if upper not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {region!r}: a two-letter country code such as RU, KZ or BY")
+    return upper
+
+
 class StoreSettings(BaseModel):
     """Where activities live and how writes are batched."""
 
@@ -44,7 +63,7 @@ class StoreSettings(BaseModel):
     batch_size: int = Field(default=5000, ge=1)
     batch_window_ms: int = Field(default=50, ge=1)
     queue_size: int = Field(default=10_000, ge=1)
-    default_region: str = "RU"
+    default_region: Annotated[str, AfterValidator(_phone_region)] = "RU"
     unknown_counterparty: Literal["lead", "unlinked"] = "lead"
 
 
@@ -191,15 +210,8 @@ def find_config(
 
 def sqlite_file(url: str) -> Path | None:
     """The file of an SQLite store URL (None for PostgreSQL, memory or a bad URL)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
-        return None
-    return Path(parsed.database).expanduser()
+    path = sqlite_path(url)
+    return None if path is None else Path(path).expanduser()
 
 
 def _anchored(url: str, folder: Path) -> str:
@@ -245,7 +257,8 @@ def load_settings(
         settings = Settings.model_validate(raw)
     except PydanticValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise ConfigError(f"{where}: {problems}") from exc
     settings.source_path = file

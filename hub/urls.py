@@ -16,3 +16,19 @@ def mask_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def sqlite_path(url: str) -> str | None:
+    """The database path an SQLite store URL names, as written (``sqlite:///relative.db``,
+    ``sqlite:////absolute.db``, any ``+driver``, a query string left out); None for another
+    database, an in-memory one, a ``file:`` URI, or text that is no such URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0].lower() != "sqlite":
+        return None
+    path = rest.partition("?")[0]
+    if not path.startswith("/"):  # sqlite://host/… names no file
+        return None
+    path = path[1:]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path

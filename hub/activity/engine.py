@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hub.errors import ConfigError
+from hub.urls import sqlite_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -54,13 +55,8 @@ def is_sqlite(url: str) -> bool:
 
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL; None for an in-memory database or another backend."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database or ""
-    if not database or database == ":memory:":
-        return None
-    return Path(database).expanduser()
+    path = sqlite_path(url)
+    return None if path is None else Path(path).expanduser()
 
 
 def safe_name(name: str) -> str:

@@ -98,6 +98,7 @@ def serve(
 
         run(web_only())
         return
+    _check_port(settings.web.host, settings.web.port)
     count = default_workers() if workers is None else workers
     if count > 1 and _in_memory(settings.store_url):
         click.echo("an in-memory store cannot be shared: serving with one process", err=True)
@@ -122,6 +123,38 @@ def serve(
             await store.close()
 
     run(main())
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse, before anything starts, an address the hub cannot listen on. A port another
+    program holds made the start fail halfway, tracebacks and all; and the web workers
+    bind with SO_REUSEPORT, which a second touchhub of the same user does too, so two hubs
+    on one port would share its requests between two stores. A probe bound without
+    SO_REUSEPORT fails on both."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"[web] host {host!r} is not an address: {exc.strerror}") from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closing connection is no owner
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is in use by another program or another touchhub; "
+                    "choose another with --port or [web] port"
+                ) from exc
+            if exc.errno == errno.EACCES:
+                raise ConfigError(
+                    f"port {port} may only be used by the system's administrator; choose one above 1023"
+                ) from exc
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ConfigError(f"{host} is not an address of this machine ([web] host)") from exc
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 def _in_memory(url: str) -> bool:

@@ -19,6 +19,7 @@ from pydantic import (
 from hub.channels.sms.quiet_hours import parse_window
 from hub.channels.sms.smpp_submit import LongMessages
 from hub.urls import mask_url
+from kpi.settings import ZoneName
 
 #: Defaults, named so that the code and the docs say the same thing.
 DEFAULT_OPT_OUT_WORDS = ("STOP", "СТОП", "ОТПИСАТЬСЯ")
@@ -165,7 +166,7 @@ class SmsSettings(BaseModel):
         default=None,
         description="HH:MM-HH:MM in the recipient's zone: non-urgent SMS are held then (e.g. 21:00-09:00)",
     )
-    company_timezone: str | None = Field(
+    company_timezone: ZoneName | None = Field(
         default=None, description="zone for numbers whose own is ambiguous; unset = [kpi] timezone"
     )
     probe_interval_s: float = Field(

@@ -96,3 +96,29 @@ async def test_the_marketer_starts_with_a_segment_and_templates_that_work(
                 assert person.name in str(preview.rendered)
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["another program", "another touchhub"])
+def test_serve_on_a_port_that_is_taken_says_so_in_one_line(tmp_path: Path, reuse_port: bool) -> None:
+    """A port another program holds failed the start halfway with four tracebacks; one that
+    another touchhub holds (its web workers bind with SO_REUSEPORT) was shared with it, so
+    the two hubs answered each other's requests from two stores."""
+    import socket
+    import time
+
+    from tests.helpers.cli import Touchhub
+
+    with socket.socket() as holder:
+        if reuse_port:
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        touchhub = Touchhub.sqlite(tmp_path / "busy.db")
+        started = time.monotonic()
+        refused = touchhub.run("serve", "--port", str(port), "--no-demo")
+        assert refused.exit_code == 1, refused.output
+        assert f"Error: port {port} on 127.0.0.1 is in use by another program or another touchhub" in refused.stderr
+        assert "Traceback" not in refused.output and len(refused.stderr.strip().splitlines()) == 1
+        assert time.monotonic() - started < 20  # refused before anything started
+        assert not (tmp_path / "busy.db").exists()  # nor was the store created
