@@ -96,3 +96,13 @@ def test_a_missing_sms_gateway_is_said_in_russian() -> None:
             settings.gateway_name(None)
         said = error_message("ru", "invalid", str(refused.value))
         assert re.search("[а-я]", said) and "SMS" in said, said
+
+
+def test_a_company_calendar_or_catalogue_mistake_is_said_in_russian() -> None:
+    from kpi.periods import WorkCalendar
+
+    for weekends, holidays in (([5, 6], ["2026-13-01"]), ([7], [])):
+        with pytest.raises(ValidationError) as refused:
+            WorkCalendar.from_settings(weekends, holidays)
+        said = error_message("ru", "invalid", str(refused.value))
+        assert re.search("[а-я]", said) and ("праздник" in said or "выходные" in said), said
