@@ -58,7 +58,7 @@ def add(
     if as_json:
         emit_json(employee)
     else:
-        click.echo(f"employee #{employee['id']} {employee['name']} added")
+        click.echo(i18n.text(locale_of(ctx), "cli.employee_added", id=employee["id"], name=employee["name"]))
 
 
 @employees.command(name="import")

@@ -299,12 +299,18 @@ def drill(
         emit_json(result.as_dict())
         return
     data = result.as_dict()
-    note = f" (month closed; frozen fact {_number(result.frozen_fact)})" if result.closed else ""
-    click.echo(f"{indicator} · employee {employee} · {result.period}: {result.total} records{note}")
+    locale = locale_of(ctx)
+    note = i18n.text(locale, "cli_kpi.drill_frozen", fact=_number(result.frozen_fact)) if result.closed else ""
+    click.echo(
+        i18n.text(
+            locale, "cli_kpi.drill", indicator=indicator, employee=employee, period=result.period,
+            records=i18n.counted(locale, "records", result.total),
+        ) + note
+    )  # fmt: skip
     for item in data["items"]:
         click.echo(json.dumps(item, ensure_ascii=False))
     if result.next_cursor:
-        click.echo(f"next page: --cursor {result.next_cursor}")
+        click.echo(i18n.text(locale, "cli_kpi.next_page", cursor=result.next_cursor))
 
 
 @kpi.group()
@@ -419,7 +425,7 @@ def close_month(ctx: click.Context, month: str, again: bool) -> None:
             return await kpi.service.close_month(Viewer.admin(), month, again=again)
 
     closed = run(main())
-    click.echo(f"closed {closed.month}: {closed.facts} facts frozen")
+    click.echo(i18n.text(locale_of(ctx), "cli_kpi.month_closed", month=closed.month, facts=closed.facts))
 
 
 @kpi.command()
@@ -427,20 +433,23 @@ def close_month(ctx: click.Context, month: str, again: bool) -> None:
 def rebuild(ctx: click.Context) -> None:
     """Recompute the roll-ups and client-base counts from the activities and contacts."""
     started = time.monotonic()
+    locale = locale_of(ctx)
 
     def step(name: str) -> None:
-        click.echo(f"[{time.monotonic() - started:6.1f} s] rebuilding {name} …", err=True)
+        click.echo(f"[{time.monotonic() - started:6.1f} s] {i18n.text(locale, 'cli_kpi.rebuilding', name=name)}", err=True)
 
     async def main() -> Rebuilt:
         async with open_kpi(ctx) as kpi:
             return await kpi.service.rebuild(Viewer.admin(), on_step=step)
 
     done = run(main())
-    days = ", ".join(str(d) for d in done.forgotten_days) or "none"
+    days = ", ".join(str(d) for d in done.forgotten_days) or "—"
     click.echo(
-        f"roll-ups rebuilt: {done.rollup_rows} rows; client base: {done.clients} owned clients "
-        f"(forgotten after {days} days) in {time.monotonic() - started:.1f} s"
-    )
+        i18n.text(
+            locale, "cli_kpi.rebuilt", rows=done.rollup_rows, clients=done.clients, days=days,
+            seconds=f"{time.monotonic() - started:.1f}",
+        )
+    )  # fmt: skip
 
 
 @kpi.command(name="indicators")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from hub import i18n
 from hub.activity import ROLES
-from hub.cli.common import open_store, run
+from hub.cli.common import locale_of, open_store, run
 
 
 @click.group()
@@ -42,4 +43,4 @@ def revoke(ctx: click.Context, prefix: str) -> None:
         async with open_store(ctx) as store:
             return await store.tokens.revoke(prefix)
 
-    click.echo(f"revoked {run(main())} token(s)")
+    click.echo(i18n.text(locale_of(ctx), "cli.revoked", n=run(main())))

@@ -10,6 +10,7 @@ get their own copy of it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import sqlite3
@@ -533,6 +534,15 @@ def test_drill_text_names_the_total_and_the_next_page(ro: Runner, world: World) 
 
 
 # -- plans -----------------------------------------------------------------------------
+
+
+def test_drill_text_in_russian(ro: Runner, world: World) -> None:
+    e = world.manager
+    total = sql_count(world.db, "outbound_calls", e, MONTH)
+    args = ("kpi", "drill", "outbound_calls", "--employee", str(e), "--period", _key(MONTH), "--limit", "5")
+    lines = dataclasses.replace(ro, lang="ru").ok(*args).splitlines()
+    assert lines[0].startswith(f"outbound_calls · сотрудник {e} · {_key(MONTH)}: {total} запис")
+    assert lines[6].startswith("следующая страница: --cursor ")
 
 
 def _plan(runner_db: Runner, indicator: str, value: float | str, *args: str) -> list[Any]:
