@@ -50,6 +50,7 @@ NAMED_VALUES: Final = {
     "state": "campaign_state",
     "to": "campaign_state",
     "froms": "campaign_state",
+    "what": "what",
 }
 #: How a list of codes is written in a message: "a, b" or "a or b".
 _LIST: Final = re.compile(r", | or ")

@@ -106,3 +106,18 @@ def test_a_company_calendar_or_catalogue_mistake_is_said_in_russian() -> None:
             WorkCalendar.from_settings(weekends, holidays)
         said = error_message("ru", "invalid", str(refused.value))
         assert re.search("[а-я]", said) and ("праздник" in said or "выходные" in said), said
+
+
+def test_an_interactions_texts_are_named_in_russian() -> None:
+    """«Ошибка: the subject: пусто» was half English: the thing a text refusal names is
+    translated too when the catalogue knows it, and shown as raised when it does not."""
+    from hub.activity import interaction_rules
+
+    for check, value, said in (
+        (interaction_rules.subject, "  ", "тема: пусто"),
+        (interaction_rules.result, "x" * 10_001, "результат взаимодействия: длиннее 10000 симв."),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            check(value)
+        assert error_message("ru", "invalid", str(refused.value)) == said
+    assert error_message("ru", "invalid", "the widget is empty") == "the widget: пусто"
