@@ -10,7 +10,7 @@ from hub.channels.sms.factory import holder_of
 from hub.channels.sms.plugin import PLUGIN as SMS
 from hub.channels.sms.quiet_hours import URGENT_KEY, held_until_of
 from hub.cli.common import emit_json, json_option, locale_of, run, send_once, settings_of
-from hub.errors import ConfigError
+from hub.errors import ConfigError, ValidationError
 from hub.model import Address, AddressKind, Channel, OutgoingMessage
 
 
@@ -44,9 +44,10 @@ def send(ctx: click.Context, to: str, text: str, gateway: str | None, urgent: bo
     holder = holder_of(section)
     until = holder.until(message) if holder is not None else None
     if until is not None:  # this command cannot wait out the night: the running hub does that
-        raise click.ClickException(
+        raise ValidationError(
             f"quiet hours at {to} until {until:%Y-%m-%d %H:%M} UTC: nothing sent, nothing recorded "
-            "(send through the running hub's API to have it held, or add --urgent)"
+            "(send through the running hub's API to have it held, or add --urgent)",
+            field="to",
         )
     result = run(send_once(settings, lambda w: SMS.sender(settings, name, w), message))
     held_until = held_until_of(result)

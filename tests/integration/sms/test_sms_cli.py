@@ -126,8 +126,10 @@ def test_send_in_the_recipients_quiet_hours_is_refused_unless_urgent(tmp_path: P
         encoding="utf-8",
     )
     base = ["--config", str(config), "sms", "send", "--to", "+442071234567", "--text", "Sale!"]
-    refused = CliRunner().invoke(cli, base)  # London, where it is quiet for another hour
+    refused = CliRunner().invoke(cli, ["--lang", "en", *base])  # London, where it is quiet for another hour
     assert refused.exit_code == 1 and "quiet hours at +442071234567 until" in refused.output
+    russian = CliRunner().invoke(cli, ["--lang", "ru", *base])
+    assert russian.exit_code == 1 and "у получателя +442071234567 тихие часы до" in russian.output
     assert asyncio.run(_outgoing(db)) == []  # nothing sent, nothing recorded
     urgent = CliRunner().invoke(cli, [*base, "--urgent"])  # goes now: the SMSC is down here
     assert urgent.exit_code != 0 and "quiet hours" not in urgent.output
