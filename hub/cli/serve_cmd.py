@@ -175,7 +175,9 @@ def _worker_command(ctx: click.Context, settings: Settings) -> list[str]:
 
 
 @click.command()
-@click.option("--once", is_flag=True, required=True, help="Catch up, then exit (the only mode).")
+@click.option(
+    "--once", is_flag=True, default=True, hidden=True, help="Catch up, then exit (what sync does; kept for scripts)."
+)
 @click.argument("adapter", required=False)
 @json_option
 @click.pass_context
