@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from hub import i18n
 from hub.activity import (
     ADMIN,
     ActivityStore,
@@ -86,8 +87,9 @@ def store_options(settings: Settings) -> StoreOptions:
     )
 
 
-async def open_store_from(settings: Settings) -> ActivityStore:
-    """Open and migrate the store the settings point at; say so when that creates it.
+async def open_store_from(settings: Settings, locale: str | None = None) -> ActivityStore:
+    """Open and migrate the store the settings point at; say so (in `locale`, else the
+    store's language) when that creates it.
 
     A new SQLite file is named on stderr with the config it came from, so a command
     run where no config is found never quietly works on an empty store of its own.
@@ -96,12 +98,13 @@ async def open_store_from(settings: Settings) -> ActivityStore:
     new = file is not None and not file.exists()
     store = await ActivityStore.open(settings.store_url, store_options(settings))
     if new and file is not None:
+        lang = locale or default_locale(settings.web.locale, settings.kpi.timezone)
         origin = (
-            f"config {settings.source_path}"
+            i18n.text(lang, "cli_first.origin_config", path=settings.source_path)
             if settings.source_path is not None
-            else f"no {DEFAULT_CONFIG_FILE} in {Path.cwd()} or above, nor {CONFIG_ENV}"
+            else i18n.text(lang, "cli_first.origin_none", file=DEFAULT_CONFIG_FILE, cwd=Path.cwd(), env=CONFIG_ENV)
         )
-        click.echo(f"touchhub: created a new empty store {file.absolute()} ({origin})", err=True)
+        click.echo(i18n.text(lang, "cli_first.created", file=file.absolute(), origin=origin), err=True)
     return store
 
 
@@ -125,7 +128,7 @@ async def send_once(
 @asynccontextmanager
 async def open_store(ctx: click.Context) -> AsyncIterator[ActivityStore]:
     """The store for a command, closed when the command ends."""
-    store = await open_store_from(settings_of(ctx))
+    store = await open_store_from(settings_of(ctx), locale_of(ctx))
     try:
         yield store
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 import urllib.error
@@ -12,8 +13,9 @@ from typing import Any
 
 import click
 
+from hub import i18n
 from hub.activity import LeaseBoard
-from hub.cli.common import emit_json, json_option, open_store_from, run, settings_of
+from hub.cli.common import emit_json, json_option, locale_of, open_store_from, run, settings_of
 from hub.config import Settings, worker_link
 from hub.errors import ConfigError
 from hub.logging_setup import setup_logging
@@ -22,7 +24,7 @@ DEMO_ACTIVITIES = 20_000
 HEALTH_TIMEOUT_S = 5.0
 
 
-async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
+async def _load_demo_if_empty(settings: Settings, store: Any, locale: str = "en") -> bool:
     """Fill an empty store with demo data so a first start shows something."""
     if not settings.demo_on_empty:
         return False
@@ -31,24 +33,17 @@ async def _load_demo_if_empty(settings: Settings, store: Any) -> bool:
     from hub.demo import seed
     from hub.demo.marketing import seed_marketing
 
-    click.echo(f"empty store: loading demo data ({DEMO_ACTIVITIES} activities)…", err=True)
+    say = functools.partial(i18n.text, locale)
+    click.echo(say("cli_first.loading", n=i18n.number(locale, DEMO_ACTIVITIES)), err=True)
     loaded = await seed(store.engine, activities=DEMO_ACTIVITIES)
     await seed_marketing(store)
     if loaded.head_id is not None:
         head = await store.tokens.create("demo-head", "head", employee_id=loaded.head_id)
-        click.echo(
-            f"demo head token for {loaded.head_name}, who has {loaded.head_reports} people "
-            f"to look at (shown once; paste it into the dashboard's login): {head}",
-            err=True,
-        )
+        click.echo(say("cli_first.head", name=loaded.head_name, n=loaded.head_reports, token=head), err=True)
     marketer = await store.tokens.create("demo-marketer", "marketer")
-    click.echo(
-        f"demo marketer token (segments, templates and campaigns, with a segment and two "
-        f"templates to start from; shown once): {marketer}",
-        err=True,
-    )
+    click.echo(say("cli_first.marketer", token=marketer), err=True)
     token = await store.tokens.create("demo-admin", "admin")
-    click.echo(f"demo admin token (sees everyone; shown once): {token}", err=True)
+    click.echo(say("cli_first.admin", token=token), err=True)
     return True
 
 
@@ -104,18 +99,16 @@ def serve(
         click.echo("an in-memory store cannot be shared: serving with one process", err=True)
         count = 1
 
+    locale = locale_of(ctx)
+
     async def main() -> None:
-        store = await open_store_from(settings)
+        store = await open_store_from(settings, locale)
         try:
-            await _load_demo_if_empty(settings, store)
+            await _load_demo_if_empty(settings, store, locale)
             pool = WorkerPool(count) if count > 1 else None
 
             def ready(hub: Hub) -> None:
-                click.echo(
-                    f"touchhub is running: {hub.url}  (API: {hub.url}api/v1/, health: "
-                    f"{hub.url}api/v1/health; create a token with `touchhub token create`)",
-                    err=True,
-                )
+                click.echo(i18n.text(locale, "cli_first.running", url=hub.url), err=True)
 
             command = _worker_command(ctx, settings)
             await serve_forever(Hub(settings, store, workers=pool, worker_command=command), ready)

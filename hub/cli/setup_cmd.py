@@ -7,8 +7,11 @@ from pathlib import Path
 
 import click
 
+from hub import i18n
+from hub.cli import language
 from hub.cli.common import open_store_from, run
 from hub.config import DEFAULT_CONFIG_FILE, load_settings
+from hub.i18n import default_locale
 from hub.urls import mask_url
 
 
@@ -24,17 +27,17 @@ def init(ctx: click.Context, force: bool) -> None:
     """Write touchhub.toml with commented examples for every channel, then migrate the store."""
     root = ctx.find_root().obj
     path = Path(root.get("config_file") or DEFAULT_CONFIG_FILE)
-    if path.exists() and not force:
-        click.echo(f"{path} exists; keeping it (use --force to overwrite)")
-    else:
+    kept = path.exists() and not force
+    if not kept:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config_template(), encoding="utf-8")
-        click.echo(f"wrote {path}")
     settings = load_settings(path, db_url=root.get("db_url"))
+    locale = language.chosen(ctx) or default_locale(settings.web.locale, settings.kpi.timezone)
+    click.echo(i18n.text(locale, "cli_first.kept" if kept else "cli_first.wrote", path=path))
 
     async def migrate() -> None:
-        store = await open_store_from(settings)
+        store = await open_store_from(settings, locale)
         await store.close()
 
     run(migrate())
-    click.echo(f"store ready at {mask_url(settings.store_url)}")
+    click.echo(i18n.text(locale, "cli_first.ready", url=mask_url(settings.store_url)))

@@ -122,3 +122,16 @@ def test_serve_on_a_port_that_is_taken_says_so_in_one_line(tmp_path: Path, reuse
         assert "Traceback" not in refused.output and len(refused.stderr.strip().splitlines()) == 1
         assert time.monotonic() - started < 20  # refused before anything started
         assert not (tmp_path / "busy.db").exists()  # nor was the store created
+
+
+async def test_a_russian_first_start_speaks_russian(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first command: on a Moscow company's store its first lines were English."""
+    store = await ActivityStore.open(f"sqlite:///{tmp_path}/ru.db")
+    try:
+        assert await _load_demo_if_empty(Settings(), store, "ru")
+    finally:
+        await store.close()
+    err = capsys.readouterr().err
+    assert "хранилище пусто: загружаю демо-данные" in err
+    assert re.search(r"демо-токен руководителя .+, подчинённых: \d+ .*: th_", err)
+    assert "демо-токен маркетолога" in err and "демо-токен администратора (видит всех; показан один раз): th_" in err

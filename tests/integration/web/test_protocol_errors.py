@@ -56,6 +56,8 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         exe,
         "--config",
         str(config),
+        "--lang",
+        "en",
         "serve",
         stderr=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
