@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 
 def mask_url(url: str) -> str:
@@ -28,7 +28,7 @@ def sqlite_path(url: str) -> str | None:
     path = rest.partition("?")[0]
     if not path.startswith("/"):  # sqlite://host/… names no file
         return None
-    path = path[1:]
+    path = unquote(path[1:])  # SQLAlchemy writes ":memory:" as "%3Amemory%3A", a space as %20
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
     return path

@@ -74,6 +74,8 @@ def test_a_region_is_read_in_any_case(tmp_path: Path) -> None:
         ("sqlite:////var/lib/touchhub/hub.db", "/var/lib/touchhub/hub.db"),
         ("sqlite+aiosqlite:///hub.db?mode=ro", "hub.db"),
         ("sqlite:///~/hub.db", "~/hub.db"),
+        ("sqlite+aiosqlite:///%3Amemory%3A", None),  # how an engine's URL renders a memory one
+        ("sqlite+aiosqlite:////tmp/my%20store/hub.db", "/tmp/my store/hub.db"),
         ("sqlite://", None),
         ("sqlite:///:memory:", None),
         ("sqlite:///file:hub?uri=true", None),
