@@ -116,26 +116,43 @@ class Reject:
 
 
 @dataclass(slots=True)
-class ImportReport:
-    """What an import did; `as_dict` is the `--json` output."""
+class Rejected:
+    """The lines an import refused, with why (shared by the contact and employee imports)."""
 
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
     rejects: list[Reject] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         return len(self.rejects)
 
+    def rejects_dict(self) -> dict[str, Any]:
+        return {
+            "rejected": self.rejected,
+            "rejects": [{"line": r.line, "reason": r.reason} for r in self.rejects],
+        }
+
+
+@dataclass(slots=True)
+class ImportReport(Rejected):
+    """What an import did; `as_dict` is the `--json` output."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "rejects": [{"line": r.line, "reason": r.reason} for r in self.rejects],
+            **self.rejects_dict(),
         }
+
+
+def shown_header(header: list[str]) -> str:
+    """A file's header as an error quotes it, cut at `MAX_SHOWN_HEADER` characters."""
+    shown = repr(header)
+    return shown if len(shown) <= MAX_SHOWN_HEADER else shown[:MAX_SHOWN_HEADER] + "…"
 
 
 #: Byte-order marks and the encodings they announce (UTF-16 is Excel's "Unicode text").
@@ -315,11 +332,8 @@ def _parse_csv_text(text: str, region: str) -> tuple[list[ImportRow], list[Rejec
     header = records[0][1]
     columns = [HEADERS.get(h.strip().casefold()) for h in header]
     if "name" not in columns and not any(c in ADDRESS_FIELDS for c in columns if c):
-        shown = repr(header)
-        if len(shown) > MAX_SHOWN_HEADER:
-            shown = shown[:MAX_SHOWN_HEADER] + "…"
         raise ValidationError(
-            f"no known column in the header {shown}; expected e.g. name, phone, email",
+            f"no known column in the header {shown_header(header)}; expected e.g. name, phone, email",
             field="header",
         )
     rows: list[ImportRow] = []

@@ -8,11 +8,11 @@ it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hub.activity.addresses import split_multi
-from hub.activity.contact_import import Reject, csv_records, decode
+from hub.activity.contact_import import Reject, Rejected, csv_records, decode, shown_header
 from hub.activity.repos.employees import EmployeeRepo
 from hub.errors import TouchhubError, ValidationError
 from hub.model import Address, AddressKind
@@ -45,8 +45,6 @@ HEADERS: dict[str, str] = {
     "telegram": "telegram",
     "телеграм": "telegram",
 }
-#: Characters of an unknown header quoted back in an error; the rest is cut.
-MAX_SHOWN_HEADER = 200
 
 
 @dataclass(slots=True)
@@ -61,24 +59,14 @@ class EmployeeRow:
 
 
 @dataclass(slots=True)
-class EmployeeImportReport:
+class EmployeeImportReport(Rejected):
     """What an import did; `as_dict` is the `--json` output."""
 
     created: int = 0
     known: int = 0
-    rejects: list[Reject] = field(default_factory=list)
-
-    @property
-    def rejected(self) -> int:
-        return len(self.rejects)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "known": self.known,
-            "rejected": self.rejected,
-            "rejects": [{"line": r.line, "reason": r.reason} for r in self.rejects],
-        }
+        return {"created": self.created, "known": self.known, **self.rejects_dict()}
 
 
 def addresses_of(extensions: str, emails: str, telegram: str) -> list[Address]:
@@ -99,11 +87,9 @@ def parse_employees(data: bytes) -> tuple[list[EmployeeRow], list[Reject]]:
     header = records[0][1]
     columns = [HEADERS.get(h.strip().casefold()) for h in header]
     if "name" not in columns:
-        shown = repr(header)
-        if len(shown) > MAX_SHOWN_HEADER:
-            shown = shown[:MAX_SHOWN_HEADER] + "…"
         raise ValidationError(
-            f"no name column in the header {shown}; expected e.g. name, position, head, extension, email",
+            f"no name column in the header {shown_header(header)}; expected e.g. name, position, head, "
+            "extension, email",
             field="header",
         )
     rows: list[EmployeeRow] = []
