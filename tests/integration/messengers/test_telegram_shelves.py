@@ -5,7 +5,10 @@ let go of; a folder it cannot write to stops the poll with a clear error, losing
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,11 @@ from hub.channels.messengers.telegram_spool import OFFSET_KEY, SPOOL_PREFIX, spo
 from hub.errors import ChannelError
 from hub.model import Checkpoint
 from tests.helpers.fake_telegram import FakeTelegram
-from tests.integration.messengers.conftest import activity_rows, kept_batches, settings_for
+from tests.integration.messengers.conftest import (
+    activity_rows,
+    kept_batches,
+    settings_for,
+)
 
 SOURCE = "telegram:main"
 
@@ -186,3 +193,41 @@ async def test_the_checkpoint_shelf_reads_back_in_order_and_quarantines_what_it_
         (spool_key(3), b"{not json")
     ]
     assert sorted(await store.checkpoints_under(SOURCE, SPOOL_PREFIX)) == [spool_key(2), spool_key(4)]
+
+
+async def test_an_error_while_batches_are_held_resumes_from_the_folder_losing_and_doubling_nothing(
+    fake_tg: FakeTelegram, store: ActivityStore
+) -> None:
+    """The running adapter (`run`, as `serve` runs it) meets a 502 and then a 429 from the
+    Bot API while its spool holds batches Telegram has forgotten: it backs off, reads its
+    shelf again (the folder on SQLite, the checkpoints on PostgreSQL), and every message is
+    recorded once."""
+    for n in range(1, 24):
+        fake_tg.send_text(935, n, f"сообщение {n}")
+    fake_tg.latency_s = 0.05
+    adapter = build_capture(settings_for(fake_tg, poll_limit=5), "main")
+    writer = store.writer()
+    await writer.start()
+    running = asyncio.create_task(adapter.run(writer))
+    try:
+        deadline = time.monotonic() + 30
+        while fake_tg.confirmed_below < 6:  # the first batch kept, then confirmed
+            assert time.monotonic() < deadline and not running.done()
+            await asyncio.sleep(0.01)
+        held = await kept_batches(store)
+        assert held and min(held) <= fake_tg.confirmed_below  # kept, and forgotten by Telegram
+        fake_tg.fail("getUpdates", 502, "Bad Gateway")
+        fake_tg.fail("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
+        while len(await activity_rows(store)) < 23 or await kept_batches(store):
+            assert time.monotonic() < deadline, (len(await activity_rows(store)), await kept_batches(store))
+            assert not running.done()
+            await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await writer.stop()
+    assert sorted(await activity_rows(store)) == sorted(f"935:{n}" for n in range(1, 24))
+    assert not fake_tg.errors["getUpdates"]  # both errors were met
+    assert adapter.health.last_error is not None and "RateLimited" in adapter.health.last_error
+    assert await store.get_checkpoint(SOURCE, OFFSET_KEY) == "24"
