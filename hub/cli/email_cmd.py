@@ -6,8 +6,9 @@ from typing import IO, Any
 
 import click
 
+from hub import i18n
 from hub.channels.email.plugin import PLUGIN as EMAIL
-from hub.cli.common import emit_json, json_option, run, send_once, settings_of, utf8_text
+from hub.cli.common import emit_json, json_option, locale_of, run, send_once, settings_of, utf8_text
 from hub.model import Address, AddressKind, Channel, OutgoingMessage, SendResult
 
 
@@ -46,11 +47,15 @@ def send(
     if as_json:
         emit_json(_as_dict(result))
     else:
+        locale = locale_of(ctx)
         for rcpt in result.recipients:
             code = f" {rcpt.code}" if rcpt.code else ""
             reason = f" {rcpt.reason}" if rcpt.reason else ""
-            click.echo(f"{rcpt.address.value}: {rcpt.outcome.value}{code}{reason}")
-        click.echo(f"Message-ID: <{result.external_id}>  attempts: {result.attempts}")
+            outcome = i18n.text(locale, f"send_outcome.{rcpt.outcome.value}", rcpt.outcome.value)
+            click.echo(f"{rcpt.address.value}: {outcome}{code}{reason}")
+        click.echo(
+            i18n.text(locale, "cli_email.detail", id=result.external_id, attempts=i18n.number(locale, result.attempts))
+        )
     if not result.ok:
         ctx.exit(1)
 

@@ -107,3 +107,12 @@ def test_email_send_prints_results_and_records_the_touch(
     assert "nobody@example.com: permanent_failure 550 5.1.1 User unknown" in result.stdout
     assert email_rows(tmp_path / "touchhub.db") == (1, 1)
     assert len(smtp_server.handler.received) == 1
+    # In Russian (a refused recipient only: nothing is sent, the exit code says so)
+    russian = hub.run_process(
+        *("--lang", "ru", "email", "send", "--from", "ivan", "--to", "nobody@example.com"),
+        *("--subject", "Счёт", "--body-file", str(body)),
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert "nobody@example.com: ошибка 550 5.1.1 User unknown" in russian.stdout
+    assert "попыток: 1" in russian.stdout and russian.exit_code == 1
+
