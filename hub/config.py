@@ -29,7 +29,7 @@ from hub.campaigns.settings import CampaignSettings
 from hub.channels.plugin import ChannelPlugin
 from hub.channels.registry import load_plugins
 from hub.errors import ConfigError
-from hub.urls import sqlite_path
+from hub.urls import sqlite_file
 from kpi.settings import KpiSettings
 
 DEFAULT_CONFIG_FILE = "touchhub.toml"
@@ -206,12 +206,6 @@ def find_config(
         if candidate.is_file():
             return candidate
     return None
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of an SQLite store URL (None for PostgreSQL, memory or a bad URL)."""
-    path = sqlite_path(url)
-    return None if path is None else Path(path).expanduser()
 
 
 def _anchored(url: str, folder: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 
@@ -32,3 +33,9 @@ def sqlite_path(url: str) -> str | None:
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
     return path
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite store URL names (None for PostgreSQL, memory or a bad URL)."""
+    path = sqlite_path(url)
+    return None if path is None else Path(path).expanduser()

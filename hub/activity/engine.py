@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hub.errors import ConfigError
-from hub.urls import sqlite_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -51,12 +50,6 @@ def async_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return make_url(async_url(url)).get_backend_name() == "sqlite"
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The database file of a SQLite URL; None for an in-memory database or another backend."""
-    path = sqlite_path(url)
-    return None if path is None else Path(path).expanduser()
 
 
 def safe_name(name: str) -> str:

@@ -35,9 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from hub.activity.dialect import upsert
-from hub.activity.engine import safe_name, sqlite_file
+from hub.activity.engine import safe_name
 from hub.activity.schema import UTCDateTime, metadata
 from hub.model import utcnow
+from hub.urls import sqlite_file
 
 logger = logging.getLogger(__name__)
 

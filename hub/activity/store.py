@@ -36,7 +36,7 @@ from hub.activity import (
 )
 from hub.activity.addresses import try_normalize
 from hub.activity.dialect import insert_ignore, one_of, upsert
-from hub.activity.engine import create_engine, migrate, safe_name, sqlite_file
+from hub.activity.engine import create_engine, migrate, safe_name
 from hub.activity.identity_updates import apply_identity_updates
 from hub.activity.options import StoreOptions, UnknownPolicy, WriterOptions
 from hub.activity.repos import (
@@ -87,7 +87,7 @@ from hub.model import (
     TouchEdit,
     utcnow,
 )
-from hub.urls import mask_url
+from hub.urls import mask_url, sqlite_file
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from hub.activity import ActivityStore
 from hub.activity.call_round_calls import CALL_CHANNEL, ItemState
+from hub.activity.repos.base import checked_name
 from hub.activity.repos.call_rounds import (
     Candidate,
     EmployeeProgress,
@@ -30,7 +31,6 @@ from hub.activity.repos.call_rounds import (
 from hub.activity.repos.campaigns import CampaignRow, CampaignState, Claimed, NewCampaign
 from hub.campaigns import segment_sql
 from hub.campaigns.engine import template_of, variables_of
-from hub.campaigns.manager import MAX_NAME
 from hub.campaigns.segments import parse
 from hub.errors import Conflict, NotFound, TemplateError, ValidationError
 from hub.model import utc, utcnow
@@ -241,9 +241,7 @@ class CallRoundManager:
 
     async def create(self, spec: CallRoundSpec, *, created_by: str) -> CampaignRow:
         """Check every part of `spec` and save a draft round; refusals name the field."""
-        name = spec.name.strip()
-        if not name or len(name) > MAX_NAME:
-            raise ValidationError(f"a campaign name has 1 to {MAX_NAME} characters", field="name")
+        name = checked_name(spec.name, "campaign")
         if (spec.segment_id is None) == (spec.segment is None):
             raise ValidationError("give either segment_id or an inline segment", field="segment")
         if spec.segment is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.activity import ActivityStore
+from hub.activity.repos.base import checked_name
 from hub.activity.repos.campaigns import (
     CampaignRow,
     CampaignState,
@@ -32,7 +33,6 @@ from hub.templates import compile_template
 
 #: Channels a campaign can send on.
 CHANNELS = (Channel.EMAIL, Channel.SMS)
-MAX_NAME = 200
 #: The fastest throttle accepted (messages per second).
 MAX_THROTTLE = 10_000.0
 
@@ -158,9 +158,7 @@ class CampaignManager:
 
     async def create(self, spec: CampaignSpec, *, created_by: str) -> CampaignRow:
         """Check every part of `spec` and save a draft; refusals name the field."""
-        name = spec.name.strip()
-        if not name or len(name) > MAX_NAME:
-            raise ValidationError(f"a campaign name has 1 to {MAX_NAME} characters", field="name")
+        name = checked_name(spec.name, "campaign")
         if spec.channel not in {c.value for c in CHANNELS}:
             raise ValidationError(
                 f"channel {spec.channel!r} cannot carry campaigns (email, sms)", field="channel"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.activity import ActivityStore
+from hub.activity.repos.base import checked_name
 from hub.activity.repos.triggers import (
     WATCHED_COLUMNS,
     FiringRow,
@@ -31,7 +32,7 @@ from hub.activity.repos.triggers import (
     TriggerKind,
 )
 from hub.campaigns.engine import template_of
-from hub.campaigns.manager import CHANNELS, MAX_NAME, sender_key
+from hub.campaigns.manager import CHANNELS, sender_key
 from hub.errors import NotFound, ValidationError
 from hub.templates import compile_template
 
@@ -116,9 +117,7 @@ class TriggerManager:
 
     async def create(self, spec: TriggerSpec, *, created_by: str) -> RuleRow:
         """Check every part of `spec` and save the rule; refusals name the field."""
-        name = spec.name.strip()
-        if not name or len(name) > MAX_NAME:
-            raise ValidationError(f"a trigger name has 1 to {MAX_NAME} characters", field="name")
+        name = checked_name(spec.name, "trigger")
         params = check_params(spec.kind, spec.params)
         if spec.channel not in {c.value for c in CHANNELS}:
             raise ValidationError(

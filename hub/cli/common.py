@@ -30,13 +30,14 @@ from hub.activity import (
     WriterOptions,
 )
 from hub.cli import language
-from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings, sqlite_file
+from hub.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, Settings, load_settings
 from hub.errors import Unauthenticated
 from hub.i18n import default_locale
 from hub.logging_setup import setup_logging
 from hub.model import OutgoingMessage, Sender, SendResult, Sink
 from hub.telephony.plugin import PLUGIN as TELEPHONY
 from hub.text import MAX_INT64, ascii_int
+from hub.urls import sqlite_file
 
 T = TypeVar("T")
 

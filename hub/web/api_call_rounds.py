@@ -18,6 +18,7 @@ from pydantic import Field
 
 from hub.activity import ActivityStore, Principal
 from hub.activity.call_round_calls import CALL_CHANNEL, ItemState
+from hub.activity.repos.base import MAX_NAME
 from hub.activity.repos.call_rounds import ItemRow
 from hub.campaigns.call_rounds import (
     MAX_ATTEMPTS,
@@ -28,7 +29,6 @@ from hub.campaigns.call_rounds import (
     RoundStatus,
     Spread,
 )
-from hub.campaigns.manager import MAX_NAME
 from hub.errors import NotFound
 from hub.web.auth import ADMIN, EMPLOYEE, HEAD, MARKETER, require, visible_employees
 from hub.web.keys import SETTINGS, STORE

@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import ConfigDict, Field
 
+from hub.activity.repos.base import MAX_NAME
 from hub.activity.repos.campaigns import CampaignRow, CampaignState, RecipientState
-from hub.campaigns.manager import MAX_NAME, MAX_THROTTLE, CampaignManager, CampaignSpec, Summary
+from hub.campaigns.manager import MAX_THROTTLE, CampaignManager, CampaignSpec, Summary
 from hub.campaigns.stats import campaign_stats
 from hub.web.auth import ADMIN, MARKETER, require
 from hub.web.keys import SENDERS, STORE

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BeforeValidator, Field, Strict
 
+from hub.activity.repos.base import MAX_NAME
 from hub.activity.repos.segments import SavedSegment
 from hub.campaigns.preview import MAX_SAMPLE, segment_preview
 from hub.campaigns.segments import parse
@@ -27,7 +28,6 @@ from hub.web.schemas import Body, Name, NoQuery, Out, SegmentDefinition, _json_i
 
 routes = web.RouteTableDef()
 TAG = "segments"
-MAX_SEGMENT_NAME = 200
 DEFAULT_SAMPLE = 10
 
 def checked(definition: dict[str, Any], field: str) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def checked(definition: dict[str, Any], field: str) -> dict[str, Any]:
 class SegmentCreate(Body):
     """A named filter to save."""
 
-    name: Annotated[Name, Field(max_length=MAX_SEGMENT_NAME)]
+    name: Annotated[Name, Field(max_length=MAX_NAME)]
     definition: SegmentDefinition
 
 

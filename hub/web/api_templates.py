@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from hub.activity.repos.base import MAX_NAME
 from hub.activity.repos.templates import SavedTemplate, TemplateVersion
 from hub.campaigns.preview import template_preview
 from hub.channels.sms.encoding import count_segments
@@ -34,7 +35,6 @@ from hub.web.schemas import Body, BodyId, Name, NoQuery, Out
 
 routes = web.RouteTableDef()
 TAG = "templates"
-MAX_TEMPLATE_NAME = 200
 #: The campaign name a preview shows when none is given.
 PREVIEW_CAMPAIGN = "Preview"
 
@@ -86,7 +86,7 @@ class TemplateCreate(Parts):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_PARTS_BY_CHANNEL)
 
-    name: Annotated[Name, Field(max_length=MAX_TEMPLATE_NAME)]
+    name: Annotated[Name, Field(max_length=MAX_NAME)]
     channel: Literal["email", "sms"] = "email"
 
     @model_validator(mode="after")
@@ -103,7 +103,7 @@ class PreviewIn(Parts):
 
     channel: Literal["email", "sms"] = "email"
     contact_id: BodyId
-    campaign_name: Annotated[Name, Field(max_length=MAX_TEMPLATE_NAME)] | None = None
+    campaign_name: Annotated[Name, Field(max_length=MAX_NAME)] | None = None
 
 
 class VersionOut(Out):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import Field
 
-from hub.campaigns.manager import MAX_NAME
+from hub.activity.repos.base import MAX_NAME
 from hub.campaigns.triggers import MAX_MINUTES, TriggerManager, TriggerSpec
 from hub.web.api_campaigns import CAMPAIGN_MANAGERS, SenderKey
 from hub.web.auth import require

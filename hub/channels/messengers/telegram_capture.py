@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PollPlan:
     """How a bot polls: batch size and how long Telegram may hold a poll open."""

@@ -134,7 +134,8 @@ class Spool:
         return False
 
     def take(self) -> list[SpooledBatch]:
-        """The held batches, oldest first; the spool forgets them (the shelf keeps them until they are recorded)."""
+        """The held batches, oldest first; the spool forgets them (the shelf keeps them until
+        they are recorded)."""
         held, self._held, self._updates, self._since = self._held, [], 0, None
         self._parsing = 0
         return held

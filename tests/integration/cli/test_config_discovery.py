@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import CONFIG_ENV, load_settings, sqlite_file
+from hub.config import CONFIG_ENV, load_settings
+from hub.urls import sqlite_file
 from tests.helpers.cli import Touchhub
 
 #: `touchhub` with no --config and no --db: it must find its config by itself.
