@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Channel(StrEnum):
@@ -95,6 +96,17 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} given; touchhub stores aware UTC")
     return value.astimezone(UTC)
+
+
+def known_zone(name: str) -> str:
+    """`name` if it is a time zone this machine knows (IANA, e.g. Europe/Moscow), else a
+    `ValueError` that says so: the settings check their zones with it when the config is
+    read, so that a typo is one clear line, not a failure at first use."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow") from exc
+    return name
 
 
 def utcnow() -> datetime:

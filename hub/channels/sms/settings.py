@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,8 +20,8 @@ from pydantic import (
 
 from hub.channels.sms.quiet_hours import parse_window
 from hub.channels.sms.smpp_submit import LongMessages
+from hub.model import known_zone
 from hub.urls import mask_url
-from kpi.settings import ZoneName
 
 #: Defaults, named so that the code and the docs say the same thing.
 DEFAULT_OPT_OUT_WORDS = ("STOP", "СТОП", "ОТПИСАТЬСЯ")
@@ -166,7 +168,7 @@ class SmsSettings(BaseModel):
         default=None,
         description="HH:MM-HH:MM in the recipient's zone: non-urgent SMS are held then (e.g. 21:00-09:00)",
     )
-    company_timezone: ZoneName | None = Field(
+    company_timezone: Annotated[str, AfterValidator(known_zone)] | None = Field(
         default=None, description="zone for numbers whose own is ambiguous; unset = [kpi] timezone"
     )
     probe_interval_s: float = Field(
