@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.config import LoggingSettings
+from hub.urls import mask_bot_token
 
 _SECRETS = [
     (re.compile(r"(?i)(authorization\s*[:=]\s*)[^\r\n'\"\\]+"), r"\1***"),
@@ -21,8 +22,6 @@ _SECRETS = [
     (re.compile(r"(?i)(bearer\s+)[\w.~+/=-]+"), r"\1***"),
     (re.compile(r"(?i)((?:password|secret|token|passwd)\s*[=:]\s*)[^\s,;&]+"), r"\1***"),
     (re.compile(r"\bth_[\w-]{8,}"), "th_***"),
-    # a Telegram bot's token is part of every Bot API URL: .../bot123456:AA.../getUpdates
-    (re.compile(r"(/(?:file/)?bot)\d+:[\w-]+"), r"\1***"),
 ]
 _EXTRA_SKIP = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -31,7 +30,7 @@ def scrub(text: str) -> str:
     """Mask passwords in URLs, bearer tokens, key=value secrets and Telegram bot tokens."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
-    return text
+    return mask_bot_token(text)
 
 
 class SecretFilter(logging.Filter):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+#: A Telegram bot's token, part of every Bot API URL: ``…/bot123456:AA…/getUpdates``.
+_BOT_TOKEN = re.compile(r"(/(?:file/)?bot)\d+:[\w-]+")
 
 
 def mask_url(url: str) -> str:
@@ -17,6 +21,12 @@ def mask_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def mask_bot_token(text: str) -> str:
+    """`text` with any Telegram bot token in a Bot API URL in it masked: some HTTP errors
+    quote the URL, and these messages reach health and the log."""
+    return _BOT_TOKEN.sub(r"\1***", text)
 
 
 def sqlite_path(url: str) -> str | None:

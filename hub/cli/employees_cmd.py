@@ -14,7 +14,8 @@ from hub.activity.employee_import import (
     import_employees,
     parse_employees,
 )
-from hub.cli.common import Progress, emit_json, json_option, locale_of, open_store, run, table
+from hub.cli.common import emit_json, json_option, locale_of, open_store, run, table
+from hub.cli.import_cmd import echo_report, import_progress
 
 
 @click.group()
@@ -73,19 +74,14 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
 
     async def main() -> EmployeeImportReport:
         async with open_store(ctx) as store:
-            label = i18n.text(locale, "cli_import.progress", file=file.name)
-            with Progress(label, len(rows), done=i18n.text(locale, "cli_import.done")) as bar:
+            with import_progress(locale, file, len(rows)) as bar:
                 return await import_employees(store.employees, rows, rejects, bar.advance)
 
     report = run(main())
     if as_json:
         emit_json(report.as_dict())
         return
-    for reject in report.rejects:
-        reason = i18n.said_in(locale, reject.reason)
-        click.echo(i18n.text(locale, "cli_import.reject", line=reject.line, reason=reason), err=True)
-    counts = {k: i18n.number(locale, getattr(report, k)) for k in ("created", "known", "rejected")}
-    click.echo(i18n.text(locale, "cli_import.employees", **counts))
+    echo_report(locale, report, "cli_import.employees", ("created", "known", "rejected"))
 
 
 @employees.command(name="list")

@@ -10,15 +10,13 @@ maps transport failures to PTB's `TimedOut` and `NetworkError`.
 
 from __future__ import annotations
 
-import re
-
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-__all__ = ["AiohttpRequest", "masked"]
+from hub.urls import mask_bot_token
 
-_TOKEN_IN_URL = re.compile(r"(/(?:file/)?bot)\d+:[\w-]+")
+__all__ = ["AiohttpRequest"]
 
 
 def _given(value: object, default: float | None) -> float | None:
@@ -103,13 +101,7 @@ class AiohttpRequest(BaseRequest):
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {masked(str(exc))}") from exc
-
-
-def masked(text: str) -> str:
-    """`text` without the bot's token that every Bot API URL carries (``/bot<token>/``):
-    some of aiohttp's errors quote the URL, and these messages reach health and the log."""
-    return _TOKEN_IN_URL.sub(r"\1***", text)
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {mask_bot_token(str(exc))}") from exc
 
 
 def _sum(*parts: float | None) -> float | None:
