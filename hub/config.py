@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -46,8 +47,6 @@ WORKER_PARENT_ENV = "TOUCHHUB_WORKER_PARENT"
 def _phone_region(region: str) -> str:
     """A region phonenumbers knows (RU, KZ, BY…), upper-cased: an unknown one read every
     number written without +7 as invalid, silently, import after import."""
-    import phonenumbers
-
     upper = region.strip().upper()
     if upper not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"unknown region {region!r}: a two-letter country code such as RU, KZ or BY")
